@@ -1,0 +1,1 @@
+"""kotha media: server-side peers and forwarding of encoded frames between participants."""

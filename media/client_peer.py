@@ -1,0 +1,112 @@
+"""The participant's side of a server peer, for Python clients (tests, benchmarks, bots).
+
+It answers the server's offers the way the browser pages do: each m-line the
+server marks ``publish`` gets the local track of that source, each
+``subscribe`` m-line yields a remote track labelled with whose source it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+from . import aiortc_compat
+from .peer import Slot, SlotDirection
+from .room import default_configuration
+from .source import SourceKey, SourceKind
+
+logger = logging.getLogger(__name__)
+
+EncodedFrameHandler = Callable[[SourceKey, JitterFrame], None]
+TrackHandler = Callable[[SourceKey, MediaStreamTrack], None]
+
+
+class ClientPeer:
+    """One participant's RTCPeerConnection, answering the server's offers.
+
+    Args:
+        sources: the local tracks to publish, by source.
+        on_track: called with each remote track and whose source it carries.
+        on_encoded_frame: when given, received media is not decoded at all;
+            each encoded frame goes here (benchmarks, and tests that prove
+            the path decodes nothing).
+    """
+
+    def __init__(
+        self,
+        sources: Mapping[SourceKind, MediaStreamTrack],
+        *,
+        on_track: TrackHandler | None = None,
+        on_encoded_frame: EncodedFrameHandler | None = None,
+        configuration: RTCConfiguration | None = None,
+    ) -> None:
+        self.sources: dict[SourceKind, MediaStreamTrack] = dict(sources)
+        self.pc = RTCPeerConnection(configuration or default_configuration())
+        self.remote_tracks: dict[SourceKey, MediaStreamTrack] = {}
+        self._on_track = on_track
+        self._on_encoded_frame = on_encoded_frame
+        self._slots: dict[str, Slot] = {}
+        self._tapped: set[str] = set()
+
+    async def answer(self, sdp: str, slots: Iterable[Slot]) -> str:
+        """Apply the server's offer and return the answer SDP."""
+        for slot in slots:
+            self._slots[slot.mid] = slot
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        # No await between here and createAnswer's first suspension that could
+        # start a receiver: taps must be in place before aiortc starts them.
+        for transceiver in self.pc.getTransceivers():
+            self._bind(transceiver)
+        answer = await self.pc.createAnswer()
+        await self.pc.setLocalDescription(answer)
+        return self.pc.localDescription.sdp
+
+    def set_source(self, kind: SourceKind, track: MediaStreamTrack | None) -> None:
+        """Replace the track sent for ``kind`` (screen share on an existing m-line)."""
+        if track is None:
+            self.sources.pop(kind, None)
+        else:
+            self.sources[kind] = track
+        for transceiver in self.pc.getTransceivers():
+            slot = self._slots.get(transceiver.mid or "")
+            if slot and slot.direction is SlotDirection.PUBLISH and slot.source == kind:
+                transceiver.sender.replaceTrack(track)
+
+    async def close(self) -> None:
+        await self.pc.close()
+
+    def _bind(self, transceiver: RTCRtpTransceiver) -> None:
+        slot = self._slots.get(transceiver.mid or "")
+        if slot is None:
+            return
+        key = SourceKey(slot.participant_id, SourceKind(slot.source))
+        if slot.direction is SlotDirection.PUBLISH:
+            track = self.sources.get(key.source)
+            if track is not None and transceiver.sender.track is None:
+                transceiver.sender.replaceTrack(track)
+            transceiver.direction = "sendonly"
+            return
+        if transceiver.mid in self._tapped:
+            return
+        self._tapped.add(transceiver.mid or "")
+        receiver = transceiver.receiver
+        if self._on_encoded_frame is not None:
+            handler = self._on_encoded_frame
+
+            def on_frame(codec: RTCRtpCodecParameters, frame: JitterFrame, ssrc: int) -> None:
+                handler(key, frame)
+
+            aiortc_compat.tap_receiver(receiver, on_frame)
+        self.remote_tracks[key] = receiver.track
+        if self._on_track is not None:
+            self._on_track(key, receiver.track)

@@ -1,0 +1,222 @@
+"""The media side of one call: a peer per participant and the routing between them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiortc import MediaStreamTrack, RTCBundlePolicy, RTCConfiguration, RTCRtpReceiver
+
+from .errors import StaleAnswerError, UnknownParticipantError
+from .peer import Offer, Peer, PeerState, SlotDirection
+from .router import Router
+from .source import SourceKey, SourceKind
+
+logger = logging.getLogger(__name__)
+
+
+class MediaPlane(Protocol):
+    """Moves media from publishers to subscribers (the router, or the transcoding baseline)."""
+
+    def attach(self, key: SourceKey, receiver: RTCRtpReceiver) -> None: ...
+    def subscribe(self, key: SourceKey) -> MediaStreamTrack: ...
+    def request_keyframe(self, key: SourceKey) -> None: ...
+    def remove_participant(self, participant_id: str) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class Member:
+    """A participant in the room and what they publish."""
+
+    participant_id: str
+    publishes: set[SourceKind] = field(default_factory=set)
+
+
+RoomOfferHandler = Callable[[str, Offer], Awaitable[None]]
+RoomStateHandler = Callable[[str, PeerState], None]
+
+
+class Room:
+    """One call's media: who publishes what, and a server peer per participant.
+
+    Everyone who receives gets every other member's sources. A member keeps
+    their sources across a fresh peer (reconnect), so the others keep their
+    tracks and only see a new epoch start.
+    """
+
+    def __init__(
+        self,
+        room_id: str,
+        *,
+        on_offer: RoomOfferHandler,
+        on_state: RoomStateHandler,
+        configuration_factory: Callable[[], RTCConfiguration] | None = None,
+        plane: MediaPlane | None = None,
+        answer_timeout: float = 20.0,
+    ) -> None:
+        self.room_id = room_id
+        self.plane: MediaPlane = plane if plane is not None else Router()
+        self._on_offer = on_offer
+        self._on_state = on_state
+        self._configuration_factory = configuration_factory or default_configuration
+        self._answer_timeout = answer_timeout
+        self._members: dict[str, Member] = {}
+        self._peers: dict[str, Peer] = {}
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    @property
+    def router(self) -> Router:
+        assert isinstance(self.plane, Router)
+        return self.plane
+
+    def members(self) -> Iterable[Member]:
+        return self._members.values()
+
+    def peer(self, participant_id: str, peer_id: str | None = None) -> Peer:
+        """The participant's current peer; with ``peer_id``, only if it is that one."""
+        peer = self._peers.get(participant_id)
+        if peer is None:
+            raise UnknownParticipantError(
+                f"participant {participant_id} has no media in call {self.room_id}; join first"
+            )
+        if peer_id is not None and peer.peer_id != peer_id:
+            raise StaleAnswerError(
+                f"peer {peer_id} was replaced by peer {peer.peer_id}; answer the newest offer"
+            )
+        return peer
+
+    async def join(self, participant_id: str, sources: Iterable[SourceKind]) -> Peer:
+        """Give the participant a fresh peer that publishes ``sources``.
+
+        Joining again (a reload, a dropped network) replaces the old peer:
+        aiortc has no ICE restart, and a new browser page has a new
+        connection anyway.
+        """
+        async with self._lock:
+            member = self._members.get(participant_id)
+            if member is None:
+                member = self._members[participant_id] = Member(participant_id)
+            member.publishes.update(sources)
+            old = self._peers.pop(participant_id, None)
+            if old is not None:
+                await old.close()
+            peer = self._new_peer(participant_id)
+            self._peers[participant_id] = peer
+            for kind in sorted(member.publishes):
+                self._publish(peer, SourceKey(participant_id, kind))
+            for other in self._members.values():
+                if other is member:
+                    continue
+                for kind in sorted(other.publishes):
+                    self._subscribe(peer, SourceKey(other.participant_id, kind))
+                other_peer = self._peers.get(other.participant_id)
+                if other_peer is not None and self._add_subscriptions(other_peer, member):
+                    other_peer.renegotiate()
+            peer.renegotiate()
+            return peer
+
+    async def start_source(self, participant_id: str, kind: SourceKind) -> bool:
+        """Start publishing ``kind`` (screen share); True when a new offer is on its way."""
+        async with self._lock:
+            member = self._member(participant_id)
+            peer = self.peer(participant_id)
+            member.publishes.add(kind)
+            key = SourceKey(participant_id, kind)
+            if peer.has_slot(SlotDirection.PUBLISH, key):
+                # The m-line from an earlier share is still there: the client
+                # puts the new track on it without a new offer.
+                self.plane.request_keyframe(key)
+                return False
+            self._publish(peer, key)
+            peer.renegotiate()
+            for other in self._members.values():
+                other_peer = self._peers.get(other.participant_id)
+                if other is member or other_peer is None:
+                    continue
+                self._subscribe(other_peer, key)
+                other_peer.renegotiate()
+            return True
+
+    async def answer(self, participant_id: str, peer_id: str, offer_id: int, sdp: str) -> None:
+        await self.peer(participant_id, peer_id).apply_answer(offer_id, sdp)
+
+    async def add_ice_candidate(
+        self,
+        participant_id: str,
+        peer_id: str,
+        candidate: str | None,
+        sdp_mid: str | None,
+        index: int | None,
+    ) -> None:
+        await self.peer(participant_id, peer_id).add_ice_candidate(candidate, sdp_mid, index)
+
+    async def leave(self, participant_id: str) -> None:
+        """Remove the participant; the others' tracks of their media end."""
+        async with self._lock:
+            self._members.pop(participant_id, None)
+            peer = self._peers.pop(participant_id, None)
+            if peer is not None:
+                await peer.close()
+            self.plane.remove_participant(participant_id)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        async with self._lock:
+            peers = list(self._peers.values())
+            self._peers.clear()
+            await asyncio.gather(*(peer.close() for peer in peers), return_exceptions=True)
+            self.plane.close()
+
+    def _member(self, participant_id: str) -> Member:
+        member = self._members.get(participant_id)
+        if member is None:
+            raise UnknownParticipantError(
+                f"participant {participant_id} is not in call {self.room_id}"
+            )
+        return member
+
+    def _new_peer(self, participant_id: str) -> Peer:
+        async def on_offer(offer: Offer) -> None:
+            await self._on_offer(participant_id, offer)
+
+        def on_state(peer: Peer, state: PeerState) -> None:
+            if self._peers.get(participant_id) is peer:
+                self._on_state(participant_id, state)
+
+        return Peer(
+            participant_id,
+            configuration=self._configuration_factory(),
+            on_offer=on_offer,
+            on_state=on_state,
+            answer_timeout=self._answer_timeout,
+            label=f"{self.room_id}/{participant_id}",
+        )
+
+    def _publish(self, peer: Peer, key: SourceKey) -> None:
+        self.plane.attach(key, peer.publish(key))
+
+    def _subscribe(self, peer: Peer, key: SourceKey) -> None:
+        track = self.plane.subscribe(key)
+        peer.subscribe(key, track, lambda: self.plane.request_keyframe(key))
+
+    def _add_subscriptions(self, peer: Peer, publisher: Member) -> bool:
+        """Subscribe ``peer`` to the publisher's sources it lacks; True if any were added."""
+        added = False
+        for kind in sorted(publisher.publishes):
+            key = SourceKey(publisher.participant_id, kind)
+            if not peer.has_slot(SlotDirection.SUBSCRIBE, key):
+                self._subscribe(peer, key)
+                added = True
+        return added
+
+
+def default_configuration() -> RTCConfiguration:
+    # iceServers=[] matters: None makes aiortc use a public Google STUN server.
+    return RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)

@@ -1,0 +1,1 @@
+"""kotha signalling: the hub that composes media, recording, quality and transcription."""

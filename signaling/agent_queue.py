@@ -1,0 +1,142 @@
+"""The queue of waiting customers, the agents who serve it, and the wait estimate.
+
+(Named ``agent_queue`` because a module called ``queue`` would shadow the
+standard library module that aiortc imports.)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum, unique
+
+from .calls import Call, CallState
+
+logger = logging.getLogger(__name__)
+
+# Weight of the newest call in the handle-time average: recent calls matter
+# more, one odd call does not swing the estimate.
+_HANDLE_TIME_ALPHA = 0.2
+
+
+@unique
+class AgentState(StrEnum):
+    AWAY = "away"  # signed in, not taking calls
+    AVAILABLE = "available"  # waiting for a call
+    RINGING = "ringing"  # a call is offered and not yet accepted
+    ON_CALL = "on_call"
+
+
+@dataclass(slots=True)
+class Agent:
+    subject: str
+    name: str
+    state: AgentState = AgentState.AWAY
+    state_since: float = field(default_factory=time.monotonic)
+    call_id: str | None = None
+    connections: int = 0
+
+    def set_state(self, state: AgentState, call_id: str | None = None) -> None:
+        if state is not self.state:
+            logger.info("Agent(%s) %s -> %s", self.subject, self.state.value, state.value)
+            self.state = state
+            self.state_since = time.monotonic()
+        self.call_id = call_id
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "subject": self.subject,
+            "name": self.name,
+            "state": self.state.value,
+            "call_id": self.call_id,
+            "connected": self.connections > 0,
+        }
+
+
+class AgentQueue:
+    """Waiting calls in arrival order, and the agents who may take them."""
+
+    def __init__(self, *, default_handle_time_s: float, max_waiting: int) -> None:
+        self._waiting: list[Call] = []
+        self.agents: dict[str, Agent] = {}
+        self._handle_time_s = default_handle_time_s
+        self._max_waiting = max_waiting
+
+    @property
+    def is_full(self) -> bool:
+        return len(self._waiting) >= self._max_waiting
+
+    def waiting(self) -> list[Call]:
+        return list(self._waiting)
+
+    def enqueue(self, call: Call) -> None:
+        """Add a call in order of ``queued_at``, so a call that returns keeps its place."""
+        if call in self._waiting:
+            return
+        index = len(self._waiting)
+        while index > 0 and (self._waiting[index - 1].queued_at or 0) > (call.queued_at or 0):
+            index -= 1
+        self._waiting.insert(index, call)
+
+    def remove(self, call: Call) -> None:
+        if call in self._waiting:
+            self._waiting.remove(call)
+
+    def position(self, call: Call) -> int | None:
+        """1-based place in the queue, or None when the call is not waiting."""
+        try:
+            return self._waiting.index(call) + 1
+        except ValueError:
+            return None
+
+    def head(self) -> Call | None:
+        return next((c for c in self._waiting if c.state is CallState.QUEUED), None)
+
+    def agent(self, subject: str, name: str) -> Agent:
+        agent = self.agents.get(subject)
+        if agent is None:
+            agent = self.agents[subject] = Agent(subject=subject, name=name)
+        return agent
+
+    def staffed(self) -> int:
+        """Agents who take calls now or will when their call ends."""
+        return sum(1 for a in self.agents.values() if a.state is not AgentState.AWAY and a.connections)
+
+    def estimated_wait_s(self, position: int) -> float | None:
+        """Expected seconds until an agent answers the call at ``position``.
+
+        Free agents take the first calls at once. After that, each staffed
+        agent frees up once per average handle time, the first time about
+        half-way through their current call. With nobody staffed there is no
+        honest estimate, so None.
+        """
+        available = self._available()
+        if position <= available:
+            return 0.0
+        staffed = self.staffed()
+        if staffed == 0:
+            return None
+        rounds = math.ceil((position - available) / staffed)
+        return round((rounds - 0.5) * self._handle_time_s)
+
+    def record_handle_time(self, seconds: float) -> None:
+        self._handle_time_s += _HANDLE_TIME_ALPHA * (seconds - self._handle_time_s)
+
+    def next_match(self) -> tuple[Call, Agent] | None:
+        """The longest-waiting call and the longest-idle available agent who has not declined it."""
+        idle = sorted(
+            (a for a in self.agents.values() if a.state is AgentState.AVAILABLE and a.connections),
+            key=lambda a: a.state_since,
+        )
+        for call in self._waiting:
+            if call.state is not CallState.QUEUED:
+                continue
+            for agent in idle:
+                if agent.subject not in call.declined_by:
+                    return call, agent
+        return None
+
+    def _available(self) -> int:
+        return sum(1 for a in self.agents.values() if a.state is AgentState.AVAILABLE and a.connections)

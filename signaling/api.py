@@ -1,0 +1,212 @@
+"""The REST API: calls created by a shop's backend, guest calls for the demo, lookups.
+
+Errors are JSON ``{"error": {"code", "message", "field"?}}`` with the matching
+HTTP status; bodies are validated by the schemas in schemas.py.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from .auth import Identity, Role
+from .errors import (
+    AuthError,
+    ForbiddenError,
+    InvalidMessageError,
+    KothaError,
+    RateLimitedError,
+    TokenMissingError,
+)
+from .ice import ice_servers_for
+from .keys import AUTHORITY, CONFIG, GUEST_LIMITER, SWITCHBOARD
+from .schemas import CreateCallBody, GuestBody, Message, parse
+
+logger = logging.getLogger(__name__)
+
+# Guest calls a single address may start per minute (demo mode only).
+GUEST_CALLS_PER_MINUTE = 10
+
+M = TypeVar("M", bound=Message)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn our errors into JSON replies; never show a traceback to a client."""
+    try:
+        return await handler(request)
+    except KothaError as exc:
+        return web.json_response({"error": exc.to_wire()}, status=exc.http_status)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and request.path.startswith("/api/"):
+            return web.json_response(
+                {"error": {"code": "http_error", "message": exc.reason}}, status=exc.status
+            )
+        raise
+    except Exception:
+        logger.exception("%s %s failed", request.method, request.path)
+        return web.json_response(
+            {"error": {"code": "internal_error", "message": "the server failed; try again"}},
+            status=500,
+        )
+
+
+def bearer_identity(request: web.Request) -> Identity:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise TokenMissingError("send the token as 'Authorization: Bearer <token>'")
+    return request.app[AUTHORITY].verify(token.strip())
+
+
+def require_api_key(request: web.Request) -> None:
+    given = request.headers.get("X-API-Key", "")
+    keys = request.app[CONFIG].api_keys
+    # Compare with every key, in constant time, so timing says nothing about which.
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(given.encode(), key.encode())
+    if not given:
+        raise TokenMissingError("send the shop's API key in the X-API-Key header")
+    if not matched:
+        raise AuthError("the API key is not valid")
+
+
+async def read_body(request: web.Request, model: type[M]) -> M:
+    if request.content_type != "application/json":
+        raise InvalidMessageError("send the body as application/json", field="$")
+    try:
+        data: Any = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidMessageError(f"the body is not valid JSON: {exc}", field="$") from None
+    return parse(model, data)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    switchboard = request.app[SWITCHBOARD]
+    return web.json_response({"status": "ok", "live_calls": len(switchboard.live_calls())})
+
+
+async def client_config(request: web.Request) -> web.Response:
+    """What the pages need to know before they have a token."""
+    config = request.app[CONFIG]
+    return web.json_response({"guest_mode": config.guest_mode, "languages": ["bn", "en"]})
+
+
+async def create_call(request: web.Request) -> web.Response:
+    """``POST /api/calls``: a shop's backend asks for a call and gets a join link."""
+    require_api_key(request)
+    body = await read_body(request, CreateCallBody)
+    config = request.app[CONFIG]
+    return _new_call_response(
+        request,
+        subject=body.customer.id,
+        name=body.customer.name,
+        language=body.language,
+        media=body.media,
+        metadata=dict(body.metadata),
+        ttl_s=config.customer_token_ttl_s,
+    )
+
+
+async def create_guest_call(request: web.Request) -> web.Response:
+    """``POST /api/guest``: the demo customer page mints a short-lived token for one new call."""
+    config = request.app[CONFIG]
+    if not config.guest_mode:
+        raise ForbiddenError("guest calls are switched off; the shop must create the call")
+    _limit_guest(request)
+    body = await read_body(request, GuestBody)
+    return _new_call_response(
+        request,
+        subject="guest-" + secrets.token_hex(6),
+        name=body.name or "",
+        language=body.language,
+        media="audio",
+        metadata={"source": "guest"},
+        ttl_s=config.guest_token_ttl_s,
+    )
+
+
+async def get_call(request: web.Request) -> web.Response:
+    identity = bearer_identity(request)
+    call = request.app[SWITCHBOARD].visible_call(identity, request.match_info["call_id"])
+    return web.json_response({"call": call.to_wire()})
+
+
+async def list_calls(request: web.Request) -> web.Response:
+    identity = bearer_identity(request)
+    identity.require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+    calls = request.app[SWITCHBOARD].live_calls()
+    return web.json_response({"calls": [c.to_wire() for c in calls]})
+
+
+async def ice_servers(request: web.Request) -> web.Response:
+    identity = bearer_identity(request)
+    return web.json_response(
+        {"ice_servers": ice_servers_for(request.app[CONFIG], identity.subject)}
+    )
+
+
+def _new_call_response(
+    request: web.Request,
+    *,
+    subject: str,
+    name: str,
+    language: str,
+    media: str,
+    metadata: dict[str, str],
+    ttl_s: int,
+) -> web.Response:
+    config = request.app[CONFIG]
+    call = request.app[SWITCHBOARD].create_call(
+        customer_subject=subject,
+        customer_name=name,
+        language=language,
+        media=media,
+        metadata=metadata,
+    )
+    token = request.app[AUTHORITY].issue(
+        Role.CUSTOMER, subject, name=name, call_id=call.call_id, ttl_s=ttl_s
+    )
+    return web.json_response(
+        {
+            "call_id": call.call_id,
+            "token": token,
+            # The token rides in the fragment: browsers never send it to a server log.
+            "join_url": f"{config.base_url}/support#token={token}",
+            "expires_at": int(time.time()) + ttl_s,
+        },
+        status=201,
+    )
+
+
+def _limit_guest(request: web.Request) -> None:
+    buckets: dict[str, list[float]] = request.app[GUEST_LIMITER]
+    address = request.remote or "?"
+    now = time.monotonic()
+    recent = [t for t in buckets.get(address, []) if now - t < 60]
+    if len(recent) >= GUEST_CALLS_PER_MINUTE:
+        raise RateLimitedError("too many guest calls from this address; wait a minute")
+    recent.append(now)
+    buckets[address] = recent
+    if len(buckets) > 10_000:  # forget the oldest addresses rather than grow forever
+        for stale in list(buckets)[:5_000]:
+            del buckets[stale]
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/api/client-config", client_config)
+    app.router.add_post("/api/calls", create_call)
+    app.router.add_get("/api/calls", list_calls)
+    app.router.add_get("/api/calls/{call_id}", get_call)
+    app.router.add_post("/api/guest", create_guest_call)
+    app.router.add_get("/api/ice-servers", ice_servers)

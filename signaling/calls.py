@@ -1,0 +1,141 @@
+"""A support call and the people in it."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum, unique
+
+from .auth import Role
+
+logger = logging.getLogger(__name__)
+
+
+@unique
+class CallState(StrEnum):
+    CREATED = "created"  # a join link exists; the customer has not asked for an agent yet
+    QUEUED = "queued"  # waiting for an agent
+    OFFERED = "offered"  # offered to one agent, who has not accepted yet
+    ACTIVE = "active"  # an agent took it; media flows
+    ENDED = "ended"  # terminal
+
+
+# Which state may follow which: anything else is a bug in the switchboard.
+_NEXT: dict[CallState, frozenset[CallState]] = {
+    CallState.CREATED: frozenset({CallState.QUEUED, CallState.ENDED}),
+    CallState.QUEUED: frozenset({CallState.OFFERED, CallState.ACTIVE, CallState.ENDED}),
+    CallState.OFFERED: frozenset({CallState.QUEUED, CallState.ACTIVE, CallState.ENDED}),
+    CallState.ACTIVE: frozenset({CallState.ENDED}),
+    CallState.ENDED: frozenset(),
+}
+
+
+@unique
+class EndReason(StrEnum):
+    HUNG_UP = "hung_up"
+    CANCELLED = "cancelled"  # the customer gave up waiting
+    ABANDONED = "abandoned"  # the customer's connection did not come back while waiting
+    DISCONNECTED = "disconnected"  # a party's connection did not come back during the call
+    EXPIRED = "expired"  # the join link was never used
+    SHUTDOWN = "shutdown"
+
+
+@dataclass(slots=True)
+class Participant:
+    """Someone in a call, with what the others should see of them."""
+
+    participant_id: str
+    role: Role
+    subject: str
+    name: str
+    connected: bool = True
+    media_state: str = "new"
+    audio_enabled: bool = True
+    video_enabled: bool = True
+    screen_sharing: bool = False
+    connections: int = 0
+    """Open sockets of this participant; 0 starts the rejoin grace period."""
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "participant_id": self.participant_id,
+            "role": self.role.value,
+            "name": self.name,
+            "connected": self.connected,
+            "media_state": self.media_state,
+            "audio_enabled": self.audio_enabled,
+            "video_enabled": self.video_enabled,
+            "screen_sharing": self.screen_sharing,
+        }
+
+
+@dataclass(slots=True)
+class Call:
+    call_id: str
+    customer: Participant
+    language: str
+    media: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    state: CallState = CallState.CREATED
+    created_at: float = field(default_factory=time.time)
+    queued_at: float | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    end_reason: EndReason | None = None
+    agent: Participant | None = None
+    offered_to: str | None = None
+    declined_by: set[str] = field(default_factory=set)
+
+    @staticmethod
+    def new_id() -> str:
+        return "c_" + secrets.token_hex(8)
+
+    @property
+    def participants(self) -> list[Participant]:
+        return [p for p in (self.customer, self.agent) if p is not None]
+
+    def participant(self, participant_id: str) -> Participant | None:
+        return next((p for p in self.participants if p.participant_id == participant_id), None)
+
+    def set_state(self, state: CallState) -> None:
+        if state is self.state:
+            return
+        if state not in _NEXT[self.state]:
+            raise RuntimeError(f"Call({self.call_id}) cannot go from {self.state} to {state}")
+        logger.info("Call(%s) %s -> %s", self.call_id, self.state.value, state.value)
+        self.state = state
+        now = time.time()
+        if state is CallState.QUEUED and self.queued_at is None:
+            self.queued_at = now
+        elif state is CallState.ACTIVE:
+            self.answered_at = now
+        elif state is CallState.ENDED:
+            self.ended_at = now
+
+    def to_wire(self) -> dict[str, object]:
+        """What the participants (and staff) see of the call."""
+        return {
+            "call_id": self.call_id,
+            "state": self.state.value,
+            "language": self.language,
+            "media": self.media,
+            "created_at": self.created_at,
+            "queued_at": self.queued_at,
+            "answered_at": self.answered_at,
+            "ended_at": self.ended_at,
+            "end_reason": self.end_reason.value if self.end_reason else None,
+            "participants": [p.to_wire() for p in self.participants],
+        }
+
+    def to_queue_entry(self, now: float) -> dict[str, object]:
+        """What agents see of a waiting call."""
+        return {
+            "call_id": self.call_id,
+            "customer_name": self.customer.name,
+            "language": self.language,
+            "media": self.media,
+            "waiting_s": round(now - (self.queued_at or now), 1),
+            "offered": self.state is CallState.OFFERED,
+        }

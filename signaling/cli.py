@@ -1,0 +1,158 @@
+"""The ``kotha`` command: ``serve``, ``token`` and ``bench``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .auth import Role, TokenAuthority
+from .config import Config, load_config
+from .errors import ConfigError
+
+DEMO_AGENTS = (("rahim", "Rahim"), ("nusrat", "Nusrat"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"kotha: {exc.message}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kotha", description=__doc__)
+    parser.add_argument("--config", type=Path, help="TOML config file (settings as in docs)")
+    sub = parser.add_subparsers(required=True, metavar="command")
+
+    serve = sub.add_parser("serve", help="run the call server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--data-dir", type=Path)
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="local demo: guest calls on, and print sign-in links for demo agents",
+    )
+    serve.set_defaults(func=_serve)
+
+    token = sub.add_parser("token", help="print a signed token")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--name", required=True, help="display name (also the subject by default)")
+    token.add_argument("--subject", help="stable id of the person; defaults to the name")
+    token.add_argument("--call", help="the call a customer token may join")
+    token.add_argument("--ttl", type=int, help="seconds until it expires")
+    token.add_argument("--data-dir", type=Path)
+    token.set_defaults(func=_token)
+
+    bench = sub.add_parser("bench", help="benchmarks that print JSON")
+    bench_sub = bench.add_subparsers(required=True, metavar="benchmark")
+    relay = bench_sub.add_parser("relay", help="server CPU per forwarded stream vs a naive relay")
+    relay.add_argument("--calls", type=int, default=10)
+    relay.add_argument("--seconds", type=float, default=20.0)
+    relay.add_argument("--json", action="store_true", help="print only the JSON line")
+    relay.add_argument(
+        "--mode",
+        choices=["both", "forward", "transcode"],
+        default="both",
+        help="run the forwarding server, the naive baseline, or both (default)",
+    )
+    relay.set_defaults(func=_bench_relay)
+    return parser
+
+
+def _load(args: argparse.Namespace, **overrides: Any) -> Config:
+    return load_config(args.config, overrides=overrides).with_secret()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvloop
+    from aiohttp import web
+
+    from .app import create_app
+    from .logs import configure_logging
+
+    overrides: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "data_dir": args.data_dir,
+    }
+    if args.demo:
+        overrides["guest_mode"] = True
+    config = _load(args, **overrides)
+    configure_logging(config.log_level, config.log_format)
+    app = create_app(config)
+    loop = uvloop.new_event_loop()
+    asyncio.set_event_loop(loop)
+    banner = _banner(config, demo=args.demo)
+
+    def print_banner(_: str) -> None:
+        print(banner, flush=True)
+
+    web.run_app(
+        app,
+        host=config.host,
+        port=config.port,
+        loop=loop,
+        print=print_banner,
+        access_log=None,
+        handle_signals=True,
+    )
+    return 0
+
+
+def _banner(config: Config, *, demo: bool) -> str:
+    base = config.base_url
+    lines = [
+        f"kotha is serving on {base}",
+        f"  customer page ('call support'): {base}/support",
+        f"  agent console:                   {base}/agent",
+        f"  health:                          {base}/healthz",
+    ]
+    if demo:
+        authority = TokenAuthority(config.jwt_secret)
+        lines.append("  demo agent sign-in links (valid 12 h):")
+        for subject, name in DEMO_AGENTS:
+            token = authority.issue(Role.AGENT, subject, name=name, ttl_s=config.token_ttl_s)
+            lines.append(f"    {name}: {base}/agent#token={token}")
+        lines.append("  guest calls are on: open the customer page and press 'call support'")
+    return "\n".join(lines)
+
+
+def _token(args: argparse.Namespace) -> int:
+    config = _load(args, data_dir=args.data_dir)
+    role = Role(args.role)
+    if role is Role.CUSTOMER and not args.call:
+        raise ConfigError("a customer token needs --call (create calls with POST /api/calls)")
+    ttl = args.ttl or (config.customer_token_ttl_s if role is Role.CUSTOMER else config.token_ttl_s)
+    token = TokenAuthority(config.jwt_secret).issue(
+        role,
+        args.subject or args.name.lower().replace(" ", "-"),
+        name=args.name,
+        call_id=args.call,
+        ttl_s=ttl,
+    )
+    print(token)
+    return 0
+
+
+def _bench_relay(args: argparse.Namespace) -> int:
+    from .bench import run_relay_benchmark
+
+    result = asyncio.run(
+        run_relay_benchmark(
+            calls=args.calls, seconds=args.seconds, modes=args.mode, quiet=args.json
+        )
+    )
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

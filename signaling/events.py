@@ -1,0 +1,47 @@
+"""Every socket.io event name on the wire, declared once.
+
+Client-to-server events are verbs; server-to-client events are facts. The
+payloads are documented in docs/protocol.md and validated in schemas.py.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum, unique
+
+NAMESPACE = "/call"
+
+
+@unique
+class ClientEvent(StrEnum):
+    """What a client asks of the server. Each is answered with an ack."""
+
+    REQUEST_CALL = "request_call"
+    CANCEL_CALL = "cancel_call"
+    SET_AVAILABILITY = "set_availability"
+    ACCEPT_CALL = "accept_call"
+    DECLINE_CALL = "decline_call"
+    JOIN_CALL = "join_call"
+    SEND_ANSWER = "send_answer"
+    ADD_ICE_CANDIDATE = "add_ice_candidate"
+    RESTART_MEDIA = "restart_media"
+    START_SCREEN_SHARE = "start_screen_share"
+    STOP_SCREEN_SHARE = "stop_screen_share"
+    SET_TRACK_STATE = "set_track_state"
+    HANG_UP = "hang_up"
+    GET_STATE = "get_state"
+
+
+@unique
+class ServerEvent(StrEnum):
+    """What the server tells clients, unasked."""
+
+    CALL_UPDATED = "call_updated"
+    QUEUE_POSITION = "queue_position"
+    QUEUE_UPDATED = "queue_updated"
+    AGENT_UPDATED = "agent_updated"
+    CALL_OFFERED = "call_offered"
+    CALL_OFFER_WITHDRAWN = "call_offer_withdrawn"
+    MEDIA_OFFER = "media_offer"
+    MEDIA_FAILED = "media_failed"
+    PARTICIPANT_UPDATED = "participant_updated"
+    CALL_ENDED = "call_ended"

@@ -1,0 +1,241 @@
+"""The socket.io edge: authenticates sockets, validates messages, answers with acks.
+
+Every client event is answered with an ack, ``{"ok": true, ...}`` or
+``{"ok": false, "error": {"code", "message", "field"?}}``; nothing a client
+sends can raise into python-socketio or leave a call half-done.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+
+from .auth import Identity, Role, TokenAuthority
+from .errors import ForbiddenError, InvalidMessageError, KothaError, RateLimitedError
+from .events import NAMESPACE, ClientEvent, ServerEvent
+from .logs import call_context
+from .schemas import (
+    AcceptCall,
+    AddIceCandidate,
+    CallRef,
+    CancelCall,
+    DeclineCall,
+    GetState,
+    Message,
+    RequestCall,
+    SendAnswer,
+    SetAvailability,
+    SetTrackState,
+    parse,
+)
+from .switchboard import Payload, Switchboard
+
+logger = logging.getLogger(__name__)
+
+# A browser sends a burst of ICE candidates and a few clicks; a client that
+# sends more than this is broken or hostile and gets "rate_limited" replies.
+RATE_PER_S = 20.0
+RATE_BURST = 100.0
+
+_SCHEMAS: dict[ClientEvent, type[Message]] = {
+    ClientEvent.REQUEST_CALL: RequestCall,
+    ClientEvent.CANCEL_CALL: CancelCall,
+    ClientEvent.SET_AVAILABILITY: SetAvailability,
+    ClientEvent.ACCEPT_CALL: AcceptCall,
+    ClientEvent.DECLINE_CALL: DeclineCall,
+    ClientEvent.JOIN_CALL: CallRef,
+    ClientEvent.SEND_ANSWER: SendAnswer,
+    ClientEvent.ADD_ICE_CANDIDATE: AddIceCandidate,
+    ClientEvent.START_SCREEN_SHARE: CallRef,
+    ClientEvent.STOP_SCREEN_SHARE: CallRef,
+    ClientEvent.SET_TRACK_STATE: SetTrackState,
+    ClientEvent.HANG_UP: CallRef,
+    ClientEvent.GET_STATE: GetState,
+}
+
+
+@dataclass(slots=True)
+class _Socket:
+    identity: Identity
+    tokens: float = RATE_BURST
+    refilled: float = field(default_factory=time.monotonic)
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(RATE_BURST, self.tokens + (now - self.refilled) * RATE_PER_S)
+        self.refilled = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def customer_room(call_id: str) -> str:
+    return f"customer:{call_id}"
+
+
+def agent_room(subject: str) -> str:
+    return f"agent:{subject}"
+
+
+AGENTS_ROOM = "agents"
+
+
+class CallNamespace(socketio.AsyncNamespace):
+    """``/call``: customers and agents in calls."""
+
+    def __init__(self, switchboard: Switchboard, authority: TokenAuthority) -> None:
+        super().__init__(NAMESPACE)
+        self._switchboard = switchboard
+        self._authority = authority
+        self._sockets: dict[str, _Socket] = {}
+
+    # -- socket.io entry points ------------------------------------------
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            identity = self._authority.verify(token)
+            if identity.role is Role.REVIEWER:
+                raise ForbiddenError("a reviewer cannot join live calls; replay recordings instead")
+            identity.require(Role.CUSTOMER, Role.AGENT)
+            await self._switchboard.connected(identity)
+        except KothaError as exc:
+            logger.info("refused socket %s: %s", sid, exc.message)
+            raise socketio.exceptions.ConnectionRefusedError(exc.to_wire()) from None
+        self._sockets[sid] = _Socket(identity)
+        if identity.role is Role.CUSTOMER:
+            await self.enter_room(sid, customer_room(identity.call_id or ""))
+        else:
+            await self.enter_room(sid, AGENTS_ROOM)
+            await self.enter_room(sid, agent_room(identity.subject))
+        with call_context(identity.call_id):
+            logger.info("socket %s connected: %s %s", sid, identity.role.value, identity.subject)
+
+    async def on_disconnect(self, sid: str, *reason: Any) -> None:
+        socket = self._sockets.pop(sid, None)
+        if socket is not None:
+            logger.info("socket %s disconnected: %s", sid, socket.identity.subject)
+            await self._switchboard.disconnected(socket.identity)
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        sid = args[0]
+        try:
+            return {"ok": True, **(await self._dispatch(sid, event, args[1:]))}
+        except KothaError as exc:
+            return {"ok": False, "error": exc.to_wire()}
+        except Exception:
+            logger.exception("event %r from socket %s failed", event, sid)
+            return {
+                "ok": False,
+                "error": {"code": "internal_error", "message": "the server failed; try again"},
+            }
+
+    async def _dispatch(self, sid: str, event: str, args: tuple[Any, ...]) -> Payload:
+        socket = self._sockets.get(sid)
+        if socket is None:
+            raise InvalidMessageError("this socket is not signed in")
+        if not socket.take():
+            raise RateLimitedError("too many messages; slow down")
+        try:
+            client_event = ClientEvent(event)
+        except ValueError:
+            raise InvalidMessageError(f"unknown event {event[:64]!r}", field="event") from None
+        if len(args) > 1:
+            raise InvalidMessageError("send one object per event", field="$")
+        message = parse(_SCHEMAS[client_event], args[0] if args else None)
+        handler: Callable[[Identity, Any], Awaitable[Payload | None]] = getattr(
+            self, "on_" + client_event.value
+        )
+        call_id = getattr(message, "call_id", None) or socket.identity.call_id
+        with call_context(call_id):
+            return (await handler(socket.identity, message)) or {}
+
+    # -- events ------------------------------------------------------------
+
+    async def on_get_state(self, identity: Identity, message: GetState) -> Payload:
+        return self._switchboard.state_for(identity)
+
+    async def on_request_call(self, identity: Identity, message: RequestCall) -> Payload:
+        return await self._switchboard.request_call(identity, message.media, message.language)
+
+    async def on_cancel_call(self, identity: Identity, message: CancelCall) -> None:
+        await self._switchboard.cancel_call(identity)
+
+    async def on_set_availability(self, identity: Identity, message: SetAvailability) -> Payload:
+        return {"agent": await self._switchboard.set_availability(identity, message.status)}
+
+    async def on_accept_call(self, identity: Identity, message: AcceptCall) -> Payload:
+        call = await self._switchboard.accept_call(identity, message.call_id)
+        return {"call": call.to_wire()}
+
+    async def on_decline_call(self, identity: Identity, message: DeclineCall) -> None:
+        await self._switchboard.decline_call(identity, message.call_id)
+
+    async def on_join_call(self, identity: Identity, message: CallRef) -> Payload:
+        return await self._switchboard.join_call(identity, message.call_id)
+
+    async def on_send_answer(self, identity: Identity, message: SendAnswer) -> None:
+        await self._switchboard.send_answer(
+            identity, message.call_id, message.peer_id, message.offer_id, message.description.sdp
+        )
+
+    async def on_add_ice_candidate(self, identity: Identity, message: AddIceCandidate) -> None:
+        candidate = message.candidate
+        await self._switchboard.add_ice_candidate(
+            identity,
+            message.call_id,
+            message.peer_id,
+            candidate.candidate if candidate else None,
+            candidate.sdpMid if candidate else None,
+            candidate.sdpMLineIndex if candidate else None,
+        )
+
+    async def on_start_screen_share(self, identity: Identity, message: CallRef) -> Payload:
+        return await self._switchboard.start_screen_share(identity, message.call_id)
+
+    async def on_stop_screen_share(self, identity: Identity, message: CallRef) -> None:
+        await self._switchboard.stop_screen_share(identity, message.call_id)
+
+    async def on_set_track_state(self, identity: Identity, message: SetTrackState) -> None:
+        await self._switchboard.set_track_state(
+            identity, message.call_id, message.kind, message.enabled
+        )
+
+    async def on_hang_up(self, identity: Identity, message: CallRef) -> None:
+        await self._switchboard.hang_up(identity, message.call_id)
+
+    # -- Notifier -----------------------------------------------------------
+
+    async def to_call(self, call_id: str, event: ServerEvent, payload: Payload) -> None:
+        call = self._switchboard.calls.get(call_id)
+        if call is None:
+            return
+        rooms = [customer_room(call_id)]
+        if call.agent is not None:
+            rooms.append(agent_room(call.agent.subject))
+        await self.emit(event.value, payload, to=rooms)
+
+    async def to_participant(
+        self, call_id: str, participant_id: str, event: ServerEvent, payload: Payload
+    ) -> None:
+        call = self._switchboard.calls.get(call_id)
+        if call is None:
+            return
+        if call.customer.participant_id == participant_id:
+            await self.emit(event.value, payload, to=customer_room(call_id))
+        elif call.agent is not None and call.agent.participant_id == participant_id:
+            await self.emit(event.value, payload, to=agent_room(call.agent.subject))
+
+    async def to_agents(self, event: ServerEvent, payload: Payload) -> None:
+        await self.emit(event.value, payload, to=AGENTS_ROOM)
+
+    async def to_agent(self, subject: str, event: ServerEvent, payload: Payload) -> None:
+        await self.emit(event.value, payload, to=agent_room(subject))

@@ -1,0 +1,139 @@
+"""Schemas of every socket.io message and REST body the server accepts.
+
+Each message is a frozen pydantic model that forbids unknown fields and does
+no type coercion, so ``"1"`` is not a number and an extra field is an error.
+:func:`parse` turns a failure into :class:`InvalidMessageError` naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from .errors import InvalidMessageError
+
+CallId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{6,64}$")]
+PeerId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{12}$")]
+Language = Literal["bn", "en"]
+MediaKind = Literal["audio", "video"]
+# A browser's SDP for a call with screen share is a few kilobytes; 64 KiB is
+# generous and keeps a malicious answer from costing the parser much.
+Sdp = Annotated[str, StringConstraints(min_length=10, max_length=65536)]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class RequestCall(Message):
+    media: MediaKind = "audio"
+    language: Language = "bn"
+
+
+class CancelCall(Message):
+    pass
+
+
+class SetAvailability(Message):
+    status: Literal["available", "away"]
+
+
+class AcceptCall(Message):
+    call_id: CallId | None = None
+    """Omitted: take the longest-waiting call."""
+
+
+class DeclineCall(Message):
+    call_id: CallId
+
+
+class CallRef(Message):
+    """A message that only names the call it is about."""
+
+    call_id: CallId
+
+
+class AnswerDescription(Message):
+    type: Literal["answer"]
+    sdp: Sdp
+
+
+class SendAnswer(Message):
+    call_id: CallId
+    peer_id: PeerId
+    offer_id: Annotated[int, Field(ge=1)]
+    description: AnswerDescription
+
+
+class IceCandidate(Message):
+    """``RTCIceCandidateInit`` as the browser produces it."""
+
+    candidate: Annotated[str, StringConstraints(max_length=1024)]
+    sdpMid: Annotated[str, StringConstraints(max_length=32)] | None = None  # noqa: N815
+    sdpMLineIndex: Annotated[int, Field(ge=0, le=255)] | None = None  # noqa: N815
+    usernameFragment: Annotated[str, StringConstraints(max_length=256)] | None = None  # noqa: N815
+
+
+class AddIceCandidate(Message):
+    call_id: CallId
+    peer_id: PeerId
+    candidate: IceCandidate | None
+    """None: the browser has no more candidates."""
+
+
+class SetTrackState(Message):
+    call_id: CallId
+    kind: MediaKind
+    enabled: bool
+
+
+class GetState(Message):
+    pass
+
+
+class CustomerRef(Message):
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.@:+-]+$")]
+    name: Name = ""
+
+
+class CreateCallBody(Message):
+    """``POST /api/calls`` from a shop's backend."""
+
+    customer: CustomerRef
+    language: Language = "bn"
+    media: MediaKind = "audio"
+    metadata: Annotated[dict[Annotated[str, StringConstraints(max_length=64)], ShortText], Field(max_length=20)] = Field(default_factory=dict)
+
+
+class GuestBody(Message):
+    """``POST /api/guest`` from the demo customer page."""
+
+    name: Name = ""
+    language: Language = "bn"
+
+
+M = TypeVar("M", bound=Message)
+
+
+def parse(model: type[M], data: Any) -> M:
+    """Validate ``data`` as ``model`` or raise InvalidMessageError naming the first bad field."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidMessageError(
+            f"the message must be a JSON object, not {type(data).__name__}", field="$"
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "$"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif error["type"] == "missing":
+            message = "field required"
+        raise InvalidMessageError(f"{field}: {message}", field=field) from None

@@ -1,0 +1,641 @@
+"""Call lifecycle: customers wait, agents take calls, both talk, someone hangs up.
+
+The switchboard is the domain layer between the socket.io hub and the media
+rooms. It knows nothing of sockets: it tells a :class:`Notifier` what happened
+and to whom, and the hub turns that into socket.io messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from aiortc import RTCConfiguration
+
+from media import aiortc_compat
+from media.baseline import TranscodingRelay
+from media.errors import MediaError, PeerClosedError, UnknownParticipantError
+from media.peer import Offer, PeerState
+from media.room import Room, default_configuration
+from media.router import Router
+from media.source import SourceKind
+
+from .agent_queue import AgentQueue, AgentState
+from .auth import Identity, Role
+from .calls import Call, CallState, EndReason, Participant
+from .config import Config
+from .errors import (
+    CallStateError,
+    ForbiddenError,
+    MediaRequestError,
+    NotFoundError,
+    QueueFullError,
+)
+from .events import ServerEvent
+from .ice import ice_servers_for
+from .logs import call_context
+from .tasks import TaskSet
+
+logger = logging.getLogger(__name__)
+
+# Ended calls stay visible (GET /api/calls/{id}, a late reload) this long.
+ENDED_CALL_RETENTION_S = 3600.0
+SWEEP_INTERVAL_S = 60.0
+
+Payload = dict[str, object]
+
+
+class Notifier(Protocol):
+    """Where the switchboard's news goes (the socket.io hub, or a test's recorder)."""
+
+    async def to_call(self, call_id: str, event: ServerEvent, payload: Payload) -> None: ...
+    async def to_participant(
+        self, call_id: str, participant_id: str, event: ServerEvent, payload: Payload
+    ) -> None: ...
+    async def to_agents(self, event: ServerEvent, payload: Payload) -> None: ...
+    async def to_agent(self, subject: str, event: ServerEvent, payload: Payload) -> None: ...
+
+
+class Switchboard:
+    """All calls of this node, the agent queue, and the media room of each live call."""
+
+    def __init__(
+        self,
+        config: Config,
+        notifier: Notifier | None = None,
+        *,
+        configuration_factory: Callable[[], RTCConfiguration] = default_configuration,
+    ) -> None:
+        self.config = config
+        self.calls: dict[str, Call] = {}
+        self.queue = AgentQueue(
+            default_handle_time_s=config.default_handle_time_s, max_waiting=config.max_queue
+        )
+        self.notifier: Notifier = notifier if notifier is not None else _Unwired()
+        self._configuration_factory = configuration_factory
+        self._rooms: dict[str, Room] = {}
+        self._tasks = TaskSet("Switchboard")
+
+    # -- lifecycle -------------------------------------------------------
+
+    def start(self) -> None:
+        aiortc_compat.restrict_ice_addresses(self.config.ice_addresses)
+        self._tasks.call_later("sweep", SWEEP_INTERVAL_S, self._sweep)
+
+    async def close(self) -> None:
+        for call in list(self.calls.values()):
+            if call.state is not CallState.ENDED:
+                await self._end_call(call, EndReason.SHUTDOWN)
+        await self._tasks.close()
+
+    # -- calls -----------------------------------------------------------
+
+    def create_call(
+        self,
+        *,
+        customer_subject: str,
+        customer_name: str,
+        language: str,
+        media: str,
+        metadata: dict[str, str] | None = None,
+    ) -> Call:
+        customer = Participant(
+            participant_id=_participant_id(),
+            role=Role.CUSTOMER,
+            subject=customer_subject,
+            name=customer_name or "Customer",
+            connected=False,
+            video_enabled=media == "video",
+        )
+        call = Call(
+            call_id=Call.new_id(),
+            customer=customer,
+            language=language,
+            media=media,
+            metadata=dict(metadata or {}),
+        )
+        self.calls[call.call_id] = call
+        with call_context(call.call_id):
+            logger.info("Call(%s) created for customer %s", call.call_id, customer_subject)
+        return call
+
+    def visible_call(self, identity: Identity, call_id: str) -> Call:
+        """The call, if this identity may see it; a customer sees only their own."""
+        call = self.calls.get(call_id)
+        if identity.role is Role.CUSTOMER and identity.call_id != call_id:
+            call = None
+        if call is None:
+            raise NotFoundError(f"no call {call_id} that this token may see")
+        if identity.role is Role.REVIEWER:
+            raise ForbiddenError("a reviewer cannot see live calls; use recordings")
+        return call
+
+    def live_calls(self) -> list[Call]:
+        return [c for c in self.calls.values() if c.state is not CallState.ENDED]
+
+    # -- connections -----------------------------------------------------
+
+    async def connected(self, identity: Identity) -> Payload:
+        """A socket of this identity connected; returns what the client should show."""
+        if identity.role is Role.CUSTOMER:
+            call = self.visible_call(identity, identity.call_id or "")
+            customer = call.customer
+            if customer.subject != identity.subject:
+                raise ForbiddenError("this token is not the customer of that call")
+            self._tasks.cancel_timer(f"grace:{call.call_id}:{customer.participant_id}")
+            customer.connections += 1
+            if not customer.connected:
+                customer.connected = True
+                await self._participant_changed(call, customer)
+        else:
+            agent = self.queue.agent(identity.subject, identity.name)
+            self._tasks.cancel_timer(f"grace:agent:{identity.subject}")
+            agent.connections += 1
+            call = self.calls.get(agent.call_id or "")
+            if call is not None and call.agent is not None and not call.agent.connected:
+                call.agent.connected = True
+                await self._participant_changed(call, call.agent)
+        return self.state_for(identity)
+
+    async def disconnected(self, identity: Identity) -> None:
+        """A socket closed. The party may come back within ``rejoin_grace_s``."""
+        grace = self.config.rejoin_grace_s
+        if identity.role is Role.CUSTOMER:
+            call = self.calls.get(identity.call_id or "")
+            if call is None or call.state is CallState.ENDED:
+                return
+            customer = call.customer
+            customer.connections = max(0, customer.connections - 1)
+            if customer.connections == 0:
+                customer.connected = False
+                await self._participant_changed(call, customer)
+                self._tasks.call_later(
+                    f"grace:{call.call_id}:{customer.participant_id}",
+                    grace,
+                    lambda: self._customer_gone(call.call_id),
+                )
+            return
+        agent = self.queue.agents.get(identity.subject)
+        if agent is None:
+            return
+        agent.connections = max(0, agent.connections - 1)
+        if agent.connections:
+            return
+        call = self.calls.get(agent.call_id or "")
+        if call is not None and call.agent is not None and call.agent.subject == agent.subject:
+            call.agent.connected = False
+            await self._participant_changed(call, call.agent)
+        self._tasks.call_later(
+            f"grace:agent:{agent.subject}", grace, lambda: self._agent_gone(agent.subject)
+        )
+
+    def state_for(self, identity: Identity) -> Payload:
+        if identity.role is Role.CUSTOMER:
+            call = self.visible_call(identity, identity.call_id or "")
+            state: Payload = {
+                "role": identity.role.value,
+                "name": identity.name,
+                "participant_id": call.customer.participant_id,
+                "call": call.to_wire(),
+            }
+            if call.state in (CallState.QUEUED, CallState.OFFERED):
+                state["queue"] = self._position_payload(call)
+            return state
+        agent = self.queue.agent(identity.subject, identity.name)
+        call = self.calls.get(agent.call_id or "")
+        return {
+            "role": identity.role.value,
+            "name": identity.name,
+            "agent": agent.to_wire(),
+            "auto_offer": self.config.auto_offer,
+            "queue": self._queue_payload(),
+            "call": call.to_wire() if call is not None else None,
+            "participant_id": call.agent.participant_id if call and call.agent else None,
+        }
+
+    # -- customer --------------------------------------------------------
+
+    async def request_call(self, identity: Identity, media: str, language: str) -> Payload:
+        identity.require(Role.CUSTOMER)
+        call = self.visible_call(identity, identity.call_id or "")
+        with call_context(call.call_id):
+            if call.state is CallState.ENDED:
+                raise CallStateError("this call has ended; start a new one")
+            if call.state is CallState.CREATED:
+                if self.queue.is_full:
+                    raise QueueFullError("too many customers are waiting; please try again soon")
+                call.media = media
+                call.language = language
+                call.customer.video_enabled = media == "video"
+                call.set_state(CallState.QUEUED)
+                self.queue.enqueue(call)
+                await self._queue_changed()
+                await self._dispatch()
+            return self.state_for(identity)
+
+    async def cancel_call(self, identity: Identity) -> None:
+        identity.require(Role.CUSTOMER)
+        call = self.visible_call(identity, identity.call_id or "")
+        if call.state is CallState.ACTIVE:
+            raise CallStateError("the call is connected; hang up instead")
+        if call.state is not CallState.ENDED:
+            await self._end_call(call, EndReason.CANCELLED, by=call.customer.participant_id)
+
+    # -- agent -----------------------------------------------------------
+
+    async def set_availability(self, identity: Identity, status: str) -> Payload:
+        identity.require(Role.AGENT)
+        agent = self.queue.agent(identity.subject, identity.name)
+        if agent.state in (AgentState.ON_CALL, AgentState.RINGING):
+            raise CallStateError(f"cannot change availability while {agent.state.value}")
+        agent.set_state(AgentState.AVAILABLE if status == "available" else AgentState.AWAY)
+        await self._agent_changed(agent.subject)
+        await self._queue_changed()
+        await self._dispatch()
+        return agent.to_wire()
+
+    async def accept_call(self, identity: Identity, call_id: str | None) -> Call:
+        identity.require(Role.AGENT)
+        agent = self.queue.agent(identity.subject, identity.name)
+        if agent.state is AgentState.ON_CALL:
+            raise CallStateError("you are already on a call; hang up first")
+        if call_id is None:
+            offered = self.calls.get(agent.call_id or "") if agent.state is AgentState.RINGING else None
+            call = offered or self.queue.head()
+            if call is None:
+                raise NotFoundError("no customer is waiting")
+        else:
+            call = self.calls.get(call_id)
+            if call is None:
+                raise NotFoundError(f"no call {call_id}")
+        with call_context(call.call_id):
+            if call.state is CallState.OFFERED and call.offered_to != agent.subject:
+                raise CallStateError("this call is being offered to another agent")
+            if call.state not in (CallState.QUEUED, CallState.OFFERED):
+                raise CallStateError(f"the call is {call.state.value}, not waiting")
+            self._tasks.cancel_timer(f"offer:{call.call_id}")
+            if agent.state is AgentState.RINGING and agent.call_id != call.call_id:
+                # Took another call than the one ringing: give that one back.
+                await self._withdraw_offer(agent.call_id or "", reason="taken_other")
+            call.agent = Participant(
+                participant_id=_participant_id(),
+                role=Role.AGENT,
+                subject=agent.subject,
+                name=agent.name,
+                connected=agent.connections > 0,
+                video_enabled=call.media == "video",
+            )
+            call.offered_to = None
+            call.set_state(CallState.ACTIVE)
+            self.queue.remove(call)
+            agent.set_state(AgentState.ON_CALL, call.call_id)
+            self._rooms[call.call_id] = self._new_room(call)
+            await self.notifier.to_call(
+                call.call_id, ServerEvent.CALL_UPDATED, {"call": call.to_wire()}
+            )
+            await self._agent_changed(agent.subject)
+            await self._queue_changed()
+            return call
+
+    async def decline_call(self, identity: Identity, call_id: str) -> None:
+        identity.require(Role.AGENT)
+        call = self.calls.get(call_id)
+        if call is None or call.state is not CallState.OFFERED or call.offered_to != identity.subject:
+            raise CallStateError("that call is not being offered to you")
+        call.declined_by.add(identity.subject)
+        await self._withdraw_offer(call_id, reason="declined", agent_state=AgentState.AVAILABLE)
+
+    # -- in the call -----------------------------------------------------
+
+    async def join_call(self, identity: Identity, call_id: str) -> Payload:
+        """Start (or restart, with a fresh peer) the participant's media."""
+        call, participant = self._participant_of(identity, call_id)
+        if call.state is not CallState.ACTIVE:
+            raise CallStateError(
+                f"the call is {call.state.value}; media starts when an agent takes it"
+            )
+        room = self._rooms[call_id]
+        sources = [SourceKind.MICROPHONE]
+        if call.media == "video":
+            sources.append(SourceKind.CAMERA)
+        with call_context(call_id):
+            peer = await room.join(participant.participant_id, sources)
+            participant.media_state = peer.state.value
+        await self._participant_changed(call, participant)
+        return {
+            "participant_id": participant.participant_id,
+            "peer_id": peer.peer_id,
+            "ice_servers": ice_servers_for(self.config, identity.subject),
+            "call": call.to_wire(),
+        }
+
+    async def send_answer(
+        self, identity: Identity, call_id: str, peer_id: str, offer_id: int, sdp: str
+    ) -> None:
+        call, participant = self._participant_of(identity, call_id)
+        room = self._live_room(call)
+        with call_context(call_id):
+            try:
+                await room.answer(participant.participant_id, peer_id, offer_id, sdp)
+            except (MediaError, UnknownParticipantError) as exc:
+                raise MediaRequestError(str(exc), field="description") from exc
+
+    async def add_ice_candidate(
+        self,
+        identity: Identity,
+        call_id: str,
+        peer_id: str,
+        candidate: str | None,
+        sdp_mid: str | None,
+        index: int | None,
+    ) -> None:
+        call, participant = self._participant_of(identity, call_id)
+        room = self._live_room(call)
+        with call_context(call_id):
+            try:
+                await room.add_ice_candidate(
+                    participant.participant_id, peer_id, candidate, sdp_mid, index
+                )
+            except (MediaError, UnknownParticipantError) as exc:
+                raise MediaRequestError(str(exc), field="candidate") from exc
+
+    async def start_screen_share(self, identity: Identity, call_id: str) -> Payload:
+        call, participant = self._participant_of(identity, call_id)
+        room = self._live_room(call)
+        with call_context(call_id):
+            try:
+                renegotiating = await room.start_source(participant.participant_id, SourceKind.SCREEN)
+            except (PeerClosedError, UnknownParticipantError) as exc:
+                raise CallStateError(f"join the call's media before sharing: {exc}") from exc
+        participant.screen_sharing = True
+        await self._participant_changed(call, participant)
+        return {"renegotiating": renegotiating}
+
+    async def stop_screen_share(self, identity: Identity, call_id: str) -> None:
+        call, participant = self._participant_of(identity, call_id)
+        if participant.screen_sharing:
+            participant.screen_sharing = False
+            await self._participant_changed(call, participant)
+
+    async def set_track_state(self, identity: Identity, call_id: str, kind: str, enabled: bool) -> None:
+        call, participant = self._participant_of(identity, call_id)
+        if kind == "audio":
+            participant.audio_enabled = enabled
+        else:
+            if call.media != "video" and enabled:
+                raise CallStateError("this is a voice call; it has no camera")
+            participant.video_enabled = enabled
+        await self._participant_changed(call, participant)
+
+    async def hang_up(self, identity: Identity, call_id: str) -> None:
+        call, participant = self._participant_of(identity, call_id)
+        if call.state is not CallState.ENDED:
+            await self._end_call(call, EndReason.HUNG_UP, by=participant.participant_id)
+
+    # -- internals -------------------------------------------------------
+
+    def _participant_of(self, identity: Identity, call_id: str) -> tuple[Call, Participant]:
+        identity.require(Role.CUSTOMER, Role.AGENT)
+        call = self.visible_call(identity, call_id)
+        if identity.role is Role.CUSTOMER:
+            return call, call.customer
+        if call.agent is None or call.agent.subject != identity.subject:
+            raise ForbiddenError("you are not the agent of this call")
+        return call, call.agent
+
+    def _live_room(self, call: Call) -> Room:
+        room = self._rooms.get(call.call_id)
+        if room is None:
+            raise CallStateError(f"the call is {call.state.value}; it has no media")
+        return room
+
+    def _new_room(self, call: Call) -> Room:
+        call_id = call.call_id
+
+        async def on_offer(participant_id: str, offer: Offer) -> None:
+            await self.notifier.to_participant(
+                call_id, participant_id, ServerEvent.MEDIA_OFFER, _offer_payload(call_id, offer)
+            )
+
+        def on_state(participant_id: str, state: PeerState) -> None:
+            self._tasks.spawn(
+                self._media_state_changed(call_id, participant_id, state), "media_state"
+            )
+
+        plane = TranscodingRelay() if self.config.media_plane == "transcode" else Router()
+        return Room(
+            call_id,
+            on_offer=on_offer,
+            on_state=on_state,
+            configuration_factory=self._configuration_factory,
+            plane=plane,
+            answer_timeout=self.config.answer_timeout_s,
+        )
+
+    async def _media_state_changed(self, call_id: str, participant_id: str, state: PeerState) -> None:
+        call = self.calls.get(call_id)
+        participant = call.participant(participant_id) if call else None
+        if call is None or participant is None or call.state is CallState.ENDED:
+            return
+        participant.media_state = state.value
+        await self._participant_changed(call, participant)
+        if state is PeerState.FAILED:
+            await self.notifier.to_participant(
+                call_id,
+                participant_id,
+                ServerEvent.MEDIA_FAILED,
+                {"call_id": call_id, "reason": "the media connection failed; join_call again"},
+            )
+
+    async def _participant_changed(self, call: Call, participant: Participant) -> None:
+        if call.state is CallState.ENDED:
+            return
+        await self.notifier.to_call(
+            call.call_id,
+            ServerEvent.PARTICIPANT_UPDATED,
+            {"call_id": call.call_id, "participant": participant.to_wire()},
+        )
+
+    async def _agent_changed(self, subject: str) -> None:
+        agent = self.queue.agents.get(subject)
+        if agent is not None:
+            await self.notifier.to_agent(subject, ServerEvent.AGENT_UPDATED, {"agent": agent.to_wire()})
+
+    def _position_payload(self, call: Call) -> Payload:
+        position = self.queue.position(call)
+        return {
+            "call_id": call.call_id,
+            "position": position,
+            "estimated_wait_s": self.queue.estimated_wait_s(position) if position else None,
+            "agents_online": self.queue.staffed(),
+        }
+
+    def _queue_payload(self) -> Payload:
+        now = time.time()
+        waiting = self.queue.waiting()
+        return {
+            "calls": [c.to_queue_entry(now) for c in waiting],
+            "waiting": len(waiting),
+            "longest_wait_s": round(now - (waiting[0].queued_at or now), 1) if waiting else 0,
+        }
+
+    async def _queue_changed(self) -> None:
+        await self.notifier.to_agents(ServerEvent.QUEUE_UPDATED, self._queue_payload())
+        for call in self.queue.waiting():
+            await self.notifier.to_participant(
+                call.call_id,
+                call.customer.participant_id,
+                ServerEvent.QUEUE_POSITION,
+                self._position_payload(call),
+            )
+
+    async def _dispatch(self) -> None:
+        """Offer waiting calls to idle agents, when calls are offered automatically."""
+        if not self.config.auto_offer:
+            return
+        while (match := self.queue.next_match()) is not None:
+            call, agent = match
+            with call_context(call.call_id):
+                call.set_state(CallState.OFFERED)
+                call.offered_to = agent.subject
+                agent.set_state(AgentState.RINGING, call.call_id)
+                timeout = self.config.offer_timeout_s
+                self._tasks.call_later(
+                    f"offer:{call.call_id}",
+                    timeout,
+                    lambda call_id=call.call_id: self._withdraw_offer(call_id, reason="timeout"),
+                )
+                await self.notifier.to_agent(
+                    agent.subject,
+                    ServerEvent.CALL_OFFERED,
+                    {"call": call.to_queue_entry(time.time()), "timeout_s": timeout},
+                )
+                await self._agent_changed(agent.subject)
+        await self._queue_changed()
+
+    async def _withdraw_offer(
+        self, call_id: str, *, reason: str, agent_state: AgentState = AgentState.AWAY
+    ) -> None:
+        """Put an offered call back in its place in the queue.
+
+        An agent who let the offer time out is set away, so the next call
+        does not ring a desk nobody sits at.
+        """
+        call = self.calls.get(call_id)
+        if call is None or call.state is not CallState.OFFERED:
+            return
+        self._tasks.cancel_timer(f"offer:{call_id}")
+        subject = call.offered_to
+        call.offered_to = None
+        with call_context(call_id):
+            call.set_state(CallState.QUEUED)
+        agent = self.queue.agents.get(subject or "")
+        if agent is not None and agent.call_id == call_id:
+            agent.set_state(agent_state if reason != "taken_other" else agent.state)
+            await self.notifier.to_agent(
+                agent.subject,
+                ServerEvent.CALL_OFFER_WITHDRAWN,
+                {"call_id": call_id, "reason": reason},
+            )
+            await self._agent_changed(agent.subject)
+        await self._dispatch()
+        await self._queue_changed()
+
+    async def _customer_gone(self, call_id: str) -> None:
+        call = self.calls.get(call_id)
+        if call is None or call.customer.connected or call.state is CallState.ENDED:
+            return
+        if call.state is CallState.CREATED:
+            return  # the link is still valid until the sweep expires it
+        reason = EndReason.DISCONNECTED if call.state is CallState.ACTIVE else EndReason.ABANDONED
+        await self._end_call(call, reason, by=call.customer.participant_id)
+
+    async def _agent_gone(self, subject: str) -> None:
+        agent = self.queue.agents.get(subject)
+        if agent is None or agent.connections:
+            return
+        call = self.calls.get(agent.call_id or "")
+        if agent.state is AgentState.RINGING and call is not None:
+            await self._withdraw_offer(call.call_id, reason="agent_disconnected")
+        elif agent.state is AgentState.ON_CALL and call is not None and call.agent is not None:
+            await self._end_call(call, EndReason.DISCONNECTED, by=call.agent.participant_id)
+        agent.set_state(AgentState.AWAY)
+        await self._queue_changed()
+
+    async def _end_call(self, call: Call, reason: EndReason, by: str | None = None) -> None:
+        with call_context(call.call_id):
+            was_active = call.state is CallState.ACTIVE
+            was_offered_to = call.offered_to
+            call.end_reason = reason
+            call.set_state(CallState.ENDED)
+            self.queue.remove(call)
+            self._tasks.cancel_timer(f"offer:{call.call_id}")
+            for participant in call.participants:
+                self._tasks.cancel_timer(f"grace:{call.call_id}:{participant.participant_id}")
+            room = self._rooms.pop(call.call_id, None)
+            if room is not None:
+                await room.close()
+            if was_active and call.answered_at is not None:
+                self.queue.record_handle_time(time.time() - call.answered_at)
+            for subject in filter(None, [call.agent.subject if call.agent else None, was_offered_to]):
+                agent = self.queue.agents.get(subject)
+                if agent is not None and agent.call_id == call.call_id:
+                    agent.set_state(AgentState.AVAILABLE if agent.connections else AgentState.AWAY)
+                    await self._agent_changed(subject)
+            logger.info("Call(%s) ended: %s", call.call_id, reason.value)
+            await self.notifier.to_call(
+                call.call_id,
+                ServerEvent.CALL_ENDED,
+                {"call_id": call.call_id, "reason": reason.value, "ended_by": by, "call": call.to_wire()},
+            )
+        if reason is not EndReason.SHUTDOWN:
+            await self._queue_changed()
+            await self._dispatch()
+
+    async def _sweep(self) -> None:
+        """Forget long-ended calls and expire join links that were never used."""
+        now = time.time()
+        for call in list(self.calls.values()):
+            if call.state is CallState.ENDED and now - (call.ended_at or now) > ENDED_CALL_RETENTION_S:
+                del self.calls[call.call_id]
+            elif (
+                call.state is CallState.CREATED
+                and now - call.created_at > self.config.customer_token_ttl_s
+            ):
+                await self._end_call(call, EndReason.EXPIRED)
+        self._tasks.call_later("sweep", SWEEP_INTERVAL_S, self._sweep)
+
+
+class _Unwired:
+    """The notifier until the app wires the hub in: news with nowhere to go is a bug."""
+
+    async def _fail(self, *args: object) -> None:
+        raise RuntimeError("Switchboard.notifier was never set")
+
+    to_call = to_participant = to_agents = to_agent = _fail
+
+
+def _participant_id() -> str:
+    return "p_" + secrets.token_hex(5)
+
+
+def _offer_payload(call_id: str, offer: Offer) -> Payload:
+    return {
+        "call_id": call_id,
+        "peer_id": offer.peer_id,
+        "offer_id": offer.offer_id,
+        "description": {"type": "offer", "sdp": offer.sdp},
+        "slots": [
+            {
+                "mid": slot.mid,
+                "kind": slot.kind,
+                "direction": slot.direction.value,
+                "participant_id": slot.participant_id,
+                "source": slot.source,
+            }
+            for slot in offer.slots
+        ],
+    }

@@ -1,0 +1,138 @@
+"""Fixtures shared by every test: a real kotha server on 127.0.0.1, tokens, clients."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from media.source import SourceKind
+from signaling.app import create_app
+from signaling.auth import Role, TokenAuthority
+from signaling.client import KothaClient
+from signaling.config import Config
+from signaling.keys import SWITCHBOARD
+from signaling.switchboard import Switchboard
+
+TEST_SECRET = "kotha-test-secret-0123456789abcdefghijklmnop"
+API_KEY = "shop-api-key-0123456789"
+
+
+def make_config(tmp_path: Path, **overrides: Any) -> Config:
+    values: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "data_dir": tmp_path,
+        "jwt_secret": TEST_SECRET,
+        "guest_mode": True,
+        "api_keys": [API_KEY],
+        "ice_addresses": ["127.0.0.1"],
+        "rejoin_grace_s": 5.0,
+        "log_format": "text",
+    }
+    values.update(overrides)
+    return Config(**values)
+
+
+@dataclass
+class Server:
+    """A running kotha app and what tests need to talk to it."""
+
+    url: str
+    app: web.Application
+    authority: TokenAuthority
+    clients: list[KothaClient] = field(default_factory=list)
+
+    @property
+    def switchboard(self) -> Switchboard:
+        return self.app[SWITCHBOARD]
+
+    def token(self, role: Role, name: str = "", *, call_id: str | None = None, ttl_s: int = 600) -> str:
+        subject = (name or role.value).lower()
+        return self.authority.issue(role, subject, name=name or subject, call_id=call_id, ttl_s=ttl_s)
+
+    def customer_call(self, name: str = "Karim", media: str = "audio") -> tuple[str, str]:
+        """A new call and its customer token, as POST /api/calls makes them."""
+        call = self.switchboard.create_call(
+            customer_subject=name.lower(), customer_name=name, language="bn", media=media
+        )
+        return call.call_id, self.token(Role.CUSTOMER, name, call_id=call.call_id)
+
+    def client(self, token: str, **kwargs: Any) -> KothaClient:
+        client = KothaClient(self.url, token, **kwargs)
+        self.clients.append(client)
+        return client
+
+
+ServerFactory = Callable[..., Awaitable[Server]]
+
+
+@pytest.fixture
+async def start_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
+    runners: list[tuple[web.AppRunner, Server]] = []
+
+    async def start(**overrides: Any) -> Server:
+        config = make_config(tmp_path, **overrides)
+        app = create_app(config)
+        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        server = Server(f"http://127.0.0.1:{port}", app, TokenAuthority(TEST_SECRET))
+        runners.append((runner, server))
+        return server
+
+    yield start
+    for runner, server in runners:
+        for client in server.clients:
+            await client.close()
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def server(start_server: ServerFactory) -> Server:
+    return await start_server()
+
+
+@dataclass
+class Pair:
+    """A customer and an agent in one active call."""
+
+    call_id: str
+    customer: KothaClient
+    agent: KothaClient
+
+
+async def connect_call(
+    server: Server,
+    *,
+    media: str = "audio",
+    customer_sources: dict[SourceKind, Any] | None = None,
+    agent_sources: dict[SourceKind, Any] | None = None,
+    join: bool = True,
+    customer_options: dict[str, Any] | None = None,
+    agent_options: dict[str, Any] | None = None,
+) -> Pair:
+    """Customer calls, agent takes the call, and (by default) both join the media.
+
+    ``*_options`` go to each side's :class:`KothaClient` (``on_track`` and so on).
+    """
+    call_id, customer_token = server.customer_call(media=media)
+    customer = server.client(customer_token, sources=customer_sources, **(customer_options or {}))
+    agent = server.client(
+        server.token(Role.AGENT, "Rahim"), sources=agent_sources, **(agent_options or {})
+    )
+    await customer.connect()
+    await agent.connect()
+    await customer.request_call(media=media)
+    await agent.set_availability("available")
+    await agent.accept_call(call_id)
+    if join:
+        await asyncio.gather(customer.join_call(call_id), agent.join_call(call_id))
+    return Pair(call_id, customer, agent)

@@ -1,0 +1,244 @@
+"""Media of a call between real aiortc peers through the real server on 127.0.0.1.
+
+Guards:
+- each side hears the other's tone and not its own (the router does not loop media back);
+- camera video arrives at its own resolution, screen share as a separate track;
+- a receiver that joins late gets a keyframe within 1 s (PLI passed upstream);
+- a forwarded call decodes nothing on the server;
+- media comes back after the socket drops and the page joins again (fresh peer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import aiortc.rtcrtpreceiver
+import pytest
+from aiortc import MediaStreamTrack
+
+from media.source import SourceKey, SourceKind
+from signaling.auth import Role
+from signaling.events import ServerEvent
+from tests.conftest import Server, connect_call
+from tests.support import TestCardTrack, ToneTrack, record_audio, tone_levels
+
+
+class TrackCollector:
+    """Remote tracks by source, as the client's peer reports them."""
+
+    def __init__(self) -> None:
+        self.tracks: dict[SourceKey, MediaStreamTrack] = {}
+        self._changed = asyncio.Event()
+
+    def __call__(self, key: SourceKey, track: MediaStreamTrack) -> None:
+        self.tracks[key] = track
+        self._changed.set()
+
+    async def get(self, source: SourceKind, timeout: float = 10) -> MediaStreamTrack:
+        async def find() -> MediaStreamTrack:
+            while True:
+                for key, track in self.tracks.items():
+                    if key.source is source:
+                        return track
+                self._changed.clear()
+                await self._changed.wait()
+
+        return await asyncio.wait_for(find(), timeout)
+
+
+async def test_agent_hears_customer_and_customer_hears_agent(server: Server) -> None:
+    heard_by_customer, heard_by_agent = TrackCollector(), TrackCollector()
+    call_id, customer_token = server.customer_call()
+    customer = server.client(
+        customer_token,
+        sources={SourceKind.MICROPHONE: ToneTrack(440)},
+        on_track=heard_by_customer,
+    )
+    await customer.connect()
+    await customer.request_call(media="audio")
+    agent = server.client(
+        server.token(Role.AGENT, "Rahim"),
+        sources={SourceKind.MICROPHONE: ToneTrack(660)},
+        on_track=heard_by_agent,
+    )
+    await agent.connect()
+    await agent.set_availability("available")
+    await agent.accept_call(call_id)
+    await asyncio.gather(customer.join_call(), agent.join_call())
+
+    agent_track = await heard_by_agent.get(SourceKind.MICROPHONE)
+    customer_track = await heard_by_customer.get(SourceKind.MICROPHONE)
+    # Let the first packets settle, then listen for a second on each side.
+    agent_audio, customer_audio = await asyncio.gather(
+        record_audio(agent_track, 1.5), record_audio(customer_track, 1.5)
+    )
+    agent_audio, customer_audio = agent_audio[24000:], customer_audio[24000:]
+
+    at_agent = tone_levels(agent_audio, 440, 660)
+    at_customer = tone_levels(customer_audio, 440, 660)
+    assert at_agent[440] > 0.5, f"agent does not hear the customer: {at_agent}"
+    assert at_agent[660] < 0.01, f"agent hears their own voice: {at_agent}"
+    assert at_customer[660] > 0.5, f"customer does not hear the agent: {at_customer}"
+    assert at_customer[440] < 0.01, f"customer hears their own voice: {at_customer}"
+
+
+async def test_audio_only_call_has_no_video_anywhere(server: Server) -> None:
+    pair = await connect_call(
+        server,
+        customer_sources={SourceKind.MICROPHONE: ToneTrack(440)},
+        agent_sources={SourceKind.MICROPHONE: ToneTrack(660)},
+    )
+    offer = await pair.customer.wait_for(ServerEvent.MEDIA_OFFER)
+    assert {slot["kind"] for slot in offer["slots"]} == {"audio"}
+    assert "m=video" not in offer["description"]["sdp"]
+    room = server.switchboard._rooms[pair.call_id]
+    assert {source.kind for source in room.router.sources()} == {"audio"}
+
+
+async def test_offer_carries_only_forwardable_codecs(server: Server) -> None:
+    pair = await connect_call(
+        server,
+        media="video",
+        customer_sources={SourceKind.MICROPHONE: ToneTrack(440), SourceKind.CAMERA: TestCardTrack(320, 240)},
+        agent_sources={SourceKind.MICROPHONE: ToneTrack(660), SourceKind.CAMERA: TestCardTrack(320, 240)},
+    )
+    offer = await pair.agent.wait_for(ServerEvent.MEDIA_OFFER)
+    sdp = offer["description"]["sdp"]
+    rtpmaps = {line.split()[1].split("/")[0].lower() for line in sdp.splitlines() if line.startswith("a=rtpmap:")}
+    assert rtpmaps == {"opus", "vp8", "rtx"}
+
+
+async def test_video_and_screen_share_arrive_as_separate_tracks(server: Server) -> None:
+    seen_by_agent = TrackCollector()
+    pair = await connect_call(
+        server,
+        media="video",
+        customer_sources={SourceKind.MICROPHONE: ToneTrack(440), SourceKind.CAMERA: TestCardTrack(320, 240)},
+        agent_sources={SourceKind.MICROPHONE: ToneTrack(660), SourceKind.CAMERA: TestCardTrack(640, 360)},
+        agent_options={"on_track": seen_by_agent},
+    )
+    camera = await seen_by_agent.get(SourceKind.CAMERA)
+    frame = await asyncio.wait_for(camera.recv(), 10)
+    assert (frame.width, frame.height) == (320, 240)
+
+    ack = await pair.customer.start_screen_share(TestCardTrack(1280, 720))
+    assert ack["renegotiating"] is True
+    screen = await seen_by_agent.get(SourceKind.SCREEN)
+    frame = await asyncio.wait_for(screen.recv(), 10)
+    assert (frame.width, frame.height) == (1280, 720)
+    # The camera keeps coming on its own track beside the screen.
+    frame = await asyncio.wait_for(camera.recv(), 10)
+    assert (frame.width, frame.height) == (320, 240)
+    update = await pair.agent.wait_for(
+        ServerEvent.PARTICIPANT_UPDATED,
+        lambda p: p["participant"]["role"] == "customer" and p["participant"]["screen_sharing"],
+    )
+    assert update["participant"]["screen_sharing"] is True
+
+
+async def test_receiver_that_joins_late_gets_a_keyframe_within_one_second(server: Server) -> None:
+    seen_by_agent = TrackCollector()
+    pair = await connect_call(
+        server,
+        media="video",
+        join=False,
+        customer_sources={SourceKind.MICROPHONE: ToneTrack(440), SourceKind.CAMERA: TestCardTrack(320, 240)},
+        agent_sources={SourceKind.MICROPHONE: ToneTrack(660), SourceKind.CAMERA: TestCardTrack(320, 240)},
+        agent_options={"on_track": seen_by_agent},
+    )
+    await pair.customer.join_call()
+    room = server.switchboard._rooms[pair.call_id]
+    customer_id = (await pair.customer.request("get_state"))["participant_id"]
+    camera_source = room.router.source(SourceKey(customer_id, SourceKind.CAMERA))
+    # The customer's camera has been sending (its one keyframe long gone) for a while.
+    deadline = time.monotonic() + 10
+    while camera_source.frames_received < 30:
+        assert time.monotonic() < deadline, "the customer's camera never reached the server"
+        await asyncio.sleep(0.1)
+
+    joined = time.monotonic()
+    await pair.agent.join_call()
+    camera = await seen_by_agent.get(SourceKind.CAMERA)
+    frame = await asyncio.wait_for(camera.recv(), 5)
+    elapsed = time.monotonic() - joined
+    assert frame.width == 320
+    assert elapsed < 1.0, f"first decodable frame after {elapsed:.2f} s"
+    assert camera_source.keyframes_requested >= 1
+
+
+async def test_server_decodes_nothing_during_a_forwarded_call(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoders_made: list[str] = []
+    real_get_decoder = aiortc.rtcrtpreceiver.get_decoder
+
+    def counting_get_decoder(codec):  # type: ignore[no-untyped-def]
+        decoders_made.append(codec.mimeType)
+        return real_get_decoder(codec)
+
+    monkeypatch.setattr(aiortc.rtcrtpreceiver, "get_decoder", counting_get_decoder)
+    frames: dict[str, int] = {"customer": 0, "agent": 0}
+
+    def counter(who: str):  # type: ignore[no-untyped-def]
+        def on_frame(key: SourceKey, frame: object) -> None:
+            frames[who] += 1
+
+        return on_frame
+
+    call_id, customer_token = server.customer_call(media="video")
+    customer = server.client(
+        customer_token,
+        sources={SourceKind.MICROPHONE: ToneTrack(440), SourceKind.CAMERA: TestCardTrack(320, 240)},
+        on_encoded_frame=counter("customer"),
+    )
+    agent = server.client(
+        server.token(Role.AGENT, "Rahim"),
+        sources={SourceKind.MICROPHONE: ToneTrack(660), SourceKind.CAMERA: TestCardTrack(320, 240)},
+        on_encoded_frame=counter("agent"),
+    )
+    await customer.connect()
+    await agent.connect()
+    await customer.request_call(media="video")
+    await agent.set_availability("available")
+    await agent.accept_call(call_id)
+    await asyncio.gather(customer.join_call(), agent.join_call())
+    deadline = time.monotonic() + 10
+    while min(frames.values()) < 100:
+        assert time.monotonic() < deadline, f"media did not flow: {frames}"
+        await asyncio.sleep(0.1)
+        live_decoders = [t.name for t in threading.enumerate() if t.name.endswith("-decoder") and t.is_alive()]
+        assert live_decoders == [], f"decoder threads running: {live_decoders}"
+
+    assert decoders_made == [], f"something decoded: {decoders_made}"
+    room = server.switchboard._rooms[call_id]
+    forwarded = sum(t.frames_forwarded for s in room.router.sources() for t in s.tracks)
+    assert forwarded >= 200
+
+
+async def test_media_returns_after_the_socket_drops_and_the_page_joins_again(server: Server) -> None:
+    heard_by_agent = TrackCollector()
+    pair = await connect_call(
+        server,
+        customer_sources={SourceKind.MICROPHONE: ToneTrack(440)},
+        agent_sources={SourceKind.MICROPHONE: ToneTrack(660)},
+        agent_options={"on_track": heard_by_agent},
+    )
+    track = await heard_by_agent.get(SourceKind.MICROPHONE)
+    before = tone_levels((await record_audio(track, 1.0))[12000:], 440)
+    assert before[440] > 0.5
+
+    # The customer's page reloads: socket and peer are gone, a new page connects.
+    started = time.monotonic()
+    await pair.customer.close()
+    customer_token = pair.customer.token
+    again = server.client(customer_token, sources={SourceKind.MICROPHONE: ToneTrack(440)})
+    state = await again.connect()
+    assert state["call"]["state"] == "active"
+    await again.join_call(pair.call_id)
+    after = tone_levels((await record_audio(track, 2.0))[48000:], 440)
+    elapsed = time.monotonic() - started
+    assert after[440] > 0.5, f"agent no longer hears the customer: {after}"
+    assert elapsed < 10, f"rejoin took {elapsed:.1f} s"
+    assert pair.agent.events(ServerEvent.CALL_ENDED) == []

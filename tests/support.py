@@ -1,0 +1,101 @@
+"""Media sources and measurements shared by the tests: tones, test cards, spectra."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import time
+
+import numpy as np
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
+from av import AudioFrame, VideoFrame
+
+SAMPLE_RATE = 48000
+FRAME_SAMPLES = 960
+
+
+class ToneTrack(MediaStreamTrack):
+    """A microphone that plays a sine tone, paced in real time like a real one."""
+
+    kind = "audio"
+
+    def __init__(self, hz: float, amplitude: int = 8000) -> None:
+        super().__init__()
+        self.hz = hz
+        self.amplitude = amplitude
+        self.muted = False
+        self._sample = 0
+        self._start: float | None = None
+
+    async def recv(self) -> AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        wait = self._start + self._sample / SAMPLE_RATE - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        t = np.arange(self._sample, self._sample + FRAME_SAMPLES) / SAMPLE_RATE
+        amplitude = 0 if self.muted else self.amplitude
+        samples = (np.sin(2 * np.pi * self.hz * t) * amplitude).astype(np.int16)
+        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self._sample
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self._sample += FRAME_SAMPLES
+        return frame
+
+
+class TestCardTrack(MediaStreamTrack):
+    """A camera (or a shared screen) of a fixed size, 15 frames a second."""
+
+    kind = "video"
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, width: int, height: int, fps: int = 15) -> None:
+        super().__init__()
+        self.width = width
+        self.height = height
+        self._fps = fps
+        self._count = 0
+        self._start: float | None = None
+        rng = np.random.default_rng(width * height)
+        self._image = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
+
+    async def recv(self) -> VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        wait = self._start + self._count / self._fps - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        frame = VideoFrame.from_ndarray(np.roll(self._image, self._count, axis=1), format="rgb24")
+        frame.pts = self._count * (90000 // self._fps)
+        frame.time_base = fractions.Fraction(1, 90000)
+        self._count += 1
+        return frame
+
+
+async def record_audio(track: MediaStreamTrack, seconds: float) -> np.ndarray:
+    """Mono samples received on ``track`` over ``seconds`` of audio."""
+    chunks: list[np.ndarray] = []
+    received = 0.0
+    while received < seconds:
+        frame = await asyncio.wait_for(track.recv(), 5)
+        data = frame.to_ndarray().reshape(-1)
+        if frame.layout.name == "stereo":
+            data = data.reshape(-1, 2)[:, 0]
+        chunks.append(data.astype(np.float64))
+        received += frame.samples / frame.sample_rate
+    return np.concatenate(chunks)
+
+
+def tone_levels(samples: np.ndarray, *frequencies: float, rate: int = SAMPLE_RATE) -> dict[float, float]:
+    """Share of the signal's energy within 10 Hz of each frequency (0..1)."""
+    windowed = samples * np.hanning(len(samples))
+    power = np.abs(np.fft.rfft(windowed)) ** 2
+    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
+    total = power.sum() or 1.0
+    return {f: float(power[np.abs(freqs - f) <= 10].sum() / total) for f in frequencies}
