@@ -23,7 +23,6 @@ these; ``tests/media/test_aiortc_compat.py`` runs it against the installed aiort
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -97,11 +96,7 @@ class PassthroughAudioBuffer:
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         seq = packet.sequence_number
         last = self._last_seq
-        if (
-            last is not None
-            and not uint16_gt(seq, last)
-            and uint16_add(last, -seq) < _MAX_MISORDER
-        ):
+        if last is not None and not uint16_gt(seq, last) and uint16_add(last, -seq) < _MAX_MISORDER:
             return False, None
         self._last_seq = seq
         self.media_ssrc = packet.ssrc
@@ -189,33 +184,26 @@ def restrict_ice_addresses(addresses: Sequence[str]) -> None:
 
 
 def check_compatibility() -> None:
-    """Raise :class:`AiortcCompatError` when the installed aiortc lacks what we reach for."""
-    loop = asyncio.new_event_loop()
-    try:
-        transport = _DummyTransport()
-        receiver = RTCRtpReceiver("audio", transport)  # type: ignore[arg-type]
-        sender = _make_sender(transport, loop)
-        _require(receiver, _DECODER_QUEUE, _JITTER_BUFFER, _KIND, _SEND_PLI)
-        _require(sender, _SEND_KEYFRAME)
-        if not hasattr(aioice.ice, "get_host_addresses"):
-            raise AiortcCompatError(
-                "aioice.ice.get_host_addresses is gone; restrict_ice_addresses() needs a new seam"
-            )
-    finally:
-        loop.close()
+    """Raise :class:`AiortcCompatError` when the installed aiortc lacks what we reach for.
+
+    Call it from a running event loop (aiortc's constructors read it); the
+    server does at start-up, so a moved internal stops it before any call.
+    """
+    transport: Any = _UnstartedTransport()
+    receiver = RTCRtpReceiver("audio", transport)
+    sender = RTCRtpSender("audio", transport)
+    _require(receiver, _DECODER_QUEUE, _JITTER_BUFFER, _KIND, _SEND_PLI)
+    _require(sender, _SEND_KEYFRAME)
+    if not hasattr(aioice.ice, "get_host_addresses"):
+        raise AiortcCompatError(
+            "aioice.ice.get_host_addresses is gone; restrict_ice_addresses() needs a new seam"
+        )
 
 
-class _DummyTransport:
+class _UnstartedTransport:
+    """Enough of an RTCDtlsTransport for the constructors to accept it."""
+
     state = "new"
-
-
-def _make_sender(transport: Any, loop: asyncio.AbstractEventLoop) -> RTCRtpSender:
-    # RTCRtpSender reads the running loop in its constructor.
-    asyncio.set_event_loop(loop)
-    try:
-        return RTCRtpSender("audio", transport)
-    finally:
-        asyncio.set_event_loop(None)
 
 
 def _require(obj: object, *names: str) -> None:

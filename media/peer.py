@@ -183,7 +183,9 @@ class Peer:
                 raise NegotiationError("the ICE candidate needs sdpMid or sdpMLineIndex")
             try:
                 parsed = candidate_from_sdp(candidate.removeprefix("candidate:"))
-            except (ValueError, IndexError) as exc:
+            # aiortc's parser asserts on short input and raises whatever int()
+            # or split() raise on the rest: anything it throws means "bad candidate".
+            except Exception as exc:
                 raise NegotiationError(f"the ICE candidate cannot be parsed: {exc}") from exc
             parsed.sdpMid = sdp_mid
             parsed.sdpMLineIndex = index

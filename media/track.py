@@ -120,7 +120,9 @@ class ForwardedTrack(MediaStreamTrack):
     def _drop_backlog(self) -> None:
         self.frames_dropped += len(self._frames)
         logger.warning(
-            "ForwardedTrack(%s) slow consumer: dropped %d queued frames", self.key, len(self._frames)
+            "ForwardedTrack(%s) slow consumer: dropped %d queued frames",
+            self.key,
+            len(self._frames),
         )
         self._frames.clear()
         if self.kind == "video":

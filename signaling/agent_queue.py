@@ -102,7 +102,9 @@ class AgentQueue:
 
     def staffed(self) -> int:
         """Agents who take calls now or will when their call ends."""
-        return sum(1 for a in self.agents.values() if a.state is not AgentState.AWAY and a.connections)
+        return sum(
+            1 for a in self.agents.values() if a.state is not AgentState.AWAY and a.connections
+        )
 
     def estimated_wait_s(self, position: int) -> float | None:
         """Expected seconds until an agent answers the call at ``position``.
@@ -139,4 +141,6 @@ class AgentQueue:
         return None
 
     def _available(self) -> int:
-        return sum(1 for a in self.agents.values() if a.state is AgentState.AVAILABLE and a.connections)
+        return sum(
+            1 for a in self.agents.values() if a.state is AgentState.AVAILABLE and a.connections
+        )

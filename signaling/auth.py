@@ -108,7 +108,9 @@ class TokenAuthority:
         try:
             role = Role(claims.get("role"))
         except ValueError as exc:
-            raise TokenInvalidError(f"the token names no known role: {claims.get('role')!r}") from exc
+            raise TokenInvalidError(
+                f"the token names no known role: {claims.get('role')!r}"
+            ) from exc
         call_id = claims.get("call")
         if role is Role.CUSTOMER and not isinstance(call_id, str):
             raise TokenInvalidError("a customer token must name the call it may join")

@@ -60,6 +60,9 @@ class Config(BaseModel):
     """Let the customer page mint a short-lived token bound to one new call (demo)."""
     api_keys: list[Annotated[str, Field(min_length=16)]] = Field(default_factory=list)
     """Keys a shop backend uses for POST /api/calls (X-API-Key header)."""
+    socket_rate_per_s: Annotated[float, Field(gt=0)] = 20.0
+    """Messages a second one socket may send before it gets "rate_limited" replies."""
+    socket_rate_burst: Annotated[float, Field(ge=1)] = 100.0
     allowed_origins: list[str] = Field(default_factory=list)
     """Extra origins allowed to open a socket (same origin is always allowed)."""
 

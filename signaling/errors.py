@@ -13,8 +13,8 @@
     ├── NotFoundError          (also LookupError)      no such call (or not one you may see)
     ├── CallStateError                                 the call is not in a state that allows it
     ├── QueueFullError                                 too many customers already waiting
-    ├── RateLimitedError                               a client sends faster than any real one does
-    └── MediaRequestError                              the media layer refused (bad SDP, stale answer)
+    ├── RateLimitedError                               a client sends faster than a real one
+    └── MediaRequestError                              media refused it (bad SDP, stale answer)
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ class ClientEvent(StrEnum):
     JOIN_CALL = "join_call"
     SEND_ANSWER = "send_answer"
     ADD_ICE_CANDIDATE = "add_ice_candidate"
-    RESTART_MEDIA = "restart_media"
     START_SCREEN_SHARE = "start_screen_share"
     STOP_SCREEN_SHARE = "stop_screen_share"
     SET_TRACK_STATE = "set_track_state"

@@ -37,11 +37,6 @@ from .switchboard import Payload, Switchboard
 
 logger = logging.getLogger(__name__)
 
-# A browser sends a burst of ICE candidates and a few clicks; a client that
-# sends more than this is broken or hostile and gets "rate_limited" replies.
-RATE_PER_S = 20.0
-RATE_BURST = 100.0
-
 _SCHEMAS: dict[ClientEvent, type[Message]] = {
     ClientEvent.REQUEST_CALL: RequestCall,
     ClientEvent.CANCEL_CALL: CancelCall,
@@ -61,13 +56,24 @@ _SCHEMAS: dict[ClientEvent, type[Message]] = {
 
 @dataclass(slots=True)
 class _Socket:
+    """One signed-in socket and its message budget (a token bucket).
+
+    A browser sends a burst of ICE candidates and a few clicks; a client that
+    sends more than the config allows is broken or hostile.
+    """
+
     identity: Identity
-    tokens: float = RATE_BURST
+    rate: float
+    burst: float
+    tokens: float = 0.0
     refilled: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.burst
 
     def take(self) -> bool:
         now = time.monotonic()
-        self.tokens = min(RATE_BURST, self.tokens + (now - self.refilled) * RATE_PER_S)
+        self.tokens = min(self.burst, self.tokens + (now - self.refilled) * self.rate)
         self.refilled = now
         if self.tokens < 1:
             return False
@@ -107,8 +113,9 @@ class CallNamespace(socketio.AsyncNamespace):
             await self._switchboard.connected(identity)
         except KothaError as exc:
             logger.info("refused socket %s: %s", sid, exc.message)
-            raise socketio.exceptions.ConnectionRefusedError(exc.to_wire()) from None
-        self._sockets[sid] = _Socket(identity)
+            raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_wire()) from None
+        config = self._switchboard.config
+        self._sockets[sid] = _Socket(identity, config.socket_rate_per_s, config.socket_rate_burst)
         if identity.role is Role.CUSTOMER:
             await self.enter_room(sid, customer_room(identity.call_id or ""))
         else:
@@ -192,10 +199,10 @@ class CallNamespace(socketio.AsyncNamespace):
         await self._switchboard.add_ice_candidate(
             identity,
             message.call_id,
-            message.peer_id,
-            candidate.candidate if candidate else None,
-            candidate.sdpMid if candidate else None,
-            candidate.sdpMLineIndex if candidate else None,
+            peer_id=message.peer_id,
+            candidate=candidate.candidate if candidate else None,
+            sdp_mid=candidate.sdpMid if candidate else None,
+            index=candidate.sdpMLineIndex if candidate else None,
         )
 
     async def on_start_screen_share(self, identity: Identity, message: CallRef) -> Payload:

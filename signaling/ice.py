@@ -17,14 +17,18 @@ import time
 from .config import Config
 
 
-def turn_credentials(secret: str, subject: str, ttl_s: int, now: float | None = None) -> tuple[str, str]:
+def turn_credentials(
+    secret: str, subject: str, ttl_s: int, now: float | None = None
+) -> tuple[str, str]:
     expiry = int(time.time() if now is None else now) + ttl_s
     username = f"{expiry}:{subject}"
     digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
     return username, base64.b64encode(digest).decode()
 
 
-def ice_servers_for(config: Config, subject: str, now: float | None = None) -> list[dict[str, object]]:
+def ice_servers_for(
+    config: Config, subject: str, now: float | None = None
+) -> list[dict[str, object]]:
     """The ``iceServers`` list for one client's RTCPeerConnection."""
     servers: list[dict[str, object]] = []
     for server in config.ice_servers:

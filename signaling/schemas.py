@@ -105,7 +105,9 @@ class CreateCallBody(Message):
     customer: CustomerRef
     language: Language = "bn"
     media: MediaKind = "audio"
-    metadata: Annotated[dict[Annotated[str, StringConstraints(max_length=64)], ShortText], Field(max_length=20)] = Field(default_factory=dict)
+    metadata: Annotated[
+        dict[Annotated[str, StringConstraints(max_length=64)], ShortText], Field(max_length=20)
+    ] = Field(default_factory=dict)
 
 
 class GuestBody(Message):

@@ -82,6 +82,7 @@ class Switchboard:
     # -- lifecycle -------------------------------------------------------
 
     def start(self) -> None:
+        aiortc_compat.check_compatibility()
         aiortc_compat.restrict_ice_addresses(self.config.ice_addresses)
         self._tasks.call_later("sweep", SWEEP_INTERVAL_S, self._sweep)
 
@@ -263,7 +264,9 @@ class Switchboard:
         if agent.state is AgentState.ON_CALL:
             raise CallStateError("you are already on a call; hang up first")
         if call_id is None:
-            offered = self.calls.get(agent.call_id or "") if agent.state is AgentState.RINGING else None
+            offered = (
+                self.calls.get(agent.call_id or "") if agent.state is AgentState.RINGING else None
+            )
             call = offered or self.queue.head()
             if call is None:
                 raise NotFoundError("no customer is waiting")
@@ -303,7 +306,11 @@ class Switchboard:
     async def decline_call(self, identity: Identity, call_id: str) -> None:
         identity.require(Role.AGENT)
         call = self.calls.get(call_id)
-        if call is None or call.state is not CallState.OFFERED or call.offered_to != identity.subject:
+        if (
+            call is None
+            or call.state is not CallState.OFFERED
+            or call.offered_to != identity.subject
+        ):
             raise CallStateError("that call is not being offered to you")
         call.declined_by.add(identity.subject)
         await self._withdraw_offer(call_id, reason="declined", agent_state=AgentState.AVAILABLE)
@@ -347,6 +354,7 @@ class Switchboard:
         self,
         identity: Identity,
         call_id: str,
+        *,
         peer_id: str,
         candidate: str | None,
         sdp_mid: str | None,
@@ -367,7 +375,9 @@ class Switchboard:
         room = self._live_room(call)
         with call_context(call_id):
             try:
-                renegotiating = await room.start_source(participant.participant_id, SourceKind.SCREEN)
+                renegotiating = await room.start_source(
+                    participant.participant_id, SourceKind.SCREEN
+                )
             except (PeerClosedError, UnknownParticipantError) as exc:
                 raise CallStateError(f"join the call's media before sharing: {exc}") from exc
         participant.screen_sharing = True
@@ -380,7 +390,9 @@ class Switchboard:
             participant.screen_sharing = False
             await self._participant_changed(call, participant)
 
-    async def set_track_state(self, identity: Identity, call_id: str, kind: str, enabled: bool) -> None:
+    async def set_track_state(
+        self, identity: Identity, call_id: str, kind: str, enabled: bool
+    ) -> None:
         call, participant = self._participant_of(identity, call_id)
         if kind == "audio":
             participant.audio_enabled = enabled
@@ -435,7 +447,9 @@ class Switchboard:
             answer_timeout=self.config.answer_timeout_s,
         )
 
-    async def _media_state_changed(self, call_id: str, participant_id: str, state: PeerState) -> None:
+    async def _media_state_changed(
+        self, call_id: str, participant_id: str, state: PeerState
+    ) -> None:
         call = self.calls.get(call_id)
         participant = call.participant(participant_id) if call else None
         if call is None or participant is None or call.state is CallState.ENDED:
@@ -462,7 +476,9 @@ class Switchboard:
     async def _agent_changed(self, subject: str) -> None:
         agent = self.queue.agents.get(subject)
         if agent is not None:
-            await self.notifier.to_agent(subject, ServerEvent.AGENT_UPDATED, {"agent": agent.to_wire()})
+            await self.notifier.to_agent(
+                subject, ServerEvent.AGENT_UPDATED, {"agent": agent.to_wire()}
+            )
 
     def _position_payload(self, call: Call) -> Payload:
         position = self.queue.position(call)
@@ -580,7 +596,9 @@ class Switchboard:
                 await room.close()
             if was_active and call.answered_at is not None:
                 self.queue.record_handle_time(time.time() - call.answered_at)
-            for subject in filter(None, [call.agent.subject if call.agent else None, was_offered_to]):
+            for subject in filter(
+                None, [call.agent.subject if call.agent else None, was_offered_to]
+            ):
                 agent = self.queue.agents.get(subject)
                 if agent is not None and agent.call_id == call.call_id:
                     agent.set_state(AgentState.AVAILABLE if agent.connections else AgentState.AWAY)
@@ -589,7 +607,12 @@ class Switchboard:
             await self.notifier.to_call(
                 call.call_id,
                 ServerEvent.CALL_ENDED,
-                {"call_id": call.call_id, "reason": reason.value, "ended_by": by, "call": call.to_wire()},
+                {
+                    "call_id": call.call_id,
+                    "reason": reason.value,
+                    "ended_by": by,
+                    "call": call.to_wire(),
+                },
             )
         if reason is not EndReason.SHUTDOWN:
             await self._queue_changed()
@@ -599,7 +622,10 @@ class Switchboard:
         """Forget long-ended calls and expire join links that were never used."""
         now = time.time()
         for call in list(self.calls.values()):
-            if call.state is CallState.ENDED and now - (call.ended_at or now) > ENDED_CALL_RETENTION_S:
+            if (
+                call.state is CallState.ENDED
+                and now - (call.ended_at or now) > ENDED_CALL_RETENTION_S
+            ):
                 del self.calls[call.call_id]
             elif (
                 call.state is CallState.CREATED

@@ -52,9 +52,13 @@ class Server:
     def switchboard(self) -> Switchboard:
         return self.app[SWITCHBOARD]
 
-    def token(self, role: Role, name: str = "", *, call_id: str | None = None, ttl_s: int = 600) -> str:
+    def token(
+        self, role: Role, name: str = "", *, call_id: str | None = None, ttl_s: int = 600
+    ) -> str:
         subject = (name or role.value).lower()
-        return self.authority.issue(role, subject, name=name or subject, call_id=call_id, ttl_s=ttl_s)
+        return self.authority.issue(
+            role, subject, name=name or subject, call_id=call_id, ttl_s=ttl_s
+        )
 
     def customer_call(self, name: str = "Karim", media: str = "audio") -> tuple[str, str]:
         """A new call and its customer token, as POST /api/calls makes them."""

@@ -92,7 +92,9 @@ async def record_audio(track: MediaStreamTrack, seconds: float) -> np.ndarray:
     return np.concatenate(chunks)
 
 
-def tone_levels(samples: np.ndarray, *frequencies: float, rate: int = SAMPLE_RATE) -> dict[float, float]:
+def tone_levels(
+    samples: np.ndarray, *frequencies: float, rate: int = SAMPLE_RATE
+) -> dict[float, float]:
     """Share of the signal's energy within 10 Hz of each frequency (0..1)."""
     windowed = samples * np.hanning(len(samples))
     power = np.abs(np.fft.rfft(windowed)) ** 2

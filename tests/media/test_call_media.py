@@ -101,12 +101,22 @@ async def test_offer_carries_only_forwardable_codecs(server: Server) -> None:
     pair = await connect_call(
         server,
         media="video",
-        customer_sources={SourceKind.MICROPHONE: ToneTrack(440), SourceKind.CAMERA: TestCardTrack(320, 240)},
-        agent_sources={SourceKind.MICROPHONE: ToneTrack(660), SourceKind.CAMERA: TestCardTrack(320, 240)},
+        customer_sources={
+            SourceKind.MICROPHONE: ToneTrack(440),
+            SourceKind.CAMERA: TestCardTrack(320, 240),
+        },
+        agent_sources={
+            SourceKind.MICROPHONE: ToneTrack(660),
+            SourceKind.CAMERA: TestCardTrack(320, 240),
+        },
     )
     offer = await pair.agent.wait_for(ServerEvent.MEDIA_OFFER)
     sdp = offer["description"]["sdp"]
-    rtpmaps = {line.split()[1].split("/")[0].lower() for line in sdp.splitlines() if line.startswith("a=rtpmap:")}
+    rtpmaps = {
+        line.split()[1].split("/")[0].lower()
+        for line in sdp.splitlines()
+        if line.startswith("a=rtpmap:")
+    }
     assert rtpmaps == {"opus", "vp8", "rtx"}
 
 
@@ -115,8 +125,14 @@ async def test_video_and_screen_share_arrive_as_separate_tracks(server: Server) 
     pair = await connect_call(
         server,
         media="video",
-        customer_sources={SourceKind.MICROPHONE: ToneTrack(440), SourceKind.CAMERA: TestCardTrack(320, 240)},
-        agent_sources={SourceKind.MICROPHONE: ToneTrack(660), SourceKind.CAMERA: TestCardTrack(640, 360)},
+        customer_sources={
+            SourceKind.MICROPHONE: ToneTrack(440),
+            SourceKind.CAMERA: TestCardTrack(320, 240),
+        },
+        agent_sources={
+            SourceKind.MICROPHONE: ToneTrack(660),
+            SourceKind.CAMERA: TestCardTrack(640, 360),
+        },
         agent_options={"on_track": seen_by_agent},
     )
     camera = await seen_by_agent.get(SourceKind.CAMERA)
@@ -144,8 +160,14 @@ async def test_receiver_that_joins_late_gets_a_keyframe_within_one_second(server
         server,
         media="video",
         join=False,
-        customer_sources={SourceKind.MICROPHONE: ToneTrack(440), SourceKind.CAMERA: TestCardTrack(320, 240)},
-        agent_sources={SourceKind.MICROPHONE: ToneTrack(660), SourceKind.CAMERA: TestCardTrack(320, 240)},
+        customer_sources={
+            SourceKind.MICROPHONE: ToneTrack(440),
+            SourceKind.CAMERA: TestCardTrack(320, 240),
+        },
+        agent_sources={
+            SourceKind.MICROPHONE: ToneTrack(660),
+            SourceKind.CAMERA: TestCardTrack(320, 240),
+        },
         agent_options={"on_track": seen_by_agent},
     )
     await pair.customer.join_call()
@@ -208,7 +230,9 @@ async def test_server_decodes_nothing_during_a_forwarded_call(
     while min(frames.values()) < 100:
         assert time.monotonic() < deadline, f"media did not flow: {frames}"
         await asyncio.sleep(0.1)
-        live_decoders = [t.name for t in threading.enumerate() if t.name.endswith("-decoder") and t.is_alive()]
+        live_decoders = [
+            t.name for t in threading.enumerate() if t.name.endswith("-decoder") and t.is_alive()
+        ]
         assert live_decoders == [], f"decoder threads running: {live_decoders}"
 
     assert decoders_made == [], f"something decoded: {decoders_made}"
@@ -217,7 +241,9 @@ async def test_server_decodes_nothing_during_a_forwarded_call(
     assert forwarded >= 200
 
 
-async def test_media_returns_after_the_socket_drops_and_the_page_joins_again(server: Server) -> None:
+async def test_media_returns_after_the_socket_drops_and_the_page_joins_again(
+    server: Server,
+) -> None:
     heard_by_agent = TrackCollector()
     pair = await connect_call(
         server,

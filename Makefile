@@ -1,0 +1,75 @@
+# kotha: `make run` starts the server, `make test` runs every test. Both set up
+# what they need first (idempotently: a stamp per step, redone when its inputs change).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := .stamps
+HOST ?= 127.0.0.1
+PORT ?= 8080
+# Debian packages the tests need: a real browser, and tools that make speech for it.
+TEST_APT := chromium sox espeak-ng
+APT_COMMANDS := chromium sox espeak-ng
+
+.PHONY: run test setup setup-test lint bench clean apt
+
+run: setup
+	$(BIN)/kotha serve --demo --host $(HOST) --port $(PORT)
+
+test: setup-test
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: setup-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: setup
+	$(BIN)/kotha bench relay --calls 10 --seconds 20 --json
+
+setup: $(STAMPS)/python $(STAMPS)/web
+
+setup-test: setup $(STAMPS)/python-test $(STAMPS)/apt-test
+
+$(STAMPS)/python: pyproject.toml
+	@mkdir -p $(STAMPS)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "kotha needs Python 3.11 or newer as $(PYTHON)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(STAMPS)/python-test: $(STAMPS)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+$(STAMPS)/web: web/package.json web/package-lock.json $(STAMPS)/node
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	@mkdir -p web/vendor
+	cp web/node_modules/socket.io-client/dist/socket.io.esm.min.js web/vendor/
+	cp web/node_modules/socket.io-client/dist/socket.io.esm.min.js.map web/vendor/ 2>/dev/null || true
+	@touch $@
+
+$(STAMPS)/node:
+	@mkdir -p $(STAMPS)
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt PACKAGES="nodejs npm"
+	@touch $@
+
+$(STAMPS)/apt-test:
+	@mkdir -p $(STAMPS)
+	@missing=""; for c in $(APT_COMMANDS); do command -v $$c >/dev/null || missing=1; done; \
+	if [ -n "$$missing" ]; then $(MAKE) --no-print-directory apt PACKAGES="$(TEST_APT)"; fi
+	@touch $@
+
+# Installs Debian packages without a prompt (CI runs as root with no stdin).
+apt:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(PACKAGES)
+
+clean:
+	rm -rf $(STAMPS) web/vendor web/node_modules test-artifacts .pytest_cache

@@ -1,0 +1,79 @@
+"""The queue: first come first served, a fair wait estimate, the longest-idle agent first."""
+
+from __future__ import annotations
+
+from signaling.agent_queue import AgentQueue, AgentState
+from signaling.auth import Role
+from signaling.calls import Call, CallState, Participant
+
+
+def _call(n: int, queued_at: float) -> Call:
+    call = Call(
+        call_id=f"c_call{n:04d}",
+        customer=Participant(f"p_{n}", Role.CUSTOMER, f"cust{n}", f"Customer {n}"),
+        language="bn",
+        media="audio",
+    )
+    call.state = CallState.QUEUED
+    call.queued_at = queued_at
+    return call
+
+
+def test_calls_wait_in_arrival_order_and_a_returning_call_keeps_its_place() -> None:
+    queue = AgentQueue(default_handle_time_s=120, max_waiting=10)
+    first, second, third = _call(1, 10.0), _call(2, 20.0), _call(3, 30.0)
+    for call in (first, second, third):
+        queue.enqueue(call)
+    queue.remove(first)
+    queue.enqueue(first)  # an offer that timed out puts the call back
+    assert [queue.position(c) for c in (first, second, third)] == [1, 2, 3]
+
+
+def test_no_estimate_without_agents_and_zero_wait_with_a_free_agent() -> None:
+    queue = AgentQueue(default_handle_time_s=120, max_waiting=10)
+    assert queue.estimated_wait_s(1) is None
+    agent = queue.agent("rahim", "Rahim")
+    agent.connections = 1
+    agent.set_state(AgentState.AVAILABLE)
+    assert queue.estimated_wait_s(1) == 0.0
+    # Position 2 waits for the one agent to finish a call: about half a handle time.
+    assert queue.estimated_wait_s(2) == 60.0
+    assert queue.estimated_wait_s(3) == 180.0
+
+
+def test_handle_time_average_moves_towards_measured_calls() -> None:
+    queue = AgentQueue(default_handle_time_s=100, max_waiting=10)
+    agent = queue.agent("rahim", "Rahim")
+    agent.connections = 1
+    agent.set_state(AgentState.ON_CALL)
+    before = queue.estimated_wait_s(1)
+    for _ in range(20):
+        queue.record_handle_time(300)
+    after = queue.estimated_wait_s(1)
+    assert before is not None and after is not None
+    assert before == 50.0
+    assert 140 < after <= 150
+
+
+def test_longest_idle_agent_gets_the_longest_waiting_call_unless_they_declined_it() -> None:
+    queue = AgentQueue(default_handle_time_s=100, max_waiting=10)
+    first, second = _call(1, 10.0), _call(2, 20.0)
+    queue.enqueue(second)
+    queue.enqueue(first)
+    idle_long = queue.agent("rahim", "Rahim")
+    idle_short = queue.agent("nusrat", "Nusrat")
+    for agent in (idle_long, idle_short):
+        agent.connections = 1
+    idle_long.set_state(AgentState.AVAILABLE)
+    idle_short.set_state(AgentState.AVAILABLE)
+    assert queue.next_match() == (first, idle_long)
+    first.declined_by.add("rahim")
+    assert queue.next_match() == (first, idle_short)
+
+
+def test_queue_reports_full() -> None:
+    queue = AgentQueue(default_handle_time_s=100, max_waiting=2)
+    queue.enqueue(_call(1, 1.0))
+    assert not queue.is_full
+    queue.enqueue(_call(2, 2.0))
+    assert queue.is_full
