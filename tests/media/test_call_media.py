@@ -268,3 +268,29 @@ async def test_media_returns_after_the_socket_drops_and_the_page_joins_again(
     assert after[440] > 0.5, f"agent no longer hears the customer: {after}"
     assert elapsed < 10, f"rejoin took {elapsed:.1f} s"
     assert pair.agent.events(ServerEvent.CALL_ENDED) == []
+
+
+async def test_media_returns_after_a_network_drop_while_the_socket_stays(server: Server) -> None:
+    heard_by_customer = TrackCollector()
+    pair = await connect_call(
+        server,
+        customer_sources={SourceKind.MICROPHONE: ToneTrack(440)},
+        agent_sources={SourceKind.MICROPHONE: ToneTrack(660)},
+        customer_options={"on_track": heard_by_customer},
+    )
+    first = await heard_by_customer.get(SourceKind.MICROPHONE)
+    assert tone_levels((await record_audio(first, 1.0))[12000:], 660)[660] > 0.5
+    old_peer_id = pair.customer.peer_id
+
+    # The customer's network goes away: their peer connection dies, the socket does not.
+    started = time.monotonic()
+    assert pair.customer.peer is not None
+    await pair.customer.peer.close()
+    ack = await pair.customer.join_call()
+    assert ack["peer_id"] != old_peer_id
+    heard_by_customer.tracks.clear()
+    track = await heard_by_customer.get(SourceKind.MICROPHONE)
+    after = tone_levels((await record_audio(track, 1.5))[24000:], 660)
+    assert after[660] > 0.5, f"customer no longer hears the agent: {after}"
+    assert time.monotonic() - started < 10
+    assert pair.customer.peer_id == ack["peer_id"]
