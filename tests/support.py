@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import fractions
+import json
 import time
 
 import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
+
+from media.source import SourceKind
 
 SAMPLE_RATE = 48000
 FRAME_SAMPLES = 960
@@ -101,3 +105,36 @@ def tone_levels(
     freqs = np.fft.rfftfreq(len(samples), 1 / rate)
     total = power.sum() or 1.0
     return {f: float(power[np.abs(freqs - f) <= 10].sum() / total) for f in frequencies}
+
+
+def participant_media(
+    hz: float, camera: tuple[int, int] | None = None
+) -> dict[SourceKind, MediaStreamTrack]:
+    """What a participant publishes: a microphone playing a tone, and a camera if sized."""
+    sources: dict[SourceKind, MediaStreamTrack] = {SourceKind.MICROPHONE: ToneTrack(hz)}
+    if camera is not None:
+        sources[SourceKind.CAMERA] = TestCardTrack(*camera)
+    return sources
+
+
+def token_claims(**overrides: object) -> dict[str, object]:
+    """The claims of a valid kotha agent token, with ``overrides`` (for forging tokens)."""
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "iss": "kotha",
+        "sub": "eve",
+        "role": "agent",
+        "iat": now,
+        "exp": now + 60,
+    }
+    claims.update(overrides)
+    return claims
+
+
+def unsigned_token(claims: dict[str, object]) -> str:
+    """A JWT with ``alg: none``: what an attacker sends hoping the signature is not checked."""
+
+    def b64(data: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."

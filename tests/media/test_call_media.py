@@ -22,7 +22,7 @@ from media.source import SourceKey, SourceKind
 from signaling.auth import Role
 from signaling.events import ServerEvent
 from tests.conftest import Server, connect_call
-from tests.support import TestCardTrack, ToneTrack, record_audio, tone_levels
+from tests.support import TestCardTrack, ToneTrack, participant_media, record_audio, tone_levels
 
 
 class TrackCollector:
@@ -101,14 +101,8 @@ async def test_offer_carries_only_forwardable_codecs(server: Server) -> None:
     pair = await connect_call(
         server,
         media="video",
-        customer_sources={
-            SourceKind.MICROPHONE: ToneTrack(440),
-            SourceKind.CAMERA: TestCardTrack(320, 240),
-        },
-        agent_sources={
-            SourceKind.MICROPHONE: ToneTrack(660),
-            SourceKind.CAMERA: TestCardTrack(320, 240),
-        },
+        customer_sources=participant_media(440, camera=(320, 240)),
+        agent_sources=participant_media(660, camera=(320, 240)),
     )
     offer = await pair.agent.wait_for(ServerEvent.MEDIA_OFFER)
     sdp = offer["description"]["sdp"]
@@ -125,14 +119,8 @@ async def test_video_and_screen_share_arrive_as_separate_tracks(server: Server) 
     pair = await connect_call(
         server,
         media="video",
-        customer_sources={
-            SourceKind.MICROPHONE: ToneTrack(440),
-            SourceKind.CAMERA: TestCardTrack(320, 240),
-        },
-        agent_sources={
-            SourceKind.MICROPHONE: ToneTrack(660),
-            SourceKind.CAMERA: TestCardTrack(640, 360),
-        },
+        customer_sources=participant_media(440, camera=(320, 240)),
+        agent_sources=participant_media(660, camera=(640, 360)),
         agent_options={"on_track": seen_by_agent},
     )
     camera = await seen_by_agent.get(SourceKind.CAMERA)
@@ -160,14 +148,8 @@ async def test_receiver_that_joins_late_gets_a_keyframe_within_one_second(server
         server,
         media="video",
         join=False,
-        customer_sources={
-            SourceKind.MICROPHONE: ToneTrack(440),
-            SourceKind.CAMERA: TestCardTrack(320, 240),
-        },
-        agent_sources={
-            SourceKind.MICROPHONE: ToneTrack(660),
-            SourceKind.CAMERA: TestCardTrack(320, 240),
-        },
+        customer_sources=participant_media(440, camera=(320, 240)),
+        agent_sources=participant_media(660, camera=(320, 240)),
         agent_options={"on_track": seen_by_agent},
     )
     await pair.customer.join_call()

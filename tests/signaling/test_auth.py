@@ -16,6 +16,7 @@ import pytest
 
 from signaling.auth import Role, TokenAuthority
 from signaling.errors import ForbiddenError, TokenExpiredError, TokenInvalidError, TokenMissingError
+from tests.support import token_claims, unsigned_token
 
 SECRET = "a-secret-for-tests-that-is-long-enough-0123"
 
@@ -23,10 +24,6 @@ SECRET = "a-secret-for-tests-that-is-long-enough-0123"
 @pytest.fixture
 def authority() -> TokenAuthority:
     return TokenAuthority(SECRET)
-
-
-def _b64(data: dict[str, object]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
 def test_agent_token_round_trips(authority: TokenAuthority) -> None:
@@ -68,26 +65,13 @@ def test_token_signed_with_another_secret_is_refused(authority: TokenAuthority) 
 
 
 def test_alg_none_token_is_refused(authority: TokenAuthority) -> None:
-    claims = {
-        "iss": "kotha",
-        "sub": "eve",
-        "role": "admin",
-        "iat": int(time.time()),
-        "exp": int(time.time()) + 60,
-    }
-    unsigned = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
+    claims = token_claims(role="admin")
     with pytest.raises(TokenInvalidError):
-        authority.verify(unsigned)
+        authority.verify(unsigned_token(claims))
 
 
 def test_token_with_another_algorithm_is_refused(authority: TokenAuthority) -> None:
-    claims = {
-        "iss": "kotha",
-        "sub": "eve",
-        "role": "admin",
-        "iat": int(time.time()),
-        "exp": int(time.time()) + 60,
-    }
+    claims = token_claims(role="admin")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PyJWT warns that the key is short for HS512
         token = jwt.encode(claims, SECRET, algorithm="HS512")
@@ -101,7 +85,7 @@ def test_tampered_claims_are_refused(authority: TokenAuthority) -> None:
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
     claims["role"] = "admin"
     with pytest.raises(TokenInvalidError):
-        authority.verify(f"{header}.{_b64(claims)}.{signature}")
+        authority.verify(f"{header}.{unsigned_token(claims).split('.')[1]}.{signature}")
 
 
 @pytest.mark.parametrize(
@@ -115,16 +99,8 @@ def test_tampered_claims_are_refused(authority: TokenAuthority) -> None:
 def test_tokens_with_bad_claims_are_refused(
     authority: TokenAuthority, claims: dict[str, object]
 ) -> None:
-    base: dict[str, object] = {
-        "iss": "kotha",
-        "sub": "eve",
-        "role": "agent",
-        "iat": int(time.time()),
-        "exp": int(time.time()) + 60,
-    }
-    base.update(claims)
     with pytest.raises(TokenInvalidError):
-        authority.verify(jwt.encode(base, SECRET, algorithm="HS256"))
+        authority.verify(jwt.encode(token_claims(**claims), SECRET, algorithm="HS256"))
 
 
 def test_oversized_and_non_string_tokens_are_refused(authority: TokenAuthority) -> None:

@@ -9,8 +9,6 @@ after any of these the server still serves the same socket.
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import time
 from typing import Any
 
@@ -21,6 +19,7 @@ from signaling.auth import Role, TokenAuthority
 from signaling.client import ClientError
 from signaling.events import NAMESPACE
 from tests.conftest import Server
+from tests.support import token_claims, unsigned_token
 
 
 async def _refusal(server: Server, auth: Any) -> dict[str, Any]:
@@ -40,10 +39,6 @@ async def _refusal(server: Server, auth: Any) -> dict[str, Any]:
     data = await asyncio.wait_for(refused, 5)
     await sio.disconnect()
     return data
-
-
-def _b64(data: dict[str, object]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
 async def test_socket_without_token_is_refused(server: Server) -> None:
@@ -66,14 +61,7 @@ async def test_socket_with_forged_token_is_refused(server: Server) -> None:
 
 
 async def test_socket_with_alg_none_token_is_refused(server: Server) -> None:
-    claims = {
-        "iss": "kotha",
-        "sub": "eve",
-        "role": "agent",
-        "iat": int(time.time()),
-        "exp": int(time.time()) + 60,
-    }
-    token = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
+    token = unsigned_token(token_claims())
     assert (await _refusal(server, {"token": token}))["code"] == "token_invalid"
 
 
