@@ -46,6 +46,7 @@ class Identity:
     call_id: str | None
     """The one call a customer token is bound to; None for staff."""
     expires_at: int
+    issued_at: int
     token_id: str
 
     def require(self, *roles: Role) -> None:
@@ -88,6 +89,20 @@ class TokenAuthority:
             claims["call"] = call_id
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
+    def refresh(self, identity: Identity) -> str:
+        """A new token with the same claims and the same lifetime, starting now.
+
+        Lets a connected page keep a long call going past its token's expiry
+        without asking anyone for a new link.
+        """
+        return self.issue(
+            identity.role,
+            identity.subject,
+            name=identity.name,
+            call_id=identity.call_id,
+            ttl_s=max(60, identity.expires_at - identity.issued_at),
+        )
+
     def verify(self, token: object) -> Identity:
         if token is None or token == "":
             raise TokenMissingError("no token: connect with auth={'token': ...}")
@@ -124,5 +139,6 @@ class TokenAuthority:
             name=name if isinstance(name, str) and name else subject,
             call_id=call_id if isinstance(call_id, str) else None,
             expires_at=int(claims["exp"]),
+            issued_at=int(claims["iat"]),
             token_id=str(claims.get("jti", "")),
         )

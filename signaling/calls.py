@@ -84,6 +84,8 @@ class Call:
     answered_at: float | None = None
     ended_at: float | None = None
     end_reason: EndReason | None = None
+    ended_by: str | None = None
+    """The participant who ended the call, when one did."""
     agent: Participant | None = None
     offered_to: str | None = None
     declined_by: set[str] = field(default_factory=set)
@@ -126,6 +128,7 @@ class Call:
             "answered_at": self.answered_at,
             "ended_at": self.ended_at,
             "end_reason": self.end_reason.value if self.end_reason else None,
+            "ended_by": self.ended_by,
             "participants": [p.to_wire() for p in self.participants],
         }
 

@@ -28,6 +28,7 @@ class ClientEvent(StrEnum):
     SET_TRACK_STATE = "set_track_state"
     HANG_UP = "hang_up"
     GET_STATE = "get_state"
+    REFRESH_TOKEN = "refresh_token"
 
 
 @unique

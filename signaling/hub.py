@@ -16,7 +16,8 @@ from typing import Any
 import socketio
 
 from .auth import Identity, Role, TokenAuthority
-from .errors import ForbiddenError, InvalidMessageError, KothaError, RateLimitedError
+from .calls import CallState
+from .errors import CallStateError, ForbiddenError, InvalidMessageError, KothaError, RateLimitedError
 from .events import NAMESPACE, ClientEvent, ServerEvent
 from .logs import call_context
 from .schemas import (
@@ -51,6 +52,7 @@ _SCHEMAS: dict[ClientEvent, type[Message]] = {
     ClientEvent.SET_TRACK_STATE: SetTrackState,
     ClientEvent.HANG_UP: CallRef,
     ClientEvent.GET_STATE: GetState,
+    ClientEvent.REFRESH_TOKEN: GetState,
 }
 
 
@@ -169,6 +171,14 @@ class CallNamespace(socketio.AsyncNamespace):
 
     async def on_get_state(self, identity: Identity, message: GetState) -> Payload:
         return self._switchboard.state_for(identity)
+
+    async def on_refresh_token(self, identity: Identity, message: GetState) -> Payload:
+        if identity.role is Role.CUSTOMER:
+            call = self._switchboard.visible_call(identity, identity.call_id or "")
+            if call.state is CallState.ENDED:
+                raise CallStateError("the call has ended; its token is not renewed")
+        token = self._authority.refresh(identity)
+        return {"token": token, "expires_at": self._authority.verify(token).expires_at}
 
     async def on_request_call(self, identity: Identity, message: RequestCall) -> Payload:
         return await self._switchboard.request_call(identity, message.media, message.language)

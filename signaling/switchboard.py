@@ -197,6 +197,7 @@ class Switchboard:
         if identity.role is Role.CUSTOMER:
             call = self.visible_call(identity, identity.call_id or "")
             state: Payload = {
+                "server_time": time.time(),
                 "role": identity.role.value,
                 "name": identity.name,
                 "participant_id": call.customer.participant_id,
@@ -208,6 +209,7 @@ class Switchboard:
         agent = self.queue.agent(identity.subject, identity.name)
         call = self.calls.get(agent.call_id or "")
         return {
+            "server_time": time.time(),
             "role": identity.role.value,
             "name": identity.name,
             "agent": agent.to_wire(),
@@ -337,6 +339,7 @@ class Switchboard:
             "peer_id": peer.peer_id,
             "ice_servers": ice_servers_for(self.config, identity.subject),
             "call": call.to_wire(),
+            "server_time": time.time(),
         }
 
     async def send_answer(
@@ -586,6 +589,7 @@ class Switchboard:
             was_active = call.state is CallState.ACTIVE
             was_offered_to = call.offered_to
             call.end_reason = reason
+            call.ended_by = by
             call.set_state(CallState.ENDED)
             self.queue.remove(call)
             self._tasks.cancel_timer(f"offer:{call.call_id}")

@@ -188,3 +188,24 @@ async def test_waiting_customer_who_never_comes_back_is_abandoned(
         "ended",
         "abandoned",
     )
+
+
+async def test_connected_page_renews_its_token_for_a_call_longer_than_the_token(
+    server: Server,
+) -> None:
+    call_id, _ = server.customer_call("Karim")
+    short = server.authority.issue(
+        Role.CUSTOMER, "karim", name="Karim", call_id=call_id, ttl_s=120
+    )
+    karim = server.client(short)
+    await karim.connect()
+    renewed = await karim.request("refresh_token")
+    identity = server.authority.verify(renewed["token"])
+    assert identity.call_id == call_id and identity.subject == "karim"
+    assert identity.expires_at - identity.issued_at == 120  # same lifetime, from now
+    assert renewed["expires_at"] == identity.expires_at
+
+    await karim.request("cancel_call")
+    with pytest.raises(ClientError) as refused:
+        await karim.request("refresh_token")
+    assert refused.value.code == "call_state"

@@ -1,0 +1,576 @@
+// The agent console: sign in, go available, take calls from the queue (or
+// from the ringing banner when calls are offered automatically), talk, and
+// see how loud the customer is.
+//
+// English only; the customer's language is shown in words.
+
+import { CallSession } from "./call.js";
+import { describeError } from "./i18n.js";
+import { LevelMeter } from "./level-meter.js";
+import { canShareScreen, openLocalMedia } from "./local-media.js";
+import { RemoteViews } from "./remote-views.js";
+import { Signal } from "./signal.js";
+import { TokenStore } from "./token-store.js";
+import { $, everySecond, secondsSince, setToggle, showOnly } from "./ui.js";
+
+const SECTIONS = ["loading", "signin", "queue-panel", "incall", "summary"];
+const tokens = new TokenStore("kotha.agent.token");
+// The meter bar redraws ten times a second: smooth enough, cheap enough.
+const METER_INTERVAL_MS = 100;
+
+const LANGUAGE_WORDS = { bn: "Bengali (বাংলা)", en: "English" };
+const MEDIA_WORDS = { audio: "Voice", video: "Video" };
+const AGENT_STATE_WORDS = { away: "Away", available: "Available", ringing: "Ringing", on_call: "On a call" };
+const CONNECTION_WORDS = {
+  joining: "Connecting…",
+  connecting: "Connecting…",
+  connected: "Connected",
+  reconnecting: "Reconnecting…",
+  closed: "Closed",
+  offline: "Offline — reconnecting…",
+};
+const END_WORDS = {
+  hung_up: "The call ended.",
+  cancelled: "The customer cancelled before the call was answered.",
+  abandoned: "The customer left the queue.",
+  disconnected: "A connection was lost and did not come back.",
+  expired: "The call link expired.",
+  shutdown: "The server shut down.",
+};
+const WITHDRAWN_WORDS = {
+  timeout: "The call was not answered in time and went back to the queue. You are now away.",
+  declined: "You declined the call; it went back to the queue.",
+  agent_disconnected: "The offer was withdrawn because your connection dropped.",
+  taken_other: "You took another call; the offered one went back to the queue.",
+};
+
+class AgentConsole {
+  constructor() {
+    this.phase = "loading";
+    this.signal = null;
+    this.name = "";
+    this.agent = null; // {subject, name, state, call_id, connected}
+    this.autoOffer = false;
+    this.queue = { calls: [], waiting: 0, longest_wait_s: 0 };
+    this.queueAt = performance.now(); // when this.queue arrived, to tick waiting times
+    this.offer = null; // {call, deadline}
+    this.call = null;
+    this.participantId = null;
+    this.session = null;
+    this.localTracks = null;
+    this.end = null;
+    this.error = null;
+    this.notice = null;
+    this.soundBlocked = false;
+    this.views = new RemoteViews($("remote-audio"), $("remote-camera"), $("remote-screen"));
+    this.views.addEventListener("autoplay_blocked", () => {
+      this.soundBlocked = true;
+      this.render();
+    });
+    this.meter = new LevelMeter();
+    this._entering = null;
+  }
+
+  start() {
+    this._bindControls();
+    everySecond(() => this._tick());
+    setInterval(() => this._renderMeter(), METER_INTERVAL_MS);
+    const token = tokens.take();
+    if (token) this.connect(token);
+    else this.setPhase("signin");
+  }
+
+  // -- the socket --------------------------------------------------------
+
+  connect(token) {
+    const signal = new Signal(token, { onToken: (renewed) => tokens.save(renewed) });
+    this.signal = signal;
+    this.setPhase("loading");
+    signal.on("connected", ({ first }) => this.refresh(first));
+    signal.on("disconnected", () => this.render());
+    signal.on("refused", (error) => {
+      this.signOut();
+      this.showError(error);
+    });
+    signal.on("unreachable", (error) => this.showError(error));
+    signal.on("agent_updated", ({ agent }) => {
+      this.agent = agent;
+      this.render();
+    });
+    signal.on("queue_updated", (queue) => this._setQueue(queue));
+    signal.on("call_offered", ({ call, timeout_s: timeout }) => {
+      this.offer = { call, deadline: performance.now() + timeout * 1000 };
+      this.notice = null;
+      this.render();
+    });
+    signal.on("call_offer_withdrawn", ({ call_id: callId, reason }) => {
+      if (this.offer?.call.call_id === callId) this.offer = null;
+      this.notice = WITHDRAWN_WORDS[reason] || `The offer was withdrawn (${reason}).`;
+      this.render();
+    });
+    // call_updated only reaches the agent of that call.
+    signal.on("call_updated", ({ call }) => {
+      if (call.state === "active") {
+        this.call = call;
+        this.enterCall();
+      }
+    });
+    signal.on("participant_updated", ({ call_id: callId, participant }) => {
+      if (!this.call || this.call.call_id !== callId) return;
+      const others = this.call.participants.filter((p) => p.participant_id !== participant.participant_id);
+      this.call = { ...this.call, participants: [...others, participant] };
+      this.render();
+    });
+    signal.on("call_ended", (ended) => this.showEnded(ended));
+  }
+
+  async refresh(first) {
+    if (this.error?.code === "network") this.clearError();
+    let state;
+    try {
+      state = await this.signal.request("get_state");
+    } catch (error) {
+      this.showError(error);
+      return;
+    }
+    if (state.role !== "agent") {
+      this.signOut();
+      this.showError({ code: "forbidden", message: `that is a ${state.role}'s token, not an agent's` });
+      return;
+    }
+    this.name = state.name;
+    this.agent = state.agent;
+    this.autoOffer = state.auto_offer;
+    this._setQueue(state.queue);
+    if (state.agent.state === "ringing" && !this.offer) {
+      // Reloaded while a call rang: the offer is still in the queue, its deadline unknown.
+      const entry = state.queue.calls.find((c) => c.call_id === state.agent.call_id);
+      if (entry) this.offer = { call: entry, deadline: null };
+    }
+    const call = state.call;
+    if (call && call.state === "active") {
+      this.call = call;
+      this.participantId = state.participant_id;
+      if (this.session && !first) this.session.rejoin("socket_reconnected");
+      else this.enterCall();
+    } else if (this.session) {
+      // Our call ended while the socket was away.
+      this.showEnded({ reason: "disconnected", ended_by: null, call: null });
+    } else if (this.phase === "loading") {
+      this.setPhase("queue-panel");
+    }
+    this.render();
+  }
+
+  _setQueue(queue) {
+    this.queue = queue;
+    this.queueAt = performance.now();
+    if (this.offer && !queue.calls.some((c) => c.call_id === this.offer.call.call_id && c.offered)) {
+      this.offer = null;
+    }
+    this.render();
+  }
+
+  // -- actions -----------------------------------------------------------
+
+  async accept(callId) {
+    this.clearError();
+    this.notice = null;
+    try {
+      const ack = await this.signal.request("accept_call", callId ? { call_id: callId } : {});
+      this.offer = null;
+      this.call = ack.call;
+      this.enterCall();
+    } catch (error) {
+      this.showError(error);
+    }
+  }
+
+  async decline() {
+    const callId = this.offer?.call.call_id;
+    if (!callId) return;
+    this.offer = null;
+    await this._try(() => this.signal.request("decline_call", { call_id: callId }));
+  }
+
+  async toggleAvailability() {
+    const next = this.agent?.state === "available" ? "away" : "available";
+    await this._try(async () => {
+      const ack = await this.signal.request("set_availability", { status: next });
+      this.agent = ack.agent;
+    });
+  }
+
+  enterCall() {
+    if (this.session && this.session.callId === this.call.call_id) return;
+    if (!this._entering) {
+      this._entering = this._enterCall().finally(() => {
+        this._entering = null;
+      });
+    }
+  }
+
+  async _enterCall() {
+    this.end = null;
+    this.setPhase("incall");
+    if (!this.localTracks) {
+      let tracks;
+      try {
+        tracks = await openLocalMedia(this.call.media, { cameraOptional: true });
+      } catch (error) {
+        // Join anyway: hearing the customer is better than nothing.
+        this.showError(error);
+        tracks = new Map();
+      }
+      if (this.phase !== "incall") {
+        // The call ended while the browser asked for the microphone.
+        for (const track of tracks.values()) track.stop();
+        return;
+      }
+      this.localTracks = tracks;
+    }
+    const session = new CallSession(this.signal, this.call.call_id, this.localTracks);
+    this.session = session;
+    session.addEventListener("state", () => {
+      // A join that failed and then succeeded is no longer worth reading about.
+      if (session.state === "connected" && this.error?.fromSession) this.clearError();
+      this.render();
+    });
+    session.addEventListener("local", () => this.render());
+    session.addEventListener("joined", (e) => {
+      this.participantId = e.detail.participantId;
+      this.call = e.detail.call;
+      this.render();
+    });
+    session.addEventListener("track", (e) => this._remoteTrack(e.detail));
+    session.addEventListener("error", (e) => {
+      const { code, message } = e.detail.error;
+      this.showError({ code, message, fromSession: true });
+    });
+    session.addEventListener("join_refused", () => this.refresh(true));
+    this._showSelf();
+    this.render();
+    await session.join();
+  }
+
+  _remoteTrack({ slot, track }) {
+    this.views.show({ slot, track });
+    const customer = this._customer();
+    if (slot.kind === "audio" && (!customer || slot.participant_id === customer.participant_id)) {
+      this.meter.attach(track);
+      if (this.meter.suspended) this.soundBlocked = true;
+    }
+    this.render();
+  }
+
+  showEnded({ reason, ended_by: endedBy, call }) {
+    if (call && this.call && call.call_id !== this.call.call_id) return;
+    this.end = { reason, endedBy, call: call ?? this.call, me: this.participantId };
+    if (this.session) this.session.close();
+    this.session = null;
+    for (const track of this.localTracks?.values() ?? []) track.stop();
+    this.localTracks = null;
+    this.views.clear();
+    this.meter.detach();
+    this.call = null;
+    this.participantId = null;
+    this.setPhase("summary");
+  }
+
+  signOut() {
+    if (this.session) this.session.close();
+    this.session = null;
+    if (this.signal) this.signal.close();
+    this.signal = null;
+    tokens.clear();
+    this.agent = null;
+    this.call = null;
+    this.offer = null;
+    this.setPhase("signin");
+  }
+
+  _bindControls() {
+    $("signin-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const token = $("token-input").value.trim();
+      if (!token) return;
+      $("token-input").value = "";
+      this.clearError();
+      tokens.save(token);
+      this.connect(token);
+    });
+    $("sign-out").addEventListener("click", () => this.signOut());
+    $("availability").addEventListener("click", () => this.toggleAvailability());
+    $("accept-next").addEventListener("click", () => this.accept(null));
+    $("queue-rows").addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-call-id]");
+      if (button) this.accept(button.dataset.callId);
+    });
+    $("ringing-accept").addEventListener("click", () => this.accept(this.offer?.call.call_id));
+    $("ringing-decline").addEventListener("click", () => this.decline());
+    $("mute").addEventListener("click", () => this._try(() => this.session?.setMuted(!this.session.muted)));
+    $("camera").addEventListener("click", () =>
+      this._try(() => this.session?.setCameraOff(!this.session.cameraOff)),
+    );
+    $("share").addEventListener("click", () =>
+      this._try(async () => {
+        if (!this.session) return;
+        if (this.session.sharing) await this.session.stopScreenShare();
+        else await this.session.startScreenShare();
+      }, "share_failed"),
+    );
+    $("hangup").addEventListener("click", () => this._try(() => this.session?.hangUp()));
+    $("enable-sound").addEventListener("click", async () => {
+      await Promise.allSettled([this.views.unlock(), this.meter.resume()]);
+      this.soundBlocked = false;
+      this.render();
+    });
+    // Browsers start an AudioContext suspended without a user gesture (after a reload).
+    document.addEventListener("pointerdown", () => this.meter.resume());
+    $("back-to-queue").addEventListener("click", () => {
+      this.end = null;
+      this.setPhase("queue-panel");
+    });
+  }
+
+  async _try(action, fallbackCode) {
+    this.clearError();
+    try {
+      await action();
+    } catch (error) {
+      // An answer that lost the race with the end of the call (hang_up's ack
+      // comes after call_ended) is moot.
+      if (this.phase === "summary") return;
+      if (error?.name === "NotAllowedError" && fallbackCode) return; // closed the share picker
+      this.showError(error?.code ? error : { code: fallbackCode || "unknown", message: String(error) });
+    }
+  }
+
+  // -- drawing -----------------------------------------------------------
+
+  setPhase(phase) {
+    this.phase = phase;
+    showOnly(SECTIONS, phase);
+    this.render();
+  }
+
+  showError(error) {
+    this.error = error;
+    this.render();
+  }
+
+  clearError() {
+    this.error = null;
+    this.render();
+  }
+
+  render() {
+    const error = $("error");
+    error.hidden = !this.error;
+    error.textContent = this.error ? agentError(this.error) : "";
+    const notice = $("notice");
+    notice.hidden = !this.notice;
+    notice.textContent = this.notice || "";
+    this._renderBar();
+    this._renderRinging();
+    if (this.phase === "queue-panel") this._renderQueue();
+    if (this.phase === "incall") this._renderCall();
+    if (this.phase === "summary") this._renderSummary();
+  }
+
+  _renderBar() {
+    $("agent-bar").hidden = !this.signal;
+    $("agent-name").textContent = this.name;
+    const socketState = $("socket-state");
+    socketState.hidden = Boolean(this.signal?.connected);
+    socketState.dataset.state = "offline";
+    socketState.textContent = CONNECTION_WORDS.offline;
+    const state = this.agent?.state || "away";
+    const button = $("availability");
+    button.dataset.state = state;
+    setToggle(button, state !== "away", AGENT_STATE_WORDS[state] || state);
+    button.disabled = state === "ringing" || state === "on_call";
+    button.title = state === "away" ? "Go available" : "Go away";
+  }
+
+  _renderRinging() {
+    const ringing = $("ringing");
+    ringing.hidden = !this.offer;
+    if (!this.offer) return;
+    const { call, deadline } = this.offer;
+    $("ringing-who").textContent =
+      `${call.customer_name} · ${LANGUAGE_WORDS[call.language] || call.language} · ${MEDIA_WORDS[call.media] || call.media}`;
+    const left = deadline === null ? null : Math.max(0, Math.ceil((deadline - performance.now()) / 1000));
+    $("ringing-countdown").textContent = left === null ? "Answer soon" : `Answer within ${left} s`;
+  }
+
+  _renderQueue() {
+    const elapsed = (performance.now() - this.queueAt) / 1000;
+    const calls = this.queue.calls || [];
+    $("queue-count").textContent = calls.length ? `(${calls.length})` : "";
+    $("queue-empty").hidden = calls.length > 0;
+    const busy = this.agent?.state === "on_call";
+    $("accept-next").disabled = busy || !calls.some((c) => !c.offered);
+    $("queue-summary").textContent = calls.length
+      ? `Longest wait ${clock(this.queue.longest_wait_s + elapsed)}`
+      : this.agent?.state === "away"
+        ? "You are away: go available to be counted as staffed."
+        : "";
+    $("queue-rows").replaceChildren(...calls.map((entry) => queueRow(entry, elapsed, busy)));
+  }
+
+  _renderCall() {
+    const customer = this._customer();
+    $("customer-name").textContent = customer?.name || "";
+    $("customer-language").textContent = LANGUAGE_WORDS[this.call?.language] || this.call?.language || "";
+    $("call-media").textContent = MEDIA_WORDS[this.call?.media] || "";
+    const isVideo = this.call?.media === "video";
+    $("voice-avatar").hidden = isVideo;
+    $("voice-avatar").textContent = (customer?.name || "?").trim().charAt(0).toUpperCase();
+    $("remote-camera-view").hidden = !isVideo;
+    $("remote-screen-view").hidden = !customer?.screen_sharing;
+
+    const conn = $("conn-state");
+    const state = this.signal?.connected ? this.session?.state || "joining" : "offline";
+    conn.dataset.state = state;
+    conn.textContent = CONNECTION_WORDS[state] || state;
+
+    const notices = [];
+    if (this.session?.muted) notices.push("You are muted.");
+    if (customer && !customer.connected) notices.push("The customer's connection dropped; waiting for them…");
+    else if (customer && !customer.audio_enabled) notices.push("The customer muted their microphone.");
+    if (customer && isVideo && !customer.video_enabled) notices.push("The customer's camera is off.");
+    $("notices").replaceChildren(
+      ...notices.map((text) => Object.assign(document.createElement("li"), { textContent: text })),
+    );
+    $("enable-sound").hidden = !this.soundBlocked;
+
+    const session = this.session;
+    const muted = Boolean(session?.muted);
+    setToggle($("mute"), muted, muted ? "Unmute" : "Mute");
+    $("mute").querySelector("use").setAttribute("href", `/static/img/icons.svg#${muted ? "i-mic-off" : "i-mic"}`);
+    $("camera").hidden = !this.localTracks?.has("camera");
+    setToggle($("camera"), Boolean(session?.cameraOff), session?.cameraOff ? "Camera on" : "Camera off");
+    $("share").hidden = !canShareScreen();
+    setToggle($("share"), Boolean(session?.sharing), session?.sharing ? "Stop sharing" : "Share screen");
+    $("sharing-note").hidden = !session?.sharing;
+    this._tick();
+  }
+
+  _renderSummary() {
+    const { reason, endedBy, call, me } = this.end || {};
+    let words = END_WORDS[reason] || `The call ended (${reason}).`;
+    if (reason === "hung_up" && endedBy) words = endedBy === me ? "You hung up." : "The customer hung up.";
+    $("summary-reason").textContent = words;
+    const talked = call?.answered_at && call?.ended_at ? call.ended_at - call.answered_at : null;
+    const customer = call?.participants?.find((p) => p.role === "customer");
+    $("summary-detail").textContent = [
+      customer ? `Customer: ${customer.name}` : "",
+      talked !== null ? `Length: ${clock(talked)}` : "",
+    ].filter(Boolean).join(" · ");
+  }
+
+  _renderMeter() {
+    if (this.phase !== "incall") return;
+    const level = this.meter.level();
+    // RMS of speech sits around 0.01-0.2; a square-root scale makes it visible.
+    const width = Math.min(100, Math.sqrt(level) * 180);
+    $("level-bar").style.width = `${width}%`;
+    $("level-bar").parentElement.setAttribute("aria-valuenow", level.toFixed(3));
+  }
+
+  _tick() {
+    if (this.phase === "incall") $("call-timer").textContent = clock(secondsSince(this.call?.answered_at));
+    if (this.phase === "queue-panel") this._renderQueue();
+    this._renderRinging();
+  }
+
+  _customer() {
+    return this.call?.participants?.find((p) => p.role === "customer") ?? null;
+  }
+
+  _showSelf() {
+    const camera = this.localTracks?.get("camera");
+    $("self-view").hidden = !camera;
+    if (camera) {
+      const video = $("self-video");
+      video.srcObject = new MediaStream([camera]);
+      video.play().catch(() => {});
+    }
+  }
+
+  snapshot() {
+    const customer = this._customer();
+    return {
+      page: "agent",
+      phase: this.phase,
+      signedIn: Boolean(this.signal),
+      socketConnected: Boolean(this.signal?.connected),
+      name: this.name,
+      agentState: this.agent?.state ?? null,
+      autoOffer: this.autoOffer,
+      queueLength: this.queue.calls?.length ?? 0,
+      offeredCallId: this.offer?.call.call_id ?? null,
+      callId: this.call?.call_id ?? null,
+      callState: this.call?.state ?? null,
+      customerName: customer?.name ?? null,
+      customerLanguage: this.call?.language ?? null,
+      participantId: this.participantId,
+      connection: this.session?.state ?? null,
+      peerState: this.session?.peer?.connectionState ?? null,
+      peerId: this.session?.peer?.peerId ?? null,
+      joinCount: this.session?.joinCount ?? 0,
+      muted: Boolean(this.session?.muted),
+      endReason: this.end?.reason ?? null,
+      error: this.error ? { code: this.error.code ?? null, message: this.error.message ?? null } : null,
+    };
+  }
+}
+
+function queueRow(entry, elapsed, busy) {
+  const row = document.createElement("tr");
+  const cells = [
+    ["Customer", entry.customer_name],
+    ["Language", LANGUAGE_WORDS[entry.language] || entry.language],
+    ["Media", MEDIA_WORDS[entry.media] || entry.media],
+    ["Waiting", clock(entry.waiting_s + elapsed) + (entry.offered ? " · ringing" : "")],
+  ];
+  for (const [label, text] of cells) {
+    const cell = document.createElement("td");
+    cell.dataset.label = label; // the phone layout shows labels beside values
+    cell.textContent = text;
+    row.append(cell);
+  }
+  const action = document.createElement("td");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "primary";
+  button.textContent = "Accept";
+  button.dataset.callId = entry.call_id;
+  button.disabled = busy || entry.offered;
+  action.append(button);
+  row.append(action);
+  return row;
+}
+
+/** An error in words, with the server's own (English) explanation when it gave one. */
+function agentError(error) {
+  const words = describeError(error, "en");
+  const detail = error.message && !words.includes(error.message) ? ` (${error.message})` : "";
+  return words + detail;
+}
+
+function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const pad = (v) => String(v).padStart(2, "0");
+  const h = Math.floor(s / 3600);
+  const tail = `${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+  return h ? `${h}:${tail}` : tail;
+}
+
+const agentConsole = new AgentConsole();
+window.kotha = {
+  remoteAudioLevel: () => agentConsole.meter.level(),
+  state: () => agentConsole.snapshot(),
+};
+agentConsole.start();

@@ -1,0 +1,179 @@
+// The socket.io connection to the /call namespace: verbs answered by acks,
+// and the server's facts as DOM events.
+
+import { io } from "/static/vendor/socket.io.esm.min.js";
+
+// Server facts (docs/protocol.md), re-dispatched as events of the same name.
+const SERVER_EVENTS = [
+  "call_updated",
+  "queue_position",
+  "queue_updated",
+  "agent_updated",
+  "call_offered",
+  "call_offer_withdrawn",
+  "participant_updated",
+  "media_offer",
+  "media_failed",
+  "call_ended",
+];
+// Long enough for a slow mobile network, short enough that a button does not hang.
+const ACK_TIMEOUT_MS = 15000;
+// Codes of a refused connection that retrying with the same token cannot fix.
+const FATAL_CODES = new Set(["token_missing", "token_expired", "token_invalid", "forbidden", "not_found"]);
+
+/** An error the server answered with (or a local one in the same shape: timeout, network). */
+export class KothaError extends Error {
+  constructor(error = {}) {
+    super(error.message || error.code || "error");
+    this.name = "KothaError";
+    this.code = error.code || "error";
+    this.field = error.field ?? null;
+  }
+}
+
+/**
+ * One signed-in socket. Events it dispatches:
+ * - `connected` {first}: (re)connected; after a reconnect the page must refresh its state.
+ * - `disconnected` {reason}: the socket dropped; socket.io is already reconnecting.
+ * - `refused` KothaError: the server refused the token; no retry will help.
+ * - each server event in SERVER_EVENTS, with its payload as `detail`.
+ */
+export class Signal extends EventTarget {
+  /**
+   * @param {string} token
+   * @param {{onToken?: (token: string) => void}} options onToken gets each renewed token (to store it).
+   */
+  constructor(token, { onToken } = {}) {
+    super();
+    this._everConnected = false;
+    this._closed = false;
+    this._onToken = onToken;
+    this._refreshTimer = null;
+    this.socket = io("/call", {
+      auth: { token },
+      // Quick retries: the goal is to be back in a call within 10 s of a drop.
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 2000,
+    });
+    for (const name of SERVER_EVENTS) {
+      this.socket.on(name, (payload) => this._emit(name, payload));
+    }
+    this.socket.on("connect", () => {
+      const first = !this._everConnected;
+      this._everConnected = true;
+      this._scheduleRefresh(this.socket.auth.token);
+      this._emit("connected", { first });
+    });
+    this.socket.on("disconnect", (reason) => {
+      this._emit("disconnected", { reason });
+      // After a server-side disconnect socket.io does not retry by itself.
+      if (reason === "io server disconnect") setTimeout(() => this.socket.connect(), 1000);
+    });
+    // A phone that changed networks can keep a dead connection that socket.io
+    // only notices after the engine.io ping timeout (25 + 20 s by default).
+    this._onOnline = () => {
+      if (this.connected) this.reconnect();
+    };
+    window.addEventListener("online", this._onOnline);
+    this.socket.on("connect_error", (err) => {
+      // err.data is set when our server refused the token; otherwise the
+      // server was unreachable and the manager keeps retrying.
+      if (err?.data && FATAL_CODES.has(err.data.code)) {
+        this._emit("refused", new KothaError(err.data));
+      } else {
+        this._emit("unreachable", new KothaError({ code: "network", message: err?.message }));
+      }
+    });
+  }
+
+  get connected() {
+    return this.socket.connected;
+  }
+
+  /** Send a verb; resolves with its ack, rejects with a KothaError (code "timeout" when none came). */
+  async request(event, payload = {}, { timeoutMs = ACK_TIMEOUT_MS } = {}) {
+    let ack;
+    try {
+      ack = await this.socket.timeout(timeoutMs).emitWithAck(event, payload);
+    } catch (err) {
+      const disconnected = String(err?.message).includes("disconnected");
+      throw new KothaError({
+        code: disconnected ? "network" : "timeout",
+        message: `${event}: ${err?.message || "no answer"}`,
+      });
+    }
+    if (!ack || ack.ok !== true) throw new KothaError(ack?.error ?? { code: "error", message: "bad ack" });
+    return ack;
+  }
+
+  /** Listen to an event; the handler gets the payload. */
+  on(name, handler) {
+    this.addEventListener(name, (event) => handler(event.detail));
+  }
+
+  /** Resolves once the socket is connected (at once if it already is). */
+  whenConnected() {
+    if (this.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onConnect = () => {
+        this.removeEventListener("refused", onRefused);
+        resolve();
+      };
+      const onRefused = (event) => {
+        this.removeEventListener("connected", onConnect);
+        reject(event.detail);
+      };
+      this.addEventListener("connected", onConnect, { once: true });
+      this.addEventListener("refused", onRefused, { once: true });
+    });
+  }
+
+  /** Drop the connection and open a new one (a `connected` event follows). */
+  reconnect() {
+    if (this._closed) return;
+    this.socket.disconnect();
+    this.socket.connect();
+  }
+
+  close() {
+    this._closed = true;
+    clearTimeout(this._refreshTimer);
+    window.removeEventListener("online", this._onOnline);
+    this.socket.removeAllListeners();
+    this.socket.disconnect();
+  }
+
+  /**
+   * Renew the token half-way through its life, so a call longer than the
+   * token (a 30-minute guest token, say) can still reconnect after a drop.
+   */
+  _scheduleRefresh(token) {
+    clearTimeout(this._refreshTimer);
+    const lifetime = tokenLifetimeMs(token);
+    if (!lifetime) return;
+    this._refreshTimer = setTimeout(async () => {
+      try {
+        const { token: renewed } = await this.request("refresh_token");
+        this.socket.auth.token = renewed;
+        if (this._onToken) this._onToken(renewed);
+        this._scheduleRefresh(renewed);
+      } catch (err) {
+        console.warn("kotha: token not renewed", err);
+      }
+    }, lifetime / 2);
+  }
+
+  _emit(name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+}
+
+/** exp - iat of a JWT in milliseconds (read, not verified: the server verifies). */
+function tokenLifetimeMs(token) {
+  try {
+    const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    return (claims.exp - claims.iat) * 1000;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,474 @@
+// The customer's page: call support, wait in line, talk, see the end.
+//
+// One SupportPage holds the state; render() draws all of it in the current
+// language, so switching language redraws every dynamic text too.
+
+import { createGuestCall, getClientConfig } from "./api.js";
+import { CallSession } from "./call.js";
+import * as i18n from "./i18n.js";
+import { LevelMeter } from "./level-meter.js";
+import { canShareScreen, openLocalMedia } from "./local-media.js";
+import { RemoteViews } from "./remote-views.js";
+import { Signal } from "./signal.js";
+import { TokenStore } from "./token-store.js";
+import { $, everySecond, secondsSince, setToggle, showOnly } from "./ui.js";
+
+const SECTIONS = ["loading", "start", "choose", "media", "waiting", "incall", "ended", "no-link"];
+const tokens = new TokenStore("kotha.customer.token");
+
+class SupportPage {
+  constructor() {
+    this.phase = "loading";
+    this.guestMode = false;
+    this.signal = null;
+    this.call = null; // the server's call object
+    this.queue = null; // the latest queue_position
+    this.participantId = null;
+    this.localTracks = null; // Map source -> track
+    this.session = null; // CallSession while in a call
+    this.end = null; // {reason, endedBy, call}
+    this.error = null;
+    this.soundBlocked = false;
+    this.views = new RemoteViews($("remote-audio"), $("remote-camera"), $("remote-screen"));
+    this.meter = new LevelMeter();
+    this._entering = null;
+    this.views.addEventListener("autoplay_blocked", () => {
+      this.soundBlocked = true;
+      this.render();
+    });
+  }
+
+  async start() {
+    i18n.setLanguage(i18n.preferredLanguage(), { remember: false });
+    i18n.onLanguageChange(() => this.render());
+    this._bindControls();
+    everySecond(() => this._renderTimer());
+    const token = tokens.take();
+    try {
+      this.guestMode = Boolean((await getClientConfig()).guest_mode);
+    } catch (error) {
+      this.guestMode = false;
+      if (!token) this.showError(error);
+    }
+    if (token) {
+      this.connect(token);
+    } else {
+      this.setPhase(this.guestMode ? "start" : "no-link");
+    }
+  }
+
+  // -- the socket --------------------------------------------------------
+
+  connect(token) {
+    const signal = new Signal(token, { onToken: (renewed) => tokens.save(renewed) });
+    this.signal = signal;
+    signal.on("connected", ({ first }) => this.refresh(first));
+    signal.on("disconnected", () => this.render());
+    signal.on("refused", (error) => this._tokenRefused(error));
+    // Shown until the socket is back (socket.io keeps retrying by itself).
+    signal.on("unreachable", (error) => this.showError(error));
+    signal.on("queue_position", (queue) => {
+      this.queue = queue;
+      this.render();
+    });
+    signal.on("call_updated", ({ call }) => this._callChanged(call));
+    signal.on("participant_updated", ({ participant }) => this._participantChanged(participant));
+    signal.on("call_ended", (ended) => this.showEnded(ended));
+  }
+
+  /** After (re)connecting: ask the server where we are, and rejoin an active call. */
+  async refresh(first) {
+    if (this.error?.code === "network") this.clearError();
+    let state;
+    try {
+      state = await this.signal.request("get_state");
+    } catch (error) {
+      this.showError(error);
+      return;
+    }
+    this.participantId = state.participant_id;
+    this.queue = state.queue ?? this.queue;
+    if (!first && this.session && state.call.state === "active") {
+      // The socket dropped: offers may have been lost, so start media afresh.
+      this.call = state.call;
+      this.session.rejoin("socket_reconnected");
+      this.render();
+      return;
+    }
+    this._callChanged(state.call);
+  }
+
+  _callChanged(call) {
+    if (this.call && this.call.call_id !== call.call_id) return;
+    this.call = call;
+    if (call.state === "created") {
+      if (this.phase === "loading") this.setPhase("start");
+    } else if (call.state === "queued" || call.state === "offered") {
+      if (this.phase !== "waiting") this.setPhase("waiting");
+    } else if (call.state === "active") {
+      this.enterCall();
+    } else if (call.state === "ended") {
+      this.showEnded({ reason: call.end_reason, ended_by: null, call });
+    }
+    this.render();
+  }
+
+  _participantChanged(participant) {
+    if (!this.call) return;
+    const others = this.call.participants.filter((p) => p.participant_id !== participant.participant_id);
+    this.call = { ...this.call, participants: [...others, participant] };
+    this.render();
+  }
+
+  _tokenRefused(error) {
+    this._dropCall();
+    this.signal.close();
+    this.signal = null;
+    tokens.clear();
+    this.setPhase(this.guestMode ? "start" : "no-link");
+    this.showError(error);
+  }
+
+  // -- the steps ---------------------------------------------------------
+
+  async onCallSupport() {
+    this.clearError();
+    if (!this.signal) {
+      if (!this.guestMode) {
+        this.setPhase("no-link");
+        this.showError({ code: "guest_off" });
+        return;
+      }
+      const button = $("call-support");
+      button.disabled = true;
+      try {
+        const guest = await createGuestCall({ name: $("name").value.trim(), language: i18n.language() });
+        tokens.save(guest.token);
+        this.connect(guest.token);
+        await this.signal.whenConnected();
+      } catch (error) {
+        this.showError(error);
+        return;
+      } finally {
+        button.disabled = false;
+      }
+    }
+    this.setPhase("choose");
+  }
+
+  async onChoose(media) {
+    this.clearError();
+    this.setPhase("media");
+    $("media-text").textContent = i18n.t(media === "video" ? "media_asking_video" : "media_asking");
+    try {
+      this.localTracks = await openLocalMedia(media, { cameraOptional: true });
+    } catch (error) {
+      this.showError(error);
+      this.setPhase("choose");
+      return;
+    }
+    // A camera that would not open makes it a voice call rather than no call.
+    const granted = this.localTracks.has("camera") ? "video" : "audio";
+    if (granted !== media) this.showError({ code: "no_device" });
+    try {
+      const ack = await this.signal.request("request_call", { media: granted, language: i18n.language() });
+      this.participantId = ack.participant_id;
+      this.queue = ack.queue ?? null;
+      this._callChanged(ack.call);
+    } catch (error) {
+      this._stopLocal();
+      this.showError(error);
+      this.setPhase("choose");
+    }
+  }
+
+  async onCancel() {
+    await this._try(() => this.signal.request("cancel_call"));
+  }
+
+  /** The call is active: open media if a reload lost it, then join. */
+  enterCall() {
+    if (this.session && this.session.callId === this.call.call_id) return;
+    if (!this._entering) {
+      this._entering = this._enterCall().finally(() => {
+        this._entering = null;
+      });
+    }
+  }
+
+  async _enterCall() {
+    this.setPhase("incall");
+    if (!this.localTracks) {
+      let tracks;
+      try {
+        tracks = await openLocalMedia(this.call.media, { cameraOptional: true });
+      } catch (error) {
+        // Join anyway: hearing the agent is better than nothing.
+        this.showError(error);
+        tracks = new Map();
+      }
+      if (this.phase !== "incall") {
+        // The call ended while the browser asked for the microphone.
+        for (const track of tracks.values()) track.stop();
+        return;
+      }
+      this.localTracks = tracks;
+    }
+    const session = new CallSession(this.signal, this.call.call_id, this.localTracks);
+    this.session = session;
+    session.addEventListener("state", () => {
+      // A join that failed and then succeeded is no longer worth reading about.
+      if (session.state === "connected" && this.error?.fromSession) this.clearError();
+      this.render();
+    });
+    session.addEventListener("local", () => this.render());
+    session.addEventListener("joined", (e) => {
+      this.participantId = e.detail.participantId;
+      this.call = e.detail.call;
+      this.render();
+    });
+    session.addEventListener("track", (e) => this._remoteTrack(e.detail));
+    session.addEventListener("error", (e) => {
+      const { code, message } = e.detail.error;
+      this.showError({ code, message, fromSession: true });
+    });
+    session.addEventListener("join_refused", () => this.refresh(true));
+    this._showSelf();
+    this.render();
+    await session.join();
+  }
+
+  _remoteTrack({ slot, track }) {
+    this.views.show({ slot, track });
+    if (slot.kind === "audio") this.meter.attach(track);
+    this.render();
+  }
+
+  showEnded({ reason, ended_by: endedBy, call }) {
+    this.end = { reason, endedBy, call: call ?? this.call };
+    this.call = call ?? this.call;
+    this._dropCall();
+    // The token was for this one call: a new call needs a new token.
+    if (this.signal) this.signal.close();
+    this.signal = null;
+    tokens.clear();
+    this.setPhase("ended");
+  }
+
+  onCallAgain() {
+    this.end = null;
+    this.call = null;
+    this.queue = null;
+    this.onCallSupport();
+  }
+
+  // -- controls ----------------------------------------------------------
+
+  _bindControls() {
+    for (const button of document.querySelectorAll(".lang-switch button")) {
+      button.addEventListener("click", () => i18n.setLanguage(button.dataset.lang));
+    }
+    $("call-support").addEventListener("click", () => this.onCallSupport());
+    $("choose-voice").addEventListener("click", () => this.onChoose("audio"));
+    $("choose-video").addEventListener("click", () => this.onChoose("video"));
+    $("choose-back").addEventListener("click", () => this.setPhase("start"));
+    $("cancel").addEventListener("click", () => this.onCancel());
+    $("mute").addEventListener("click", () => this._try(() => this.session?.setMuted(!this.session.muted)));
+    $("camera").addEventListener("click", () =>
+      this._try(() => this.session?.setCameraOff(!this.session.cameraOff)),
+    );
+    $("share").addEventListener("click", () =>
+      this._try(async () => {
+        if (!this.session) return;
+        if (this.session.sharing) await this.session.stopScreenShare();
+        else await this.session.startScreenShare();
+      }, "share_failed"),
+    );
+    $("hangup").addEventListener("click", () => this._try(() => this.session?.hangUp()));
+    $("enable-sound").addEventListener("click", async () => {
+      await Promise.allSettled([this.views.unlock(), this.meter.resume()]);
+      this.soundBlocked = false;
+      this.render();
+    });
+    $("call-again").addEventListener("click", () => this.onCallAgain());
+    // Browsers start an AudioContext suspended without a user gesture (after a reload).
+    document.addEventListener("pointerdown", () => this.meter.resume());
+  }
+
+  /** Run a user action; show its error in words. */
+  async _try(action, fallbackCode) {
+    this.clearError();
+    try {
+      await action();
+    } catch (error) {
+      // An answer that lost the race with the end of the call (hang_up's ack
+      // comes after call_ended) is moot.
+      if (this.phase === "ended") return;
+      // getDisplayMedia's own errors (the user closed the picker) have no code of ours.
+      if (error?.name === "NotAllowedError" && fallbackCode) return;
+      this.showError(error?.code ? error : { code: fallbackCode || "unknown", message: String(error) });
+    }
+  }
+
+  // -- drawing -----------------------------------------------------------
+
+  setPhase(phase) {
+    this.phase = phase;
+    showOnly(SECTIONS, phase);
+    this.render();
+  }
+
+  showError(error) {
+    this.error = error;
+    this.render();
+  }
+
+  clearError() {
+    this.error = null;
+    this.render();
+  }
+
+  render() {
+    for (const button of document.querySelectorAll(".lang-switch button")) {
+      button.setAttribute("aria-pressed", String(button.dataset.lang === i18n.language()));
+    }
+    const error = $("error");
+    error.hidden = !this.error;
+    error.textContent = this.error ? i18n.describeError(this.error) : "";
+    $("name-field").hidden = !(this.guestMode && !this.signal);
+    if (this.phase === "waiting") this._renderQueue();
+    if (this.phase === "incall") this._renderCall();
+    if (this.phase === "ended") this._renderEnded();
+  }
+
+  _renderQueue() {
+    const queue = this.queue;
+    $("queue-position").textContent = queue?.position
+      ? i18n.t("queue_position", { position: queue.position })
+      : i18n.t("queue_position_unknown");
+    let wait = "";
+    if (queue && queue.estimated_wait_s === null) wait = i18n.t("wait_no_agent");
+    else if (queue && queue.estimated_wait_s === 0) wait = i18n.t("wait_now");
+    else if (queue) wait = i18n.t("wait_estimate", { wait: i18n.formatWait(queue.estimated_wait_s) });
+    $("queue-wait").textContent = wait;
+  }
+
+  _renderCall() {
+    const session = this.session;
+    const agent = this._agent();
+    $("agent-name").textContent = agent?.name || i18n.t("agent_joining");
+    $("voice-avatar").textContent = (agent?.name || "?").trim().charAt(0).toUpperCase();
+    const isVideo = this.call?.media === "video";
+    $("voice-avatar").hidden = isVideo;
+    $("remote-camera-view").hidden = !isVideo;
+    $("remote-screen-view").hidden = !agent?.screen_sharing;
+
+    const conn = $("conn-state");
+    const state = !this.signal?.connected ? "offline" : this._connectionWord(session?.state);
+    conn.dataset.state = state;
+    conn.textContent = i18n.t(`conn_${state}`);
+
+    const notices = [];
+    if (session?.muted) notices.push(i18n.t("you_are_muted"));
+    if (agent && !agent.connected) notices.push(i18n.t("agent_gone"));
+    else if (agent && !agent.audio_enabled) notices.push(i18n.t("agent_muted"));
+    if (agent && isVideo && !agent.video_enabled) notices.push(i18n.t("agent_camera_off"));
+    $("notices").replaceChildren(
+      ...notices.map((text) => Object.assign(document.createElement("li"), { textContent: text })),
+    );
+    $("enable-sound").hidden = !this.soundBlocked;
+
+    const muted = Boolean(session?.muted);
+    setToggle($("mute"), muted, i18n.t(muted ? "unmute" : "mute"));
+    $("mute").querySelector("use").setAttribute("href", `/static/img/icons.svg#${muted ? "i-mic-off" : "i-mic"}`);
+    $("camera").hidden = !this.localTracks?.has("camera");
+    setToggle($("camera"), Boolean(session?.cameraOff), i18n.t(session?.cameraOff ? "camera_on" : "camera_off"));
+    $("share").hidden = !canShareScreen();
+    setToggle($("share"), Boolean(session?.sharing), i18n.t(session?.sharing ? "stop_share" : "share_screen"));
+    $("sharing-note").hidden = !session?.sharing;
+    this._renderTimer();
+  }
+
+  _renderTimer() {
+    if (this.phase !== "incall") return;
+    $("call-timer").textContent = i18n.formatClock(secondsSince(this.call?.answered_at));
+  }
+
+  _renderEnded() {
+    const { reason, endedBy, call } = this.end || {};
+    let key = `ended_${reason || "hung_up"}`;
+    if (reason === "hung_up" && endedBy) {
+      key = endedBy === this.participantId ? "ended_hung_up_self" : "ended_hung_up_other";
+    }
+    $("end-reason").textContent = i18n.t(key);
+    const talked = call?.answered_at && call?.ended_at ? call.ended_at - call.answered_at : null;
+    $("end-duration").textContent = talked !== null ? i18n.t("call_duration", { duration: i18n.formatClock(talked) }) : "";
+    $("call-again").hidden = !this.guestMode;
+    $("new-link").hidden = this.guestMode;
+  }
+
+  _connectionWord(state) {
+    if (state === "connected") return "connected";
+    if (state === "reconnecting") return "reconnecting";
+    return "connecting";
+  }
+
+  _agent() {
+    return this.call?.participants?.find((p) => p.role === "agent") ?? null;
+  }
+
+  _showSelf() {
+    const camera = this.localTracks?.get("camera");
+    $("self-view").hidden = !camera;
+    if (camera) {
+      const video = $("self-video");
+      video.srcObject = new MediaStream([camera]);
+      video.play().catch(() => {});
+    }
+  }
+
+  /** Close the peer, stop the microphone and camera, clear the views. */
+  _dropCall() {
+    if (this.session) this.session.close();
+    this.session = null;
+    this._stopLocal();
+    this.views.clear();
+    this.meter.detach();
+  }
+
+  _stopLocal() {
+    for (const track of this.localTracks?.values() ?? []) track.stop();
+    this.localTracks = null;
+    $("self-video").srcObject = null;
+  }
+
+  /** What the tests (and a curious support engineer in devtools) can read. */
+  snapshot() {
+    return {
+      page: "support",
+      phase: this.phase,
+      language: i18n.language(),
+      socketConnected: Boolean(this.signal?.connected),
+      callId: this.call?.call_id ?? null,
+      callState: this.call?.state ?? null,
+      media: this.call?.media ?? null,
+      participantId: this.participantId,
+      queue: this.queue,
+      connection: this.session?.state ?? null,
+      peerState: this.session?.peer?.connectionState ?? null,
+      peerId: this.session?.peer?.peerId ?? null,
+      joinCount: this.session?.joinCount ?? 0,
+      muted: Boolean(this.session?.muted),
+      sharing: Boolean(this.session?.sharing),
+      endReason: this.end?.reason ?? null,
+      error: this.error ? { code: this.error.code ?? null, message: this.error.message ?? null } : null,
+    };
+  }
+}
+
+const page = new SupportPage();
+window.kotha = {
+  remoteAudioLevel: () => page.meter.level(),
+  state: () => page.snapshot(),
+};
+page.start();
