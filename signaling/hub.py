@@ -17,7 +17,13 @@ import socketio
 
 from .auth import Identity, Role, TokenAuthority
 from .calls import CallState
-from .errors import CallStateError, ForbiddenError, InvalidMessageError, KothaError, RateLimitedError
+from .errors import (
+    CallStateError,
+    ForbiddenError,
+    InvalidMessageError,
+    KothaError,
+    RateLimitedError,
+)
 from .events import NAMESPACE, ClientEvent, ServerEvent
 from .logs import call_context
 from .schemas import (
