@@ -31,6 +31,7 @@ class Source:
         self.kind = key.source.media_kind
         self.tracks: list[ForwardedTrack] = []
         self.frames_received = 0
+        self.keyframes_received = 0
         self.keyframes_requested = 0
         self._epoch = 0
         self._receiver: RTCRtpReceiver | None = None
@@ -52,9 +53,9 @@ class Source:
             self._media_ssrc = ssrc
             self.frames_received += 1
             data = frame.data
-            encoded = EncodedFrame.now(
-                data, frame.timestamp, is_video and is_vp8_keyframe(data), epoch
-            )
+            keyframe = is_video and is_vp8_keyframe(data)
+            self.keyframes_received += keyframe
+            encoded = EncodedFrame.now(data, frame.timestamp, keyframe, epoch)
             for track in self.tracks:
                 track.push(encoded)
 

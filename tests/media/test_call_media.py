@@ -276,3 +276,44 @@ async def test_media_returns_after_a_network_drop_while_the_socket_stays(server:
     assert after[660] > 0.5, f"customer no longer hears the agent: {after}"
     assert time.monotonic() - started < 10
     assert pair.customer.peer_id == ack["peer_id"]
+
+
+async def test_picture_loss_reported_by_a_receiver_brings_a_keyframe_from_the_sender(
+    server: Server,
+) -> None:
+    seen_by_agent = TrackCollector()
+    pair = await connect_call(
+        server,
+        media="video",
+        customer_sources=participant_media(440, camera=(320, 240)),
+        agent_sources=participant_media(660, camera=(320, 240)),
+        agent_options={"on_track": seen_by_agent},
+    )
+    camera = await seen_by_agent.get(SourceKind.CAMERA)
+    await asyncio.wait_for(camera.recv(), 10)
+    customer_id = (await pair.customer.request("get_state"))["participant_id"]
+    source = server.switchboard._rooms[pair.call_id].router.source(
+        SourceKey(customer_id, SourceKind.CAMERA)
+    )
+    await asyncio.sleep(0.5)  # past the keyframe-request window of the late join
+    requested_before = source.keyframes_requested
+
+    # The agent's browser lost a picture and says so (RTCP PLI, RFC 4585) to the server.
+    assert pair.agent.peer is not None
+    receiver = next(
+        t.receiver for t in pair.agent.peer.pc.getTransceivers() if t.receiver.track is camera
+    )
+    server_ssrc = receiver.getSynchronizationSources()[0].source
+    await receiver._send_rtcp_pli(server_ssrc)
+
+    # The server passes it upstream to the customer's camera ...
+    deadline = time.monotonic() + 1
+    while source.keyframes_requested == requested_before:
+        assert time.monotonic() < deadline, "the PLI did not reach the customer's sender"
+        await asyncio.sleep(0.01)
+    # ... which answers with a keyframe.
+    keyframes_before = source.keyframes_received
+    deadline = time.monotonic() + 2
+    while source.keyframes_received == keyframes_before:
+        assert time.monotonic() < deadline, "no keyframe came from the customer's camera"
+        await asyncio.sleep(0.02)
