@@ -1,0 +1,94 @@
+"""``kotha bench relay``: the machinery runs end to end and reports sane figures.
+
+Guards:
+- the CLI prints one JSON object as its last line, with the fields the issue names;
+- both modes run a real server process and real peers, and every figure is in range
+  (no speed is asserted: the machine may be shared, this is not a timed test);
+- the pieces the figures rest on: unique Opus packets, the packet file, the
+  matching of received bytes to send times within the window, /proc CPU reading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from aiortc.jitterbuffer import JitterFrame
+
+from media.source import SourceKey, SourceKind
+from signaling import bench
+from signaling.cli import main
+
+
+def test_cli_runs_both_modes_and_prints_the_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["bench", "relay", "--calls", "2", "--seconds", "3", "--json"])
+
+    assert code == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(lines[-1])
+    assert result["calls"] == 2
+    assert result["streams"] == 4
+    assert result["modes"] == ["forward", "transcode"]
+    for mode in ("forward", "transcode"):
+        assert "error" not in result[mode], result[mode]
+        assert result[mode]["frames_sent"] >= 2 * 2 * 3 / bench.FRAME_S * 0.9
+        assert result[mode]["client_cpu_ms_per_stream_s"] > 0
+    assert result["server_cpu_ms_per_stream_s"] > 0
+    assert result["baseline_cpu_ms_per_stream_s"] > 0
+    assert result["ratio"] == pytest.approx(
+        result["baseline_cpu_ms_per_stream_s"] / result["server_cpu_ms_per_stream_s"], rel=0.01
+    )
+    # Sane, not fast: most frames arrive and latency is a small positive number.
+    assert 0.5 < result["delivered_ratio"] <= 1.0
+    assert 0.5 < result["baseline_delivered_ratio"] <= 1.05
+    assert 0 < result["latency_ms_p50"] <= result["latency_ms_p95"] < 1000
+    assert result["forward"]["frames_unmatched"] == 0  # forwarding leaves the bytes alone
+    assert "latency_ms_p50" not in result["transcode"]  # re-encoded bytes cannot be matched
+    assert result["machine"]["cpus"] == os.cpu_count()
+    assert result["meets_targets"] in (True, False)
+
+
+def test_opus_loop_packets_are_unique_and_survive_the_file(tmp_path: Path) -> None:
+    packets = bench.encode_opus_loop(2.0)
+
+    assert len(packets) >= 99  # 2 s of 20 ms frames
+    assert len(set(packets)) == len(packets)
+    path = tmp_path / "loop.bin"
+    bench.write_packets(path, packets)
+    assert bench.read_packets(path) == packets
+
+
+async def test_tally_matches_bytes_sent_within_the_window() -> None:
+    window = bench.Window()
+    track = bench.LoopTrack([b"a", b"b", b"c"], 0, window)
+    tally = bench.Tally(window)
+    tally.senders["p1"] = track
+    key = SourceKey("p1", SourceKind.MICROPHONE)
+    before = await track.recv()  # sent before the window opens
+    window.t0, window.t1 = time.monotonic(), time.monotonic() + 60
+    inside = await track.recv()
+    track.stop()
+
+    tally.on_frame(key, JitterFrame(data=bytes(before), timestamp=0))
+    tally.on_frame(key, JitterFrame(data=bytes(inside), timestamp=960))
+    tally.on_frame(key, JitterFrame(data=b"re-encoded", timestamp=1920))
+    tally.on_frame(SourceKey("stranger", SourceKind.MICROPHONE), JitterFrame(b"a", 0))
+
+    report = tally.report()
+    assert report["sent"] == 1
+    assert report["matched"] == 1  # only the frame sent inside the window
+    assert report["arrived"] == 3
+    assert report["unmatched"] == 1
+    assert len(report["latencies_us"]) == 1
+    assert 0 <= report["latencies_us"][0] < 1_000_000
+
+
+def test_process_cpu_reads_this_process() -> None:
+    user, system = bench.process_cpu(os.getpid())
+
+    assert user > 0
+    assert system >= 0
+    assert bench.machine_busy_seconds() >= user
