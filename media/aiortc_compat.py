@@ -16,6 +16,12 @@ module adapts three internals that were read in the aiortc 1.16.0 source:
   sets a flag that aiortc's encoder reads. On the packet path there is no
   encoder, so the request is handed to a callback that asks the original
   sender for a keyframe (``RTCRtpReceiver._send_rtcp_pli``).
+* ``RTCRtpSender._run_rtp``: the sender's own task pulls one frame at a time
+  from its track, a task wake-up and a chain of awaits per packet. The
+  :class:`FrameSender` does the same work for one frame (the sender's own
+  ``pack()``, RTP header, SRTP, the ICE pair's socket) straight from the
+  receive callback, and keeps the sender's counters, history and SR clock
+  up to date, so RTCP, NACK retransmission and getStats() work unchanged.
 
 :func:`check_compatibility` fails loudly when an aiortc upgrade moves any of
 these; ``tests/media/test_aiortc_compat.py`` runs it against the installed aiortc.
@@ -23,17 +29,23 @@ these; ``tests/media/test_aiortc_compat.py`` runs it against the installed aiort
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from typing import Any, Protocol
 
 import aioice.ice
 import aiortc
 from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc.codecs import get_encoder
+from aiortc.codecs.base import Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
-from aiortc.rtp import RtpPacket
-from aiortc.utils import uint16_add, uint16_gt
+from aiortc.rtcrtpsender import random_sequence_number
+from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket
+from aiortc.utils import random32, uint16_add, uint16_gt, uint32_add
 
 from .errors import AiortcCompatError
 
@@ -44,6 +56,21 @@ _JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 _KIND = "_RTCRtpReceiver__kind"
 _SEND_PLI = "_send_rtcp_pli"
 _SEND_KEYFRAME = "_send_keyframe"
+_SENDER_STARTED = "_RTCRtpSender__started"
+_SENDER_MID = "_RTCRtpSender__mid"
+_SENDER_EXTENSIONS = "_RTCRtpSender__rtp_header_extensions_map"
+_SENDER_HISTORY = "_RTCRtpSender__rtp_history"
+_SENDER_NTP = "_RTCRtpSender__ntp_timestamp"
+_SENDER_RTP_TS = "_RTCRtpSender__rtp_timestamp"
+_SENDER_OCTETS = "_RTCRtpSender__octet_count"
+_SENDER_PACKETS = "_RTCRtpSender__packet_count"
+_TRANSCEIVER_CODECS = "_codecs"
+_DTLS_SRTP = "_tx_srtp"
+_DTLS_TX_BYTES = "_RTCDtlsTransport__tx_bytes"
+_DTLS_TX_PACKETS = "_RTCDtlsTransport__tx_packets"
+_ICE_NOMINATED = "_nominated"
+# Seconds from the NTP epoch (1900) to the Unix epoch (1970).
+_NTP_UNIX_OFFSET = 2208988800
 
 # A jump backwards larger than this is a restarted sequence, not a late packet
 # (the same bound aiortc's own jitter buffer uses).
@@ -149,6 +176,132 @@ def intercept_keyframe_requests(sender: RTCRtpSender, on_request: Callable[[], N
     setattr(sender, _SEND_KEYFRAME, on_request)
 
 
+def ntp_now() -> int:
+    """The 64-bit NTP time aiortc's clock.current_ntp_time() gives, without datetime objects."""
+    now = time.time() + _NTP_UNIX_OFFSET
+    seconds = int(now)
+    return (seconds << 32) | int((now - seconds) * 4294967296)
+
+
+class _Payload:
+    """What an encoder's ``pack()`` reads of an ``av.Packet``: bytes, pts and time base.
+
+    Building a real ``av.Packet`` per frame copies the bytes into FFmpeg's
+    buffer only for ``pack()`` to copy them out again.
+    """
+
+    __slots__ = ("data", "pts", "time_base")
+
+    def __init__(self, data: bytes, pts: int, time_base: Fraction) -> None:
+        self.data = data
+        self.pts = pts
+        self.time_base = time_base
+
+    def __bytes__(self) -> bytes:
+        return self.data
+
+
+class FrameSender:
+    """Sends forwarded frames on an aiortc sender's RTP stream, at once, from the caller.
+
+    It does for one frame what ``RTCRtpSender._run_rtp`` does in its loop,
+    with the sender's codec packer, SSRC, header extensions, NACK history and
+    sender-report counters, so the sender's RTCP task and retransmissions go
+    on working. Frames that arrive before the sender has started (DTLS not
+    done yet) are refused, not queued: late audio is worse than lost audio.
+    """
+
+    def __init__(self, transceiver: RTCRtpTransceiver) -> None:
+        sender = transceiver.sender
+        _require(sender, _SENDER_STARTED, _SENDER_MID, _SENDER_EXTENSIONS, _SENDER_HISTORY)
+        _require(sender, _SENDER_NTP, _SENDER_RTP_TS, _SENDER_OCTETS, _SENDER_PACKETS)
+        _require(transceiver, _TRANSCEIVER_CODECS)
+        self._transceiver = transceiver
+        self._sender = sender
+        self._sequence = random_sequence_number()
+        self._origin = random32()
+        self._encoder: Encoder | None = None
+        self._payload_type = 0
+        self._mid: str | None = None
+        self._extensions: HeaderExtensionsMap | None = None
+        self._history: dict[int, RtpPacket] = getattr(sender, _SENDER_HISTORY)
+        self._is_video = transceiver.kind == "video"
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.packets_sent = 0
+
+    def ready(self) -> bool:
+        """True once the sender has started on a connected transport."""
+        sender = self._sender
+        if sender.transport.state != "connected" or not getattr(sender, _SENDER_STARTED):
+            return False
+        if self._encoder is None:
+            _require(sender.transport, _DTLS_SRTP, _DTLS_TX_BYTES, _DTLS_TX_PACKETS)
+            _require(sender.transport.transport._connection, _ICE_NOMINATED)
+            codec: RTCRtpCodecParameters = getattr(self._transceiver, _TRANSCEIVER_CODECS)[0]
+            self._encoder = get_encoder(codec)
+            self._payload_type = codec.payloadType
+            self._mid = getattr(sender, _SENDER_MID)
+            self._extensions = getattr(sender, _SENDER_EXTENSIONS)
+        return True
+
+    def send(self, data: bytes, pts: int, time_base: Fraction) -> bool:
+        """Packetise and send one frame; False when the transport cannot take it now."""
+        encoder = self._encoder
+        if encoder is None:
+            return False
+        dtls = self._sender.transport
+        pair = getattr(dtls.transport._connection, _ICE_NOMINATED).get(1)
+        if pair is None:
+            return False
+        payloads, timestamp = encoder.pack(_Payload(data, pts, time_base))  # type: ignore[arg-type]
+        timestamp = uint32_add(self._origin, timestamp)
+        ntp = ntp_now()
+        protect = getattr(dtls, _DTLS_SRTP).protect
+        sender, history, last = self._sender, self._history, len(payloads) - 1
+        octets = sent_bytes = 0
+        for i, payload in enumerate(payloads):
+            packet = RtpPacket(
+                payload_type=self._payload_type,
+                sequence_number=self._sequence,
+                timestamp=timestamp,
+                ssrc=sender._ssrc,
+                payload=payload,
+            )
+            packet.marker = 1 if i == last else 0
+            packet.extensions.mid = self._mid
+            if self._is_video:
+                packet.extensions.abs_send_time = (ntp >> 14) & 0x00FFFFFF
+            history[self._sequence % RTP_HISTORY_SIZE] = packet
+            datagram = protect(packet.serialize(self._extensions))
+            self._transmit(pair, datagram)
+            octets += len(payload)
+            sent_bytes += len(datagram)
+            self._sequence = uint16_add(self._sequence, 1)
+        count = len(payloads)
+        setattr(sender, _SENDER_NTP, ntp)
+        setattr(sender, _SENDER_RTP_TS, timestamp)
+        setattr(sender, _SENDER_OCTETS, getattr(sender, _SENDER_OCTETS) + octets)
+        setattr(sender, _SENDER_PACKETS, getattr(sender, _SENDER_PACKETS) + count)
+        setattr(dtls, _DTLS_TX_BYTES, getattr(dtls, _DTLS_TX_BYTES) + sent_bytes)
+        setattr(dtls, _DTLS_TX_PACKETS, getattr(dtls, _DTLS_TX_PACKETS) + count)
+        self.packets_sent += count
+        return True
+
+    def _transmit(self, pair: Any, datagram: bytes) -> None:
+        protocol = pair.protocol
+        if type(protocol) is aioice.ice.StunProtocol:
+            transport = protocol.transport
+            if not transport.is_closing():
+                transport.sendto(datagram, pair.remote_addr)
+            return
+        # A relayed (TURN) pair wraps the datagram itself: use its own coroutine.
+        task = asyncio.get_running_loop().create_task(
+            protocol.send_data(datagram, pair.remote_addr)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
 def prefer_forwardable_codecs(transceiver: RTCRtpTransceiver) -> None:
     """Offer only the codecs whose frames the router forwards untouched."""
     wanted = FORWARDABLE_MIME_TYPES[transceiver.kind]
@@ -193,7 +346,11 @@ def check_compatibility() -> None:
     receiver = RTCRtpReceiver("audio", transport)
     sender = RTCRtpSender("audio", transport)
     _require(receiver, _DECODER_QUEUE, _JITTER_BUFFER, _KIND, _SEND_PLI)
-    _require(sender, _SEND_KEYFRAME)
+    _require(sender, _SEND_KEYFRAME, _SENDER_STARTED, _SENDER_MID, _SENDER_EXTENSIONS)
+    _require(sender, _SENDER_HISTORY, _SENDER_NTP, _SENDER_RTP_TS, _SENDER_OCTETS)
+    _require(sender, _SENDER_PACKETS)
+    if not hasattr(aioice.ice, "StunProtocol"):
+        raise AiortcCompatError("aioice.ice.StunProtocol is gone; FrameSender needs a new seam")
     if not hasattr(aioice.ice, "get_host_addresses"):
         raise AiortcCompatError(
             "aioice.ice.get_host_addresses is gone; restrict_ice_addresses() needs a new seam"

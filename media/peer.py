@@ -128,13 +128,14 @@ class Peer:
 
     def subscribe(
         self, key: SourceKey, track: MediaStreamTrack, on_keyframe_request: Callable[[], None]
-    ) -> None:
+    ) -> RTCRtpTransceiver:
         """Add an m-line on which the server sends ``track`` (another participant's ``key``)."""
         self._check_open()
         transceiver = self._pc.addTransceiver(track, direction="sendonly")
         aiortc_compat.prefer_forwardable_codecs(transceiver)
         aiortc_compat.intercept_keyframe_requests(transceiver.sender, on_keyframe_request)
         self._slots[transceiver] = (SlotDirection.SUBSCRIBE, key)
+        return transceiver
 
     def has_slot(self, direction: SlotDirection, key: SourceKey) -> bool:
         return (direction, key) in self._slots.values()

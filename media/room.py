@@ -10,10 +10,12 @@ from typing import Protocol
 
 from aiortc import MediaStreamTrack, RTCBundlePolicy, RTCConfiguration, RTCRtpReceiver
 
+from . import aiortc_compat
 from .errors import StaleAnswerError, UnknownParticipantError
 from .peer import Offer, Peer, PeerState, SlotDirection
 from .router import Router
 from .source import SourceKey, SourceKind
+from .track import ForwardedTrack
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +206,9 @@ class Room:
 
     def _subscribe(self, peer: Peer, key: SourceKey) -> None:
         track = self.plane.subscribe(key)
-        peer.subscribe(key, track, lambda: self.plane.request_keyframe(key))
+        transceiver = peer.subscribe(key, track, lambda: self.plane.request_keyframe(key))
+        if isinstance(track, ForwardedTrack):
+            track.send_through(aiortc_compat.FrameSender(transceiver))
 
     def _add_subscriptions(self, peer: Peer, publisher: Member) -> bool:
         """Subscribe ``peer`` to the publisher's sources it lacks; True if any were added."""

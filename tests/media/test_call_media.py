@@ -317,3 +317,32 @@ async def test_picture_loss_reported_by_a_receiver_brings_a_keyframe_from_the_se
     while source.keyframes_received == keyframes_before:
         assert time.monotonic() < deadline, "no keyframe came from the customer's camera"
         await asyncio.sleep(0.02)
+
+
+async def test_server_senders_report_what_they_forwarded(server: Server) -> None:
+    pair = await connect_call(
+        server,
+        customer_sources=participant_media(440),
+        agent_sources=participant_media(660),
+    )
+    await asyncio.sleep(3)  # RTCP reports go out every 0.5-1.5 s
+    room = server.switchboard._rooms[pair.call_id]
+    agent_id = (await pair.agent.request("get_state"))["participant_id"]
+    server_pc = room.peer(agent_id).connection
+    sent = [
+        s.packetsSent
+        for sender in server_pc.getSenders()
+        if sender.track is not None  # the m-line that carries the customer's voice
+        for s in (await sender.getStats()).values()
+        if s.type == "outbound-rtp"
+    ]
+    assert len(sent) == 1 and sent[0] > 100
+    # The agent's side got sender reports (RTCP SR) for the stream it receives.
+    assert pair.agent.peer is not None
+    remote_outbound = [
+        s
+        for receiver in pair.agent.peer.pc.getReceivers()
+        for s in (await receiver.getStats()).values()
+        if s.type == "remote-outbound-rtp"
+    ]
+    assert remote_outbound and remote_outbound[0].packetsSent > 100
