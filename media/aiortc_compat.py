@@ -16,6 +16,12 @@ module adapts three internals that were read in the aiortc 1.16.0 source:
   sets a flag that aiortc's encoder reads. On the packet path there is no
   encoder, so the request is handed to a callback that asks the original
   sender for a keyframe (``RTCRtpReceiver._send_rtcp_pli``).
+* ``aioice.Connection.data_received`` and ``RTCDtlsTransport._recv_next``:
+  every datagram is queued for the DTLS transport's task, which wakes up
+  and walks five awaits down to the receiver. :func:`deliver_rtp_inline`
+  handles SRTP media in the socket callback itself, the same steps in the
+  same order (counters, unprotect, parse, route, ``_handle_rtp_packet``);
+  DTLS records and RTCP still take the queue.
 * ``RTCRtpSender._run_rtp``: the sender's own task pulls one frame at a time
   from its track, a task wake-up and a chain of awaits per packet. The
   :class:`FrameSender` does the same work for one frame (the sender's own
@@ -32,19 +38,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from fractions import Fraction
 from typing import Any, Protocol
 
 import aioice.ice
 import aiortc
+import pylibsrtp
 from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.codecs import get_encoder
 from aiortc.codecs.base import Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
 from aiortc.rtcrtpsender import random_sequence_number
-from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket
+from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket, is_rtcp
 from aiortc.utils import random32, uint16_add, uint16_gt, uint32_add
 
 from .errors import AiortcCompatError
@@ -69,6 +76,11 @@ _DTLS_SRTP = "_tx_srtp"
 _DTLS_TX_BYTES = "_RTCDtlsTransport__tx_bytes"
 _DTLS_TX_PACKETS = "_RTCDtlsTransport__tx_packets"
 _ICE_NOMINATED = "_nominated"
+_ICE_QUEUE = "_queue"
+_DTLS_RX_SRTP = "_rx_srtp"
+_DTLS_RX_BYTES = "_RTCDtlsTransport__rx_bytes"
+_DTLS_RX_PACKETS = "_RTCDtlsTransport__rx_packets"
+_DTLS_HANDLE_RTP = "_handle_rtp_data"
 # Seconds from the NTP epoch (1900) to the Unix epoch (1970).
 _NTP_UNIX_OFFSET = 2208988800
 
@@ -300,6 +312,73 @@ class FrameSender:
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def deliver_rtp_inline(dtls: Any) -> None:
+    """Handle SRTP media of ``dtls`` (an RTCDtlsTransport) in the socket callback.
+
+    Call once the transport is connected. A datagram takes the inline path
+    only when nothing is queued before it, so order is kept; everything
+    else (DTLS records, RTCP, a transport that is closing) goes through
+    aiortc's own queue and task as before.
+    """
+    connection = dtls.transport._connection
+    if getattr(connection, "_kotha_inline", False):
+        return
+    _require(dtls, _DTLS_RX_SRTP, _DTLS_RX_BYTES, _DTLS_RX_PACKETS, _DTLS_HANDLE_RTP)
+    _require(connection, _ICE_QUEUE, "data_received")
+    queue: asyncio.Queue[Any] = getattr(connection, _ICE_QUEUE)
+    enqueue = connection.data_received
+    handle_rtp = getattr(dtls, _DTLS_HANDLE_RTP)
+
+    def data_received(data: bytes, component: int) -> None:
+        srtp = dtls._rx_srtp
+        if (
+            srtp is None
+            or not 127 < data[0] < 192
+            or is_rtcp(data)
+            or not queue.empty()
+            or dtls.state != "connected"
+        ):
+            enqueue(data, component)
+            return
+        setattr(dtls, _DTLS_RX_BYTES, getattr(dtls, _DTLS_RX_BYTES) + len(data))
+        setattr(dtls, _DTLS_RX_PACKETS, getattr(dtls, _DTLS_RX_PACKETS) + 1)
+        arrival_ms = int((time.time() + _NTP_UNIX_OFFSET) * 1000)
+        try:
+            plain = srtp.unprotect(data)
+        except pylibsrtp.Error:
+            return
+        run_inline(handle_rtp(plain, arrival_time_ms=arrival_ms))
+
+    connection.data_received = data_received
+    connection._kotha_inline = True
+
+
+def run_inline(coro: Coroutine[Any, Any, Any]) -> None:
+    """Run ``coro`` now, in the caller; if it has to wait, finish it when it can.
+
+    The RTP path only awaits coroutines that never suspend (sending RTCP on
+    a UDP socket), so it almost always finishes at once, without the cost
+    of a task. Should it suspend, it is resumed the way asyncio's Task
+    resumes a coroutine: when the future it waits on is done.
+    """
+    _step(coro)
+
+
+def _step(coro: Coroutine[Any, Any, Any]) -> None:
+    try:
+        waiting = coro.send(None)
+    except StopIteration:
+        return
+    except Exception:
+        logger.exception("inline RTP handling failed")
+        return
+    if waiting is None:  # a bare yield (asyncio.sleep(0)): go on next turn
+        asyncio.get_running_loop().call_soon(_step, coro)
+        return
+    waiting._asyncio_future_blocking = False
+    waiting.add_done_callback(lambda _: _step(coro))
 
 
 def prefer_forwardable_codecs(transceiver: RTCRtpTransceiver) -> None:

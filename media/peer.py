@@ -255,6 +255,8 @@ class Peer:
     def _on_connection_state(self) -> None:
         state = self._pc.connectionState
         if state == "connected":
+            for transceiver in self._pc.getTransceivers():
+                aiortc_compat.deliver_rtp_inline(transceiver.receiver.transport)
             self._set_state(PeerState.CONNECTED)
         elif state == "failed":
             self._set_state(PeerState.FAILED)

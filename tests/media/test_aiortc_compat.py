@@ -8,12 +8,17 @@ a message naming it.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiortc import RTCRtpReceiver
 from aiortc.rtp import RtpPacket
 
 from media import aiortc_compat
 from media.errors import AiortcCompatError
+from media.source import SourceKey, SourceKind
+from tests.conftest import Server, connect_call
+from tests.support import participant_media
 
 
 class _Transport:
@@ -91,3 +96,47 @@ def test_ice_addresses_can_be_pinned_and_released() -> None:
     finally:
         aiortc_compat.restrict_ice_addresses([])
     assert "127.0.0.1" not in aioice.ice.get_host_addresses(True, False)
+
+
+async def test_inline_run_finishes_at_once_or_when_what_it_waits_for_is_done() -> None:
+    steps: list[str] = []
+
+    async def quick() -> None:
+        steps.append("quick")
+
+    aiortc_compat.run_inline(quick())
+    assert steps == ["quick"]  # no task, no loop turn
+
+    gate: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def waits() -> None:
+        steps.append("before")
+        steps.append(await gate)
+        await asyncio.sleep(0)
+        steps.append("after")
+
+    aiortc_compat.run_inline(waits())
+    assert steps[-1] == "before"
+    gate.set_result("resumed")
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert steps[-2:] == ["resumed", "after"]
+
+
+async def test_server_peers_take_media_in_the_socket_callback(server: Server) -> None:
+    pair = await connect_call(
+        server,
+        customer_sources=participant_media(440),
+        agent_sources=participant_media(660),
+    )
+    room = server.switchboard._rooms[pair.call_id]
+    customer_id = (await pair.customer.request("get_state"))["participant_id"]
+    source = room.router.source(SourceKey(customer_id, SourceKind.MICROPHONE))
+    deadline = asyncio.get_running_loop().time() + 10
+    while source.frames_received < 50:
+        assert asyncio.get_running_loop().time() < deadline, "no media reached the server"
+        await asyncio.sleep(0.05)
+    transport = room.peer(customer_id).connection.getTransceivers()[0].receiver.transport
+    assert transport.transport._connection._kotha_inline is True
+    # The transport's own counters still see every datagram (getStats reads them).
+    assert transport._RTCDtlsTransport__rx_packets >= 50
