@@ -28,7 +28,7 @@ lint: setup-test
 	$(BIN)/ruff format --check .
 
 bench: setup
-	$(BIN)/kotha bench relay --calls 10 --seconds 20 --json
+	$(BIN)/kotha bench relay --calls 5 --seconds 20 --json
 
 setup: $(STAMPS)/python $(STAMPS)/web
 

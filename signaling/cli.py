@@ -54,7 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmarks that print JSON")
     bench_sub = bench.add_subparsers(required=True, metavar="benchmark")
     relay = bench_sub.add_parser("relay", help="server CPU per forwarded stream vs a naive relay")
-    relay.add_argument("--calls", type=int, default=10)
+    relay.add_argument(
+        "--calls",
+        type=int,
+        default=5,
+        help="two-party calls (default 5: the most one naive-relay process carries here)",
+    )
     relay.add_argument("--seconds", type=float, default=20.0)
     relay.add_argument("--json", action="store_true", help="print only the JSON line")
     relay.add_argument(
