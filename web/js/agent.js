@@ -4,10 +4,10 @@
 //
 // English only; the customer's language is shown in words.
 
-import { CallSession } from "./call.js";
+import { enterCall } from "./enter-call.js";
 import { describeError } from "./i18n.js";
 import { LevelMeter } from "./level-meter.js";
-import { canShareScreen, openLocalMedia } from "./local-media.js";
+import { canShareScreen } from "./local-media.js";
 import { RemoteViews } from "./remote-views.js";
 import { Signal } from "./signal.js";
 import { TokenStore } from "./token-store.js";
@@ -212,48 +212,10 @@ class AgentConsole {
 
   async _enterCall() {
     this.end = null;
-    this.setPhase("incall");
-    if (!this.localTracks) {
-      let tracks;
-      try {
-        tracks = await openLocalMedia(this.call.media, { cameraOptional: true });
-      } catch (error) {
-        // Join anyway: hearing the customer is better than nothing.
-        this.showError(error);
-        tracks = new Map();
-      }
-      if (this.phase !== "incall") {
-        // The call ended while the browser asked for the microphone.
-        for (const track of tracks.values()) track.stop();
-        return;
-      }
-      this.localTracks = tracks;
-    }
-    const session = new CallSession(this.signal, this.call.call_id, this.localTracks);
-    this.session = session;
-    session.addEventListener("state", () => {
-      // A join that failed and then succeeded is no longer worth reading about.
-      if (session.state === "connected" && this.error?.fromSession) this.clearError();
-      this.render();
-    });
-    session.addEventListener("local", () => this.render());
-    session.addEventListener("joined", (e) => {
-      this.participantId = e.detail.participantId;
-      this.call = e.detail.call;
-      this.render();
-    });
-    session.addEventListener("track", (e) => this._remoteTrack(e.detail));
-    session.addEventListener("error", (e) => {
-      const { code, message } = e.detail.error;
-      this.showError({ code, message, fromSession: true });
-    });
-    session.addEventListener("join_refused", () => this.refresh(true));
-    this._showSelf();
-    this.render();
-    await session.join();
+    await enterCall(this);
   }
 
-  _remoteTrack({ slot, track }) {
+  showRemoteTrack({ slot, track }) {
     this.views.show({ slot, track });
     const customer = this._customer();
     if (slot.kind === "audio" && (!customer || slot.participant_id === customer.participant_id)) {
@@ -489,7 +451,7 @@ class AgentConsole {
     return this.call?.participants?.find((p) => p.role === "customer") ?? null;
   }
 
-  _showSelf() {
+  showSelf() {
     const camera = this.localTracks?.get("camera");
     $("self-view").hidden = !camera;
     if (camera) {

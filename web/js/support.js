@@ -3,8 +3,8 @@
 // One SupportPage holds the state; render() draws all of it in the current
 // language, so switching language redraws every dynamic text too.
 
+import { enterCall } from "./enter-call.js";
 import { createGuestCall, getClientConfig } from "./api.js";
-import { CallSession } from "./call.js";
 import * as i18n from "./i18n.js";
 import { LevelMeter } from "./level-meter.js";
 import { canShareScreen, openLocalMedia } from "./local-media.js";
@@ -197,48 +197,10 @@ class SupportPage {
   }
 
   async _enterCall() {
-    this.setPhase("incall");
-    if (!this.localTracks) {
-      let tracks;
-      try {
-        tracks = await openLocalMedia(this.call.media, { cameraOptional: true });
-      } catch (error) {
-        // Join anyway: hearing the agent is better than nothing.
-        this.showError(error);
-        tracks = new Map();
-      }
-      if (this.phase !== "incall") {
-        // The call ended while the browser asked for the microphone.
-        for (const track of tracks.values()) track.stop();
-        return;
-      }
-      this.localTracks = tracks;
-    }
-    const session = new CallSession(this.signal, this.call.call_id, this.localTracks);
-    this.session = session;
-    session.addEventListener("state", () => {
-      // A join that failed and then succeeded is no longer worth reading about.
-      if (session.state === "connected" && this.error?.fromSession) this.clearError();
-      this.render();
-    });
-    session.addEventListener("local", () => this.render());
-    session.addEventListener("joined", (e) => {
-      this.participantId = e.detail.participantId;
-      this.call = e.detail.call;
-      this.render();
-    });
-    session.addEventListener("track", (e) => this._remoteTrack(e.detail));
-    session.addEventListener("error", (e) => {
-      const { code, message } = e.detail.error;
-      this.showError({ code, message, fromSession: true });
-    });
-    session.addEventListener("join_refused", () => this.refresh(true));
-    this._showSelf();
-    this.render();
-    await session.join();
+    await enterCall(this);
   }
 
-  _remoteTrack({ slot, track }) {
+  showRemoteTrack({ slot, track }) {
     this.views.show({ slot, track });
     if (slot.kind === "audio") this.meter.attach(track);
     this.render();
@@ -417,7 +379,7 @@ class SupportPage {
     return this.call?.participants?.find((p) => p.role === "agent") ?? null;
   }
 
-  _showSelf() {
+  showSelf() {
     const camera = this.localTracks?.get("camera");
     $("self-view").hidden = !camera;
     if (camera) {
