@@ -19,7 +19,7 @@ import pytest
 from aiortc.jitterbuffer import JitterFrame
 
 from media.source import SourceKey, SourceKind
-from signaling import bench
+from signaling.bench import measure, opus_loop, streams
 from signaling.cli import main
 
 
@@ -34,7 +34,7 @@ def test_cli_runs_both_modes_and_prints_the_figures(capsys: pytest.CaptureFixtur
     assert result["modes"] == ["forward", "transcode"]
     for mode in ("forward", "transcode"):
         assert "error" not in result[mode], result[mode]
-        assert result[mode]["frames_sent"] >= 2 * 2 * 3 / bench.FRAME_S * 0.9
+        assert result[mode]["frames_sent"] >= 2 * 2 * 3 / opus_loop.FRAME_S * 0.9
         assert result[mode]["client_cpu_ms_per_stream_s"] > 0
     assert result["server_cpu_ms_per_stream_s"] > 0
     assert result["baseline_cpu_ms_per_stream_s"] > 0
@@ -52,19 +52,19 @@ def test_cli_runs_both_modes_and_prints_the_figures(capsys: pytest.CaptureFixtur
 
 
 def test_opus_loop_packets_are_unique_and_survive_the_file(tmp_path: Path) -> None:
-    packets = bench.encode_opus_loop(2.0)
+    packets = opus_loop.encode_opus_loop(2.0)
 
     assert len(packets) >= 99  # 2 s of 20 ms frames
     assert len(set(packets)) == len(packets)
     path = tmp_path / "loop.bin"
-    bench.write_packets(path, packets)
-    assert bench.read_packets(path) == packets
+    opus_loop.write_packets(path, packets)
+    assert opus_loop.read_packets(path) == packets
 
 
 async def test_tally_matches_bytes_sent_within_the_window() -> None:
-    window = bench.Window()
-    track = bench.LoopTrack([b"a", b"b", b"c"], 0, window)
-    tally = bench.Tally(window)
+    window = streams.Window()
+    track = streams.LoopTrack([b"a", b"b", b"c"], 0, window)
+    tally = streams.Tally(window)
     tally.senders["p1"] = track
     key = SourceKey("p1", SourceKind.MICROPHONE)
     before = await track.recv()  # sent before the window opens
@@ -87,8 +87,8 @@ async def test_tally_matches_bytes_sent_within_the_window() -> None:
 
 
 def test_process_cpu_reads_this_process() -> None:
-    user, system = bench.process_cpu(os.getpid())
+    user, system = measure.process_cpu(os.getpid())
 
     assert user > 0
     assert system >= 0
-    assert bench.machine_busy_seconds() >= user
+    assert measure.machine_busy_seconds() >= user

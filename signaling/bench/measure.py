@@ -1,0 +1,88 @@
+"""Readings the figures rest on: /proc CPU times, UDP drops, latency percentiles, the machine."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aiortc
+import av
+import numpy as np
+
+
+def cpu_snapshot(pids: dict[str, Any]) -> dict[str, float]:
+    user, system = process_cpu(pids["server"])
+    clients = [process_cpu(pid) for pid in pids["clients"]]
+    return {
+        "server": user + system,
+        "server_system": system,
+        "clients": sum(u + s for u, s in clients),
+        "machine": machine_busy_seconds(),
+        "udp_drops": udp_receive_drops(),
+    }
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy since boot (``/proc/stat``): to see other load."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def udp_receive_drops() -> float:
+    """Datagrams the kernel dropped for a full socket buffer, machine-wide (``/proc/net/snmp``).
+
+    A client or server too slow to read its socket loses packets there, not in kotha.
+    """
+    rows = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines()]
+    names, values = (row for row in rows if row and row[0] == "Udp:")
+    counters = dict(zip(names[1:], values[1:], strict=True))
+    return float(counters.get("RcvbufErrors", 0))
+
+
+def process_cpu(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of every thread of ``pid`` (``/proc/<pid>/stat``)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # The command name (field 2) may hold spaces; the fields after it do not.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
+def latency_figures(latencies_us: Sequence[int]) -> dict[str, Any]:
+    """Percentiles of the matched frames' time from sender to receiver, in ms."""
+    if not latencies_us:
+        return {}
+    samples = np.asarray(latencies_us, dtype=np.float64) / 1000
+    p50, p95, p99 = np.percentile(samples, [50, 95, 99])
+    return {
+        "latency_ms_p50": round(float(p50), 2),
+        "latency_ms_p95": round(float(p95), 2),
+        "latency_ms_p99": round(float(p99), 2),
+        "latency_ms_max": round(float(samples.max()), 2),
+        "latency_samples": int(samples.size),
+    }
+
+
+def machine_info() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "cpu_model": _cpu_model(),
+        "python": platform.python_version(),
+        "aiortc": aiortc.__version__,
+        "av": av.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor()

@@ -1,0 +1,84 @@
+"""``run_relay_benchmark``: each mode's run on the same pre-encoded load, then the summary."""
+
+from __future__ import annotations
+
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .mode_run import CLIENT_NICE, ModeRun, Progress
+from .opus_loop import LOOP_S, encode_opus_loop, write_packets
+from .summary import summarise
+
+MODES = ("forward", "transcode")
+WARMUP_S = 2.0  # media flows this long before the window opens
+CALLS_PER_CLIENT_PROCESS = 30
+
+
+async def run_relay_benchmark(
+    *,
+    calls: int,
+    seconds: float,
+    modes: str = "both",
+    quiet: bool = False,
+    client_processes: int | None = None,
+    warmup: float = WARMUP_S,
+    profile: Path | None = None,
+    client_nice: int = CLIENT_NICE,
+) -> dict[str, Any]:
+    """Run the relay benchmark and return its figures as one JSON-able dict.
+
+    Args:
+        calls: two-party audio calls carried at once.
+        seconds: length of the measurement window of each mode.
+        modes: ``both`` (forward, then the naive transcoding relay), ``forward``
+            or ``transcode``.
+        quiet: no progress lines on stderr.
+        client_processes: worker processes for the client peers (default: one
+            per :data:`CALLS_PER_CLIENT_PROCESS` calls).
+        warmup: seconds of media before the window opens.
+        client_nice: niceness of the client processes (0: same priority as the server).
+        profile: when given, ``py-spy record`` samples the server during the
+            window and writes collapsed stacks to ``<profile>.<mode>.txt``
+            (it costs CPU on the machine: do not take figures from such a run).
+    """
+    if calls < 1 or seconds <= 0:
+        raise ValueError("calls must be at least 1 and seconds positive")
+    wanted = MODES if modes == "both" else (modes,)
+    if any(mode not in MODES for mode in wanted):
+        raise ValueError(f"modes must be 'both' or one of {MODES}, not {modes!r}")
+    progress: Progress = (lambda _: None) if quiet else _stderr
+    processes = client_processes or max(1, math.ceil(calls / CALLS_PER_CLIENT_PROCESS))
+    with tempfile.TemporaryDirectory(prefix="kotha-bench-") as tmp:
+        workdir = Path(tmp)
+        loop_file = workdir / "opus-loop.bin"
+        started = time.monotonic()
+        packets = encode_opus_loop(LOOP_S)
+        write_packets(loop_file, packets)
+        progress(
+            f"bench: {len(packets)} unique Opus packets ({LOOP_S:.0f} s loop) encoded in "
+            f"{time.monotonic() - started:.1f} s"
+        )
+        results: dict[str, dict[str, Any]] = {}
+        for mode in wanted:
+            run = ModeRun(
+                mode=mode,
+                calls=calls,
+                seconds=seconds,
+                warmup=warmup,
+                processes=processes,
+                workdir=workdir / mode,
+                loop_file=loop_file,
+                progress=progress,
+                profile=profile.with_name(f"{profile.name}.{mode}.txt") if profile else None,
+                client_nice=client_nice,
+            )
+            results[mode] = await run.run()
+    return summarise(calls, seconds, results, processes=processes, client_nice=client_nice)
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

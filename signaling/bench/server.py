@@ -1,0 +1,99 @@
+"""The kotha server under test: started as an operator runs it, loaded through its REST API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from ..auth import Role, TokenAuthority
+from .processes import child_env, log_tail, project_root
+
+HEALTH_TIMEOUT_S = 30.0
+JWT_SECRET_BYTES = 32
+API_KEY = "kotha-bench-api-key-0123456789"
+
+
+async def start_server(
+    mode: str, port: int, secret: str, workdir: Path
+) -> asyncio.subprocess.Process:
+    """kotha as an operator runs it, with the media plane of ``mode``."""
+    env = child_env()
+    env.update(
+        KOTHA_MEDIA_PLANE=mode,
+        KOTHA_ICE_ADDRESSES="127.0.0.1",
+        KOTHA_DATA_DIR=str(workdir / "data"),
+        KOTHA_JWT_SECRET=secret,
+        KOTHA_API_KEYS=API_KEY,
+        KOTHA_LOG_LEVEL="WARNING",
+        KOTHA_LOG_FORMAT="text",
+        KOTHA_MAX_QUEUE="10000",
+    )
+    log = (workdir / "server.log").open("wb")
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "signaling",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        cwd=project_root(),
+        env=env,
+    )
+
+
+async def wait_healthy(url: str, server: asyncio.subprocess.Process, log: Path) -> None:
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if server.returncode is not None:
+                raise RuntimeError(
+                    f"the server exited with {server.returncode}:\n{log_tail([log])}"
+                )
+            with contextlib.suppress(aiohttp.ClientError, OSError):
+                async with session.get(f"{url}/healthz") as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"the server was not healthy within {HEALTH_TIMEOUT_S:.0f} s")
+
+
+async def create_calls(url: str, secret: str, count: int) -> list[dict[str, str]]:
+    """``count`` calls made through the REST API, with a distinct agent for each."""
+    authority = TokenAuthority(secret)
+    specs: list[dict[str, str]] = []
+    async with aiohttp.ClientSession(headers={"X-API-Key": API_KEY}) as session:
+        for index in range(count):
+            body = {
+                "customer": {"id": f"bench-customer-{index}", "name": f"Customer {index}"},
+                "language": "bn",
+                "media": "audio",
+            }
+            async with session.post(f"{url}/api/calls", json=body) as response:
+                if response.status != 201:
+                    text = await response.text()
+                    raise RuntimeError(f"POST /api/calls: {response.status} {text}")
+                created = await response.json()
+            agent = authority.issue(
+                Role.AGENT, f"bench-agent-{index}", name=f"Agent {index}", ttl_s=3600
+            )
+            specs.append(
+                {"call_id": created["call_id"], "customer_token": created["token"], "agent": agent}
+            )
+    return specs
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

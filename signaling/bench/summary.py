@@ -1,0 +1,95 @@
+"""The figures the issue asks for, each mode's details, and whether the targets are met."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from .measure import machine_info
+
+# Targets from the issue: the bench reports whether the forwarding run meets them.
+TARGET_RATIO = 7.0
+TARGET_DELIVERED = 0.99
+TARGET_P95_MS = 20.0
+
+
+def summarise(
+    calls: int,
+    seconds: float,
+    results: dict[str, dict[str, Any]],
+    *,
+    processes: int,
+    client_nice: int,
+) -> dict[str, Any]:
+    """The top-level figures the issue asks for, with each mode's details below them.
+
+    ``ratio`` divides CPU by the offered stream-seconds on both sides, as the
+    issue defines it. When the naive relay cannot carry the load it drops
+    media and its CPU stops growing, so that ratio understates its cost:
+    ``baseline_saturated`` says so, and ``ratio_per_delivered_stream`` divides
+    each side's CPU by the stream-seconds it actually delivered.
+    """
+    forward = results.get("forward", {})
+    baseline = results.get("transcode", {})
+    server = forward.get("cpu_ms_per_stream_s")
+    naive = baseline.get("cpu_ms_per_stream_s")
+    ratio = _ratio(naive, server)
+    per_delivered = _ratio(
+        baseline.get("cpu_ms_per_delivered_stream_s"), forward.get("cpu_ms_per_delivered_stream_s")
+    )
+    baseline_delivered = baseline.get("delivered_ratio")
+    summary: dict[str, Any] = {
+        "benchmark": "relay",
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "calls": calls,
+        "streams": 2 * calls,
+        "seconds": seconds,
+        "modes": list(results),
+        "server_cpu_ms_per_stream_s": server,
+        "baseline_cpu_ms_per_stream_s": naive,
+        "ratio": ratio,
+        "ratio_per_delivered_stream": per_delivered,
+        "delivered_ratio": forward.get("delivered_ratio"),
+        "latency_ms_p50": forward.get("latency_ms_p50"),
+        "latency_ms_p95": forward.get("latency_ms_p95"),
+        "baseline_delivered_ratio": baseline_delivered,
+        "baseline_saturated": None
+        if baseline_delivered is None
+        else baseline_delivered < TARGET_DELIVERED,
+        "client_processes": processes,
+        "client_nice": client_nice,
+        "targets": _targets(forward, ratio, per_delivered),
+        "machine": machine_info(),
+    }
+    summary["meets_targets"] = _all_met(summary["targets"])
+    summary.update(results)
+    return summary
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    return round(numerator / denominator, 2) if numerator and denominator else None
+
+
+def _targets(
+    forward: dict[str, Any], ratio: float | None, per_delivered: float | None
+) -> dict[str, Any]:
+    """Each target of the issue and whether this run met it (None: not measured)."""
+    delivered = forward.get("delivered_ratio")
+    p95 = forward.get("latency_ms_p95")
+    return {
+        "min_ratio": TARGET_RATIO,
+        "min_delivered_ratio": TARGET_DELIVERED,
+        "max_latency_ms_p95": TARGET_P95_MS,
+        "ratio_met": None if ratio is None else ratio >= TARGET_RATIO,
+        "ratio_per_delivered_stream_met": None
+        if per_delivered is None
+        else per_delivered >= TARGET_RATIO,
+        "delivered_ratio_met": None if delivered is None else delivered >= TARGET_DELIVERED,
+        "latency_ms_p95_met": None if p95 is None else p95 < TARGET_P95_MS,
+    }
+
+
+def _all_met(targets: dict[str, Any]) -> bool | None:
+    """The strict reading: the offered-load ratio, delivery and latency (None: not all known)."""
+    checks = [targets[key] for key in ("ratio_met", "delivered_ratio_met", "latency_ms_p95_met")]
+    return None if None in checks else all(checks)

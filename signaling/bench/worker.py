@@ -1,0 +1,156 @@
+"""A client process: whole calls, paced pre-encoded senders, matching receivers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from media import aiortc_compat
+from media.source import SourceKind
+
+from ..client import KothaClient
+from .opus_loop import read_packets
+from .streams import LoopTrack, Tally, Window
+
+logger = logging.getLogger(__name__)
+
+GRACE_S = 1.0  # frames sent at the end of the window may still arrive this long after it
+CONNECT_CONCURRENCY = 4  # calls set up at once per client process (DTLS is CPU-bound)
+
+
+@dataclass
+class Call:
+    """One call of a client process: its two peers and what each sends."""
+
+    call_id: str
+    customer_track: LoopTrack
+    agent_track: LoopTrack
+    customer: KothaClient | None = None
+    agent: KothaClient | None = None
+
+
+class ClientProcess:
+    """The calls of one worker process and the protocol with the parent."""
+
+    def __init__(self, job: dict[str, Any], out: Any) -> None:
+        self.url: str = job["url"]
+        self.specs: list[dict[str, str]] = job["calls"]
+        self.packets = read_packets(Path(job["loop_file"]))
+        self.window = Window()
+        self.tally = Tally(self.window)
+        self.clients: list[KothaClient] = []
+        self._out = out
+        self._index = int(job.get("index", 0))
+
+    def say(self, message: dict[str, Any]) -> None:
+        self._out.write(json.dumps(message) + "\n")
+        self._out.flush()
+
+    async def run(self) -> None:
+        try:
+            # All calls are taken before any media flows (the parent waits for
+            # every process): call set-up then does not compete with media.
+            limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
+            calls = await asyncio.gather(
+                *(self._take_call(i, spec, limit) for i, spec in enumerate(self.specs))
+            )
+            self.say({"event": "accepted", "calls": len(calls)})
+            await _read_message()
+            await asyncio.gather(*(self._join(call, limit) for call in calls))
+            await self._await_media(30.0 + len(self.specs))
+            self.say({"event": "ready", "calls": len(self.specs)})
+            window = await _read_message()
+            self.window.t0, self.window.t1 = float(window["t0"]), float(window["t1"])
+            await asyncio.sleep(max(0.0, self.window.t1 + GRACE_S - time.monotonic()))
+            self.say(self.tally.report())
+        except Exception as exc:
+            logger.exception("client process failed")
+            self.say({"event": "error", "message": f"{type(exc).__name__}: {exc}"})
+        finally:
+            await self.close()
+
+    async def _take_call(self, index: int, spec: dict[str, str], limit: asyncio.Semaphore) -> Call:
+        """Signalling only: the customer asks, the call's own agent takes it."""
+        async with limit:
+            # Different starting points, so that streams do not send identical bytes at once.
+            offset = (index * 97 + self._index * 31) % len(self.packets)
+            call = Call(
+                spec["call_id"],
+                LoopTrack(self.packets, offset, self.window),
+                LoopTrack(self.packets, offset + len(self.packets) // 2, self.window),
+            )
+            customer = call.customer = self._client(spec["customer_token"], call.customer_track)
+            agent = call.agent = self._client(spec["agent"], call.agent_track)
+            await customer.connect()
+            await agent.connect()
+            await customer.request_call(media="audio")
+            await agent.set_availability("available")
+            await agent.accept_call(call.call_id)
+            return call
+
+    async def _join(self, call: Call, limit: asyncio.Semaphore) -> None:
+        """Both sides join the media; their participant ids name the streams."""
+        assert call.customer is not None and call.agent is not None
+        async with limit:
+            joined = await asyncio.gather(
+                call.customer.join_call(call.call_id), call.agent.join_call(call.call_id)
+            )
+            self.tally.senders[joined[0]["participant_id"]] = call.customer_track
+            self.tally.senders[joined[1]["participant_id"]] = call.agent_track
+
+    def _client(self, token: str, track: LoopTrack) -> KothaClient:
+        client = KothaClient(
+            self.url,
+            token,
+            sources={SourceKind.MICROPHONE: track},
+            on_encoded_frame=self.tally.on_frame,
+        )
+        self.clients.append(client)
+        return client
+
+    async def _await_media(self, patience_s: float) -> None:
+        """Every stream of this process has delivered a frame."""
+        deadline = time.monotonic() + patience_s
+        expected = 2 * len(self.specs)
+        while len(self.tally.receiving) < expected:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"only {len(self.tally.receiving)} of {expected} streams carry media "
+                    f"after {patience_s:.0f} s"
+                )
+            await asyncio.sleep(0.1)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
+
+
+async def _read_message() -> dict[str, Any]:
+    """The parent's next line on stdin (read in a thread: stdin is a plain pipe)."""
+    line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    if not line:
+        raise RuntimeError("the parent closed the pipe")
+    message: dict[str, Any] = json.loads(line)
+    if message.get("stop"):
+        raise RuntimeError("stopped by the parent")
+    return message
+
+
+def worker_main() -> None:
+    """Entry point of a client process (``python -m signaling.bench``)."""
+    import uvloop  # noqa: PLC0415 - only the worker runs on uvloop
+
+    # Protocol lines go to the real stdout; anything a library prints goes to stderr.
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    aiortc_compat.restrict_ice_addresses(["127.0.0.1"])
+    job = json.loads(sys.stdin.readline())
+    os.nice(int(job.get("nice", 0)))
+    uvloop.run(ClientProcess(job, out).run())
