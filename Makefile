@@ -21,11 +21,13 @@ run: setup
 
 test: setup-test
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: setup-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/kotha bench relay --calls 5 --seconds 20 --json

@@ -251,15 +251,15 @@ class FrameSender:
             _require(sender.transport.transport._connection, _ICE_NOMINATED)
             codec: RTCRtpCodecParameters = getattr(self._transceiver, _TRANSCEIVER_CODECS)[0]
             self._encoder = get_encoder(codec)
-            self._payload_type = codec.payloadType
+            self._payload_type = codec.payloadType or 0
             self._mid = getattr(sender, _SENDER_MID)
             self._extensions = getattr(sender, _SENDER_EXTENSIONS)
         return True
 
     def send(self, data: bytes, pts: int, time_base: Fraction) -> bool:
         """Packetise and send one frame; False when the transport cannot take it now."""
-        encoder = self._encoder
-        if encoder is None:
+        encoder, extensions = self._encoder, self._extensions
+        if encoder is None or extensions is None:
             return False
         dtls = self._sender.transport
         pair = getattr(dtls.transport._connection, _ICE_NOMINATED).get(1)
@@ -284,7 +284,7 @@ class FrameSender:
             if self._is_video:
                 packet.extensions.abs_send_time = (ntp >> 14) & 0x00FFFFFF
             history[self._sequence % RTP_HISTORY_SIZE] = packet
-            datagram = protect(packet.serialize(self._extensions))
+            datagram = protect(packet.serialize(extensions))
             self._transmit(pair, datagram)
             octets += len(payload)
             sent_bytes += len(datagram)

@@ -8,10 +8,12 @@ selects it, so the comparison runs through the same server and protocol.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from aiortc import MediaStreamTrack, RTCRtpReceiver
 from aiortc.contrib.media import MediaRelay
 from av.frame import Frame
+from av.packet import Packet
 
 from .source import SourceKey
 
@@ -45,14 +47,19 @@ class TranscodingRelay:
 
 
 class _RelayedTrack(MediaStreamTrack):
-    def __init__(self, kind: str, source, relay: MediaRelay) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self,
+        kind: str,
+        source: Callable[[], MediaStreamTrack | None],
+        relay: MediaRelay,
+    ) -> None:
         super().__init__()
         self.kind = kind
         self._source = source
         self._relay = relay
         self._inner: MediaStreamTrack | None = None
 
-    async def recv(self) -> Frame:  # type: ignore[override]
+    async def recv(self) -> Frame | Packet:
         while self._inner is None:
             remote = self._source()
             if remote is not None:

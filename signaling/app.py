@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import socketio
@@ -77,7 +77,7 @@ def _add_pages(app: web.Application) -> None:
     app.router.add_static("/static/", WEB_ROOT, follow_symlinks=False, append_version=False)
 
 
-def _page(path: Path):  # type: ignore[no-untyped-def]
+def _page(path: Path) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
     async def handler(request: web.Request) -> web.FileResponse:
         response = web.FileResponse(path)
         response.headers["Cache-Control"] = "no-cache"

@@ -121,7 +121,7 @@ class TokenAuthority:
         except jwt.InvalidTokenError as exc:
             raise TokenInvalidError(f"the token is not valid: {exc}") from exc
         try:
-            role = Role(claims.get("role"))
+            role = Role(str(claims.get("role")))
         except ValueError as exc:
             raise TokenInvalidError(
                 f"the token names no known role: {claims.get('role')!r}"

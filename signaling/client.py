@@ -209,7 +209,9 @@ class KothaClient:
                 )
                 for s in offer["slots"]
             ]
-            sdp = await self.peer.answer(offer["description"]["sdp"], slots)
+            peer = self.peer
+            assert peer is not None  # made above for a new peer_id
+            sdp = await peer.answer(offer["description"]["sdp"], slots)
             try:
                 await self.request(
                     ClientEvent.SEND_ANSWER,

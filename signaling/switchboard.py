@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 from aiortc import RTCConfiguration
 
@@ -155,10 +155,10 @@ class Switchboard:
             agent = self.queue.agent(identity.subject, identity.name)
             self._tasks.cancel_timer(f"grace:agent:{identity.subject}")
             agent.connections += 1
-            call = self.calls.get(agent.call_id or "")
-            if call is not None and call.agent is not None and not call.agent.connected:
-                call.agent.connected = True
-                await self._participant_changed(call, call.agent)
+            current = self.calls.get(agent.call_id or "")
+            if current is not None and current.agent is not None and not current.agent.connected:
+                current.agent.connected = True
+                await self._participant_changed(current, current.agent)
         return self.state_for(identity)
 
     async def disconnected(self, identity: Identity) -> None:
@@ -173,10 +173,11 @@ class Switchboard:
             if customer.connections == 0:
                 customer.connected = False
                 await self._participant_changed(call, customer)
+                call_id = call.call_id
                 self._tasks.call_later(
-                    f"grace:{call.call_id}:{customer.participant_id}",
+                    f"grace:{call_id}:{customer.participant_id}",
                     grace,
-                    lambda: self._customer_gone(call.call_id),
+                    lambda: self._customer_gone(call_id),
                 )
             return
         agent = self.queue.agents.get(identity.subject)
@@ -207,7 +208,7 @@ class Switchboard:
                 state["queue"] = self._position_payload(call)
             return state
         agent = self.queue.agent(identity.subject, identity.name)
-        call = self.calls.get(agent.call_id or "")
+        current = self.calls.get(agent.call_id or "")
         return {
             "server_time": time.time(),
             "role": identity.role.value,
@@ -215,8 +216,8 @@ class Switchboard:
             "agent": agent.to_wire(),
             "auto_offer": self.config.auto_offer,
             "queue": self._queue_payload(),
-            "call": call.to_wire() if call is not None else None,
-            "participant_id": call.agent.participant_id if call and call.agent else None,
+            "call": current.to_wire() if current is not None else None,
+            "participant_id": current.agent.participant_id if current and current.agent else None,
         }
 
     # -- customer --------------------------------------------------------
@@ -523,9 +524,7 @@ class Switchboard:
                 agent.set_state(AgentState.RINGING, call.call_id)
                 timeout = self.config.offer_timeout_s
                 self._tasks.call_later(
-                    f"offer:{call.call_id}",
-                    timeout,
-                    lambda call_id=call.call_id: self._withdraw_offer(call_id, reason="timeout"),
+                    f"offer:{call.call_id}", timeout, self._offer_timeout(call.call_id)
                 )
                 await self.notifier.to_agent(
                     agent.subject,
@@ -534,6 +533,9 @@ class Switchboard:
                 )
                 await self._agent_changed(agent.subject)
         await self._queue_changed()
+
+    def _offer_timeout(self, call_id: str) -> Callable[[], Coroutine[Any, Any, None]]:
+        return lambda: self._withdraw_offer(call_id, reason="timeout")
 
     async def _withdraw_offer(
         self, call_id: str, *, reason: str, agent_state: AgentState = AgentState.AWAY

@@ -46,7 +46,7 @@ class LoopTrack(MediaStreamTrack):
         self.sent_at: dict[bytes, float] = {}
         self.sent_in_window = 0
 
-    async def recv(self) -> av.Packet:  # type: ignore[override]
+    async def recv(self) -> av.Packet:
         if self.readyState != "live":
             raise MediaStreamError
         if self._start is None:

@@ -325,24 +325,35 @@ async def test_server_senders_report_what_they_forwarded(server: Server) -> None
         customer_sources=participant_media(440),
         agent_sources=participant_media(660),
     )
-    await asyncio.sleep(3)  # RTCP reports go out every 0.5-1.5 s
     room = server.switchboard._rooms[pair.call_id]
     agent_id = (await pair.agent.request("get_state"))["participant_id"]
     server_pc = room.peer(agent_id).connection
-    sent = [
-        s.packetsSent
-        for sender in server_pc.getSenders()
-        if sender.track is not None  # the m-line that carries the customer's voice
-        for s in (await sender.getStats()).values()
-        if s.type == "outbound-rtp"
-    ]
-    assert len(sent) == 1 and sent[0] > 100
-    # The agent's side got sender reports (RTCP SR) for the stream it receives.
+    (voice_sender,) = [s for s in server_pc.getSenders() if s.track is not None]
     assert pair.agent.peer is not None
-    remote_outbound = [
-        s
-        for receiver in pair.agent.peer.pc.getReceivers()
-        for s in (await receiver.getStats()).values()
-        if s.type == "remote-outbound-rtp"
-    ]
-    assert remote_outbound and remote_outbound[0].packetsSent > 100
+    agent_receivers = pair.agent.peer.pc.getReceivers()
+
+    async def counts() -> tuple[int, int]:
+        """Packets the server says it sent, and what its last sender report told the agent."""
+        sent = [
+            s.packetsSent
+            for s in (await voice_sender.getStats()).values()
+            if s.type == "outbound-rtp"
+        ]
+        reported = [
+            s.packetsSent
+            for receiver in agent_receivers
+            for s in (await receiver.getStats()).values()
+            if s.type == "remote-outbound-rtp"
+        ]
+        return sent[0], max(reported, default=0)
+
+    # Sender reports (RTCP SR) go out every 0.5-1.5 s, with the counters of that moment.
+    deadline = time.monotonic() + 10
+    sent, reported = await counts()
+    while reported < 100:
+        assert time.monotonic() < deadline, (
+            f"no sender report counted the forwarded packets: {reported}"
+        )
+        await asyncio.sleep(0.2)
+        sent, reported = await counts()
+    assert sent >= reported, "a sender report cannot count more than was sent"
