@@ -4,6 +4,7 @@
 //
 // English only; the customer's language is shown in words.
 
+import { CallPage } from "./page.js";
 import { enterCall } from "./enter-call.js";
 import { describeError } from "./i18n.js";
 import { LevelMeter } from "./level-meter.js";
@@ -11,7 +12,7 @@ import { canShareScreen } from "./local-media.js";
 import { RemoteViews } from "./remote-views.js";
 import { Signal } from "./signal.js";
 import { TokenStore } from "./token-store.js";
-import { $, everySecond, secondsSince, setToggle, showOnly } from "./ui.js";
+import { $, everySecond, secondsSince, setToggle } from "./ui.js";
 
 const SECTIONS = ["loading", "signin", "queue-panel", "incall", "summary"];
 const tokens = new TokenStore("kotha.agent.token");
@@ -44,9 +45,9 @@ const WITHDRAWN_WORDS = {
   taken_other: "You took another call; the offered one went back to the queue.",
 };
 
-class AgentConsole {
+class AgentConsole extends CallPage {
   constructor() {
-    this.phase = "loading";
+    super(SECTIONS, "summary");
     this.signal = null;
     this.name = "";
     this.agent = null; // {subject, name, state, call_id, connected}
@@ -56,12 +57,9 @@ class AgentConsole {
     this.offer = null; // {call, deadline}
     this.call = null;
     this.participantId = null;
-    this.session = null;
     this.localTracks = null;
     this.end = null;
-    this.error = null;
     this.notice = null;
-    this.soundBlocked = false;
     this.views = new RemoteViews($("remote-audio"), $("remote-camera"), $("remote-screen"));
     this.views.addEventListener("autoplay_blocked", () => {
       this.soundBlocked = true;
@@ -190,12 +188,12 @@ class AgentConsole {
     const callId = this.offer?.call.call_id;
     if (!callId) return;
     this.offer = null;
-    await this._try(() => this.signal.request("decline_call", { call_id: callId }));
+    await this.attempt(() => this.signal.request("decline_call", { call_id: callId }));
   }
 
   async toggleAvailability() {
     const next = this.agent?.state === "available" ? "away" : "available";
-    await this._try(async () => {
+    await this.attempt(async () => {
       const ack = await this.signal.request("set_availability", { status: next });
       this.agent = ack.agent;
     });
@@ -270,61 +268,14 @@ class AgentConsole {
     });
     $("ringing-accept").addEventListener("click", () => this.accept(this.offer?.call.call_id));
     $("ringing-decline").addEventListener("click", () => this.decline());
-    $("mute").addEventListener("click", () => this._try(() => this.session?.setMuted(!this.session.muted)));
-    $("camera").addEventListener("click", () =>
-      this._try(() => this.session?.setCameraOff(!this.session.cameraOff)),
-    );
-    $("share").addEventListener("click", () =>
-      this._try(async () => {
-        if (!this.session) return;
-        if (this.session.sharing) await this.session.stopScreenShare();
-        else await this.session.startScreenShare();
-      }, "share_failed"),
-    );
-    $("hangup").addEventListener("click", () => this._try(() => this.session?.hangUp()));
-    $("enable-sound").addEventListener("click", async () => {
-      await Promise.allSettled([this.views.unlock(), this.meter.resume()]);
-      this.soundBlocked = false;
-      this.render();
-    });
-    // Browsers start an AudioContext suspended without a user gesture (after a reload).
-    document.addEventListener("pointerdown", () => this.meter.resume());
+    this.bindCallControls();
     $("back-to-queue").addEventListener("click", () => {
       this.end = null;
       this.setPhase("queue-panel");
     });
   }
 
-  async _try(action, fallbackCode) {
-    this.clearError();
-    try {
-      await action();
-    } catch (error) {
-      // An answer that lost the race with the end of the call (hang_up's ack
-      // comes after call_ended) is moot.
-      if (this.phase === "summary") return;
-      if (error?.name === "NotAllowedError" && fallbackCode) return; // closed the share picker
-      this.showError(error?.code ? error : { code: fallbackCode || "unknown", message: String(error) });
-    }
-  }
-
   // -- drawing -----------------------------------------------------------
-
-  setPhase(phase) {
-    this.phase = phase;
-    showOnly(SECTIONS, phase);
-    this.render();
-  }
-
-  showError(error) {
-    this.error = error;
-    this.render();
-  }
-
-  clearError() {
-    this.error = null;
-    this.render();
-  }
 
   render() {
     const error = $("error");

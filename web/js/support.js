@@ -3,6 +3,7 @@
 // One SupportPage holds the state; render() draws all of it in the current
 // language, so switching language redraws every dynamic text too.
 
+import { CallPage } from "./page.js";
 import { enterCall } from "./enter-call.js";
 import { createGuestCall, getClientConfig } from "./api.js";
 import * as i18n from "./i18n.js";
@@ -11,24 +12,21 @@ import { canShareScreen, openLocalMedia } from "./local-media.js";
 import { RemoteViews } from "./remote-views.js";
 import { Signal } from "./signal.js";
 import { TokenStore } from "./token-store.js";
-import { $, everySecond, secondsSince, setToggle, showOnly } from "./ui.js";
+import { $, everySecond, secondsSince, setToggle } from "./ui.js";
 
 const SECTIONS = ["loading", "start", "choose", "media", "waiting", "incall", "ended", "no-link"];
 const tokens = new TokenStore("kotha.customer.token");
 
-class SupportPage {
+class SupportPage extends CallPage {
   constructor() {
-    this.phase = "loading";
+    super(SECTIONS, "ended");
     this.guestMode = false;
     this.signal = null;
     this.call = null; // the server's call object
     this.queue = null; // the latest queue_position
     this.participantId = null;
     this.localTracks = null; // Map source -> track
-    this.session = null; // CallSession while in a call
     this.end = null; // {reason, endedBy, call}
-    this.error = null;
-    this.soundBlocked = false;
     this.views = new RemoteViews($("remote-audio"), $("remote-camera"), $("remote-screen"));
     this.meter = new LevelMeter();
     this._entering = null;
@@ -183,7 +181,7 @@ class SupportPage {
   }
 
   async onCancel() {
-    await this._try(() => this.signal.request("cancel_call"));
+    await this.attempt(() => this.signal.request("cancel_call"));
   }
 
   /** The call is active: open media if a reload lost it, then join. */
@@ -235,60 +233,11 @@ class SupportPage {
     $("choose-video").addEventListener("click", () => this.onChoose("video"));
     $("choose-back").addEventListener("click", () => this.setPhase("start"));
     $("cancel").addEventListener("click", () => this.onCancel());
-    $("mute").addEventListener("click", () => this._try(() => this.session?.setMuted(!this.session.muted)));
-    $("camera").addEventListener("click", () =>
-      this._try(() => this.session?.setCameraOff(!this.session.cameraOff)),
-    );
-    $("share").addEventListener("click", () =>
-      this._try(async () => {
-        if (!this.session) return;
-        if (this.session.sharing) await this.session.stopScreenShare();
-        else await this.session.startScreenShare();
-      }, "share_failed"),
-    );
-    $("hangup").addEventListener("click", () => this._try(() => this.session?.hangUp()));
-    $("enable-sound").addEventListener("click", async () => {
-      await Promise.allSettled([this.views.unlock(), this.meter.resume()]);
-      this.soundBlocked = false;
-      this.render();
-    });
+    this.bindCallControls();
     $("call-again").addEventListener("click", () => this.onCallAgain());
-    // Browsers start an AudioContext suspended without a user gesture (after a reload).
-    document.addEventListener("pointerdown", () => this.meter.resume());
-  }
-
-  /** Run a user action; show its error in words. */
-  async _try(action, fallbackCode) {
-    this.clearError();
-    try {
-      await action();
-    } catch (error) {
-      // An answer that lost the race with the end of the call (hang_up's ack
-      // comes after call_ended) is moot.
-      if (this.phase === "ended") return;
-      // getDisplayMedia's own errors (the user closed the picker) have no code of ours.
-      if (error?.name === "NotAllowedError" && fallbackCode) return;
-      this.showError(error?.code ? error : { code: fallbackCode || "unknown", message: String(error) });
-    }
   }
 
   // -- drawing -----------------------------------------------------------
-
-  setPhase(phase) {
-    this.phase = phase;
-    showOnly(SECTIONS, phase);
-    this.render();
-  }
-
-  showError(error) {
-    this.error = error;
-    this.render();
-  }
-
-  clearError() {
-    this.error = null;
-    this.render();
-  }
 
   render() {
     for (const button of document.querySelectorAll(".lang-switch button")) {

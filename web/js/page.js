@@ -1,0 +1,74 @@
+// What the customer page and the agent console do the same way: phases,
+// errors shown in words, user actions that may fail, and the in-call buttons.
+// Each page extends CallPage and supplies render().
+
+import { $, showOnly } from "./ui.js";
+
+export class CallPage {
+  /**
+   * @param {string[]} sections ids of the page's sections, one shown at a time
+   * @param {string} endedPhase the phase shown after a call ends
+   */
+  constructor(sections, endedPhase) {
+    this.sections = sections;
+    this.endedPhase = endedPhase;
+    this.phase = "loading";
+    this.error = null;
+    this.session = null; // CallSession while in a call
+    this.soundBlocked = false;
+  }
+
+  /** Run a user action; show its error in words. */
+  async attempt(action, fallbackCode) {
+    this.clearError();
+    try {
+      await action();
+    } catch (error) {
+      // An answer that lost the race with the end of the call (hang_up's ack
+      // comes after call_ended) is moot.
+      if (this.phase === this.endedPhase) return;
+      // getDisplayMedia's own errors (the user closed the picker) have no code of ours.
+      if (error?.name === "NotAllowedError" && fallbackCode) return;
+      this.showError(error?.code ? error : { code: fallbackCode || "unknown", message: String(error) });
+    }
+  }
+
+  /** Mute, camera, screen share, hang up and "enable sound", the same on both pages. */
+  bindCallControls() {
+    $("mute").addEventListener("click", () => this.attempt(() => this.session?.setMuted(!this.session.muted)));
+    $("camera").addEventListener("click", () =>
+      this.attempt(() => this.session?.setCameraOff(!this.session.cameraOff)),
+    );
+    $("share").addEventListener("click", () =>
+      this.attempt(async () => {
+        if (!this.session) return;
+        if (this.session.sharing) await this.session.stopScreenShare();
+        else await this.session.startScreenShare();
+      }, "share_failed"),
+    );
+    $("hangup").addEventListener("click", () => this.attempt(() => this.session?.hangUp()));
+    $("enable-sound").addEventListener("click", async () => {
+      await Promise.allSettled([this.views.unlock(), this.meter.resume()]);
+      this.soundBlocked = false;
+      this.render();
+    });
+    // Browsers start an AudioContext suspended without a user gesture (after a reload).
+    document.addEventListener("pointerdown", () => this.meter.resume());
+  }
+
+  setPhase(phase) {
+    this.phase = phase;
+    showOnly(this.sections, phase);
+    this.render();
+  }
+
+  showError(error) {
+    this.error = error;
+    this.render();
+  }
+
+  clearError() {
+    this.error = null;
+    this.render();
+  }
+}
