@@ -57,7 +57,6 @@ class AgentConsole extends CallPage {
     this.offer = null; // {call, deadline}
     this.call = null;
     this.participantId = null;
-    this.localTracks = null;
     this.end = null;
     this.notice = null;
     this.views = new RemoteViews($("remote-audio"), $("remote-camera"), $("remote-screen"));
@@ -400,16 +399,6 @@ class AgentConsole extends CallPage {
 
   _customer() {
     return this.call?.participants?.find((p) => p.role === "customer") ?? null;
-  }
-
-  showSelf() {
-    const camera = this.localTracks?.get("camera");
-    $("self-view").hidden = !camera;
-    if (camera) {
-      const video = $("self-video");
-      video.srcObject = new MediaStream([camera]);
-      video.play().catch(() => {});
-    }
   }
 
   snapshot() {

@@ -16,6 +16,7 @@ export class CallPage {
     this.error = null;
     this.session = null; // CallSession while in a call
     this.soundBlocked = false;
+    this.localTracks = null; // Map source -> MediaStreamTrack
   }
 
   /** Run a user action; show its error in words. */
@@ -54,6 +55,17 @@ export class CallPage {
     });
     // Browsers start an AudioContext suspended without a user gesture (after a reload).
     document.addEventListener("pointerdown", () => this.meter.resume());
+  }
+
+  /** The participant's own camera, small, beside the remote views. */
+  showSelf() {
+    const camera = this.localTracks?.get("camera");
+    $("self-view").hidden = !camera;
+    if (camera) {
+      const video = $("self-video");
+      video.srcObject = new MediaStream([camera]);
+      video.play().catch(() => {});
+    }
   }
 
   setPhase(phase) {

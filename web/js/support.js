@@ -25,7 +25,6 @@ class SupportPage extends CallPage {
     this.call = null; // the server's call object
     this.queue = null; // the latest queue_position
     this.participantId = null;
-    this.localTracks = null; // Map source -> track
     this.end = null; // {reason, endedBy, call}
     this.views = new RemoteViews($("remote-audio"), $("remote-camera"), $("remote-screen"));
     this.meter = new LevelMeter();
@@ -326,16 +325,6 @@ class SupportPage extends CallPage {
 
   _agent() {
     return this.call?.participants?.find((p) => p.role === "agent") ?? null;
-  }
-
-  showSelf() {
-    const camera = this.localTracks?.get("camera");
-    $("self-view").hidden = !camera;
-    if (camera) {
-      const video = $("self-video");
-      video.srcObject = new MediaStream([camera]);
-      video.play().catch(() => {});
-    }
   }
 
   /** Close the peer, stop the microphone and camera, clear the views. */
