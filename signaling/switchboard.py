@@ -134,6 +134,13 @@ class Switchboard:
             raise ForbiddenError("a reviewer cannot see live calls; use recordings")
         return call
 
+    def room(self, call_id: str) -> Room:
+        """The media room of a live call (operators' tools and tests look inside it)."""
+        room = self._rooms.get(call_id)
+        if room is None:
+            raise NotFoundError(f"call {call_id} has no media room; it is not active")
+        return room
+
     def live_calls(self) -> list[Call]:
         return [c for c in self.calls.values() if c.state is not CallState.ENDED]
 

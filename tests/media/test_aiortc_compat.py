@@ -129,7 +129,7 @@ async def test_server_peers_take_media_in_the_socket_callback(server: Server) ->
         customer_sources=participant_media(440),
         agent_sources=participant_media(660),
     )
-    room = server.switchboard._rooms[pair.call_id]
+    room = server.switchboard.room(pair.call_id)
     customer_id = (await pair.customer.request("get_state"))["participant_id"]
     source = room.router.source(SourceKey(customer_id, SourceKind.MICROPHONE))
     deadline = asyncio.get_running_loop().time() + 10

@@ -93,7 +93,7 @@ async def test_audio_only_call_has_no_video_anywhere(server: Server) -> None:
     offer = await pair.customer.wait_for(ServerEvent.MEDIA_OFFER)
     assert {slot["kind"] for slot in offer["slots"]} == {"audio"}
     assert "m=video" not in offer["description"]["sdp"]
-    room = server.switchboard._rooms[pair.call_id]
+    room = server.switchboard.room(pair.call_id)
     assert {source.kind for source in room.router.sources()} == {"audio"}
 
 
@@ -153,7 +153,7 @@ async def test_receiver_that_joins_late_gets_a_keyframe_within_one_second(server
         agent_options={"on_track": seen_by_agent},
     )
     await pair.customer.join_call()
-    room = server.switchboard._rooms[pair.call_id]
+    room = server.switchboard.room(pair.call_id)
     customer_id = (await pair.customer.request("get_state"))["participant_id"]
     camera_source = room.router.source(SourceKey(customer_id, SourceKind.CAMERA))
     # The customer's camera has been sending (its one keyframe long gone) for a while.
@@ -218,7 +218,7 @@ async def test_server_decodes_nothing_during_a_forwarded_call(
         assert live_decoders == [], f"decoder threads running: {live_decoders}"
 
     assert decoders_made == [], f"something decoded: {decoders_made}"
-    room = server.switchboard._rooms[call_id]
+    room = server.switchboard.room(call_id)
     forwarded = sum(t.frames_forwarded for s in room.router.sources() for t in s.tracks)
     assert forwarded >= 200
 
@@ -292,7 +292,7 @@ async def test_picture_loss_reported_by_a_receiver_brings_a_keyframe_from_the_se
     camera = await seen_by_agent.get(SourceKind.CAMERA)
     await asyncio.wait_for(camera.recv(), 10)
     customer_id = (await pair.customer.request("get_state"))["participant_id"]
-    source = server.switchboard._rooms[pair.call_id].router.source(
+    source = server.switchboard.room(pair.call_id).router.source(
         SourceKey(customer_id, SourceKind.CAMERA)
     )
     await asyncio.sleep(0.5)  # past the keyframe-request window of the late join
@@ -325,7 +325,7 @@ async def test_server_senders_report_what_they_forwarded(server: Server) -> None
         customer_sources=participant_media(440),
         agent_sources=participant_media(660),
     )
-    room = server.switchboard._rooms[pair.call_id]
+    room = server.switchboard.room(pair.call_id)
     agent_id = (await pair.agent.request("get_state"))["participant_id"]
     server_pc = room.peer(agent_id).connection
     (voice_sender,) = [s for s in server_pc.getSenders() if s.track is not None]

@@ -194,9 +194,7 @@ async def test_connected_page_renews_its_token_for_a_call_longer_than_the_token(
     server: Server,
 ) -> None:
     call_id, _ = server.customer_call("Karim")
-    short = server.authority.issue(
-        Role.CUSTOMER, "karim", name="Karim", call_id=call_id, ttl_s=120
-    )
+    short = server.authority.issue(Role.CUSTOMER, "karim", name="Karim", call_id=call_id, ttl_s=120)
     karim = server.client(short)
     await karim.connect()
     renewed = await karim.request("refresh_token")
