@@ -204,6 +204,12 @@ class Peer:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         await self._pc.close()
+        # A sender that never started (DTLS never connected) does not stop its
+        # track on close; stop them all so the router forgets this peer.
+        for transceiver, (direction, _) in self._slots.items():
+            track = transceiver.sender.track
+            if direction is SlotDirection.SUBSCRIBE and track is not None:
+                track.stop()
         self._set_state(PeerState.CLOSED)
 
     def slots(self) -> tuple[Slot, ...]:

@@ -276,6 +276,12 @@ async def test_media_returns_after_a_network_drop_while_the_socket_stays(server:
     assert after[660] > 0.5, f"customer no longer hears the agent: {after}"
     assert time.monotonic() - started < 10
     assert pair.customer.peer_id == ack["peer_id"]
+    # The old peer's copy of the agent's voice is gone from the router: no leak per rejoin.
+    agent_id = (await pair.agent.request("get_state"))["participant_id"]
+    agent_voice = server.switchboard.room(pair.call_id).router.source(
+        SourceKey(agent_id, SourceKind.MICROPHONE)
+    )
+    assert len(agent_voice.tracks) == 1
 
 
 async def test_picture_loss_reported_by_a_receiver_brings_a_keyframe_from_the_sender(
