@@ -122,14 +122,8 @@ class AgentConsole extends CallPage {
   }
 
   async refresh(first) {
-    if (this.error?.code === "network") this.clearError();
-    let state;
-    try {
-      state = await this.signal.request("get_state");
-    } catch (error) {
-      this.showError(error);
-      return;
-    }
+    const state = await this.fetchState();
+    if (!state) return;
     if (state.role !== "agent") {
       this.signOut();
       this.showError({ code: "forbidden", message: `that is a ${state.role}'s token, not an agent's` });

@@ -34,6 +34,17 @@ export class CallPage {
     }
   }
 
+  /** The server's view of us (get_state) after (re)connecting; null, with the error shown, if it fails. */
+  async fetchState() {
+    if (this.error?.code === "network") this.clearError();
+    try {
+      return await this.signal.request("get_state");
+    } catch (error) {
+      this.showError(error);
+      return null;
+    }
+  }
+
   /** Mute, camera, screen share, hang up and "enable sound", the same on both pages. */
   bindCallControls() {
     $("mute").addEventListener("click", () => this.attempt(() => this.session?.setMuted(!this.session.muted)));

@@ -75,14 +75,8 @@ class SupportPage extends CallPage {
 
   /** After (re)connecting: ask the server where we are, and rejoin an active call. */
   async refresh(first) {
-    if (this.error?.code === "network") this.clearError();
-    let state;
-    try {
-      state = await this.signal.request("get_state");
-    } catch (error) {
-      this.showError(error);
-      return;
-    }
+    const state = await this.fetchState();
+    if (!state) return;
     this.participantId = state.participant_id;
     this.queue = state.queue ?? this.queue;
     if (!first && this.session && state.call.state === "active") {
