@@ -13,6 +13,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from . import aiortc_compat
 from .source import EncodedFrame, SourceKey, is_vp8_keyframe
+from .taps import FrameTap
 from .track import ForwardedTrack
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class Source:
         self.key = key
         self.kind = key.source.media_kind
         self.tracks: list[ForwardedTrack] = []
+        self.taps: list[FrameTap] = []
         self.frames_received = 0
         self.keyframes_received = 0
         self.keyframes_requested = 0
@@ -58,6 +60,8 @@ class Source:
             encoded = EncodedFrame.now(data, frame.timestamp, keyframe, epoch)
             for track in self.tracks:
                 track.push(encoded)
+            for tap in self.taps:
+                tap(self.key, encoded)
 
         aiortc_compat.tap_receiver(receiver, on_frame)
 
@@ -102,6 +106,24 @@ class Router:
 
     def __init__(self) -> None:
         self._sources: dict[SourceKey, Source] = {}
+        self._taps: list[FrameTap] = []
+
+    def add_tap(self, tap: FrameTap) -> None:
+        """Give ``tap`` every encoded frame of every source, present and future.
+
+        A tap runs on the packet path (in the socket callback): it must only
+        hand the frame on, e.g. to a queue that a worker thread drains.
+        """
+        self._taps.append(tap)
+        for source in self._sources.values():
+            source.taps.append(tap)
+
+    def remove_tap(self, tap: FrameTap) -> None:
+        if tap in self._taps:
+            self._taps.remove(tap)
+        for source in self._sources.values():
+            if tap in source.taps:
+                source.taps.remove(tap)
 
     def attach(self, key: SourceKey, receiver: RTCRtpReceiver) -> None:
         self.source(key).attach(receiver)
@@ -118,6 +140,7 @@ class Router:
         source = self._sources.get(key)
         if source is None:
             source = self._sources[key] = Source(key)
+            source.taps.extend(self._taps)
         return source
 
     def sources(self) -> Iterator[Source]:

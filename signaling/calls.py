@@ -57,6 +57,8 @@ class Participant:
     screen_sharing: bool = False
     connections: int = 0
     """Open sockets of this participant; 0 starts the rejoin grace period."""
+    media_joins: int = 0
+    """How often the participant started media (more than once: rejoined)."""
 
     def to_wire(self) -> dict[str, object]:
         return {
@@ -87,6 +89,8 @@ class Call:
     ended_by: str | None = None
     """The participant who ended the call, when one did."""
     agent: Participant | None = None
+    recording_state: str = "off"
+    """off, recording, paused or stopped (set by the call's recorder)."""
     offered_to: str | None = None
     declined_by: set[str] = field(default_factory=set)
 
@@ -129,6 +133,7 @@ class Call:
             "ended_at": self.ended_at,
             "end_reason": self.end_reason.value if self.end_reason else None,
             "ended_by": self.ended_by,
+            "recording": self.recording_state,
             "participants": [p.to_wire() for p in self.participants],
         }
 

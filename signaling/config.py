@@ -82,6 +82,11 @@ class Config(BaseModel):
     """Handle time assumed for the wait estimate until calls have been measured."""
     max_queue: Annotated[int, Field(ge=1)] = 500
 
+    recording_enabled: bool = True
+    """Record every call (the customer page says so)."""
+    recordings_dir: Path | None = None
+    """Where recordings go; data_dir/recordings when unset."""
+
     media_plane: Literal["forward", "transcode"] = "forward"
     """``transcode`` is the naive decode/re-encode relay, for benchmarks only."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -100,6 +105,12 @@ class Config(BaseModel):
                 "time-limited credentials"
             )
         return self
+
+    @property
+    def recordings_path(self) -> Path:
+        return (
+            self.recordings_dir if self.recordings_dir is not None else self.data_dir / "recordings"
+        )
 
     @property
     def base_url(self) -> str:

@@ -57,6 +57,8 @@ _SCHEMAS: dict[ClientEvent, type[Message]] = {
     ClientEvent.STOP_SCREEN_SHARE: CallRef,
     ClientEvent.SET_TRACK_STATE: SetTrackState,
     ClientEvent.HANG_UP: CallRef,
+    ClientEvent.PAUSE_RECORDING: CallRef,
+    ClientEvent.RESUME_RECORDING: CallRef,
     ClientEvent.GET_STATE: GetState,
     ClientEvent.REFRESH_TOKEN: GetState,
 }
@@ -234,6 +236,12 @@ class CallNamespace(socketio.AsyncNamespace):
 
     async def on_hang_up(self, identity: Identity, message: CallRef) -> None:
         await self._switchboard.hang_up(identity, message.call_id)
+
+    async def on_pause_recording(self, identity: Identity, message: CallRef) -> Payload:
+        return await self._switchboard.set_recording(identity, message.call_id, paused=True)
+
+    async def on_resume_recording(self, identity: Identity, message: CallRef) -> Payload:
+        return await self._switchboard.set_recording(identity, message.call_id, paused=False)
 
     # -- Notifier -----------------------------------------------------------
 

@@ -37,6 +37,7 @@ from .errors import (
 from .events import ServerEvent
 from .ice import ice_servers_for
 from .logs import call_context
+from .recordings import CallRecordings
 from .tasks import TaskSet
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class Switchboard:
         self.notifier: Notifier = notifier if notifier is not None else _Unwired()
         self._configuration_factory = configuration_factory
         self._rooms: dict[str, Room] = {}
+        self.recordings = CallRecordings(config.recordings_path, enabled=config.recording_enabled)
         self._tasks = TaskSet("Switchboard")
 
     # -- lifecycle -------------------------------------------------------
@@ -90,6 +92,7 @@ class Switchboard:
         for call in list(self.calls.values()):
             if call.state is not CallState.ENDED:
                 await self._end_call(call, EndReason.SHUTDOWN)
+        await self.recordings.close()
         await self._tasks.close()
 
     # -- calls -----------------------------------------------------------
@@ -305,7 +308,9 @@ class Switchboard:
             call.set_state(CallState.ACTIVE)
             self.queue.remove(call)
             agent.set_state(AgentState.ON_CALL, call.call_id)
-            self._rooms[call.call_id] = self._new_room(call)
+            room = self._rooms[call.call_id] = self._new_room(call)
+            if isinstance(room.plane, Router):
+                self.recordings.start(call, room.plane)
             await self.notifier.to_call(
                 call.call_id, ServerEvent.CALL_UPDATED, {"call": call.to_wire()}
             )
@@ -341,6 +346,14 @@ class Switchboard:
         with call_context(call_id):
             peer = await room.join(participant.participant_id, sources)
             participant.media_state = peer.state.value
+            self.recordings.event(
+                call_id,
+                "participant_rejoined" if participant.media_joins else "participant_joined",
+                participant_id=participant.participant_id,
+                role=participant.role.value,
+                name=participant.name,
+            )
+            participant.media_joins += 1
         await self._participant_changed(call, participant)
         return {
             "participant_id": participant.participant_id,
@@ -412,6 +425,22 @@ class Switchboard:
                 raise CallStateError("this is a voice call; it has no camera")
             participant.video_enabled = enabled
         await self._participant_changed(call, participant)
+
+    async def set_recording(self, identity: Identity, call_id: str, *, paused: bool) -> Payload:
+        """Pause or resume the call's recording (the agent, while a card number is read out)."""
+        identity.require(Role.AGENT)
+        call, participant = self._participant_of(identity, call_id)
+        if call.state is not CallState.ACTIVE:
+            raise CallStateError(
+                f"the call is {call.state.value}; only a live call's recording pauses"
+            )
+        with call_context(call_id):
+            if paused:
+                self.recordings.pause(call, by=participant.participant_id)
+            else:
+                self.recordings.resume(call, by=participant.participant_id)
+        await self.notifier.to_call(call_id, ServerEvent.CALL_UPDATED, {"call": call.to_wire()})
+        return {"recording": call.recording_state}
 
     async def hang_up(self, identity: Identity, call_id: str) -> None:
         call, participant = self._participant_of(identity, call_id)
@@ -604,6 +633,7 @@ class Switchboard:
             self._tasks.cancel_timer(f"offer:{call.call_id}")
             for participant in call.participants:
                 self._tasks.cancel_timer(f"grace:{call.call_id}:{participant.participant_id}")
+            self.recordings.finish(call, reason.value)
             room = self._rooms.pop(call.call_id, None)
             if room is not None:
                 await room.close()

@@ -138,3 +138,85 @@ def unsigned_token(claims: dict[str, object]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
     return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."
+
+
+class BeepTrack(MediaStreamTrack):
+    """A microphone that is silent except for short tone beeps at given times.
+
+    ``beeps`` are (start, seconds) on ``time.perf_counter()``, the clock the
+    server stamps arriving frames with, so a test can say where in the call a
+    beep must land.
+    """
+
+    kind = "audio"
+
+    def __init__(self, hz: float, beeps: list[tuple[float, float]], amplitude: int = 12000) -> None:
+        super().__init__()
+        self.hz = hz
+        self.beeps = beeps
+        self.amplitude = amplitude
+        self._sample = 0
+        self._start: float | None = None
+
+    async def recv(self) -> AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.perf_counter()
+        frame_start = self._start + self._sample / SAMPLE_RATE
+        wait = frame_start - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        times = frame_start + np.arange(FRAME_SAMPLES) / SAMPLE_RATE
+        on = np.zeros(FRAME_SAMPLES, dtype=bool)
+        for start, seconds in self.beeps:
+            on |= (times >= start) & (times < start + seconds)
+        tone = np.sin(2 * np.pi * self.hz * times) * self.amplitude * on
+        frame = AudioFrame.from_ndarray(
+            tone.astype(np.int16).reshape(1, -1), format="s16", layout="mono"
+        )
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self._sample
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self._sample += FRAME_SAMPLES
+        return frame
+
+
+def beep_onsets(
+    samples: np.ndarray, rate: int, threshold: float = 2000.0, gap_s: float = 0.3
+) -> list[float]:
+    """Times (s) where the signal rises above ``threshold`` after ``gap_s`` of quiet."""
+    loud = np.flatnonzero(np.abs(samples) > threshold)
+    onsets: list[float] = []
+    last = -1e9
+    for index in loud:
+        t = index / rate
+        if t - last > gap_s:
+            onsets.append(t)
+        last = t
+    return onsets
+
+
+def drop_every(transport: object, n: int) -> list[int]:
+    """Drop every ``n``-th RTP packet an aiortc DTLS transport sends (RTCP passes).
+
+    A fixed pattern, like aiortc's own ``set_loss_pattern``: the loss is the
+    same on every run. Returns a list that counts the drops.
+    """
+    from aiortc.rtp import is_rtcp
+
+    send = transport._send_rtp  # type: ignore[attr-defined]
+    dropped: list[int] = []
+    count = 0
+
+    async def lossy(data: bytes) -> None:
+        nonlocal count
+        if not is_rtcp(data):
+            count += 1
+            if count % n == 0:
+                dropped.append(count)
+                return
+        await send(data)
+
+    transport._send_rtp = lossy  # type: ignore[attr-defined]
+    return dropped

@@ -1,0 +1,176 @@
+"""Finishing a recording: closed stream files, one multi-track file, and meta.json.
+
+A recording folder is finished when it has a ``meta.json``; until then its
+stream files end in ``.part``. Finishing works from the folder alone (the
+events.jsonl and the files), so the same code finishes a recording after a
+clean hang-up and one that a crash left behind ("recovered"). It runs in a
+worker thread: it reads and writes whole files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+
+from .writer import PART_SUFFIX
+
+logger = logging.getLogger(__name__)
+
+META = "meta.json"
+EVENTS = "events.jsonl"
+COMBINED = "recording.webm"
+
+
+def is_finished(folder: Path) -> bool:
+    return (folder / META).is_file()
+
+
+def read_events(folder: Path) -> list[dict[str, Any]]:
+    """Every whole line of events.jsonl; a line cut off by a crash is skipped."""
+    events: list[dict[str, Any]] = []
+    try:
+        text = (folder / EVENTS).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return events
+    for line in text.splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
+
+
+def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
+    """Close out the recording in ``folder`` and write its meta.json; returns the meta."""
+    events = read_events(folder)
+    streams_dir = folder / "streams"
+    for part in sorted(streams_dir.glob(f"*.webm{PART_SUFFIX}")):
+        part.rename(part.with_name(part.name.removesuffix(PART_SUFFIX)))
+    described = {e["stream"]: e for e in events if e.get("type") == "stream_started"}
+    streams: list[dict[str, Any]] = []
+    for path in sorted(streams_dir.glob("*.webm")):
+        span = _span(path)
+        if span is None:
+            logger.warning("recording %s: %s holds no media, dropped", folder.name, path.name)
+            path.unlink()
+            continue
+        info = described.get(path.name.removesuffix(".webm"), {})
+        streams.append(
+            {
+                "file": f"streams/{path.name}",
+                "participant_id": info.get("participant_id"),
+                "role": info.get("role"),
+                "source": info.get("source"),
+                "kind": info.get("kind"),
+                "frames": span[0],
+                "first_ms": span[1],
+                "last_ms": span[2],
+                "bytes": path.stat().st_size,
+                "sha256": _sha256(path),
+            }
+        )
+    combined = folder / COMBINED
+    if streams:
+        _combine([folder / s["file"] for s in streams], combined)
+    started = next((e for e in events if e.get("type") == "recording_started"), {})
+    meta: dict[str, Any] = {
+        "call_id": started.get("call_id", folder.name),
+        "started_at": started.get("at"),
+        "finalized_at": time.time(),
+        "duration_ms": max((s["last_ms"] for s in streams), default=0),
+        "recovered": recovered,
+        "call": started.get("call", {}),
+        "participants": [
+            {k: e.get(k) for k in ("participant_id", "role", "name")}
+            for e in events
+            if e.get("type") == "participant_joined"
+        ],
+        "pauses": _pauses(events),
+        "streams": streams,
+        "combined": (
+            {"file": COMBINED, "bytes": combined.stat().st_size, "sha256": _sha256(combined)}
+            if streams
+            else None
+        ),
+        "events_sha256": _sha256(folder / EVENTS) if (folder / EVENTS).exists() else None,
+    }
+    tmp = folder / (META + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    tmp.replace(folder / META)  # the rename is the "finished" signal
+    return meta
+
+
+def _pauses(events: list[dict[str, Any]]) -> list[dict[str, int | None]]:
+    pauses: list[dict[str, int | None]] = []
+    for event in events:
+        if event.get("type") == "recording_paused":
+            pauses.append({"start_ms": event.get("t_ms"), "end_ms": None})
+        elif event.get("type") == "recording_resumed" and pauses and pauses[-1]["end_ms"] is None:
+            pauses[-1]["end_ms"] = event.get("t_ms")
+    return pauses
+
+
+def _packets(path: Path, index: int) -> Iterator[tuple[int, int, av.Packet]]:
+    """The file's packets with their pts, until the end or the point where a crash cut it."""
+    container = av.open(str(path))
+    try:
+        for packet in container.demux(container.streams[0]):
+            if packet.pts is None or packet.size == 0:
+                continue
+            yield packet.pts, index, packet
+    except av.FFmpegError:
+        return
+    finally:
+        container.close()
+
+
+def _span(path: Path) -> tuple[int, int, int] | None:
+    frames, first, last = 0, None, None
+    for pts, _, _ in _packets(path, 0):
+        frames += 1
+        first = pts if first is None else first
+        last = pts
+    if not frames or first is None or last is None:
+        return None
+    return frames, first, last
+
+
+def _combine(paths: list[Path], target: Path) -> None:
+    """Remux every stream file into one WebM with a track per stream, no re-encoding."""
+    tmp = target.with_name(target.name + ".tmp")
+    inputs = [av.open(str(p)) for p in paths]
+    try:
+        output = av.open(str(tmp), "w", format="webm")
+        try:
+            tracks = [output.add_stream_from_template(i.streams[0]) for i in inputs]
+            merged = heapq.merge(*(_packets(p, n) for n, p in enumerate(paths)), key=lambda x: x[0])
+            for _, index, packet in merged:
+                packet.stream = tracks[index]
+                output.mux(packet)
+        finally:
+            output.close()
+    finally:
+        for container in inputs:
+            container.close()
+    tmp.replace(target)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,154 @@
+"""The recorder of one call: taps every stream, places frames on the call clock, pauses.
+
+It lives on the event loop but does no I/O there: frames and events go to
+the recording's writer thread through a queue. Pausing (a customer reading
+out a card number) drops the media; the paused stretch is written as
+silence, so the recording keeps its length and what follows stays in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum, unique
+from pathlib import Path
+from typing import Any
+
+from media.source import EncodedFrame, SourceKey
+
+from .clock import StreamClock
+from .errors import RecordingStateError
+from .finalize import finalize
+from .writer import RecordingWriter
+
+logger = logging.getLogger(__name__)
+
+CLOCK_RATES = {"audio": 48000, "video": 90000}
+
+
+@unique
+class RecordingState(StrEnum):
+    RECORDING = "recording"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
+@dataclass(slots=True)
+class _Stream:
+    name: str
+    kind: str
+    clock: StreamClock
+    needs_keyframe: bool
+
+
+class Recorder:
+    """Records one call into ``folder``.
+
+    Args:
+        describe: the role and name of a participant, for the timeline.
+        request_keyframe: asks a video source for a keyframe (after a pause,
+            the file must go on from a picture it can decode).
+    """
+
+    def __init__(
+        self,
+        call_id: str,
+        folder: Path,
+        *,
+        describe: Callable[[str], dict[str, str]],
+        request_keyframe: Callable[[SourceKey], None],
+    ) -> None:
+        self.call_id = call_id
+        self.folder = folder
+        self.state = RecordingState.RECORDING
+        self.started_at = time.time()
+        self.started_perf = time.perf_counter()  # call time 0, on EncodedFrame.arrival's clock
+        self._start = self.started_perf
+        self._describe = describe
+        self._request_keyframe = request_keyframe
+        self._writer = RecordingWriter(folder, call_id)
+        self._streams: dict[SourceKey, _Stream] = {}
+
+    def start(self, call: dict[str, Any]) -> None:
+        self._writer.start()
+        self.event("recording_started", call_id=self.call_id, call=call)
+
+    def now_ms(self) -> int:
+        return round((time.perf_counter() - self._start) * 1000)
+
+    def on_frame(self, key: SourceKey, frame: EncodedFrame) -> None:
+        """The tap: called for every frame of every stream, on the packet path."""
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = self._open(key)
+        ms = stream.clock.place(frame)  # placed even while paused: the clock keeps its anchor
+        if self.state is not RecordingState.RECORDING:
+            stream.needs_keyframe = stream.kind == "video"
+            return
+        if stream.needs_keyframe:
+            if not frame.keyframe:
+                self._request_keyframe(key)
+                return
+            stream.needs_keyframe = False
+        self._writer.frame(stream.name, stream.kind, frame.data, ms, frame.keyframe)
+
+    def event(self, event_type: str, /, **fields: Any) -> None:
+        """Append an event to the call's timeline (events.jsonl), at the call time of now."""
+        entry = {"t_ms": self.now_ms(), "at": round(time.time(), 3), "type": event_type, **fields}
+        self._writer.event(json.dumps(entry, ensure_ascii=False, default=str))
+
+    def pause(self, by: str) -> None:
+        if self.state is not RecordingState.RECORDING:
+            raise RecordingStateError(f"the recording is {self.state.value}, not recording")
+        self.state = RecordingState.PAUSED
+        self.event("recording_paused", by=by)
+
+    def resume(self, by: str) -> None:
+        # The paused stretch becomes silence when the first frame after it is
+        # written: the stream file fills any gap in an audio track.
+        if self.state is not RecordingState.PAUSED:
+            raise RecordingStateError(f"the recording is {self.state.value}, not paused")
+        self.state = RecordingState.RECORDING
+        self.event("recording_resumed", by=by)
+
+    async def stop(self) -> dict[str, Any]:
+        """Close the files and finish the folder (in a thread); returns its meta.json."""
+        if self.state is RecordingState.STOPPED:
+            raise RecordingStateError("the recording has already stopped")
+        if self.state is RecordingState.PAUSED:
+            # Ended while paused: nothing will close the gap, so fill it now.
+            end = self.now_ms()
+            for stream in self._streams.values():
+                if stream.kind == "audio":
+                    self._writer.silence_until(stream.name, end)
+            self.event("recording_resumed", by="system")
+        self.state = RecordingState.STOPPED
+        self.event("recording_stopped")
+        await asyncio.wrap_future(self._writer.stop())
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, lambda: finalize(self.folder, recovered=False))
+
+    def _open(self, key: SourceKey) -> _Stream:
+        kind = key.source.media_kind
+        who = self._describe(key.participant_id)
+        name = f"{who.get('role', 'participant')}-{key.source}-{key.participant_id}"
+        stream = _Stream(
+            name=name,
+            kind=kind,
+            clock=StreamClock(CLOCK_RATES[kind], self._start),
+            needs_keyframe=kind == "video",
+        )
+        self._streams[key] = stream
+        self.event(
+            "stream_started",
+            stream=name,
+            participant_id=key.participant_id,
+            role=who.get("role"),
+            source=str(key.source),
+            kind=kind,
+        )
+        return stream
