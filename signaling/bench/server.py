@@ -33,6 +33,9 @@ async def start_server(
         KOTHA_LOG_LEVEL="WARNING",
         KOTHA_LOG_FORMAT="text",
         KOTHA_MAX_QUEUE="10000",
+        # The relay figures are the relay's own: recording is measured on its
+        # own (``--record``), since it is on by default in a real deployment.
+        KOTHA_RECORDING_ENABLED="false",
     )
     log = (workdir / "server.log").open("wb")
     return await asyncio.create_subprocess_exec(

@@ -207,3 +207,22 @@ async def test_connected_page_renews_its_token_for_a_call_longer_than_the_token(
     with pytest.raises(ClientError) as refused:
         await karim.request("refresh_token")
     assert refused.value.code == "call_state"
+
+
+async def test_only_the_agent_pauses_the_recording_and_both_sides_see_it(server: Server) -> None:
+    pair = await connect_call(server, join=False)
+    with pytest.raises(ClientError) as refused:
+        await pair.customer.request("pause_recording", {"call_id": pair.call_id})
+    assert refused.value.code == "forbidden"
+    ack = await pair.agent.request("pause_recording", {"call_id": pair.call_id})
+    assert ack["recording"] == "paused"
+    seen = await pair.customer.wait_for(
+        ServerEvent.CALL_UPDATED, lambda p: p["call"]["recording"] == "paused"
+    )
+    assert seen["call"]["call_id"] == pair.call_id
+    with pytest.raises(ClientError) as refused:
+        await pair.agent.request("pause_recording", {"call_id": pair.call_id})
+    assert refused.value.code == "call_state"
+    await pair.agent.request("resume_recording", {"call_id": pair.call_id})
+    state = await pair.customer.request("get_state")
+    assert state["call"]["recording"] == "recording"
