@@ -21,6 +21,7 @@ from typing import Any
 
 import av
 
+from .layout import all_folders
 from .writer import PART_SUFFIX
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,28 @@ COMBINED = "recording.webm"
 
 def is_finished(folder: Path) -> bool:
     return (folder / META).is_file()
+
+
+def recover_unfinished(root: Path, *, started_before: float) -> list[dict[str, Any]]:
+    """Finish every recording under ``root`` that a crash left without a meta.json.
+
+    Only recordings started before ``started_before`` (this process's start)
+    are touched: a folder without meta.json from then belongs to a recorder
+    that is gone, while one started since may be recording right now.
+    """
+    recovered = []
+    for folder in all_folders(root):
+        if is_finished(folder):
+            continue
+        started = next((e for e in read_events(folder) if e.get("type") == "recording_started"), {})
+        if float(started.get("at") or 0) >= started_before:
+            continue
+        try:
+            recovered.append(finalize(folder, recovered=True))
+            logger.warning("recording %s was cut off; recovered it", folder.name)
+        except Exception:
+            logger.exception("recording %s could not be recovered", folder.name)
+    return recovered
 
 
 def read_events(folder: Path) -> list[dict[str, Any]]:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 from media.router import Router
 from media.source import SourceKey
+from recording.finalize import recover_unfinished
 from recording.layout import folder_for
 from recording.recorder import Recorder, RecordingState
 
@@ -31,6 +33,7 @@ class CallRecordings:
         self.enabled = enabled
         self._recorders: dict[str, Recorder] = {}
         self._finishing: set[asyncio.Task[Any]] = set()
+        self._created = time.time()
 
     def start(self, call: Call, router: Router) -> None:
         """Record ``call`` from now on (the agent has just taken it)."""
@@ -95,6 +98,15 @@ class CallRecordings:
             )
         self._finishing.add(task)
         task.add_done_callback(self._finishing.discard)
+
+    async def recover(self) -> list[dict[str, Any]]:
+        """Finish the recordings an earlier process left unfinished (it crashed or was killed)."""
+        if not self.root.exists():
+            return []
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            None, lambda: recover_unfinished(self.root, started_before=self._created)
+        )
 
     async def close(self) -> None:
         """Wait for every recording being finished (shutdown must not cut one short)."""

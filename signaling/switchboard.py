@@ -86,6 +86,7 @@ class Switchboard:
     def start(self) -> None:
         aiortc_compat.check_compatibility()
         aiortc_compat.restrict_ice_addresses(self.config.ice_addresses)
+        self._tasks.spawn(self.recordings.recover(), "recover_recordings")
         self._tasks.call_later("sweep", SWEEP_INTERVAL_S, self._sweep)
 
     async def close(self) -> None:
