@@ -98,7 +98,13 @@ async def healthz(request: web.Request) -> web.Response:
 async def client_config(request: web.Request) -> web.Response:
     """What the pages need to know before they have a token."""
     config = request.app[CONFIG]
-    return web.json_response({"guest_mode": config.guest_mode, "languages": ["bn", "en"]})
+    return web.json_response(
+        {
+            "guest_mode": config.guest_mode,
+            "languages": ["bn", "en"],
+            "recording": config.recording_enabled,
+        }
+    )
 
 
 async def create_call(request: web.Request) -> web.Response:

@@ -127,6 +127,9 @@ async def customer_waits_in_bengali(pages: Pages) -> None:
     await expect(customer.locator("#waiting")).to_be_visible()
     await expect(customer.locator("#queue-position")).to_contain_text("লাইনে আপনার অবস্থান: ১")
     await expect(customer.locator("#queue-wait")).to_contain_text("কোনো এজেন্ট অনলাইনে নেই")
+    await expect(customer.locator("#recording-notice")).to_have_text(
+        "মান নিয়ন্ত্রণ ও প্রশিক্ষণের জন্য এই কলটি রেকর্ড করা হয়।"
+    )
 
 
 async def agent_accepts_from_queue(pages: Pages, customer_name: str) -> None:
@@ -173,6 +176,16 @@ async def test_customer_calls_in_bengali_and_agent_hears_them(open_pages: PagesF
     await expect(agent.locator("#customer-language")).to_contain_text("Bengali")
     await expect(customer.locator("#agent-name")).to_have_text("Rahim")
     await expect(customer.locator("#conn-state")).to_have_text("সংযুক্ত")
+    # The customer is told, in Bengali, that the call is recorded.
+    await expect(customer.locator("#notices")).to_contain_text("রেকর্ড করা হয়")
+
+    # The agent pauses the recording (a card number is coming): both pages say so.
+    await agent.locator("#record").click()
+    await expect(agent.locator("#record")).to_have_attribute("aria-pressed", "true")
+    await expect(customer.locator("#notices")).to_contain_text("রেকর্ডিং এখন বন্ধ")
+    await agent.locator("#record").click()
+    await expect(agent.locator("#record")).to_have_attribute("aria-pressed", "false")
+    await expect(customer.locator("#notices")).to_contain_text("রেকর্ড করা হয়")
 
     # The agent hears the customer speak...
     speaking = await sample_levels(agent, 6.0)

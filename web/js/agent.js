@@ -110,6 +110,7 @@ class AgentConsole extends CallPage {
       if (call.state === "active") {
         this.call = call;
         this.enterCall();
+        this.render(); // e.g. the recording was paused or resumed
       }
     });
     signal.on("participant_updated", ({ call_id: callId, participant }) => {
@@ -262,6 +263,12 @@ class AgentConsole extends CallPage {
     $("ringing-accept").addEventListener("click", () => this.accept(this.offer?.call.call_id));
     $("ringing-decline").addEventListener("click", () => this.decline());
     this.bindCallControls();
+    $("record").addEventListener("click", () =>
+      this.attempt(async () => {
+        const verb = this.call?.recording === "paused" ? "resume_recording" : "pause_recording";
+        await this.signal.request(verb, { call_id: this.call.call_id });
+      }),
+    );
     $("back-to-queue").addEventListener("click", () => {
       this.end = null;
       this.setPhase("queue-panel");
@@ -342,6 +349,8 @@ class AgentConsole extends CallPage {
     conn.textContent = CONNECTION_WORDS[state] || state;
 
     const notices = [];
+    const recording = this.call?.recording;
+    if (recording === "paused") notices.push("Recording is paused. Resume it once the card number or PIN is done.");
     if (this.session?.muted) notices.push("You are muted.");
     if (customer && !customer.connected) notices.push("The customer's connection dropped; waiting for them…");
     else if (customer && !customer.audio_enabled) notices.push("The customer muted their microphone.");
@@ -360,6 +369,9 @@ class AgentConsole extends CallPage {
     $("share").hidden = !canShareScreen();
     setToggle($("share"), Boolean(session?.sharing), session?.sharing ? "Stop sharing" : "Share screen");
     $("sharing-note").hidden = !session?.sharing;
+    const recordable = recording === "recording" || recording === "paused";
+    $("record").hidden = !recordable;
+    setToggle($("record"), recording === "paused", recording === "paused" ? "Resume recording" : "Pause recording");
     this._tick();
   }
 

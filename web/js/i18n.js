@@ -58,6 +58,8 @@ const STRINGS = {
     agent_muted: "এজেন্ট তাঁর মাইক্রোফোন মিউট করেছেন।",
     agent_camera_off: "এজেন্টের ক্যামেরা বন্ধ।",
     agent_gone: "এজেন্টের সংযোগ বিচ্ছিন্ন হয়েছে; তিনি ফিরে আসার অপেক্ষা করা হচ্ছে…",
+    recording_notice: "মান নিয়ন্ত্রণ ও প্রশিক্ষণের জন্য এই কলটি রেকর্ড করা হয়।",
+    recording_paused: "রেকর্ডিং এখন বন্ধ আছে: কার্ড নম্বর বা পিন বলা নিরাপদ।",
     enable_sound: "শব্দ শুনতে এখানে চাপুন",
 
     conn_new: "প্রস্তুত হচ্ছে…",
@@ -162,6 +164,8 @@ const STRINGS = {
     agent_muted: "The agent muted their microphone.",
     agent_camera_off: "The agent's camera is off.",
     agent_gone: "The agent's connection dropped; waiting for them to come back…",
+    recording_notice: "This call is recorded for quality and training.",
+    recording_paused: "Recording is paused: it is safe to read out a card number or PIN.",
     enable_sound: "Tap here to hear the agent",
 
     conn_new: "Getting ready…",

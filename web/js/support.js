@@ -21,6 +21,7 @@ class SupportPage extends CallPage {
   constructor() {
     super(SECTIONS, "ended");
     this.guestMode = false;
+    this.recorded = false; // the server records calls (client-config)
     this.signal = null;
     this.call = null; // the server's call object
     this.queue = null; // the latest queue_position
@@ -42,7 +43,9 @@ class SupportPage extends CallPage {
     everySecond(() => this._renderTimer());
     const token = tokens.take();
     try {
-      this.guestMode = Boolean((await getClientConfig()).guest_mode);
+      const config = await getClientConfig();
+      this.guestMode = Boolean(config.guest_mode);
+      this.recorded = Boolean(config.recording);
     } catch (error) {
       this.guestMode = false;
       if (!token) this.showError(error);
@@ -255,6 +258,7 @@ class SupportPage extends CallPage {
     else if (queue && queue.estimated_wait_s === 0) wait = i18n.t("wait_now");
     else if (queue) wait = i18n.t("wait_estimate", { wait: i18n.formatWait(queue.estimated_wait_s) });
     $("queue-wait").textContent = wait;
+    $("recording-notice").hidden = !this.recorded;
   }
 
   _renderCall() {
@@ -273,6 +277,9 @@ class SupportPage extends CallPage {
     conn.textContent = i18n.t(`conn_${state}`);
 
     const notices = [];
+    const recording = this.call?.recording;
+    if (recording === "recording") notices.push(i18n.t("recording_notice"));
+    else if (recording === "paused") notices.push(i18n.t("recording_paused"));
     if (session?.muted) notices.push(i18n.t("you_are_muted"));
     if (agent && !agent.connected) notices.push(i18n.t("agent_gone"));
     else if (agent && !agent.audio_enabled) notices.push(i18n.t("agent_muted"));
