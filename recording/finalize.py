@@ -22,6 +22,7 @@ from typing import Any
 import av
 
 from .layout import all_folders
+from .renditions import make_renditions
 from .writer import PART_SUFFIX
 
 logger = logging.getLogger(__name__)
@@ -104,14 +105,20 @@ def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
             }
         )
     combined = folder / COMBINED
+    duration_ms = max((s["last_ms"] for s in streams), default=0)
+    renditions: dict[str, Any] = {}
     if streams:
         _combine([folder / s["file"] for s in streams], combined)
+        renditions = make_renditions(folder, streams, duration_ms + 20)
+        for rendition in renditions.values():
+            path = folder / rendition["file"]
+            rendition.update(bytes=path.stat().st_size, sha256=_sha256(path))
     started = next((e for e in events if e.get("type") == "recording_started"), {})
     meta: dict[str, Any] = {
         "call_id": started.get("call_id", folder.name),
         "started_at": started.get("at"),
         "finalized_at": time.time(),
-        "duration_ms": max((s["last_ms"] for s in streams), default=0),
+        "duration_ms": duration_ms,
         "recovered": recovered,
         "call": started.get("call", {}),
         "participants": [
@@ -126,6 +133,7 @@ def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
             if streams
             else None
         ),
+        "renditions": renditions,
         "events_sha256": _sha256(folder / EVENTS) if (folder / EVENTS).exists() else None,
     }
     tmp = folder / (META + ".tmp")

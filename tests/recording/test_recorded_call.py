@@ -186,3 +186,25 @@ async def test_finished_folder_has_checksums_and_a_timeline(server: Server) -> N
     assert "call_ended" in kinds and kinds[-1] == "recording_stopped"
     assert meta["recovered"] is False
     assert meta["call"]["customer"]["name"] == "Karim"
+
+
+async def test_dual_channel_file_has_the_customer_left_and_the_agent_right(server: Server) -> None:
+    import wave
+
+    folder, meta = await record_call(server, customer_beeps=[1.0], agent_beeps=[2.0], until=3.0)
+    dual = meta["renditions"]["dual_channel"]
+    with wave.open(str(folder / dual["file"])) as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (2, 2, 16000)
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+    left, right = samples[:, 0].astype(np.float64), samples[:, 1].astype(np.float64)
+    assert beep_onsets(left, 16000) == pytest.approx([1.0], abs=TOLERANCE_S)
+    assert beep_onsets(right, 16000) == pytest.approx([2.0], abs=TOLERANCE_S)
+    # Each beep is on its own side only.
+    assert np.abs(left[int(1.95 * 16000) : int(2.2 * 16000)]).max() < 100
+    assert np.abs(right[int(0.95 * 16000) : int(1.2 * 16000)]).max() < 100
+    # The player's rendition holds both parties, and seeks (it has cues).
+    with av.open(str(folder / meta["renditions"]["playback"]["file"])) as playback:
+        assert len(playback.streams.audio) == 1
+        playback.seek(2_000_000)  # 2 s, in microseconds
+        frame = next(playback.decode(audio=0))
+        assert float(frame.pts * frame.time_base) == pytest.approx(2.0, abs=0.1)
