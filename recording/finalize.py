@@ -36,14 +36,14 @@ def is_finished(folder: Path) -> bool:
     return (folder / META).is_file()
 
 
-def recover_unfinished(root: Path, *, started_before: float) -> list[dict[str, Any]]:
+def recover_unfinished(root: Path, *, started_before: float) -> list[tuple[Path, dict[str, Any]]]:
     """Finish every recording under ``root`` that a crash left without a meta.json.
 
     Only recordings started before ``started_before`` (this process's start)
     are touched: a folder without meta.json from then belongs to a recorder
     that is gone, while one started since may be recording right now.
     """
-    recovered = []
+    recovered: list[tuple[Path, dict[str, Any]]] = []
     for folder in all_folders(root):
         if is_finished(folder):
             continue
@@ -51,7 +51,7 @@ def recover_unfinished(root: Path, *, started_before: float) -> list[dict[str, A
         if float(started.get("at") or 0) >= started_before:
             continue
         try:
-            recovered.append(finalize(folder, recovered=True))
+            recovered.append((folder, finalize(folder, recovered=True)))
             logger.warning("recording %s was cut off; recovered it", folder.name)
         except Exception:
             logger.exception("recording %s could not be recovered", folder.name)
@@ -127,6 +127,10 @@ def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
             if e.get("type") == "participant_joined"
         ],
         "pauses": _pauses(events),
+        "tags": _tags(events, started.get("call", {})),
+        "end_reason": next(
+            (e.get("reason") for e in events if e.get("type") == "call_ended"), None
+        ),
         "streams": streams,
         "combined": (
             {"file": COMBINED, "bytes": combined.stat().st_size, "sha256": _sha256(combined)}
@@ -142,6 +146,13 @@ def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
         os.fsync(handle.fileno())
     tmp.replace(folder / META)  # the rename is the "finished" signal
     return meta
+
+
+def _tags(events: list[dict[str, Any]], call: dict[str, Any]) -> list[str]:
+    """Tags the agent gave the call, and the shop's metadata as ``key:value`` tags."""
+    tags = {str(tag) for e in events if e.get("type") == "call_tagged" for tag in e.get("tags", [])}
+    tags |= {f"{key}:{value}" for key, value in (call.get("metadata") or {}).items()}
+    return sorted(tags)
 
 
 def _pauses(events: list[dict[str, Any]]) -> list[dict[str, int | None]]:

@@ -90,6 +90,8 @@ class Call:
     """The participant who ended the call, when one did."""
     agent: Participant | None = None
     recording_state: str = "off"
+    tags: list[str] = field(default_factory=list)
+    """The agent's tags; for finding the recording, never shown to the customer."""
     """off, recording, paused or stopped (set by the call's recorder)."""
     offered_to: str | None = None
     declined_by: set[str] = field(default_factory=set)

@@ -27,6 +27,7 @@ class ClientEvent(StrEnum):
     STOP_SCREEN_SHARE = "stop_screen_share"
     SET_TRACK_STATE = "set_track_state"
     HANG_UP = "hang_up"
+    TAG_CALL = "tag_call"
     PAUSE_RECORDING = "pause_recording"
     RESUME_RECORDING = "resume_recording"
     GET_STATE = "get_state"

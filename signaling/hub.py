@@ -38,6 +38,7 @@ from .schemas import (
     SendAnswer,
     SetAvailability,
     SetTrackState,
+    TagCall,
     parse,
 )
 from .switchboard import Payload, Switchboard
@@ -57,6 +58,7 @@ _SCHEMAS: dict[ClientEvent, type[Message]] = {
     ClientEvent.STOP_SCREEN_SHARE: CallRef,
     ClientEvent.SET_TRACK_STATE: SetTrackState,
     ClientEvent.HANG_UP: CallRef,
+    ClientEvent.TAG_CALL: TagCall,
     ClientEvent.PAUSE_RECORDING: CallRef,
     ClientEvent.RESUME_RECORDING: CallRef,
     ClientEvent.GET_STATE: GetState,
@@ -73,6 +75,7 @@ class _Socket:
     """
 
     identity: Identity
+    source: str | None
     rate: float
     burst: float
     tokens: float = 0.0
@@ -125,7 +128,9 @@ class CallNamespace(socketio.AsyncNamespace):
             logger.info("refused socket %s: %s", sid, exc.message)
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_wire()) from None
         config = self._switchboard.config
-        self._sockets[sid] = _Socket(identity, config.socket_rate_per_s, config.socket_rate_burst)
+        self._sockets[sid] = _Socket(
+            identity, _remote_address(environ), config.socket_rate_per_s, config.socket_rate_burst
+        )
         if identity.role is Role.CUSTOMER:
             await self.enter_room(sid, customer_room(identity.call_id or ""))
         else:
@@ -168,54 +173,60 @@ class CallNamespace(socketio.AsyncNamespace):
         if len(args) > 1:
             raise InvalidMessageError("send one object per event", field="$")
         message = parse(_SCHEMAS[client_event], args[0] if args else None)
-        handler: Callable[[Identity, Any], Awaitable[Payload | None]] = getattr(
+        handler: Callable[[_Socket, Any], Awaitable[Payload | None]] = getattr(
             self, "on_" + client_event.value
         )
         call_id = getattr(message, "call_id", None) or socket.identity.call_id
         with call_context(call_id):
-            return (await handler(socket.identity, message)) or {}
+            return (await handler(socket, message)) or {}
 
     # -- events ------------------------------------------------------------
 
-    async def on_get_state(self, identity: Identity, message: GetState) -> Payload:
-        return self._switchboard.state_for(identity)
+    async def on_get_state(self, socket: _Socket, message: GetState) -> Payload:
+        return self._switchboard.state_for(socket.identity)
 
-    async def on_refresh_token(self, identity: Identity, message: GetState) -> Payload:
-        if identity.role is Role.CUSTOMER:
-            call = self._switchboard.visible_call(identity, identity.call_id or "")
+    async def on_refresh_token(self, socket: _Socket, message: GetState) -> Payload:
+        if socket.identity.role is Role.CUSTOMER:
+            call = self._switchboard.visible_call(socket.identity, socket.identity.call_id or "")
             if call.state is CallState.ENDED:
                 raise CallStateError("the call has ended; its token is not renewed")
-        token = self._authority.refresh(identity)
+        token = self._authority.refresh(socket.identity)
         return {"token": token, "expires_at": self._authority.verify(token).expires_at}
 
-    async def on_request_call(self, identity: Identity, message: RequestCall) -> Payload:
-        return await self._switchboard.request_call(identity, message.media, message.language)
-
-    async def on_cancel_call(self, identity: Identity, message: CancelCall) -> None:
-        await self._switchboard.cancel_call(identity)
-
-    async def on_set_availability(self, identity: Identity, message: SetAvailability) -> Payload:
-        return {"agent": await self._switchboard.set_availability(identity, message.status)}
-
-    async def on_accept_call(self, identity: Identity, message: AcceptCall) -> Payload:
-        call = await self._switchboard.accept_call(identity, message.call_id)
-        return {"call": call.to_wire()}
-
-    async def on_decline_call(self, identity: Identity, message: DeclineCall) -> None:
-        await self._switchboard.decline_call(identity, message.call_id)
-
-    async def on_join_call(self, identity: Identity, message: CallRef) -> Payload:
-        return await self._switchboard.join_call(identity, message.call_id)
-
-    async def on_send_answer(self, identity: Identity, message: SendAnswer) -> None:
-        await self._switchboard.send_answer(
-            identity, message.call_id, message.peer_id, message.offer_id, message.description.sdp
+    async def on_request_call(self, socket: _Socket, message: RequestCall) -> Payload:
+        return await self._switchboard.request_call(
+            socket.identity, message.media, message.language
         )
 
-    async def on_add_ice_candidate(self, identity: Identity, message: AddIceCandidate) -> None:
+    async def on_cancel_call(self, socket: _Socket, message: CancelCall) -> None:
+        await self._switchboard.cancel_call(socket.identity)
+
+    async def on_set_availability(self, socket: _Socket, message: SetAvailability) -> Payload:
+        return {"agent": await self._switchboard.set_availability(socket.identity, message.status)}
+
+    async def on_accept_call(self, socket: _Socket, message: AcceptCall) -> Payload:
+        call = await self._switchboard.accept_call(socket.identity, message.call_id)
+        return {"call": call.to_wire()}
+
+    async def on_decline_call(self, socket: _Socket, message: DeclineCall) -> None:
+        await self._switchboard.decline_call(socket.identity, message.call_id)
+
+    async def on_join_call(self, socket: _Socket, message: CallRef) -> Payload:
+        return await self._switchboard.join_call(socket.identity, message.call_id)
+
+    async def on_send_answer(self, socket: _Socket, message: SendAnswer) -> None:
+        await self._switchboard.send_answer(
+            socket.identity,
+            message.call_id,
+            message.peer_id,
+            message.offer_id,
+            message.description.sdp,
+        )
+
+    async def on_add_ice_candidate(self, socket: _Socket, message: AddIceCandidate) -> None:
         candidate = message.candidate
         await self._switchboard.add_ice_candidate(
-            identity,
+            socket.identity,
             message.call_id,
             peer_id=message.peer_id,
             candidate=candidate.candidate if candidate else None,
@@ -223,25 +234,34 @@ class CallNamespace(socketio.AsyncNamespace):
             index=candidate.sdpMLineIndex if candidate else None,
         )
 
-    async def on_start_screen_share(self, identity: Identity, message: CallRef) -> Payload:
-        return await self._switchboard.start_screen_share(identity, message.call_id)
+    async def on_start_screen_share(self, socket: _Socket, message: CallRef) -> Payload:
+        return await self._switchboard.start_screen_share(socket.identity, message.call_id)
 
-    async def on_stop_screen_share(self, identity: Identity, message: CallRef) -> None:
-        await self._switchboard.stop_screen_share(identity, message.call_id)
+    async def on_stop_screen_share(self, socket: _Socket, message: CallRef) -> None:
+        await self._switchboard.stop_screen_share(socket.identity, message.call_id)
 
-    async def on_set_track_state(self, identity: Identity, message: SetTrackState) -> None:
+    async def on_set_track_state(self, socket: _Socket, message: SetTrackState) -> None:
         await self._switchboard.set_track_state(
-            identity, message.call_id, message.kind, message.enabled
+            socket.identity, message.call_id, message.kind, message.enabled
         )
 
-    async def on_hang_up(self, identity: Identity, message: CallRef) -> None:
-        await self._switchboard.hang_up(identity, message.call_id)
+    async def on_hang_up(self, socket: _Socket, message: CallRef) -> None:
+        await self._switchboard.hang_up(socket.identity, message.call_id)
 
-    async def on_pause_recording(self, identity: Identity, message: CallRef) -> Payload:
-        return await self._switchboard.set_recording(identity, message.call_id, paused=True)
+    async def on_tag_call(self, socket: _Socket, message: TagCall) -> Payload:
+        return {
+            "tags": await self._switchboard.tag_call(socket.identity, message.call_id, message.tags)
+        }
 
-    async def on_resume_recording(self, identity: Identity, message: CallRef) -> Payload:
-        return await self._switchboard.set_recording(identity, message.call_id, paused=False)
+    async def on_pause_recording(self, socket: _Socket, message: CallRef) -> Payload:
+        return await self._switchboard.set_recording(
+            socket.identity, message.call_id, paused=True, source=socket.source
+        )
+
+    async def on_resume_recording(self, socket: _Socket, message: CallRef) -> Payload:
+        return await self._switchboard.set_recording(
+            socket.identity, message.call_id, paused=False, source=socket.source
+        )
 
     # -- Notifier -----------------------------------------------------------
 
@@ -270,3 +290,10 @@ class CallNamespace(socketio.AsyncNamespace):
 
     async def to_agent(self, subject: str, event: ServerEvent, payload: Payload) -> None:
         await self.emit(event.value, payload, to=agent_room(subject))
+
+
+def _remote_address(environ: dict[str, Any]) -> str | None:
+    """The client's address as this server saw it (behind a proxy, the proxy's)."""
+    request = environ.get("aiohttp.request")
+    remote = getattr(request, "remote", None) or environ.get("REMOTE_ADDR")
+    return str(remote) if remote else None

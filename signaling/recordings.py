@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from media.router import Router
 from media.source import SourceKey
 from recording.finalize import recover_unfinished
+from recording.index import Query, RecordingIndex
 from recording.layout import folder_for
 from recording.recorder import Recorder, RecordingState
 
@@ -34,6 +37,32 @@ class CallRecordings:
         self._recorders: dict[str, Recorder] = {}
         self._finishing: set[asyncio.Task[Any]] = set()
         self._created = time.time()
+        # SQLite is used from one thread: the index gets a thread of its own.
+        self._index_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recording-index")
+        self._index: RecordingIndex | None = None
+
+    async def open(self) -> None:
+        """Open the index (rebuilding it from the folders if it is new), then recover."""
+        path = self.root / "index.sqlite3"
+        fresh = not path.exists()
+        self._index = await self._in_index_thread(lambda: RecordingIndex(path))
+        if fresh:
+            count = await self.in_index(lambda index: index.reindex(self.root))
+            logger.info("recording index built from %d folders", count)
+        await self.recover()
+
+    async def in_index(self, work: Callable[[RecordingIndex], Any]) -> Any:
+        """Run ``work`` with the index, in the index's thread."""
+        index = self._index
+        if index is None:
+            raise CallStateError("the recording index is not open yet")
+        return await self._in_index_thread(lambda: work(index))
+
+    async def search(self, query: Query) -> list[dict[str, Any]]:
+        return await self.in_index(lambda index: index.search(query))
+
+    async def _in_index_thread(self, work: Callable[[], Any]) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._index_thread, work)
 
     def start(self, call: Call, router: Router) -> None:
         """Record ``call`` from now on (the agent has just taken it)."""
@@ -99,19 +128,26 @@ class CallRecordings:
         self._finishing.add(task)
         task.add_done_callback(self._finishing.discard)
 
-    async def recover(self) -> list[dict[str, Any]]:
+    async def recover(self) -> list[tuple[Path, dict[str, Any]]]:
         """Finish the recordings an earlier process left unfinished (it crashed or was killed)."""
         if not self.root.exists():
             return []
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
+        recovered: list[tuple[Path, dict[str, Any]]] = await loop.run_in_executor(
             None, lambda: recover_unfinished(self.root, started_before=self._created)
         )
+        for folder, meta in recovered:
+            await self._index_finished(folder, meta)
+        return recovered
 
     async def close(self) -> None:
         """Wait for every recording being finished (shutdown must not cut one short)."""
         if self._finishing:
             await asyncio.gather(*self._finishing, return_exceptions=True)
+        if self._index is not None:
+            index, self._index = self._index, None
+            await self._in_index_thread(index.close)
+        self._index_thread.shutdown(wait=True)
 
     def _recorder(self, call: Call) -> Recorder:
         recorder = self._recorders.get(call.call_id)
@@ -131,7 +167,13 @@ class CallRecordings:
             len(meta["streams"]),
             meta["duration_ms"],
         )
+        await self._index_finished(recorder.folder, meta)
         return meta
+
+    async def _index_finished(self, folder: Path, meta: dict[str, Any]) -> None:
+        if self._index is None:
+            return  # indexed by the reindex when the index opens
+        await self.in_index(lambda index: index.add(folder, meta))
 
 
 def _describe(call: Call, participant_id: str) -> dict[str, str]:

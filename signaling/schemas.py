@@ -84,6 +84,21 @@ class AddIceCandidate(Message):
     """None: the browser has no more candidates."""
 
 
+Tag = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[^\x00-\x1f]+$"
+    ),
+]
+
+
+class TagCall(Message):
+    """Tags an agent gives a call (refund, delivery, complaint), for finding its recording."""
+
+    call_id: CallId
+    tags: Annotated[list[Tag], Field(min_length=1, max_length=10)]
+
+
 class SetTrackState(Message):
     call_id: CallId
     kind: MediaKind

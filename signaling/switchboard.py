@@ -24,6 +24,7 @@ from media.router import Router
 from media.source import SourceKind
 
 from .agent_queue import AgentQueue, AgentState
+from .audit import AuditLog, AuditRecord
 from .auth import Identity, Role
 from .calls import Call, CallState, EndReason, Participant
 from .config import Config
@@ -79,6 +80,7 @@ class Switchboard:
         self._configuration_factory = configuration_factory
         self._rooms: dict[str, Room] = {}
         self.recordings = CallRecordings(config.recordings_path, enabled=config.recording_enabled)
+        self.audit = AuditLog(config.data_dir / "audit.jsonl")
         self._tasks = TaskSet("Switchboard")
 
     # -- lifecycle -------------------------------------------------------
@@ -86,7 +88,7 @@ class Switchboard:
     def start(self) -> None:
         aiortc_compat.check_compatibility()
         aiortc_compat.restrict_ice_addresses(self.config.ice_addresses)
-        self._tasks.spawn(self.recordings.recover(), "recover_recordings")
+        self._tasks.spawn(self.recordings.open(), "open_recordings")
         self._tasks.call_later("sweep", SWEEP_INTERVAL_S, self._sweep)
 
     async def close(self) -> None:
@@ -95,6 +97,7 @@ class Switchboard:
                 await self._end_call(call, EndReason.SHUTDOWN)
         await self.recordings.close()
         await self._tasks.close()
+        self.audit.close()
 
     # -- calls -----------------------------------------------------------
 
@@ -427,7 +430,19 @@ class Switchboard:
             participant.video_enabled = enabled
         await self._participant_changed(call, participant)
 
-    async def set_recording(self, identity: Identity, call_id: str, *, paused: bool) -> Payload:
+    async def tag_call(self, identity: Identity, call_id: str, tags: list[str]) -> list[str]:
+        """The agent tags the call; the tags go with its recording (customers never see them)."""
+        identity.require(Role.AGENT)
+        call, participant = self._participant_of(identity, call_id)
+        if call.state is not CallState.ACTIVE:
+            raise CallStateError(f"the call is {call.state.value}; tag it while it is live")
+        call.tags = sorted(set(call.tags) | set(tags))
+        self.recordings.event(call_id, "call_tagged", tags=tags, by=participant.participant_id)
+        return call.tags
+
+    async def set_recording(
+        self, identity: Identity, call_id: str, *, paused: bool, source: str | None = None
+    ) -> Payload:
         """Pause or resume the call's recording (the agent, while a card number is read out)."""
         identity.require(Role.AGENT)
         call, participant = self._participant_of(identity, call_id)
@@ -435,6 +450,18 @@ class Switchboard:
             raise CallStateError(
                 f"the call is {call.state.value}; only a live call's recording pauses"
             )
+        wanted = "paused" if paused else "recording"
+        if call.recording_state == wanted or call.recording_state not in ("recording", "paused"):
+            raise CallStateError(f"recording is {call.recording_state}; cannot make it {wanted}")
+        await self.audit.record(
+            AuditRecord(
+                actor=identity.subject,
+                role=identity.role.value,
+                action="pause_recording" if paused else "resume_recording",
+                call_id=call_id,
+                source=source,
+            )
+        )
         with call_context(call_id):
             if paused:
                 self.recordings.pause(call, by=participant.participant_id)

@@ -226,3 +226,25 @@ async def test_only_the_agent_pauses_the_recording_and_both_sides_see_it(server:
     await pair.agent.request("resume_recording", {"call_id": pair.call_id})
     state = await pair.customer.request("get_state")
     assert state["call"]["recording"] == "recording"
+
+
+async def test_pausing_the_recording_is_audited_and_refused_when_it_cannot_be(
+    server: Server,
+) -> None:
+    pair = await connect_call(server, join=False)
+    await pair.agent.request("pause_recording", {"call_id": pair.call_id})
+    await pair.agent.request("resume_recording", {"call_id": pair.call_id})
+    records = server.switchboard.audit.read()
+    assert [(r["actor"], r["action"], r["call_id"], r["source"]) for r in records] == [
+        ("rahim", "pause_recording", pair.call_id, "127.0.0.1"),
+        ("rahim", "resume_recording", pair.call_id, "127.0.0.1"),
+    ]
+
+    # The audit log cannot be written: the pause is refused and recording goes on.
+    audit_path = server.switchboard.audit.path
+    audit_path.unlink()
+    audit_path.mkdir()
+    with pytest.raises(ClientError) as refused:
+        await pair.agent.request("pause_recording", {"call_id": pair.call_id})
+    assert refused.value.code == "audit_unavailable"
+    assert (await pair.agent.request("get_state"))["call"]["recording"] == "recording"

@@ -1,0 +1,202 @@
+"""The searchable index of finished recordings (SQLite).
+
+The folders are the source of truth: every row is made from a folder's
+meta.json, and :meth:`RecordingIndex.reindex` rebuilds the whole index from
+the folders alone. The index is a cache for searching. The transcript table
+is an FTS5 full-text index, empty until transcription fills it.
+
+A RecordingIndex is used from one thread at a time (SQLite connections are
+per thread); the server gives it a single-thread executor of its own.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .finalize import META, is_finished
+from .layout import all_folders
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS recordings (
+    call_id TEXT PRIMARY KEY,
+    folder TEXT NOT NULL,
+    started_at REAL,
+    finalized_at REAL,
+    duration_ms INTEGER NOT NULL,
+    agent_subject TEXT,
+    agent_name TEXT,
+    customer_subject TEXT,
+    customer_name TEXT,
+    language TEXT,
+    media TEXT,
+    has_video INTEGER NOT NULL,
+    recovered INTEGER NOT NULL,
+    tags TEXT NOT NULL,
+    end_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS recordings_started ON recordings (started_at);
+CREATE INDEX IF NOT EXISTS recordings_agent ON recordings (agent_subject);
+CREATE INDEX IF NOT EXISTS recordings_customer ON recordings (customer_subject);
+CREATE TABLE IF NOT EXISTS recording_tags (
+    call_id TEXT NOT NULL REFERENCES recordings (call_id) ON DELETE CASCADE,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (call_id, tag)
+);
+CREATE INDEX IF NOT EXISTS recording_tags_tag ON recording_tags (tag);
+CREATE VIRTUAL TABLE IF NOT EXISTS transcripts USING fts5 (
+    call_id UNINDEXED, speaker UNINDEXED, t_ms UNINDEXED, text
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """What a reviewer searches by; every field is optional."""
+
+    since: float | None = None
+    until: float | None = None
+    agent: str | None = None
+    customer: str | None = None
+    tag: str | None = None
+    min_duration_s: float | None = None
+    max_duration_s: float | None = None
+    text: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+class RecordingIndex:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add(self, folder: Path, meta: dict[str, Any]) -> None:
+        """Index (or re-index) the finished recording in ``folder``."""
+        call = meta.get("call") or {}
+        agent = call.get("agent") or {}
+        customer = call.get("customer") or {}
+        tags = sorted(set(meta.get("tags") or []))
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM recordings WHERE call_id = ?", (meta["call_id"],))
+            self._db.execute(
+                "INSERT INTO recordings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    meta["call_id"],
+                    str(folder),
+                    meta.get("started_at"),
+                    meta.get("finalized_at"),
+                    int(meta.get("duration_ms") or 0),
+                    agent.get("subject"),
+                    agent.get("name"),
+                    customer.get("subject"),
+                    customer.get("name"),
+                    call.get("language"),
+                    call.get("media"),
+                    int(any(s.get("kind") == "video" for s in meta.get("streams", []))),
+                    int(bool(meta.get("recovered"))),
+                    json.dumps(tags, ensure_ascii=False),
+                    meta.get("end_reason"),
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO recording_tags VALUES (?, ?)", [(meta["call_id"], t) for t in tags]
+            )
+
+    def remove(self, call_id: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM recordings WHERE call_id = ?", (call_id,))
+            self._db.execute("DELETE FROM transcripts WHERE call_id = ?", (call_id,))
+
+    def get(self, call_id: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT * FROM recordings WHERE call_id = ?", (call_id,)).fetchone()
+        return _row(row) if row is not None else None
+
+    def search(self, query: Query) -> list[dict[str, Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if query.since is not None:
+            clauses.append("started_at >= ?")
+            params.append(query.since)
+        if query.until is not None:
+            clauses.append("started_at < ?")
+            params.append(query.until)
+        if query.agent:
+            clauses.append("(agent_subject = ? OR agent_name LIKE ?)")
+            params += [query.agent, f"%{query.agent}%"]
+        if query.customer:
+            clauses.append("(customer_subject = ? OR customer_name LIKE ?)")
+            params += [query.customer, f"%{query.customer}%"]
+        if query.tag:
+            clauses.append("call_id IN (SELECT call_id FROM recording_tags WHERE tag = ?)")
+            params.append(query.tag)
+        if query.min_duration_s is not None:
+            clauses.append("duration_ms >= ?")
+            params.append(int(query.min_duration_s * 1000))
+        if query.max_duration_s is not None:
+            clauses.append("duration_ms <= ?")
+            params.append(int(query.max_duration_s * 1000))
+        if query.text:
+            clauses.append("call_id IN (SELECT call_id FROM transcripts WHERE transcripts MATCH ?)")
+            params.append(_fts_phrase(query.text))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._db.execute(
+            f"SELECT * FROM recordings {where} ORDER BY started_at DESC LIMIT ? OFFSET ?",
+            (*params, query.limit, query.offset),
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    def older_than(self, cutoff: float) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT * FROM recordings WHERE started_at < ? ORDER BY started_at", (cutoff,)
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    def reindex(self, root: Path) -> int:
+        """Rebuild the index from the finished folders under ``root``; returns the count."""
+        with self._db:
+            self._db.execute("DELETE FROM recording_tags")
+            self._db.execute("DELETE FROM recordings")
+        count = 0
+        for folder in all_folders(root):
+            if not is_finished(folder):
+                continue
+            try:
+                meta = json.loads((folder / META).read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                continue
+            self.add(folder, meta)
+            count += 1
+        return count
+
+
+def _row(row: sqlite3.Row) -> dict[str, Any]:
+    entry = dict(row)
+    entry["tags"] = json.loads(entry["tags"])
+    entry["has_video"] = bool(entry["has_video"])
+    entry["recovered"] = bool(entry["recovered"])
+    return entry
+
+
+def _fts_phrase(text: str) -> str:
+    """A user's words as one FTS5 phrase (quotes doubled): no query syntax from users."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def day_start(date: str) -> float:
+    """Unix time of midnight UTC of a ``YYYY-MM-DD`` date."""
+    return float(calendar.timegm(time.strptime(date, "%Y-%m-%d")))

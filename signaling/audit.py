@@ -1,0 +1,76 @@
+"""The append-only audit log: who did what to which call, from where, and when.
+
+Playback, downloads, pausing and resuming a recording and purges each leave
+exactly one record. The record is written (and flushed to disk) before the
+action takes effect; if it cannot be written the action is refused, so
+nothing auditable happens unaudited. Writes run in a thread of their own, in
+order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import KothaError
+
+
+class AuditError(KothaError):
+    code = "audit_unavailable"
+    http_status = 503
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    actor: str
+    role: str
+    action: str
+    call_id: str | None
+    source: str | None
+    """The client's address, as the server saw it."""
+    at: float = field(default_factory=time.time)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class AuditLog:
+    """``audit.jsonl`` in the data directory, appended to and fsynced record by record."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit")
+
+    async def record(self, record: AuditRecord) -> None:
+        """Write ``record`` durably, or raise AuditError (and the caller refuses the action)."""
+        line = json.dumps(asdict(record), ensure_ascii=False, sort_keys=True)
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self.append, line)
+        except OSError as exc:
+            raise AuditError(
+                f"the audit log cannot be written ({exc}); the action is refused"
+            ) from exc
+
+    def append(self, line: str) -> None:
+        """Append one line and fsync it (also used directly by the CLI)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, (line + "\n").encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def read(self) -> list[dict[str, Any]]:
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True)
