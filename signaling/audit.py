@@ -37,6 +37,9 @@ class AuditRecord:
     at: float = field(default_factory=time.time)
     details: dict[str, Any] = field(default_factory=dict)
 
+    def to_line(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
 
 class AuditLog:
     """``audit.jsonl`` in the data directory, appended to and fsynced record by record."""
@@ -47,7 +50,7 @@ class AuditLog:
 
     async def record(self, record: AuditRecord) -> None:
         """Write ``record`` durably, or raise AuditError (and the caller refuses the action)."""
-        line = json.dumps(asdict(record), ensure_ascii=False, sort_keys=True)
+        line = record.to_line()
         try:
             await asyncio.get_running_loop().run_in_executor(self._thread, self.append, line)
         except OSError as exc:

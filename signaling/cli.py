@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,32 @@ def _parser() -> argparse.ArgumentParser:
         help="run the forwarding server, the naive baseline, or both (default)",
     )
     relay.set_defaults(func=_bench_relay)
+
+    recordings = sub.add_parser("recordings", help="find, show and purge call recordings")
+    rec_sub = recordings.add_subparsers(required=True, metavar="action")
+    listing = rec_sub.add_parser("list", help="recordings, newest first")
+    listing.add_argument("--since", help="YYYY-MM-DD (UTC), inclusive")
+    listing.add_argument("--until", help="YYYY-MM-DD (UTC), exclusive")
+    listing.add_argument("--agent", help="agent id or part of the name")
+    listing.add_argument("--customer", help="customer id or part of the name")
+    listing.add_argument("--tag")
+    listing.add_argument("--text", help="words spoken (once transcripts exist)")
+    listing.add_argument("--min-duration", type=float, help="seconds")
+    listing.add_argument("--max-duration", type=float, help="seconds")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(func=_recordings_list)
+    show = rec_sub.add_parser("show", help="a recording's meta.json")
+    show.add_argument("call_id")
+    show.set_defaults(func=_recordings_show)
+    purge = rec_sub.add_parser("purge", help="delete recordings older than the retention")
+    purge.add_argument("--days", type=int, help="default: retention_days from the config")
+    purge.add_argument("--dry-run", action="store_true", help="list what would be deleted")
+    purge.set_defaults(func=_recordings_purge)
+    reindex = rec_sub.add_parser("reindex", help="rebuild the index from the folders")
+    reindex.set_defaults(func=_recordings_reindex)
+    for action in (listing, show, purge, reindex):
+        action.add_argument("--data-dir", type=Path)
     return parser
 
 
@@ -161,3 +188,115 @@ def _bench_relay(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _recording_index(config: Config) -> Any:
+    from recording.index import RecordingIndex
+
+    return RecordingIndex(config.recordings_path / "index.sqlite3")
+
+
+def _recordings_list(args: argparse.Namespace) -> int:
+    from recording.index import Query, day_start
+
+    config = _load(args, data_dir=args.data_dir)
+    try:
+        query = Query(
+            since=day_start(args.since) if args.since else None,
+            until=day_start(args.until) if args.until else None,
+            agent=args.agent,
+            customer=args.customer,
+            tag=args.tag,
+            text=args.text,
+            min_duration_s=args.min_duration,
+            max_duration_s=args.max_duration,
+            limit=args.limit,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"dates are YYYY-MM-DD: {exc}") from exc
+    index = _recording_index(config)
+    try:
+        rows = index.search(query)
+    finally:
+        index.close()
+    for row in rows:
+        if args.json:
+            print(json.dumps(row, ensure_ascii=False))
+        else:
+            started = time.strftime("%Y-%m-%d %H:%M", time.gmtime(row["started_at"] or 0))
+            print(
+                f"{row['call_id']}  {started}Z  {row['duration_ms'] / 1000:7.1f}s  "
+                f"agent={row['agent_name'] or '-'}  customer={row['customer_name'] or '-'}  "
+                f"tags={','.join(row['tags']) or '-'}{'  (recovered)' if row['recovered'] else ''}"
+            )
+    if not args.json:
+        print(f"{len(rows)} recording(s)", file=sys.stderr)
+    return 0
+
+
+def _recordings_show(args: argparse.Namespace) -> int:
+    config = _load(args, data_dir=args.data_dir)
+    index = _recording_index(config)
+    try:
+        row = index.get(args.call_id)
+    finally:
+        index.close()
+    if row is None:
+        print(
+            f"kotha: no recording of call {args.call_id} (try: kotha recordings reindex)",
+            file=sys.stderr,
+        )
+        return 1
+    print((Path(row["folder"]) / "meta.json").read_text(encoding="utf-8"))
+    return 0
+
+
+def _recordings_purge(args: argparse.Namespace) -> int:
+    import getpass
+
+    from recording.retention import delete, expired
+
+    from .audit import AuditLog, AuditRecord
+
+    config = _load(args, data_dir=args.data_dir)
+    days = args.days or config.retention_days
+    cutoff = time.time() - days * 86400
+    old = expired(config.recordings_path, cutoff)
+    if args.dry_run:
+        for recording in old:
+            print(f"would delete {recording.call_id}  {recording.folder}")
+        print(f"{len(old)} recording(s) older than {days} days", file=sys.stderr)
+        return 0
+    audit = AuditLog(config.data_dir / "audit.jsonl")
+    index = _recording_index(config)
+    try:
+        for recording in old:
+            # The audit line goes first: no deletion without its record.
+            record = AuditRecord(
+                actor=f"cli:{getpass.getuser()}",
+                role="operator",
+                action="purge_recording",
+                call_id=recording.call_id,
+                source="cli",
+                details={"retention_days": days, "started_at": recording.started_at},
+            )
+            audit.append(record.to_line())
+            delete(recording, config.recordings_path)
+            index.remove(recording.call_id)
+            print(f"deleted {recording.call_id}")
+    finally:
+        index.close()
+        audit.close()
+    print(f"{len(old)} recording(s) older than {days} days deleted", file=sys.stderr)
+    return 0
+
+
+def _recordings_reindex(args: argparse.Namespace) -> int:
+    config = _load(args, data_dir=args.data_dir)
+    index = _recording_index(config)
+    try:
+        count = index.reindex(config.recordings_path)
+    finally:
+        index.close()
+    print(f"indexed {count} recording(s) from {config.recordings_path}")
+    return 0

@@ -86,6 +86,8 @@ class Config(BaseModel):
     """Record every call (the customer page says so)."""
     recordings_dir: Path | None = None
     """Where recordings go; data_dir/recordings when unset."""
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    """``kotha recordings purge`` deletes recordings older than this."""
 
     media_plane: Literal["forward", "transcode"] = "forward"
     """``transcode`` is the naive decode/re-encode relay, for benchmarks only."""
