@@ -109,6 +109,13 @@ def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
     renditions: dict[str, Any] = {}
     if streams:
         _combine([folder / s["file"] for s in streams], combined)
+        for stream in streams:
+            if stream["kind"] == "video":
+                # The live-written file has no cues; the player's copy does, so it seeks at once.
+                copy = f"video/{Path(stream['file']).name}"
+                (folder / "video").mkdir(exist_ok=True)
+                _combine([folder / stream["file"]], folder / copy)
+                stream["playback_file"] = copy
         renditions = make_renditions(folder, streams, duration_ms + 20)
         for rendition in renditions.values():
             path = folder / rendition["file"]

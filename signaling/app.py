@@ -12,16 +12,30 @@ from pathlib import Path
 import socketio
 from aiohttp import web
 
-from . import api
+from . import api, recordings_api
 from .auth import TokenAuthority
 from .config import Config
 from .errors import ConfigError
 from .hub import CallNamespace
-from .keys import AUTHORITY, CALL_NAMESPACE, CONFIG, GUEST_LIMITER, SOCKETIO, SWITCHBOARD
+from .keys import (
+    AUTHORITY,
+    CALL_NAMESPACE,
+    CONFIG,
+    GUEST_LIMITER,
+    MEDIA_SIGNER,
+    SOCKETIO,
+    SWITCHBOARD,
+)
+from .media_urls import MediaSigner
 from .switchboard import Switchboard
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
-PAGES = {"/": "index.html", "/support": "support.html", "/agent": "agent.html"}
+PAGES = {
+    "/": "index.html",
+    "/support": "support.html",
+    "/agent": "agent.html",
+    "/replay": "replay.html",
+}
 # engine.io closes a connection that sends a bigger message (LiveKit does the
 # same with a 1009 close); SDP with screen share stays well below this.
 MAX_SOCKET_MESSAGE = 256 * 1024
@@ -35,6 +49,7 @@ def create_app(config: Config) -> web.Application:
     app[CONFIG] = config
     app[AUTHORITY] = TokenAuthority(config.jwt_secret)
     app[GUEST_LIMITER] = {}
+    app[MEDIA_SIGNER] = MediaSigner(config.jwt_secret)
 
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
@@ -58,6 +73,7 @@ def create_app(config: Config) -> web.Application:
     app[CALL_NAMESPACE] = hub
 
     api.add_routes(app)
+    recordings_api.add_routes(app)
     _add_pages(app)
     app.cleanup_ctx.append(_switchboard_ctx)
     return app

@@ -87,6 +87,8 @@ class Config(BaseModel):
     recordings_dir: Path | None = None
     """Where recordings go; data_dir/recordings when unset."""
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    media_url_ttl_s: Annotated[int, Field(ge=30, le=86400)] = 3600
+    """How long a signed playback or download URL stays valid."""
     """``kotha recordings purge`` deletes recordings older than this."""
 
     media_plane: Literal["forward", "transcode"] = "forward"

@@ -8,6 +8,7 @@ from aiohttp import web
 from .auth import TokenAuthority
 from .config import Config
 from .hub import CallNamespace
+from .media_urls import MediaSigner
 from .switchboard import Switchboard
 
 CONFIG = web.AppKey("config", Config)
@@ -16,3 +17,4 @@ SWITCHBOARD = web.AppKey("switchboard", Switchboard)
 SOCKETIO = web.AppKey("socketio", socketio.AsyncServer)
 CALL_NAMESPACE = web.AppKey("call_namespace", CallNamespace)
 GUEST_LIMITER = web.AppKey("guest_limiter", dict)
+MEDIA_SIGNER = web.AppKey("media_signer", MediaSigner)

@@ -140,10 +140,14 @@ class CallRecordings:
             await self._index_finished(folder, meta)
         return recovered
 
-    async def close(self) -> None:
-        """Wait for every recording being finished (shutdown must not cut one short)."""
+    async def settle(self) -> None:
+        """Wait until every recording that ended has been finished and indexed."""
         if self._finishing:
             await asyncio.gather(*self._finishing, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Finish what is being finished (shutdown must not cut one short), close the index."""
+        await self.settle()
         if self._index is not None:
             index, self._index = self._index, None
             await self._in_index_thread(index.close)

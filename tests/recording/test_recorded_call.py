@@ -75,7 +75,7 @@ async def record_call(
         ] == "recording"
     await at(until)
     await agent.hang_up()
-    await server.switchboard.recordings.close()
+    await server.switchboard.recordings.settle()
     if customer_loss_every:
         assert len(dropped) > 10, "the loss pattern did not apply"
     meta_path = recorder.folder / "meta.json"

@@ -1,0 +1,60 @@
+"""Which files of a finished recording may be served, and where they are, safely.
+
+Requests never name a path: they name a recording and a *key* (``playback``,
+``dual_channel``, ``stream-2``...), and the key is looked up in the
+recording's meta.json. The resulting path is still checked: inside the
+recording's folder, not absolute, no ``..``, not a symlink, a regular file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .errors import RecordingNotFoundError
+
+KEY = re.compile(r"^(recording|playback|dual_channel|events|stream-\d{1,3})$")
+CONTENT_TYPES = {".webm": "video/webm", ".wav": "audio/wav", ".jsonl": "application/x-ndjson"}
+
+
+def media_files(meta: dict[str, Any]) -> dict[str, str]:
+    """Every servable file of a recording, by key, as paths relative to its folder."""
+    files: dict[str, str] = {"events": "events.jsonl"}
+    if meta.get("combined"):
+        files["recording"] = meta["combined"]["file"]
+    renditions = meta.get("renditions") or {}
+    if "playback" in renditions:
+        files["playback"] = renditions["playback"]["file"]
+    if "dual_channel" in renditions:
+        files["dual_channel"] = renditions["dual_channel"]["file"]
+    for n, stream in enumerate(meta.get("streams") or []):
+        files[f"stream-{n}"] = stream.get("playback_file") or stream["file"]
+    return files
+
+
+def resolve(folder: Path, meta: dict[str, Any], key: str) -> Path:
+    """The file for ``key`` in ``folder``, or RecordingNotFoundError; never outside the folder."""
+    if not KEY.match(key):
+        raise RecordingNotFoundError(f"no file {key!r} in a recording")
+    relative = media_files(meta).get(key)
+    if relative is None:
+        raise RecordingNotFoundError(f"this recording has no {key}")
+    parts = PurePosixPath(relative)
+    if parts.is_absolute() or ".." in parts.parts or "\\" in relative:
+        raise RecordingNotFoundError(f"{key} does not name a file inside the recording")
+    path = folder / relative
+    base = folder.resolve(strict=True)
+    current = folder
+    for part in parts.parts:
+        current = current / part
+        if current.is_symlink():
+            raise RecordingNotFoundError(f"{key} is a link, and links are not served")
+    resolved = path.resolve(strict=False)
+    if not resolved.is_relative_to(base) or not resolved.is_file():
+        raise RecordingNotFoundError(f"{key} is not a file of this recording")
+    return resolved
+
+
+def content_type(path: Path) -> str:
+    return CONTENT_TYPES.get(path.suffix, "application/octet-stream")

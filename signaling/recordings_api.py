@@ -1,0 +1,223 @@
+"""The reviewer's REST API: find recordings, open one, play it, download it.
+
+Only reviewer, supervisor and admin tokens get in. Opening a recording for
+playback and asking for a download each write one audit record first, then
+hand out short-lived signed URLs; the media itself is served from those
+URLs with HTTP range requests (aiohttp's FileResponse answers ``Range``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from aiohttp import web
+from pydantic import Field
+
+from recording.errors import RecordingNotFoundError
+from recording.finalize import META, read_events
+from recording.index import Query, day_start
+from recording.playback import content_type, media_files, resolve
+
+from .api import bearer_identity
+from .audit import AuditRecord
+from .auth import Identity, Role
+from .errors import InvalidMessageError, NotFoundError
+from .keys import CONFIG, MEDIA_SIGNER, SWITCHBOARD
+from .schemas import CallId, Message, ShortText, parse
+
+STAFF = (Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
+Date = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+class RecordingSearch(Message):
+    """Query string of ``GET /api/recordings`` (numbers arrive as text)."""
+
+    since: Date | None = None
+    until: Date | None = None
+    agent: ShortText | None = None
+    customer: ShortText | None = None
+    tag: ShortText | None = None
+    text: ShortText | None = None
+    min_duration: Annotated[str, Field(pattern=r"^\d{1,6}$")] | None = None
+    max_duration: Annotated[str, Field(pattern=r"^\d{1,6}$")] | None = None
+    limit: Annotated[str, Field(pattern=r"^\d{1,3}$")] | None = None
+    offset: Annotated[str, Field(pattern=r"^\d{1,6}$")] | None = None
+
+
+class _CallIdOnly(Message):
+    call_id: CallId
+
+
+async def list_recordings(request: web.Request) -> web.Response:
+    bearer_identity(request).require(*STAFF)
+    search = parse(RecordingSearch, dict(request.query))
+    query = Query(
+        since=day_start(search.since) if search.since else None,
+        until=day_start(search.until) if search.until else None,
+        agent=search.agent,
+        customer=search.customer,
+        tag=search.tag,
+        text=search.text,
+        min_duration_s=float(search.min_duration) if search.min_duration else None,
+        max_duration_s=float(search.max_duration) if search.max_duration else None,
+        limit=min(200, int(search.limit or 50)),
+        offset=int(search.offset or 0),
+    )
+    rows = await request.app[SWITCHBOARD].recordings.search(query)
+    return web.json_response({"recordings": [_public(row) for row in rows]})
+
+
+async def get_recording(request: web.Request) -> web.Response:
+    bearer_identity(request).require(*STAFF)
+    folder, meta = await _open(request)
+    events = await asyncio.get_running_loop().run_in_executor(None, read_events, folder)
+    return web.json_response(
+        {
+            "recording": _describe(meta),
+            "timeline": [e for e in events if e.get("type") != "stream_started"],
+        }
+    )
+
+
+async def open_playback(request: web.Request) -> web.Response:
+    """``POST /api/recordings/{call_id}/playback``: audit, then signed URLs for the player."""
+    identity = bearer_identity(request)
+    identity.require(*STAFF)
+    _, meta = await _open(request)
+    await _audit(request, identity, "playback", meta["call_id"])
+    signer, ttl = request.app[MEDIA_SIGNER], request.app[CONFIG].media_url_ttl_s
+    files = media_files(meta)
+    urls: dict[str, Any] = {
+        key: signer.url(meta["call_id"], key, identity.subject, ttl)
+        for key in ("playback", "recording")
+        if key in files
+    }
+    urls["streams"] = [
+        {
+            **_stream_info(stream),
+            "url": signer.url(meta["call_id"], f"stream-{n}", identity.subject, ttl),
+        }
+        for n, stream in enumerate(meta.get("streams") or [])
+        if stream.get("kind") == "video"
+    ]
+    return web.json_response({"urls": urls, "expires_in_s": ttl})
+
+
+async def open_download(request: web.Request) -> web.Response:
+    """``POST /api/recordings/{call_id}/downloads/{key}``: audit, then one signed URL."""
+    identity = bearer_identity(request)
+    identity.require(*STAFF)
+    key = request.match_info["key"]
+    if key not in ("recording", "dual_channel", "events"):
+        raise InvalidMessageError("downloads are recording, dual_channel or events", field="key")
+    _, meta = await _open(request)
+    if key not in media_files(meta):
+        raise NotFoundError(f"this recording has no {key}")
+    await _audit(request, identity, "download", meta["call_id"], file=key)
+    url = request.app[MEDIA_SIGNER].url(
+        meta["call_id"], key, identity.subject, request.app[CONFIG].media_url_ttl_s, download=True
+    )
+    return web.json_response({"url": url})
+
+
+async def serve_media(request: web.Request) -> web.StreamResponse:
+    """``GET /media/{call_id}/{key}``: one file of a recording, from a signed URL, with ranges."""
+    call_id, key = request.match_info["call_id"], request.match_info["key"]
+    parse(_CallIdOnly, {"call_id": call_id})
+    query = request.query
+    grant = request.app[MEDIA_SIGNER].verify(
+        call_id,
+        key,
+        viewer=query.get("v", ""),
+        expires=query.get("exp", ""),
+        sig=query.get("sig", ""),
+        download=query.get("dl") == "1",
+    )
+    folder, meta = await _open(request, call_id)
+    try:
+        path = resolve(folder, meta, key)
+    except RecordingNotFoundError as exc:
+        raise NotFoundError(str(exc)) from exc
+    filename = f"{call_id}-{key}{path.suffix}"
+    response: web.StreamResponse
+    if key == "events":
+        # "The call's events as JSON": one array, made from the append-only lines.
+        events = await asyncio.get_running_loop().run_in_executor(None, read_events, folder)
+        response = web.json_response(events, dumps=lambda x: json.dumps(x, ensure_ascii=False))
+        filename = f"{call_id}-events.json"
+    else:
+        response = web.FileResponse(path, headers={"Content-Type": content_type(path)})
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if grant.download:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+async def _open(request: web.Request, call_id: str | None = None) -> tuple[Path, dict[str, Any]]:
+    call_id = call_id or request.match_info["call_id"]
+    parse(_CallIdOnly, {"call_id": call_id})
+    recordings = request.app[SWITCHBOARD].recordings
+    row = await recordings.in_index(lambda index: index.get(call_id))
+    if row is None:
+        raise NotFoundError(f"no recording of call {call_id}")
+    folder = Path(row["folder"])
+    try:
+        text = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: (folder / META).read_text(encoding="utf-8")
+        )
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"the recording of call {call_id} is gone (purged?)") from exc
+    return folder, json.loads(text)
+
+
+async def _audit(
+    request: web.Request, identity: Identity, action: str, call_id: str, **details: Any
+) -> None:
+    await request.app[SWITCHBOARD].audit.record(
+        AuditRecord(
+            actor=identity.subject,
+            role=identity.role.value,
+            action=action,
+            call_id=call_id,
+            source=request.remote,
+            details=details,
+        )
+    )
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    """An index row without the server's file paths."""
+    return {k: v for k, v in row.items() if k != "folder"}
+
+
+def _stream_info(stream: dict[str, Any]) -> dict[str, Any]:
+    keys = ("participant_id", "role", "source", "kind", "first_ms", "last_ms")
+    return {k: stream.get(k) for k in keys}
+
+
+def _describe(meta: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "call_id": meta["call_id"],
+        "started_at": meta.get("started_at"),
+        "duration_ms": meta.get("duration_ms"),
+        "recovered": meta.get("recovered"),
+        "call": meta.get("call"),
+        "participants": meta.get("participants"),
+        "pauses": meta.get("pauses"),
+        "tags": meta.get("tags"),
+        "end_reason": meta.get("end_reason"),
+        "streams": [_stream_info(s) for s in meta.get("streams") or []],
+        "downloads": [k for k in ("recording", "dual_channel", "events") if k in media_files(meta)],
+    }
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/recordings", list_recordings)
+    app.router.add_get("/api/recordings/{call_id}", get_recording)
+    app.router.add_post("/api/recordings/{call_id}/playback", open_playback)
+    app.router.add_post("/api/recordings/{call_id}/downloads/{key}", open_download)
+    app.router.add_get("/media/{call_id}/{key}", serve_media)
