@@ -66,8 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     relay.add_argument(
         "--mode",
         choices=["both", "forward", "transcode"],
-        default="both",
-        help="run the forwarding server, the naive baseline, or both (default)",
+        help="the forwarding server, the naive baseline, or both (default; with --record: forward)",
+    )
+    relay.add_argument(
+        "--record",
+        action="store_true",
+        help="also run the forwarding load with recording on; adds record_cpu_ms_per_stream_s",
     )
     relay.set_defaults(func=_bench_relay)
 
@@ -179,7 +183,11 @@ def _bench_relay(args: argparse.Namespace) -> int:
 
     result = asyncio.run(
         run_relay_benchmark(
-            calls=args.calls, seconds=args.seconds, modes=args.mode, quiet=args.json
+            calls=args.calls,
+            seconds=args.seconds,
+            modes=args.mode or ("forward" if args.record else "both"),
+            record=args.record,
+            quiet=args.json,
         )
     )
     print(json.dumps(result), flush=True)

@@ -55,6 +55,11 @@ class ModeRun:
     server: asyncio.subprocess.Process | None = None
     workers: list[asyncio.subprocess.Process] = field(default_factory=list)
 
+    @property
+    def forwards(self) -> bool:
+        """Frames pass unchanged (forward, record): matched by bytes, latency measured."""
+        return self.mode != "transcode"
+
     async def run(self) -> dict[str, Any]:
         """Measure this mode; a failure is reported in the result, not raised."""
         self.workdir.mkdir(parents=True)
@@ -183,7 +188,7 @@ class ModeRun:
     ) -> dict[str, Any]:
         stream_s = 2 * self.calls * window
         sent = sum(r["sent"] for r in reports)
-        delivered = sum(r["matched"] if self.mode == "forward" else r["arrived"] for r in reports)
+        delivered = sum(r["matched"] if self.forwards else r["arrived"] for r in reports)
         result: dict[str, Any] = {
             "mode": self.mode,
             "calls": self.calls,
@@ -201,7 +206,7 @@ class ModeRun:
             "frames_sent": sent,
             "frames_delivered": delivered,
             "delivered_ratio": round(delivered / sent, 5) if sent else None,
-            "delivered_counted_by": "matched bytes" if self.mode == "forward" else "arrivals",
+            "delivered_counted_by": "matched bytes" if self.forwards else "arrivals",
             "client_processes": len(reports),
             "client_cpu_s": round(cpu["clients"], 3),
             "client_cpu_cores": round(cpu["clients"] / window, 3),
@@ -213,7 +218,7 @@ class ModeRun:
             ),
             "server_log_warnings": _count_warnings(self.workdir / "server.log"),
         }
-        if self.mode == "forward":
+        if self.forwards:
             result["frames_unmatched"] = sum(r["unmatched"] for r in reports)
             result.update(latency_figures([us for r in reports for us in r["latencies_us"]]))
         return result

@@ -13,7 +13,7 @@ from .mode_run import CLIENT_NICE, ModeRun, Progress
 from .opus_loop import LOOP_S, encode_opus_loop, write_packets
 from .summary import summarise
 
-MODES = ("forward", "transcode")
+MODES = ("forward", "transcode", "record")
 WARMUP_S = 2.0  # media flows this long before the window opens
 CALLS_PER_CLIENT_PROCESS = 30
 
@@ -23,6 +23,7 @@ async def run_relay_benchmark(
     calls: int,
     seconds: float,
     modes: str = "both",
+    record: bool = False,
     quiet: bool = False,
     client_processes: int | None = None,
     warmup: float = WARMUP_S,
@@ -36,6 +37,8 @@ async def run_relay_benchmark(
         seconds: length of the measurement window of each mode.
         modes: ``both`` (forward, then the naive transcoding relay), ``forward``
             or ``transcode``.
+        record: also run the forwarding load with every call recorded
+            (``record`` mode), to measure what recording adds.
         quiet: no progress lines on stderr.
         client_processes: worker processes for the client peers (default: one
             per :data:`CALLS_PER_CLIENT_PROCESS` calls).
@@ -47,9 +50,11 @@ async def run_relay_benchmark(
     """
     if calls < 1 or seconds <= 0:
         raise ValueError("calls must be at least 1 and seconds positive")
-    wanted = MODES if modes == "both" else (modes,)
+    wanted: tuple[str, ...] = ("forward", "transcode") if modes == "both" else (modes,)
     if any(mode not in MODES for mode in wanted):
         raise ValueError(f"modes must be 'both' or one of {MODES}, not {modes!r}")
+    if record:
+        wanted = tuple(dict.fromkeys((*wanted, "forward", "record")))
     progress: Progress = (lambda _: None) if quiet else _stderr
     processes = client_processes or max(1, math.ceil(calls / CALLS_PER_CLIENT_PROCESS))
     with tempfile.TemporaryDirectory(prefix="kotha-bench-") as tmp:

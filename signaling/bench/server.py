@@ -25,7 +25,7 @@ async def start_server(
     """kotha as an operator runs it, with the media plane of ``mode``."""
     env = child_env()
     env.update(
-        KOTHA_MEDIA_PLANE=mode,
+        KOTHA_MEDIA_PLANE="transcode" if mode == "transcode" else "forward",
         KOTHA_ICE_ADDRESSES="127.0.0.1",
         KOTHA_DATA_DIR=str(workdir / "data"),
         KOTHA_JWT_SECRET=secret,
@@ -33,9 +33,9 @@ async def start_server(
         KOTHA_LOG_LEVEL="WARNING",
         KOTHA_LOG_FORMAT="text",
         KOTHA_MAX_QUEUE="10000",
-        # The relay figures are the relay's own: recording is measured on its
-        # own (``--record``), since it is on by default in a real deployment.
-        KOTHA_RECORDING_ENABLED="false",
+        # The relay figures are the relay's own; the ``record`` mode (``--record``)
+        # is the same forwarding with every call recorded, as deployed by default.
+        KOTHA_RECORDING_ENABLED="true" if mode == "record" else "false",
     )
     log = (workdir / "server.log").open("wb")
     return await asyncio.create_subprocess_exec(

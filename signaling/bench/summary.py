@@ -11,6 +11,7 @@ from .measure import machine_info
 TARGET_RATIO = 7.0
 TARGET_DELIVERED = 0.99
 TARGET_P95_MS = 20.0
+TARGET_RECORD_OVERHEAD_PCT = 20.0  # recording may add at most this to the relay's CPU
 
 
 def summarise(
@@ -61,6 +62,21 @@ def summarise(
         "targets": _targets(forward, ratio, per_delivered),
         "machine": machine_info(),
     }
+    recorded = results.get("record")
+    if recorded is not None:
+        with_recording = recorded.get("cpu_ms_per_stream_s")
+        summary["record_cpu_ms_per_stream_s"] = with_recording
+        summary["record_overhead_pct"] = (
+            round((with_recording / server - 1) * 100, 1) if with_recording and server else None
+        )
+        summary["record_delivered_ratio"] = recorded.get("delivered_ratio")
+        summary["record_latency_ms_p95"] = recorded.get("latency_ms_p95")
+        summary["targets"]["max_record_overhead_pct"] = TARGET_RECORD_OVERHEAD_PCT
+        summary["targets"]["record_overhead_met"] = (
+            None
+            if summary["record_overhead_pct"] is None
+            else summary["record_overhead_pct"] <= TARGET_RECORD_OVERHEAD_PCT
+        )
     summary["meets_targets"] = _all_met(summary["targets"])
     summary.update(results)
     return summary

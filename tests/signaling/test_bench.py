@@ -2,7 +2,8 @@
 
 Guards:
 - the CLI prints one JSON object as its last line, with the fields the issue names;
-- both modes run a real server process and real peers, and every figure is in range
+- both modes (and, with --record, forwarding with recording on) run a real server
+  process and real peers, and every figure is in range
   (no speed is asserted: the machine may be shared, this is not a timed test);
 - the pieces the figures rest on: unique Opus packets, the packet file, the
   matching of received bytes to send times within the window, /proc CPU reading.
@@ -49,6 +50,22 @@ def test_cli_runs_both_modes_and_prints_the_figures(capsys: pytest.CaptureFixtur
     assert "latency_ms_p50" not in result["transcode"]  # re-encoded bytes cannot be matched
     assert result["machine"]["cpus"] == os.cpu_count()
     assert result["meets_targets"] in (True, False)
+
+
+def test_record_runs_the_load_with_recording_off_and_on(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["bench", "relay", "--calls", "1", "--seconds", "2", "--record", "--json"])
+
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["modes"] == ["forward", "record"]
+    assert "error" not in result["record"], result["record"]
+    assert result["record_cpu_ms_per_stream_s"] > 0
+    assert result["record_overhead_pct"] == pytest.approx(
+        (result["record_cpu_ms_per_stream_s"] / result["server_cpu_ms_per_stream_s"] - 1) * 100,
+        abs=0.2,
+    )
+    assert 0.5 < result["record_delivered_ratio"] <= 1.0
+    assert result["targets"]["record_overhead_met"] in (True, False)
 
 
 def test_opus_loop_packets_are_unique_and_survive_the_file(tmp_path: Path) -> None:
