@@ -1,0 +1,689 @@
+// The reviewer's replay page: sign in with a reviewer (supervisor, admin)
+// token, find recordings, play one with its timeline (who joined, paused
+// stretches, the end of the call), watch its videos in step with the audio,
+// and download its files. Playback and downloads are audited by the server.
+//
+// English only: this page is for staff.
+
+import { RecordingsApi } from "./recordings-api.js";
+import { VideoSync } from "./replay-videos.js";
+import { Timeline, clock, describeEvent, timelineModel } from "./timeline.js";
+import { TokenStore } from "./token-store.js";
+import { $, showOnly } from "./ui.js";
+
+const SECTIONS = ["loading", "signin", "browse", "player"];
+const tokens = new TokenStore("kotha.replay.token");
+const PAGE_SIZE = 50;
+// Signed media URLs are renewed this long before they expire.
+const URL_MARGIN_S = 60;
+const SEARCH_FIELDS = ["since", "until", "agent", "customer", "tag", "text", "min_duration"];
+
+const LANGUAGE_WORDS = { bn: "Bengali", en: "English" };
+const ROLE_WORDS = { reviewer: "Reviewer", supervisor: "Supervisor", admin: "Admin" };
+const FIELD_WORDS = {
+  since: "From",
+  until: "To",
+  agent: "Agent",
+  customer: "Customer",
+  tag: "Tag",
+  text: "Words said",
+  min_duration: "At least (seconds)",
+};
+const END_WORDS = {
+  hung_up: "hung up",
+  cancelled: "cancelled",
+  abandoned: "abandoned",
+  disconnected: "connection lost",
+  expired: "link expired",
+  shutdown: "server shut down",
+};
+const MEDIA_ERROR_WORDS = {
+  1: "playback was stopped",
+  2: "the network failed while loading it",
+  3: "the file could not be decoded",
+  4: "the file could not be loaded",
+};
+const DATE_FORMAT = new Intl.DateTimeFormat("en-GB", {
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+});
+
+/** An error of the API (or of the page) in words a reviewer can act on. */
+function errorWords(error) {
+  const code = error?.code || "unknown";
+  const detail = error?.message && !/^HTTP \d+$/.test(error.message) ? ` (${error.message})` : "";
+  switch (code) {
+    case "token_missing":
+      return "Sign in with a reviewer token to see recordings.";
+    case "token_expired":
+      return "Your token has expired. Get a new one and sign in again.";
+    case "token_invalid":
+    case "unauthorized":
+      return "That token is not valid here (cut short, or from another server). Check it and sign in again.";
+    case "forbidden":
+      return "This token is not allowed to see recordings: only reviewers, supervisors and admins are. Sign in with a reviewer token.";
+    case "not_found":
+      return `That recording was not found; it may have been purged${detail}.`;
+    case "invalid_message": {
+      const field = FIELD_WORDS[error.field];
+      return field ? `Check the “${field}” field${detail}.` : `The request was not valid${detail}.`;
+    }
+    case "audit_unavailable":
+      return "Playback and downloads are refused right now because the audit log cannot be written. Try again later, or tell an admin.";
+    case "rate_limited":
+      return "Too many requests; wait a moment and try again.";
+    case "network":
+      return "Cannot reach the server; check the connection and try again.";
+    case "internal_error":
+      return "The server failed; please try again.";
+    case "media":
+      return `The recording could not be played: ${error.message}.`;
+    default:
+      return `Something went wrong${detail || ` (${code})`}.`;
+  }
+}
+
+/** The claims of a token, for showing who is signed in (the server checks it; this does not). */
+function tokenClaims(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(part), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return {};
+  }
+}
+
+class ReplayPage {
+  constructor() {
+    this.phase = "loading";
+    this.api = null;
+    this.claims = {};
+    this.error = null;
+    this.notice = "";
+    this.results = [];
+    this.query = {};
+    this.more = false;
+    this.searching = false;
+    this.open = null; // {recording, timeline, urls, urlsAt, expiresIn}
+    this.opening = null;
+    this.pushed = false; // whether opening pushed a history entry (so Back can go back)
+    this.audio = $("audio");
+    this.videos = new VideoSync($("videos"), this.audio);
+    this.timeline = new Timeline(
+      {
+        root: $("timeline"),
+        top: $("tl-top"),
+        bottom: $("tl-bottom"),
+        track: $("tl-track"),
+        pauses: $("tl-pauses"),
+        ticks: $("tl-ticks"),
+        played: $("tl-played"),
+        head: $("tl-head"),
+      },
+      (seconds) => this.seek(seconds),
+    );
+    this._frame = null;
+  }
+
+  start() {
+    this._bind();
+    const token = tokens.take();
+    if (token) this.signIn(token);
+    else this.setPhase("signin");
+  }
+
+  // -- signing in ----------------------------------------------------------
+
+  /** The first search checks the token: the server says whether it may see recordings. */
+  async signIn(token) {
+    this.api = new RecordingsApi(token);
+    this.claims = tokenClaims(token);
+    this.setPhase("loading");
+    this.clearError();
+    const found = await this.search({ quiet: true });
+    if (!this.api) return; // refused: the sign-in form shows why
+    tokens.save(token);
+    if (!found) {
+      this.setPhase("browse"); // e.g. the network failed: the error says so, Search retries
+      return;
+    }
+    const wanted = hashParams().get("call");
+    if (wanted) this.openRecording(wanted, { push: false });
+    else this.setPhase("browse");
+  }
+
+  signOut() {
+    this.closeRecording();
+    tokens.clear();
+    this.api = null;
+    this.claims = {};
+    this.results = [];
+    this.more = false;
+    $("token-input").value = "";
+    this.pushed = false;
+    if (location.hash) history.replaceState(history.state, "", location.pathname + location.search);
+    this.setPhase("signin");
+  }
+
+  /** A refused token ends the session: back to the sign-in form, with the reason. */
+  _refused(error) {
+    const code = error?.code;
+    const refused = error?.status === 401 || error?.status === 403 || code === "forbidden" || code?.startsWith("token_");
+    if (!refused) return false;
+    this.signOut();
+    this.showError(error);
+    return true;
+  }
+
+  // -- finding recordings --------------------------------------------------
+
+  _formQuery() {
+    const form = $("search-form");
+    const data = new FormData(form);
+    const query = {};
+    for (const key of SEARCH_FIELDS) {
+      const value = String(data.get(key) ?? "").trim();
+      if (value) query[key] = value;
+    }
+    if (query.min_duration) {
+      const seconds = Math.floor(Number(query.min_duration));
+      query.min_duration = String(Number.isFinite(seconds) ? Math.min(999999, Math.max(0, seconds)) : 0);
+    }
+    // "To" includes its day; the API's `until` is the first day left out.
+    if (query.until) query.until = nextDay(query.until);
+    return query;
+  }
+
+  /** Run the search in the form; `more` fetches the next page. Returns false if it failed. */
+  async search({ more = false, quiet = false } = {}) {
+    if (!this.api) return false;
+    if (!quiet) this.clearError();
+    if (!more) this.query = this._formQuery();
+    const offset = more ? this.results.length : 0;
+    this.searching = true;
+    this.render();
+    try {
+      const reply = await this.api.search({ ...this.query, limit: PAGE_SIZE, offset: offset || "" });
+      const rows = reply.recordings || [];
+      this.results = more ? [...this.results, ...rows] : rows;
+      this.more = rows.length === PAGE_SIZE;
+      return true;
+    } catch (error) {
+      if (!this._refused(error)) this.showError(error);
+      return false;
+    } finally {
+      this.searching = false;
+      this.render();
+    }
+  }
+
+  // -- one recording -------------------------------------------------------
+
+  async openRecording(callId, { push = true } = {}) {
+    if (!this.api || this.opening) return;
+    this.clearError();
+    this.closeRecording();
+    this.opening = callId;
+    this.render();
+    try {
+      const detail = await this.api.get(callId);
+      const playback = await this.api.playback(callId);
+      this.open = {
+        recording: detail.recording,
+        timeline: detail.timeline || [],
+        urls: playback.urls,
+        urlsAt: Date.now(),
+        expiresIn: playback.expires_in_s,
+      };
+      if (push) {
+        history.pushState({ call: callId }, "", `${location.pathname}${location.search}#call=${encodeURIComponent(callId)}`);
+        this.pushed = true;
+      } else {
+        history.replaceState(history.state, "", `${location.pathname}${location.search}#call=${encodeURIComponent(callId)}`);
+      }
+      this._load();
+      this.setPhase("player");
+      $("play").focus({ preventScroll: true });
+    } catch (error) {
+      if (this._refused(error)) return;
+      if (hashParams().has("call")) history.replaceState(history.state, "", location.pathname + location.search);
+      this.pushed = false;
+      this.showError(error);
+      if (this.phase !== "browse") this.setPhase("browse");
+    } finally {
+      this.opening = null;
+      this.render();
+    }
+  }
+
+  _load() {
+    const { urls } = this.open;
+    this.audio.src = urls.playback || urls.recording || "";
+    this.audio.load();
+    this.videos.load(urls.streams || []);
+    this._drawTimeline();
+    this._renderEvents();
+  }
+
+  closeRecording() {
+    if (!this.open) return;
+    this.audio.pause();
+    this.audio.removeAttribute("src");
+    this.audio.load();
+    this.videos.clear();
+    this.open = null;
+    this.timeline.render({ duration: 0, markers: [], pauses: [], end: null });
+    this.timeline.setPosition(0);
+  }
+
+  /** Back to the list (from the button, or the browser's back). */
+  back() {
+    if (this.pushed) {
+      this.pushed = false;
+      history.back(); // popstate closes the player
+      return;
+    }
+    history.replaceState(history.state, "", location.pathname + location.search);
+    this.closeRecording();
+    this.setPhase("browse");
+  }
+
+  _onPopState() {
+    const wanted = hashParams().get("call");
+    if (!this.api) return;
+    if (wanted && wanted !== this.open?.recording.call_id) this.openRecording(wanted, { push: false });
+    else if (!wanted && this.open) {
+      this.pushed = false;
+      this.closeRecording();
+      this.setPhase("browse");
+    }
+  }
+
+  /** The audio's length once known, else the recording's. */
+  duration() {
+    const audio = this.audio.duration;
+    if (Number.isFinite(audio) && audio > 0) return audio;
+    return (this.open?.recording.duration_ms ?? 0) / 1000;
+  }
+
+  _drawTimeline() {
+    if (!this.open) return;
+    this.timeline.render(timelineModel(this.open.recording, this.open.timeline, this.duration()));
+    this._renderTime();
+  }
+
+  // -- playing ---------------------------------------------------------------
+
+  async togglePlay() {
+    if (!this.open) return;
+    if (!this.audio.paused && !this.audio.ended) {
+      this.audio.pause();
+      return;
+    }
+    this.clearError();
+    if (this._urlsExpiring()) await this._renewUrls();
+    if (this.audio.ended) this.audio.currentTime = 0;
+    try {
+      await this.audio.play();
+    } catch (error) {
+      if (error?.name === "AbortError") return; // paused or reloaded before it started
+      if (error?.name === "NotAllowedError") this.notice = "The browser blocked playback; press Play again.";
+      else this.showError({ code: "media", message: String(error?.message || error) });
+      this.render();
+    }
+  }
+
+  seek(seconds) {
+    if (!this.open) return;
+    const target = Math.min(Math.max(0, seconds), this.duration());
+    this.audio.currentTime = target;
+    this.timeline.setPosition(target);
+    this.videos.sync();
+    this._renderTime();
+  }
+
+  _urlsExpiring() {
+    const open = this.open;
+    if (!open?.expiresIn) return false;
+    return Date.now() - open.urlsAt > (open.expiresIn - URL_MARGIN_S) * 1000;
+  }
+
+  /** The signed URLs expired (or nearly): ask for new ones and carry on from the same place. */
+  async _renewUrls() {
+    const open = this.open;
+    const callId = open.recording.call_id;
+    const reply = await this.api.playback(callId);
+    if (this.open !== open) return false;
+    Object.assign(open, { urls: reply.urls, urlsAt: Date.now(), expiresIn: reply.expires_in_s });
+    const at = this.audio.currentTime;
+    this.audio.src = reply.urls.playback || reply.urls.recording || "";
+    this.audio.currentTime = at;
+    this.videos.refreshUrls(reply.urls.streams || []);
+    return true;
+  }
+
+  async _onAudioError() {
+    if (!this.open || !this.audio.getAttribute("src")) return;
+    const code = this.audio.error?.code;
+    // An expired link is refused (401) and shows up as a load error: renew once.
+    if (this._urlsExpiring() && !this.open.renewed) {
+      this.open.renewed = true;
+      try {
+        if (await this._renewUrls()) return;
+      } catch (error) {
+        if (this._refused(error)) return;
+      }
+    }
+    this.showError({ code: "media", message: MEDIA_ERROR_WORDS[code] || "the file could not be loaded" });
+  }
+
+  _tick() {
+    this._frame = null;
+    this._renderTime();
+    this.videos.sync();
+    if (!this.audio.paused && !this.audio.ended) this._frame = requestAnimationFrame(() => this._tick());
+  }
+
+  _startTicking() {
+    if (this._frame === null) this._frame = requestAnimationFrame(() => this._tick());
+  }
+
+  // -- rendering ---------------------------------------------------------------
+
+  setPhase(phase) {
+    this.phase = phase;
+    showOnly(SECTIONS, phase);
+    this.render();
+  }
+
+  showError(error) {
+    this.error = error;
+    this.render();
+    if (this.error) $("error").scrollIntoView?.({ block: "nearest" });
+  }
+
+  clearError() {
+    this.error = null;
+    this.notice = "";
+    this.render();
+  }
+
+  render() {
+    $("error").hidden = !this.error;
+    $("error").textContent = this.error ? errorWords(this.error) : "";
+    $("notice").hidden = !this.notice;
+    $("notice").textContent = this.notice;
+    const signedIn = Boolean(this.api) && this.phase !== "loading" && this.phase !== "signin";
+    $("staff-bar").hidden = !signedIn;
+    $("staff-name").textContent = this.claims.name || this.claims.sub || "";
+    $("staff-role").textContent = ROLE_WORDS[this.claims.role] || this.claims.role || "";
+    if (this.phase === "browse") this._renderResults();
+    if (this.phase === "player") this._renderPlayer();
+  }
+
+  _renderResults() {
+    const count = this.results.length;
+    $("results-summary").textContent = this.searching
+      ? "Searching…"
+      : count
+        ? `${count}${this.more ? "+" : ""} recording${count === 1 ? "" : "s"}, newest first.`
+        : "";
+    $("results-empty").hidden = this.searching || count > 0;
+    $("load-more").hidden = !this.more;
+    $("load-more").disabled = this.searching;
+    $("result-rows").replaceChildren(...this.results.map((row) => resultRow(row, this.opening)));
+  }
+
+  _renderPlayer() {
+    const rec = this.open?.recording;
+    if (!rec) return;
+    const call = rec.call || {};
+    const customer = call.customer?.name || participantName(rec, "customer") || "—";
+    const agent = call.agent?.name || participantName(rec, "agent") || "—";
+    $("p-customer").textContent = customer;
+    $("p-agent").textContent = agent;
+    const details = [
+      rec.started_at ? DATE_FORMAT.format(new Date(rec.started_at * 1000)) : "",
+      length(rec.duration_ms),
+      LANGUAGE_WORDS[call.language] || call.language || "",
+      rec.end_reason ? `ended: ${END_WORDS[rec.end_reason] || rec.end_reason}` : "",
+    ];
+    $("p-details").textContent = details.filter(Boolean).join(" · ");
+    $("p-badges").replaceChildren(...badges({ recovered: rec.recovered, has_video: (this.open.urls.streams || []).length > 0 }));
+    $("p-tags").replaceChildren(...(rec.tags || []).map((tag) => chip(tag, "tag")));
+    const downloads = new Set(rec.downloads || []);
+    for (const button of document.querySelectorAll("button.download")) {
+      button.hidden = !downloads.has(button.dataset.key);
+    }
+    this._renderTime();
+  }
+
+  _renderTime() {
+    const playing = Boolean(this.open) && !this.audio.paused && !this.audio.ended;
+    const play = $("play");
+    play.disabled = !this.open;
+    play.setAttribute("aria-pressed", String(playing));
+    play.querySelector(".label").textContent = playing ? "Pause" : "Play";
+    const now = this.open ? this.audio.currentTime : 0;
+    $("current-time").textContent = clock(now);
+    $("duration").textContent = clock(this.open ? Math.round(this.duration()) : 0);
+    this.timeline.setPosition(now);
+  }
+
+  _renderEvents() {
+    const rec = this.open.recording;
+    const items = this.open.timeline.map((event) => {
+      const item = document.createElement("li");
+      const t = (event.t_ms ?? 0) / 1000;
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "event";
+      button.dataset.t = String(t);
+      const time = document.createElement("span");
+      time.className = "event-time";
+      time.textContent = clock(t);
+      const words = document.createElement("span");
+      words.textContent = describeEvent(event, rec.participants || []);
+      button.append(time, words);
+      item.append(button);
+      return item;
+    });
+    $("events").replaceChildren(...items);
+  }
+
+  // -- downloads ---------------------------------------------------------------
+
+  async download(key, button) {
+    if (!this.open) return;
+    this.clearError();
+    button.disabled = true;
+    try {
+      const { url } = await this.api.download(this.open.recording.call_id, key);
+      // The URL answers with Content-Disposition: attachment, so the page stays.
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = "";
+      link.rel = "noopener";
+      document.body.append(link);
+      link.click();
+      link.remove();
+    } catch (error) {
+      if (!this._refused(error)) this.showError(error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // -- wiring ------------------------------------------------------------------
+
+  _bind() {
+    $("signin-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const token = $("token-input").value.trim();
+      if (token) this.signIn(token);
+    });
+    $("sign-out").addEventListener("click", () => this.signOut());
+    $("search-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.search();
+    });
+    $("search-form").addEventListener("reset", () => setTimeout(() => this.search(), 0));
+    $("load-more").addEventListener("click", () => this.search({ more: true }));
+    $("result-rows").addEventListener("click", (event) => {
+      const row = event.target.closest("tr[data-call-id]");
+      if (row) this.openRecording(row.dataset.callId);
+    });
+    $("result-rows").addEventListener("keydown", (event) => {
+      const row = event.target.closest("tr[data-call-id]");
+      if (row && event.target === row && (event.key === "Enter" || event.key === " ")) {
+        event.preventDefault();
+        this.openRecording(row.dataset.callId);
+      }
+    });
+    $("back").addEventListener("click", () => this.back());
+    window.addEventListener("popstate", () => this._onPopState());
+    $("play").addEventListener("click", () => this.togglePlay());
+    $("events").addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-t]");
+      if (button) this.seek(Number(button.dataset.t));
+    });
+    for (const button of document.querySelectorAll("button.download")) {
+      button.addEventListener("click", () => this.download(button.dataset.key, button));
+    }
+    const audio = this.audio;
+    audio.addEventListener("play", () => {
+      this._renderTime();
+      this.videos.sync();
+      this._startTicking();
+    });
+    for (const name of ["pause", "ended", "seeked", "timeupdate"]) {
+      audio.addEventListener(name, () => {
+        this._renderTime();
+        this.videos.sync();
+      });
+    }
+    audio.addEventListener("durationchange", () => this._drawTimeline());
+    audio.addEventListener("loadedmetadata", () => this._drawTimeline());
+    audio.addEventListener("error", () => this._onAudioError());
+    // Space plays and pauses while the player is open (not while typing or on a button).
+    document.addEventListener("keydown", (event) => {
+      if (this.phase !== "player" || event.key !== " ") return;
+      if (event.target.closest?.("input, textarea, button, select, a, summary")) return;
+      event.preventDefault();
+      this.togglePlay();
+    });
+  }
+
+  snapshot() {
+    const audio = this.audio;
+    return {
+      page: "replay",
+      phase: this.phase,
+      signedIn: Boolean(this.api) && this.phase !== "signin" && this.phase !== "loading",
+      name: this.claims.name ?? null,
+      role: this.claims.role ?? null,
+      searching: this.searching,
+      results: this.results.map((r) => r.call_id),
+      open: this.open?.recording.call_id ?? null,
+      opening: this.opening,
+      ready: Boolean(this.open) && audio.readyState >= 1,
+      currentTime: this.open ? audio.currentTime : 0,
+      duration: this.open ? this.duration() : 0,
+      playing: Boolean(this.open) && !audio.paused && !audio.ended,
+      timeline: this.timeline.counts(),
+      videos: this.videos.snapshot(),
+      downloads: this.open?.recording.downloads ?? [],
+      error: this.error
+        ? { code: this.error.code ?? null, message: this.error.message ?? null, text: errorWords(this.error) }
+        : null,
+    };
+  }
+}
+
+function hashParams() {
+  return new URLSearchParams(location.hash.slice(1));
+}
+
+/** The day after a YYYY-MM-DD day, as YYYY-MM-DD (UTC). */
+function nextDay(day) {
+  const date = new Date(`${day}T00:00:00Z`);
+  if (Number.isNaN(date.getTime())) return day;
+  date.setUTCDate(date.getUTCDate() + 1);
+  return date.toISOString().slice(0, 10);
+}
+
+/** A recording's length, rounded to the nearest second (5.9 s is 0:06, as the player says). */
+function length(ms) {
+  return clock(Math.round((ms ?? 0) / 1000));
+}
+
+function participantName(recording, role) {
+  return (recording.participants || []).find((p) => p.role === role)?.name || "";
+}
+
+function chip(text, className, title = "") {
+  const span = document.createElement("span");
+  span.className = className;
+  span.textContent = text;
+  if (title) span.title = title;
+  return span;
+}
+
+function badges({ recovered, has_video: hasVideo }) {
+  const out = [];
+  if (hasVideo) out.push(chip("Video", "badge badge-video", "This recording has video"));
+  if (recovered) {
+    out.push(
+      chip("Recovered", "badge badge-recovered", "The server stopped during this call; the recording was recovered and may end early"),
+    );
+  }
+  return out;
+}
+
+function resultRow(entry, opening) {
+  const row = document.createElement("tr");
+  row.dataset.callId = entry.call_id;
+  row.tabIndex = 0;
+  const when = entry.started_at ? DATE_FORMAT.format(new Date(entry.started_at * 1000)) : "—";
+  const cells = [
+    ["When", when],
+    ["Length", length(entry.duration_ms)],
+    ["Agent", entry.agent_name || "—"],
+    ["Customer", entry.customer_name || "—"],
+    ["Language", LANGUAGE_WORDS[entry.language] || entry.language || "—"],
+  ];
+  for (const [label, text] of cells) {
+    const cell = document.createElement("td");
+    cell.dataset.label = label; // the phone layout shows labels beside values
+    cell.textContent = text;
+    row.append(cell);
+  }
+  const tags = document.createElement("td");
+  tags.dataset.label = "Tags";
+  tags.className = "tags-cell";
+  const chips = [...badges(entry), ...(entry.tags || []).map((tag) => chip(tag, "tag"))];
+  tags.dataset.empty = String(chips.length === 0);
+  const box = document.createElement("div");
+  box.className = "badges";
+  box.append(...chips);
+  tags.append(box);
+  row.append(tags);
+  const action = document.createElement("td");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "primary";
+  button.textContent = opening === entry.call_id ? "Opening…" : "Play";
+  button.disabled = Boolean(opening);
+  button.setAttribute("aria-label", `Play the call of ${entry.customer_name || "the customer"} with ${entry.agent_name || "the agent"}, ${when}`);
+  action.append(button);
+  row.append(action);
+  return row;
+}
+
+const page = new ReplayPage();
+window.kotha = { state: () => page.snapshot() };
+page.start();

@@ -1,0 +1,268 @@
+// The replay page's timeline: what happened in a recorded call (who joined,
+// when recording was paused, when the call ended), drawn as a bar under the
+// player, and the place to click, tap, drag or use the arrow keys to seek.
+//
+// Times are seconds since the recording started: events carry `t_ms` on the
+// same clock as the audio, so an event at t_ms is heard at t_ms / 1000.
+
+const ROLE_WORDS = { customer: "Customer", agent: "Agent", supervisor: "Supervisor" };
+const END_WORDS = {
+  hung_up: "hung up",
+  cancelled: "cancelled",
+  abandoned: "abandoned",
+  disconnected: "a connection was lost",
+  expired: "the call link expired",
+  shutdown: "the server shut down",
+};
+// Arrow keys move 5 s, Page Up/Down 30 s.
+const STEP_S = 5;
+const PAGE_S = 30;
+// Labels closer than this (px) to the one before them in a row go to the next row.
+const LABEL_GAP_PX = 8;
+
+/** A participant's role in words ("Customer"), whatever the role. */
+export function roleWords(role) {
+  return ROLE_WORDS[role] || (role ? role[0].toUpperCase() + role.slice(1) : "Someone");
+}
+
+/**
+ * What the bar shows, from GET /api/recordings/{id}: participant markers, paused
+ * stretches and the end of the call, in seconds.
+ * @param {object} recording the `recording` of the reply (meta)
+ * @param {object[]} events the `timeline` of the reply
+ * @param {number} duration the length of the audio (s)
+ */
+export function timelineModel(recording, events, duration) {
+  const markers = [];
+  let end = null;
+  for (const event of events) {
+    const t = clampTime((event.t_ms ?? 0) / 1000, duration);
+    if (event.type === "participant_joined" || event.type === "participant_rejoined") {
+      const rejoined = event.type === "participant_rejoined";
+      markers.push({
+        t,
+        role: event.role || "unknown",
+        name: event.name || "",
+        rejoined,
+        label: `${roleWords(event.role)}${rejoined ? " rejoined" : ""}`,
+      });
+    } else if (event.type === "call_ended" && end === null) {
+      end = { t, reason: event.reason || null };
+    }
+  }
+  const pauses = (Array.isArray(recording?.pauses) ? recording.pauses : pausesFromEvents(events))
+    .filter((p) => p && typeof p.start_ms === "number")
+    .map((p) => ({
+      start: clampTime(p.start_ms / 1000, duration),
+      end: clampTime((typeof p.end_ms === "number" ? p.end_ms : duration * 1000) / 1000, duration),
+    }));
+  return { duration, markers, pauses, end };
+}
+
+/** Paused stretches from the paused/resumed events (for a meta without `pauses`). */
+function pausesFromEvents(events) {
+  const pauses = [];
+  for (const event of events) {
+    if (event.type === "recording_paused") pauses.push({ start_ms: event.t_ms, end_ms: null });
+    else if (event.type === "recording_resumed" && pauses.length && pauses.at(-1).end_ms === null) {
+      pauses.at(-1).end_ms = event.t_ms;
+    }
+  }
+  return pauses;
+}
+
+/** One event of the timeline in words, for the list under the bar. */
+export function describeEvent(event, participants) {
+  const who = (id) => {
+    if (!id || id === "system") return "";
+    const p = participants.find((x) => x.participant_id === id);
+    return p ? `${roleWords(p.role).toLowerCase()} ${p.name || ""}`.trim() : "";
+  };
+  const by = (id) => (who(id) ? ` by the ${who(id)}` : "");
+  switch (event.type) {
+    case "recording_started":
+      return "Recording started";
+    case "participant_joined":
+      return `${roleWords(event.role)} ${event.name || ""} joined`.replace("  ", " ");
+    case "participant_rejoined":
+      return `${roleWords(event.role)} ${event.name || ""} reconnected`.replace("  ", " ");
+    case "recording_paused":
+      return `Recording paused${by(event.by)}`;
+    case "recording_resumed":
+      return event.by === "system" ? "Recording resumed (the call ended while paused)" : `Recording resumed${by(event.by)}`;
+    case "call_tagged":
+      return `Tagged ${(event.tags || []).join(", ")}${by(event.by)}`;
+    case "call_ended": {
+      const reason = END_WORDS[event.reason] || event.reason || "";
+      const ender = who(event.ended_by);
+      return `Call ended${reason ? `: ${reason}` : ""}${ender ? ` (by the ${ender})` : ""}`;
+    }
+    case "recording_stopped":
+      return "Recording stopped";
+    default:
+      return String(event.type || "event").replaceAll("_", " ");
+  }
+}
+
+/** m:ss, or h:mm:ss past an hour. */
+export function clock(seconds) {
+  const s = Math.max(0, Math.floor(Number.isFinite(seconds) ? seconds : 0));
+  const pad = (v) => String(v).padStart(2, "0");
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
+
+function clampTime(t, duration) {
+  return Math.min(Math.max(0, Number.isFinite(t) ? t : 0), duration > 0 ? duration : 0);
+}
+
+/**
+ * The bar. `onSeek(seconds)` is called when the reviewer clicks, drags or uses the keys.
+ * Elements: root (the slider), top and bottom label lanes, the track and its layers.
+ */
+export class Timeline {
+  constructor({ root, top, bottom, track, pauses, ticks, played, head }, onSeek) {
+    Object.assign(this, { root, top, bottom, track, pausesLayer: pauses, ticks, played, head });
+    this.onSeek = onSeek;
+    this.model = { duration: 0, markers: [], pauses: [], end: null };
+    this.position = 0;
+    this._dragging = false;
+    this._bind();
+    if (typeof ResizeObserver === "function") new ResizeObserver(() => this._layoutLabels()).observe(root);
+  }
+
+  /** Draw a new model (a recording was opened, or its length became known). */
+  render(model) {
+    this.model = model;
+    const { duration } = model;
+    const pct = (t) => `${duration > 0 ? (t / duration) * 100 : 0}%`;
+    this.pausesLayer.replaceChildren(
+      ...model.pauses.map((p) => {
+        const range = document.createElement("div");
+        range.className = "tl-pause";
+        range.style.left = pct(p.start);
+        range.style.width = pct(Math.max(0, p.end - p.start));
+        range.title = `Recording paused ${clock(p.start)}–${clock(p.end)}`;
+        return range;
+      }),
+    );
+    const ticks = model.markers.map((m) => {
+      const tick = document.createElement("div");
+      tick.className = "tl-tick";
+      tick.dataset.role = m.role;
+      tick.style.left = pct(m.t);
+      return tick;
+    });
+    if (model.end) {
+      const end = document.createElement("div");
+      end.className = "tl-tick tl-end";
+      end.style.left = pct(model.end.t);
+      ticks.push(end);
+    }
+    this.ticks.replaceChildren(...ticks);
+    // Customers' labels above the bar, everyone else's below; the end of the call above.
+    const label = (text, t, kind, title) => {
+      const span = document.createElement("span");
+      span.className = "tl-label";
+      span.dataset.kind = kind;
+      span.dataset.t = String(t);
+      span.textContent = text;
+      span.title = title;
+      return span;
+    };
+    const top = [];
+    const bottom = [];
+    for (const m of model.markers) {
+      const title = `${m.label}${m.name ? ` (${m.name})` : ""} at ${clock(m.t)}`;
+      (m.role === "customer" ? top : bottom).push(label(m.label, m.t, m.role, title));
+    }
+    if (model.end) top.push(label("Call ended", model.end.t, "end", `Call ended at ${clock(model.end.t)}`));
+    this.top.replaceChildren(...top);
+    this.bottom.replaceChildren(...bottom);
+    this.root.setAttribute("aria-valuemax", String(Math.round(duration)));
+    this._layoutLabels();
+    this.setPosition(this.position);
+  }
+
+  /** Move the playhead to `seconds`. */
+  setPosition(seconds) {
+    this.position = seconds;
+    const { duration } = this.model;
+    const fraction = duration > 0 ? Math.min(1, Math.max(0, seconds / duration)) : 0;
+    this.played.style.width = `${fraction * 100}%`;
+    this.head.style.left = `${fraction * 100}%`;
+    this.root.setAttribute("aria-valuenow", String(Math.round(seconds)));
+    this.root.setAttribute("aria-valuetext", `${clock(seconds)} of ${clock(duration)}`);
+  }
+
+  counts() {
+    return { markers: this.model.markers.length, pauses: this.model.pauses.length, end: Boolean(this.model.end) };
+  }
+
+  _bind() {
+    const seekTo = (event) => {
+      const rect = this.track.getBoundingClientRect();
+      if (rect.width <= 0 || !(this.model.duration > 0)) return;
+      const fraction = Math.min(1, Math.max(0, (event.clientX - rect.left) / rect.width));
+      this.onSeek(fraction * this.model.duration);
+    };
+    this.root.addEventListener("pointerdown", (event) => {
+      if (event.button !== 0) return;
+      this._dragging = true;
+      this.root.setPointerCapture?.(event.pointerId);
+      this.root.focus({ preventScroll: true });
+      seekTo(event);
+      event.preventDefault();
+    });
+    this.root.addEventListener("pointermove", (event) => {
+      if (this._dragging) seekTo(event);
+    });
+    const stop = () => {
+      this._dragging = false;
+    };
+    this.root.addEventListener("pointerup", stop);
+    this.root.addEventListener("pointercancel", stop);
+    this.root.addEventListener("keydown", (event) => {
+      const { duration } = this.model;
+      if (!(duration > 0)) return;
+      const moves = {
+        ArrowLeft: -STEP_S,
+        ArrowDown: -STEP_S,
+        ArrowRight: STEP_S,
+        ArrowUp: STEP_S,
+        PageDown: -PAGE_S,
+        PageUp: PAGE_S,
+      };
+      let target = null;
+      if (event.key in moves) target = this.position + moves[event.key];
+      else if (event.key === "Home") target = 0;
+      else if (event.key === "End") target = duration;
+      if (target === null) return;
+      event.preventDefault();
+      this.onSeek(Math.min(duration, Math.max(0, target)));
+    });
+  }
+
+  /** Place each label at its time, in rows so that none overlaps another; flip it near the right edge. */
+  _layoutLabels() {
+    const width = this.track.clientWidth;
+    const { duration } = this.model;
+    if (!width || !(duration > 0)) return;
+    for (const lane of [this.top, this.bottom]) {
+      const rowEnds = [];
+      const labels = [...lane.children].sort((a, b) => Number(a.dataset.t) - Number(b.dataset.t));
+      for (const label of labels) {
+        const x = (Number(label.dataset.t) / duration) * width;
+        const w = label.offsetWidth;
+        const left = Math.max(0, x + w > width ? x - w : x);
+        let row = rowEnds.findIndex((end) => left >= end + LABEL_GAP_PX);
+        if (row === -1) row = rowEnds.push(0) - 1;
+        rowEnds[row] = left + w;
+        label.style.left = `${left}px`;
+        label.style.setProperty("--row", String(row));
+      }
+      lane.style.setProperty("--rows", String(Math.max(1, rowEnds.length)));
+    }
+  }
+}
