@@ -1,7 +1,7 @@
 """The recorder of one call: taps every stream, places frames on the call clock, pauses.
 
 It lives on the event loop but does no I/O there: frames and events go to
-the recording's writer thread through a queue. Pausing (a customer reading
+the node's writer thread through a queue. Pausing (a customer reading
 out a card number) drops the media; the paused stretch is written as
 silence, so the recording keeps its length and what follows stays in place.
 """
@@ -23,7 +23,7 @@ from media.source import EncodedFrame, SourceKey
 from .clock import StreamClock
 from .errors import RecordingStateError
 from .finalize import finalize
-from .writer import RecordingWriter
+from .writer import DiskWriter, RecordingWriter
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class Recorder:
     """Records one call into ``folder``.
 
     Args:
+        disk: the node's writer thread, which writes the files.
         describe: the role and name of a participant, for the timeline.
         request_keyframe: asks a video source for a keyframe (after a pause,
             the file must go on from a picture it can decode).
@@ -59,6 +60,7 @@ class Recorder:
         call_id: str,
         folder: Path,
         *,
+        disk: DiskWriter,
         describe: Callable[[str], dict[str, str]],
         request_keyframe: Callable[[SourceKey], None],
     ) -> None:
@@ -70,7 +72,7 @@ class Recorder:
         self._start = self.started_perf
         self._describe = describe
         self._request_keyframe = request_keyframe
-        self._writer = RecordingWriter(folder, call_id)
+        self._writer = RecordingWriter(folder, disk)
         self._streams: dict[SourceKey, _Stream] = {}
 
     def start(self, call: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""The writer thread of one recording: the only place its files are written.
+"""The writer thread of the node's recordings: the only place their files are written.
 
 The event loop hands it work through a queue and never waits for it: a slow
 disk delays the recording, not the call. Frames, silence and timeline events
@@ -15,7 +15,7 @@ import threading
 import time
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import av
 import numpy as np
@@ -45,23 +45,90 @@ def opus_silence() -> bytes:
     return bytes(packets[0])
 
 
-class RecordingWriter:
-    """Writes one recording's stream files and its events.jsonl from its own thread."""
+class DiskWriter:
+    """The thread that writes every recording of this node.
 
-    def __init__(self, folder: Path, name: str) -> None:
-        self.folder = folder
-        self._queue: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
-        self._files: dict[str, StreamFile] = {}
-        self._done: Future[dict[str, dict[str, Any]]] = Future()
-        self._thread = threading.Thread(target=self._run, name=f"recording-{name}", daemon=True)
-        self._silence = b""
+    One thread for all calls, not one per call: a thread per call wakes up
+    for every batch of every call and competes with the event loop for the
+    GIL, so what recording costs grew with the number of calls more than
+    with the bytes written. A recording's commands still run in the order
+    they were queued, and one recording's failure is logged, not spread.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[RecordingWriter | None, tuple[Any, ...]]] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._run, name="recording-writer", daemon=True)
+        self._start_lock = threading.Lock()
+        self._closed: Future[None] = Future()
+        self._open: set[RecordingWriter] = set()
 
     def start(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._thread.start()
+        """Start the thread (once; later calls do nothing)."""
+        with self._start_lock:
+            if not self._thread.is_alive() and not self._closed.done():
+                self._thread.start()
+
+    def submit(self, writer: RecordingWriter, command: tuple[Any, ...]) -> None:
+        self._queue.put((writer, command))
+
+    def close(self) -> Future[None]:
+        """Write what is queued, close the files of recordings still open, stop the thread."""
+        if not self._thread.is_alive():
+            if not self._closed.done():
+                self._closed.set_result(None)
+            return self._closed
+        self._queue.put((None, ("close",)))
+        return self._closed
+
+    def _run(self) -> None:
+        silence = opus_silence()
+        closing = False
+        try:
+            while not closing:
+                batch = [self._queue.get()]
+                while True:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                for writer, command in batch:
+                    if writer is None:
+                        closing = True
+                        continue
+                    self._open.add(writer)
+                    if writer.apply(command, silence):
+                        self._open.discard(writer)
+                if not closing:
+                    # Let frames gather: one wake-up (and one turn at the GIL) per
+                    # batch instead of per frame. Bounded well under the 2 s a
+                    # crash may lose.
+                    time.sleep(BATCH_S)
+        finally:
+            # Shutting down with calls still up: their files are closed so that
+            # all written data is on disk; the next start finishes them.
+            for writer in list(self._open):
+                writer.apply(("stop",), silence)
+            self._closed.set_result(None)
+
+
+class RecordingWriter:
+    """One recording's stream files and events.jsonl, written by the node's DiskWriter."""
+
+    def __init__(self, folder: Path, disk: DiskWriter) -> None:
+        self.folder = folder
+        self._disk = disk
+        self._files: dict[str, StreamFile] = {}
+        self._events: TextIO | None = None
+        self._done: Future[dict[str, dict[str, Any]]] = Future()
+
+    def start(self) -> None:
+        self._disk.start()
+        self._disk.submit(self, ("open",))
 
     def frame(self, stream: str, kind: str, data: bytes, ms: int, keyframe: bool) -> None:
-        self._queue.put(("frame", stream, kind, data, ms, keyframe))
+        self._disk.submit(self, ("frame", stream, kind, data, ms, keyframe))
 
     def silence_until(self, stream: str, end_ms: int) -> None:
         """Fill an audio stream with silence up to ``end_ms`` (a pause the call ended in).
@@ -69,73 +136,72 @@ class RecordingWriter:
         Gaps between frames are filled by the stream file itself; this is for
         a stretch that no later frame closes.
         """
-        self._queue.put(("silence", stream, end_ms))
+        self._disk.submit(self, ("silence", stream, end_ms))
 
     def event(self, line: str) -> None:
         """Append one JSON line to events.jsonl."""
-        self._queue.put(("event", line))
+        self._disk.submit(self, ("event", line))
 
     def stop(self) -> Future[dict[str, dict[str, Any]]]:
         """Close every file; the future gives each stream's frame count and time span."""
-        self._queue.put(("stop",))
+        self._disk.submit(self, ("stop",))
         return self._done
 
-    def _run(self) -> None:
-        events = open(self.folder / "events.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+    def apply(self, command: tuple[Any, ...], silence: bytes) -> bool:
+        """Run one command on the writer thread; True once the recording is closed."""
+        if self._done.done():
+            return True
+        if command[0] == "stop":
+            self._close()
+            return True
         try:
-            self._silence = opus_silence()
-            stopping = False
-            while not stopping:
-                batch = [self._queue.get()]
-                while True:
-                    try:
-                        batch.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
-                for command in batch:
-                    if command[0] == "stop":
-                        stopping = True
-                        break
-                    try:
-                        self._handle(command, events)
-                    except Exception:
-                        # One bad frame must not end the recording of the rest.
-                        logger.exception("recording writer: %s failed", command[0])
-                if not stopping:
-                    # Let frames gather: one wake-up (and one turn at the GIL) per
-                    # batch instead of per frame. Bounded well under the 2 s a
-                    # crash may lose.
-                    time.sleep(BATCH_S)
-        finally:
+            self._handle(command, silence)
+        except Exception:
+            # One bad frame must not end the recording of the rest.
+            logger.exception("recording writer (%s): %s failed", self.folder.name, command[0])
+        return False
+
+    def _close(self) -> None:
+        try:
             for file in self._files.values():
                 file.close()
-            events.flush()
-            os.fsync(events.fileno())
-            events.close()
-            self._done.set_result(
-                {
-                    name: {"frames": f.frames, "first_ms": f.first_ms, "last_ms": f.last_ms}
-                    for name, f in self._files.items()
-                }
-            )
+            if self._events is not None:
+                self._events.flush()
+                os.fsync(self._events.fileno())
+                self._events.close()
+        except Exception as exc:
+            logger.exception("recording writer (%s): closing failed", self.folder.name)
+            self._done.set_exception(exc)
+            return
+        self._done.set_result(
+            {
+                name: {"frames": f.frames, "first_ms": f.first_ms, "last_ms": f.last_ms}
+                for name, f in self._files.items()
+            }
+        )
 
-    def _handle(self, command: tuple[Any, ...], events: Any) -> None:
+    def _handle(self, command: tuple[Any, ...], silence: bytes) -> None:
         kind = command[0]
-        if kind == "frame":
+        if kind == "open":
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._events = open(self.folder / "events.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        elif kind == "frame":
             _, stream, media, data, ms, keyframe = command
-            self._file(stream, media).write(data, ms, keyframe)
+            self._file(stream, media, silence).write(data, ms, keyframe)
         elif kind == "silence":
             _, stream, end_ms = command
-            file = self._file(stream, "audio")
+            file = self._file(stream, "audio", silence)
             if file.last_ms is not None and end_ms > file.last_ms:
-                file.write(self._silence, end_ms - AUDIO_FRAME_MS, True)
+                file.write(silence, end_ms - AUDIO_FRAME_MS, True)
         elif kind == "event":
-            events.write(command[1] + "\n")
-            events.flush()
+            if self._events is None:
+                raise RuntimeError("events.jsonl is not open")
+            self._events.write(command[1] + "\n")
+            self._events.flush()
 
-    def _file(self, stream: str, kind: str) -> StreamFile:
+    def _file(self, stream: str, kind: str, silence: bytes) -> StreamFile:
         file = self._files.get(stream)
         if file is None:
             path = self.folder / "streams" / f"{stream}.webm{PART_SUFFIX}"
-            file = self._files[stream] = StreamFile(path, kind, self._silence)
+            file = self._files[stream] = StreamFile(path, kind, silence)
         return file

@@ -15,6 +15,7 @@ from .config import Config, load_config
 from .errors import ConfigError
 
 DEMO_AGENTS = (("rahim", "Rahim"), ("nusrat", "Nusrat"))
+DEMO_REVIEWER = ("rina", "Rina")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,28 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--data-dir", type=Path)
     token.set_defaults(func=_token)
 
-    bench = sub.add_parser("bench", help="benchmarks that print JSON")
-    bench_sub = bench.add_subparsers(required=True, metavar="benchmark")
-    relay = bench_sub.add_parser("relay", help="server CPU per forwarded stream vs a naive relay")
-    relay.add_argument(
-        "--calls",
-        type=int,
-        default=5,
-        help="two-party calls (default 5: the most one naive-relay process carries here)",
-    )
-    relay.add_argument("--seconds", type=float, default=20.0)
-    relay.add_argument("--json", action="store_true", help="print only the JSON line")
-    relay.add_argument(
-        "--mode",
-        choices=["both", "forward", "transcode"],
-        help="the forwarding server, the naive baseline, or both (default; with --record: forward)",
-    )
-    relay.add_argument(
-        "--record",
-        action="store_true",
-        help="also run the forwarding load with recording on; adds record_cpu_ms_per_stream_s",
-    )
-    relay.set_defaults(func=_bench_relay)
+    _add_bench(sub)
 
     recordings = sub.add_parser("recordings", help="find, show and purge call recordings")
     rec_sub = recordings.add_subparsers(required=True, metavar="action")
@@ -101,6 +81,38 @@ def _parser() -> argparse.ArgumentParser:
     for action in (listing, show, purge, reindex):
         action.add_argument("--data-dir", type=Path)
     return parser
+
+
+def _add_bench(sub: Any) -> None:
+    bench = sub.add_parser("bench", help="benchmarks that print JSON")
+    bench_sub = bench.add_subparsers(required=True, metavar="benchmark")
+    relay = bench_sub.add_parser("relay", help="server CPU per forwarded stream vs a naive relay")
+    relay.add_argument(
+        "--calls",
+        type=int,
+        default=5,
+        help="two-party calls (default 5: the most one naive-relay process carries here)",
+    )
+    relay.add_argument("--seconds", type=float, default=20.0)
+    relay.add_argument("--json", action="store_true", help="print only the JSON line")
+    relay.add_argument(
+        "--mode",
+        choices=["both", "forward", "transcode"],
+        help="the forwarding server, the naive baseline, or both (default; with --record: forward)",
+    )
+    relay.add_argument(
+        "--record",
+        action="store_true",
+        help="also run the forwarding load with recording on; adds record_cpu_ms_per_stream_s",
+    )
+    relay.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="with --record: alternate forward and record runs this many times and report "
+        "the median overhead (the machine's speed drifts more than recording costs)",
+    )
+    relay.set_defaults(func=_bench_relay)
 
 
 def _load(args: argparse.Namespace, **overrides: Any) -> Config:
@@ -149,6 +161,7 @@ def _banner(config: Config, *, demo: bool) -> str:
         f"kotha is serving on {base}",
         f"  customer page ('call support'): {base}/support",
         f"  agent console:                   {base}/agent",
+        f"  call recordings (reviewers):     {base}/replay",
         f"  health:                          {base}/healthz",
     ]
     if demo:
@@ -157,6 +170,9 @@ def _banner(config: Config, *, demo: bool) -> str:
         for subject, name in DEMO_AGENTS:
             token = authority.issue(Role.AGENT, subject, name=name, ttl_s=config.token_ttl_s)
             lines.append(f"    {name}: {base}/agent#token={token}")
+        subject, name = DEMO_REVIEWER
+        token = authority.issue(Role.REVIEWER, subject, name=name, ttl_s=config.token_ttl_s)
+        lines.append(f"  demo reviewer sign-in link: {base}/replay#token={token}")
         lines.append("  guest calls are on: open the customer page and press 'call support'")
     return "\n".join(lines)
 
@@ -187,6 +203,7 @@ def _bench_relay(args: argparse.Namespace) -> int:
             seconds=args.seconds,
             modes=args.mode or ("forward" if args.record else "both"),
             record=args.record,
+            rounds=args.rounds,
             quiet=args.json,
         )
     )

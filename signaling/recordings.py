@@ -20,6 +20,7 @@ from recording.finalize import recover_unfinished
 from recording.index import Query, RecordingIndex
 from recording.layout import folder_for
 from recording.recorder import Recorder, RecordingState
+from recording.writer import DiskWriter
 
 from .calls import Call
 from .errors import CallStateError
@@ -40,6 +41,8 @@ class CallRecordings:
         # SQLite is used from one thread: the index gets a thread of its own.
         self._index_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recording-index")
         self._index: RecordingIndex | None = None
+        # Every recording's files are written by one thread (started with the first).
+        self._disk = DiskWriter()
 
     async def open(self) -> None:
         """Open the index (rebuilding it from the folders if it is new), then recover."""
@@ -71,6 +74,7 @@ class CallRecordings:
         recorder = Recorder(
             call.call_id,
             folder_for(self.root, call.call_id, call.answered_at or call.created_at),
+            disk=self._disk,
             describe=lambda pid: _describe(call, pid),
             request_keyframe=lambda key: _request_keyframe(router, key),
         )
@@ -148,6 +152,7 @@ class CallRecordings:
     async def close(self) -> None:
         """Finish what is being finished (shutdown must not cut one short), close the index."""
         await self.settle()
+        await asyncio.wrap_future(self._disk.close())
         if self._index is not None:
             index, self._index = self._index, None
             await self._in_index_thread(index.close)

@@ -11,7 +11,7 @@ from typing import Any
 
 from .mode_run import CLIENT_NICE, ModeRun, Progress
 from .opus_loop import LOOP_S, encode_opus_loop, write_packets
-from .summary import summarise
+from .summary import summarise, summarise_rounds
 
 MODES = ("forward", "transcode", "record")
 WARMUP_S = 2.0  # media flows this long before the window opens
@@ -24,6 +24,7 @@ async def run_relay_benchmark(
     seconds: float,
     modes: str = "both",
     record: bool = False,
+    rounds: int = 1,
     quiet: bool = False,
     client_processes: int | None = None,
     warmup: float = WARMUP_S,
@@ -39,6 +40,10 @@ async def run_relay_benchmark(
             or ``transcode``.
         record: also run the forwarding load with every call recorded
             (``record`` mode), to measure what recording adds.
+        rounds: with ``record``, run forward and record alternately this many
+            times: the machine is shared, and its speed drifts by more than
+            recording costs, so one pair of runs can mislead; the median of the
+            rounds' overheads does not (each round's figures are kept).
         quiet: no progress lines on stderr.
         client_processes: worker processes for the client peers (default: one
             per :data:`CALLS_PER_CLIENT_PROCESS` calls).
@@ -48,8 +53,8 @@ async def run_relay_benchmark(
             window and writes collapsed stacks to ``<profile>.<mode>.txt``
             (it costs CPU on the machine: do not take figures from such a run).
     """
-    if calls < 1 or seconds <= 0:
-        raise ValueError("calls must be at least 1 and seconds positive")
+    if calls < 1 or seconds <= 0 or rounds < 1:
+        raise ValueError("calls and rounds must be at least 1, and seconds positive")
     wanted: tuple[str, ...] = ("forward", "transcode") if modes == "both" else (modes,)
     if any(mode not in MODES for mode in wanted):
         raise ValueError(f"modes must be 'both' or one of {MODES}, not {modes!r}")
@@ -68,21 +73,28 @@ async def run_relay_benchmark(
             f"{time.monotonic() - started:.1f} s"
         )
         results: dict[str, dict[str, Any]] = {}
-        for mode in wanted:
-            run = ModeRun(
-                mode=mode,
-                calls=calls,
-                seconds=seconds,
-                warmup=warmup,
-                processes=processes,
-                workdir=workdir / mode,
-                loop_file=loop_file,
-                progress=progress,
-                profile=profile.with_name(f"{profile.name}.{mode}.txt") if profile else None,
-                client_nice=client_nice,
-            )
-            results[mode] = await run.run()
-    return summarise(calls, seconds, results, processes=processes, client_nice=client_nice)
+        pairs: list[dict[str, dict[str, Any]]] = []
+        for round_no in range(rounds if record else 1):
+            pair: dict[str, dict[str, Any]] = {}
+            for mode in wanted if round_no == 0 else ("forward", "record"):
+                run = ModeRun(
+                    mode=mode,
+                    calls=calls,
+                    seconds=seconds,
+                    warmup=warmup,
+                    processes=processes,
+                    workdir=workdir / f"{mode}-{round_no}",
+                    loop_file=loop_file,
+                    progress=progress,
+                    profile=profile.with_name(f"{profile.name}.{mode}.txt") if profile else None,
+                    client_nice=client_nice,
+                )
+                pair[mode] = results[mode] = await run.run()
+            pairs.append(pair)
+    summary = summarise(calls, seconds, results, processes=processes, client_nice=client_nice)
+    if record:
+        summarise_rounds(summary, pairs)
+    return summary
 
 
 def _stderr(line: str) -> None:

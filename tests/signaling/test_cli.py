@@ -56,3 +56,18 @@ def test_bad_config_file_stops_with_a_message(
     )
     assert code == 2
     assert "port" in capsys.readouterr().err
+
+
+def test_demo_banner_links_the_replay_page_with_a_reviewer_sign_in(tmp_path: Path) -> None:
+    from signaling.cli import _banner
+    from signaling.config import Config
+
+    config = Config(data_dir=tmp_path, jwt_secret="s" * 32)
+    banner = _banner(config, demo=True)
+
+    assert f"{config.base_url}/replay" in banner
+    link = next(line for line in banner.splitlines() if "/replay#token=" in line)
+    identity = TokenAuthority(config.jwt_secret).verify(link.split("#token=", 1)[1])
+    assert identity.role is Role.REVIEWER
+    # Without --demo no token is printed at all.
+    assert "#token=" not in _banner(config, demo=False)
