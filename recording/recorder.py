@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from enum import StrEnum, unique
 from pathlib import Path
@@ -117,8 +118,8 @@ class Recorder:
         self.state = RecordingState.RECORDING
         self.event("recording_resumed", by=by)
 
-    async def stop(self) -> dict[str, Any]:
-        """Close the files and finish the folder (in a thread); returns its meta.json."""
+    async def stop(self, finisher: Executor | None = None) -> dict[str, Any]:
+        """Close the files and finish the folder in ``finisher``; returns its meta.json."""
         if self.state is RecordingState.STOPPED:
             raise RecordingStateError("the recording has already stopped")
         if self.state is RecordingState.PAUSED:
@@ -132,7 +133,7 @@ class Recorder:
         self.event("recording_stopped")
         await asyncio.wrap_future(self._writer.stop())
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, lambda: finalize(self.folder, recovered=False))
+        return await loop.run_in_executor(finisher, lambda: finalize(self.folder, recovered=False))
 
     def _open(self, key: SourceKey) -> _Stream:
         kind = key.source.media_kind
