@@ -16,8 +16,16 @@ from media.source import EncodedFrame
 # How often the anchor is checked against arrivals, and by how much the
 # earliest arrival in that window may disagree before it is moved. Network
 # jitter only ever delays packets, so the earliest arrival is the truest.
+# Each stream then stays within about the tolerance of the truth, so two
+# parties drifting opposite ways stay within twice it of each other: 20 ms,
+# half the 40 ms at which people hear them out of step. (At 20 ms, a fast
+# and a slow sound card sawed 41 ms apart in tests/recording/test_call_clock.py.)
+# A move of 10 ms leaves a gap or an overlap far shorter than one 20 ms frame.
 DRIFT_WINDOW_S = 5.0
-DRIFT_TOLERANCE_S = 0.02
+DRIFT_TOLERANCE_S = 0.010
+# The first check comes sooner: the anchor is the first frame's arrival, and
+# that frame may have been held up by as much as the network's jitter.
+FIRST_WINDOW_S = 1.0
 
 
 class StreamClock:
@@ -32,6 +40,7 @@ class StreamClock:
         self._last_ts = 0
         self._unwrap = 0
         self._window_start = 0.0
+        self._window_s = FIRST_WINDOW_S
         self._window_min_lag = float("inf")
         self._last_ms = -1
 
@@ -46,6 +55,7 @@ class StreamClock:
             self._last_ts = frame.timestamp
             self._unwrap = 0
             self._window_start = arrival_s
+            self._window_s = FIRST_WINDOW_S
             self._window_min_lag = float("inf")
         ts = self._unwrapped(frame.timestamp)
         media_s = self._anchor_s + (ts - self._anchor_ts) / self._rate
@@ -65,9 +75,10 @@ class StreamClock:
 
     def _track_drift(self, lag_s: float, arrival_s: float) -> None:
         self._window_min_lag = min(self._window_min_lag, lag_s)
-        if arrival_s - self._window_start < DRIFT_WINDOW_S:
+        if arrival_s - self._window_start < self._window_s:
             return
         if abs(self._window_min_lag) > DRIFT_TOLERANCE_S:
             self._anchor_s += self._window_min_lag
         self._window_start = arrival_s
+        self._window_s = DRIFT_WINDOW_S
         self._window_min_lag = float("inf")
