@@ -186,6 +186,7 @@ class Switchboard:
             customer.connections = max(0, customer.connections - 1)
             if customer.connections == 0:
                 customer.connected = False
+                self._left(call, customer)
                 await self._participant_changed(call, customer)
                 call_id = call.call_id
                 self._tasks.call_later(
@@ -203,10 +204,23 @@ class Switchboard:
         call = self.calls.get(agent.call_id or "")
         if call is not None and call.agent is not None and call.agent.subject == agent.subject:
             call.agent.connected = False
+            self._left(call, call.agent)
             await self._participant_changed(call, call.agent)
         self._tasks.call_later(
             f"grace:agent:{agent.subject}", grace, lambda: self._agent_gone(agent.subject)
         )
+
+    def _left(self, call: Call, participant: Participant) -> None:
+        """A party's connection dropped mid-call: the recording's timeline shows it."""
+        if call.state is CallState.ACTIVE:
+            self.recordings.event(
+                call.call_id,
+                "participant_left",
+                participant_id=participant.participant_id,
+                role=participant.role.value,
+                name=participant.name,
+                reason="connection_lost",
+            )
 
     def state_for(self, identity: Identity) -> Payload:
         if identity.role is Role.CUSTOMER:

@@ -12,6 +12,7 @@ import asyncio
 
 import pytest
 
+from recording.finalize import read_events
 from signaling.auth import Role
 from signaling.client import ClientError, KothaClient
 from signaling.events import ServerEvent
@@ -166,6 +167,27 @@ async def test_socket_that_comes_back_in_time_keeps_the_call(server: Server) -> 
     )
     await asyncio.sleep(server.switchboard.config.rejoin_grace_s + 0.5)
     assert server.switchboard.calls[pair.call_id].state.value == "active"
+
+
+async def test_a_dropped_connection_shows_on_the_recording_timeline(server: Server) -> None:
+    pair = await connect_call(server, join=False)
+    recorder = server.switchboard.recordings.recorder(pair.call_id)
+    assert recorder is not None
+    await pair.customer.disconnect()
+    await pair.agent.wait_for(
+        ServerEvent.PARTICIPANT_UPDATED,
+        lambda p: p["participant"]["role"] == "customer" and not p["participant"]["connected"],
+    )
+    await pair.agent.hang_up()
+    await server.switchboard.recordings.settle()
+
+    events = read_events(recorder.folder)
+    left = [e for e in events if e["type"] == "participant_left"]
+    assert [(e["role"], e["name"], e["reason"]) for e in left] == [
+        ("customer", "Karim", "connection_lost")
+    ]
+    ended = next(e for e in events if e["type"] == "call_ended")
+    assert left[0]["t_ms"] <= ended["t_ms"]
 
 
 async def test_socket_that_stays_away_ends_the_call(start_server: ServerFactory) -> None:

@@ -1,5 +1,5 @@
-// The replay page's timeline: what happened in a recorded call (who joined,
-// when recording was paused, when the call ended), drawn as a bar under the
+// The replay page's timeline: what happened in a recorded call (who joined
+// and left, when recording was paused, when the call ended), drawn as a bar under the
 // player, and the place to click, tap, drag or use the arrow keys to seek.
 //
 // Times are seconds since the recording started: events carry `t_ms` on the
@@ -14,6 +14,9 @@ const END_WORDS = {
   expired: "the call link expired",
   shutdown: "the server shut down",
 };
+// What a participant marker says after the role ("Customer", "Customer left").
+const MARKER_WORDS = { participant_joined: "", participant_rejoined: " rejoined", participant_left: " left" };
+const LEAVE_WORDS = { connection_lost: "connection lost" };
 // Arrow keys move 5 s, Page Up/Down 30 s.
 const STEP_S = 5;
 const PAGE_S = 30;
@@ -37,14 +40,13 @@ export function timelineModel(recording, events, duration) {
   let end = null;
   for (const event of events) {
     const t = clampTime((event.t_ms ?? 0) / 1000, duration);
-    if (event.type === "participant_joined" || event.type === "participant_rejoined") {
-      const rejoined = event.type === "participant_rejoined";
+    if (event.type in MARKER_WORDS) {
       markers.push({
         t,
         role: event.role || "unknown",
         name: event.name || "",
-        rejoined,
-        label: `${roleWords(event.role)}${rejoined ? " rejoined" : ""}`,
+        kind: event.type,
+        label: `${roleWords(event.role)}${MARKER_WORDS[event.type]}`,
       });
     } else if (event.type === "call_ended" && end === null) {
       end = { t, reason: event.reason || null };
@@ -86,6 +88,10 @@ export function describeEvent(event, participants) {
       return `${roleWords(event.role)} ${event.name || ""} joined`.replace("  ", " ");
     case "participant_rejoined":
       return `${roleWords(event.role)} ${event.name || ""} reconnected`.replace("  ", " ");
+    case "participant_left": {
+      const why = LEAVE_WORDS[event.reason] || event.reason || "";
+      return `${roleWords(event.role)} ${event.name || ""} left${why ? ` (${why})` : ""}`.replace("  ", " ");
+    }
     case "recording_paused":
       return `Recording paused${by(event.by)}`;
     case "recording_resumed":
@@ -151,6 +157,7 @@ export class Timeline {
       const tick = document.createElement("div");
       tick.className = "tl-tick";
       tick.dataset.role = m.role;
+      tick.dataset.kind = m.kind;
       tick.style.left = pct(m.t);
       return tick;
     });
