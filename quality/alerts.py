@@ -1,0 +1,209 @@
+"""Quality alerts that fire and clear: a bad second is noise, three of five is a problem.
+
+The rules are those of public WebRTC SDKs (Twilio's voice SDK warns when 3
+of the last 5 one-second samples are bad): one lost burst or one slow
+round trip does not alarm anybody, a connection that stays bad does. An
+alert clears when at most one of the last five samples is still bad, so it
+does not flap at the edge of its threshold.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum, unique
+
+from .sample import Direction, StreamSample
+
+
+@unique
+class AlertKind(StrEnum):
+    HIGH_JITTER = "high_jitter"
+    HIGH_LOSS = "high_loss"
+    HIGH_RTT = "high_rtt"
+    LOW_MOS = "low_mos"
+    NO_AUDIO = "no_audio"
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """When a sample is bad. Defaults are Twilio's, except loss (1 % is audible only in bursts)."""
+
+    jitter_ms: float = 30.0
+    loss_pct: float = 3.0
+    loss_average_pct: float = 3.0  # ...or this, averaged over the last LOSS_AVERAGE_SAMPLES
+    rtt_ms: float = 400.0
+    mos: float = 3.0  # bad below this
+    no_audio_s: int = 3  # seconds without a packet from a participant's microphone
+    window: int = 5
+    needed: int = 3  # bad samples in the window that fire an alert
+    clear_at: int = 1  # the alert clears when no more than this many are bad
+
+
+LOSS_AVERAGE_SAMPLES = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """An alert on one participant's stream, with what it is in words."""
+
+    kind: AlertKind
+    participant_id: str
+    role: str
+    direction: Direction
+    media: str
+    value: float
+    threshold: float
+    message: str
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "kind": self.kind.value,
+            "participant_id": self.participant_id,
+            "role": self.role,
+            "direction": self.direction.value,
+            "kind_of_media": self.media,
+            "value": round(self.value, 1),
+            "threshold": self.threshold,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChange:
+    alert: Alert
+    active: bool  # True: fired; False: cleared
+
+
+@dataclass(slots=True)
+class _Rule:
+    kind: AlertKind
+    value: Callable[[StreamSample], float | None]
+    bad: Callable[[float], bool]
+    threshold: float
+
+
+def _rules(t: Thresholds) -> list[_Rule]:
+    return [
+        _Rule(AlertKind.HIGH_JITTER, lambda s: s.jitter_ms, lambda v: v > t.jitter_ms, t.jitter_ms),
+        _Rule(AlertKind.HIGH_LOSS, lambda s: s.loss_pct, lambda v: v > t.loss_pct, t.loss_pct),
+        _Rule(AlertKind.HIGH_RTT, lambda s: s.rtt_ms, lambda v: v > t.rtt_ms, t.rtt_ms),
+        _Rule(AlertKind.LOW_MOS, lambda s: s.mos, lambda v: v < t.mos, t.mos),
+    ]
+
+
+@dataclass(slots=True)
+class _StreamState:
+    history: dict[AlertKind, deque[bool]] = field(default_factory=dict)
+    values: dict[AlertKind, deque[float]] = field(default_factory=dict)
+    active: dict[AlertKind, Alert] = field(default_factory=dict)
+    silent_s: int = 0
+
+
+class AlertRules:
+    """The alert state of every stream of a call; feed it each second's samples."""
+
+    def __init__(self, thresholds: Thresholds | None = None) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self._rules = _rules(self.thresholds)
+        self._streams: dict[tuple[str, Direction, str], _StreamState] = {}
+
+    @property
+    def active(self) -> list[Alert]:
+        return [a for state in self._streams.values() for a in state.active.values()]
+
+    def update(self, sample: StreamSample) -> list[AlertChange]:
+        """Take one sample; return the alerts it fired or cleared."""
+        key = (sample.participant_id, sample.direction, sample.kind)
+        state = self._streams.setdefault(key, _StreamState())
+        changes: list[AlertChange] = []
+        t = self.thresholds
+        for rule in self._rules:
+            value = rule.value(sample)
+            if value is None:
+                continue  # not measured this second: the window waits
+            history = state.history.setdefault(rule.kind, deque(maxlen=t.window))
+            values = state.values.setdefault(rule.kind, deque(maxlen=LOSS_AVERAGE_SAMPLES))
+            history.append(rule.bad(value))
+            values.append(value)
+            bad = sum(history)
+            firing = bad >= t.needed
+            if rule.kind is AlertKind.HIGH_LOSS and len(values) == LOSS_AVERAGE_SAMPLES:
+                firing = firing or sum(values) / len(values) > t.loss_average_pct
+            changes += self._settle(
+                state,
+                rule.kind,
+                sample,
+                value=value,
+                threshold=rule.threshold,
+                firing=firing,
+                bad=bad,
+            )
+        if sample.kind == "audio" and sample.direction is Direction.INBOUND:
+            state.silent_s = state.silent_s + 1 if sample.packets == 0 else 0
+            firing = state.silent_s >= t.no_audio_s
+            changes += self._settle(
+                state,
+                AlertKind.NO_AUDIO,
+                sample,
+                value=state.silent_s,
+                threshold=t.no_audio_s,
+                firing=firing,
+                bad=0,
+            )
+        return changes
+
+    def forget(self, participant_id: str) -> list[AlertChange]:
+        """The participant left: their alerts clear."""
+        changes = []
+        for key in [k for k in self._streams if k[0] == participant_id]:
+            state = self._streams.pop(key)
+            changes += [AlertChange(alert, active=False) for alert in state.active.values()]
+        return changes
+
+    def _settle(
+        self,
+        state: _StreamState,
+        kind: AlertKind,
+        sample: StreamSample,
+        *,
+        value: float,
+        threshold: float,
+        firing: bool,
+        bad: int,
+    ) -> list[AlertChange]:
+        current = state.active.get(kind)
+        if current is None and firing:
+            alert = Alert(
+                kind,
+                sample.participant_id,
+                sample.role,
+                sample.direction,
+                sample.kind,
+                float(value),
+                threshold,
+                describe(kind, sample.role, sample.direction, sample.kind, float(value)),
+            )
+            state.active[kind] = alert
+            return [AlertChange(alert, active=True)]
+        clears = not firing if kind is AlertKind.NO_AUDIO else bad <= self.thresholds.clear_at
+        if current is not None and clears:
+            del state.active[kind]
+            return [AlertChange(current, active=False)]
+        return []
+
+
+def describe(kind: AlertKind, role: str, direction: Direction, media: str, value: float) -> str:
+    """An alert in words an agent or supervisor can act on."""
+    way = f"{'from' if direction is Direction.INBOUND else 'to'} the {role}"
+    if kind is AlertKind.HIGH_LOSS:
+        return f"the {role}'s network is losing {value:.0f}% of {media} packets ({way})"
+    if kind is AlertKind.HIGH_JITTER:
+        return f"the {role}'s network delivers {media} unevenly: jitter {value:.0f} ms ({way})"
+    if kind is AlertKind.HIGH_RTT:
+        return f"the {role}'s connection is slow: {value:.0f} ms round trip, expect talk-over"
+    if kind is AlertKind.LOW_MOS:
+        heard = "sounds" if direction is Direction.INBOUND else "hears the call"
+        return f"the {role} {heard} poor (MOS {value:.1f})"
+    return f"no audio from the {role} for {value:.0f} s: a muted or failed microphone, or one-way"
