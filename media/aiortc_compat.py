@@ -39,6 +39,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Protocol
 
@@ -82,6 +83,8 @@ _DTLS_RX_BYTES = "_RTCDtlsTransport__rx_bytes"
 _DTLS_RX_PACKETS = "_RTCDtlsTransport__rx_packets"
 _DTLS_HANDLE_RTP = "_handle_rtp_data"
 # Seconds from the NTP epoch (1900) to the Unix epoch (1970).
+_REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
+_SENDER_STATS = "_RTCRtpSender__stats"
 _NTP_UNIX_OFFSET = 2208988800
 
 # A jump backwards larger than this is a restarted sequence, not a late packet
@@ -427,13 +430,67 @@ def check_compatibility() -> None:
     _require(receiver, _DECODER_QUEUE, _JITTER_BUFFER, _KIND, _SEND_PLI)
     _require(sender, _SEND_KEYFRAME, _SENDER_STARTED, _SENDER_MID, _SENDER_EXTENSIONS)
     _require(sender, _SENDER_HISTORY, _SENDER_NTP, _SENDER_RTP_TS, _SENDER_OCTETS)
-    _require(sender, _SENDER_PACKETS)
+    _require(sender, _SENDER_PACKETS, _SENDER_STATS)
+    _require(receiver, _REMOTE_STREAMS)
     if not hasattr(aioice.ice, "StunProtocol"):
         raise AiortcCompatError("aioice.ice.StunProtocol is gone; FrameSender needs a new seam")
     if not hasattr(aioice.ice, "get_host_addresses"):
         raise AiortcCompatError(
             "aioice.ice.get_host_addresses is gone; restrict_ice_addresses() needs a new seam"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveCounters:
+    """Running totals of what a receiver got from the participant (RFC 3550 section 6.4.1).
+
+    Read straight from aiortc's per-SSRC statistics: ``getStats()`` would build
+    report objects for every stream every second, and the ``fraction_lost``
+    property resets the interval aiortc's own receiver reports rely on.
+    """
+
+    ssrc: int
+    clock_rate: int
+    packets_received: int
+    packets_expected: int
+    jitter: int  # in RTP clock units
+
+
+@dataclass(frozen=True, slots=True)
+class SendCounters:
+    """What a sender sent, and the participant's latest receiver report about it."""
+
+    packets_sent: int
+    bytes_sent: int
+    reported_loss_fraction: float | None  # 0-1, over the report's interval
+    reported_jitter: int | None  # RTP clock units
+    round_trip_s: float | None
+
+
+def receive_counters(receiver: RTCRtpReceiver) -> list[ReceiveCounters]:
+    streams: dict[int, Any] = getattr(receiver, _REMOTE_STREAMS)
+    return [
+        ReceiveCounters(
+            ssrc,
+            stream._clockrate,
+            stream.packets_received,
+            stream.packets_expected,
+            stream.jitter,
+        )
+        for ssrc, stream in list(streams.items())
+        if stream.max_seq is not None
+    ]
+
+
+def send_counters(sender: RTCRtpSender) -> SendCounters:
+    report = getattr(sender, _SENDER_STATS).get(f"remote-inbound-rtp_{id(sender)}")
+    return SendCounters(
+        packets_sent=getattr(sender, _SENDER_PACKETS),
+        bytes_sent=getattr(sender, _SENDER_OCTETS),
+        reported_loss_fraction=None if report is None else report.fractionLost / 256,
+        reported_jitter=None if report is None else report.jitter,
+        round_trip_s=None if report is None else report.roundTripTime,
+    )
 
 
 class _UnstartedTransport:

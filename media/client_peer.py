@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 EncodedFrameHandler = Callable[[SourceKey, JitterFrame], None]
 TrackHandler = Callable[[SourceKey, MediaStreamTrack], None]
+SdpFilter = Callable[[str], str]
 
 
 class ClientPeer:
@@ -40,6 +41,15 @@ class ClientPeer:
         on_encoded_frame: when given, received media is not decoded at all;
             each encoded frame goes here (benchmarks, and tests that prove
             the path decodes nothing).
+        offer_filter: rewrites each offer's SDP before it is applied.
+        answer_filter: rewrites each answer's SDP before :meth:`answer` returns
+            it for the server (the local description keeps the original).
+
+    The filters let a test put a network impairment (a UDP relay, see
+    ``tests/impairment.py``) between this peer and the server: the server
+    sends all its ICE candidates inside the offer SDP and trickles none, and
+    this peer sends its own inside the answer, so pointing those candidates
+    at the relay routes the whole connection through it.
     """
 
     def __init__(
@@ -49,12 +59,16 @@ class ClientPeer:
         on_track: TrackHandler | None = None,
         on_encoded_frame: EncodedFrameHandler | None = None,
         configuration: RTCConfiguration | None = None,
+        offer_filter: SdpFilter | None = None,
+        answer_filter: SdpFilter | None = None,
     ) -> None:
         self.sources: dict[SourceKind, MediaStreamTrack] = dict(sources)
         self.pc = RTCPeerConnection(configuration or default_configuration())
         self.remote_tracks: dict[SourceKey, MediaStreamTrack] = {}
         self._on_track = on_track
         self._on_encoded_frame = on_encoded_frame
+        self._offer_filter = offer_filter
+        self._answer_filter = answer_filter
         self._slots: dict[str, Slot] = {}
         self._tapped: set[str] = set()
 
@@ -62,6 +76,8 @@ class ClientPeer:
         """Apply the server's offer and return the answer SDP."""
         for slot in slots:
             self._slots[slot.mid] = slot
+        if self._offer_filter is not None:
+            sdp = self._offer_filter(sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         # No await between here and createAnswer's first suspension that could
         # start a receiver: taps must be in place before aiortc starts them.
@@ -69,7 +85,8 @@ class ClientPeer:
             self._bind(transceiver)
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)
-        return self.pc.localDescription.sdp
+        local = self.pc.localDescription.sdp
+        return self._answer_filter(local) if self._answer_filter is not None else local
 
     def set_source(self, kind: SourceKind, track: MediaStreamTrack | None) -> None:
         """Replace the track sent for ``kind`` (screen share on an existing m-line)."""

@@ -60,6 +60,17 @@ class Offer:
     slots: tuple[Slot, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class SlotCounters:
+    """One m-line's RTP totals: ``received`` per SSRC on a publish slot, ``sent`` on a subscribe."""
+
+    direction: SlotDirection
+    key: SourceKey
+    kind: str
+    received: list[aiortc_compat.ReceiveCounters] | None = None
+    sent: aiortc_compat.SendCounters | None = None
+
+
 class PeerState(Enum):
     NEW = "new"  # created, nothing negotiated yet
     CONNECTING = "connecting"  # ICE and DTLS under way
@@ -224,6 +235,20 @@ class Peer:
             for transceiver, (direction, key) in self._slots.items()
             if transceiver.mid is not None
         )
+
+    def rtp_counters(self) -> list[SlotCounters]:
+        """The running RTP totals of every m-line: what the participant sends and receives."""
+        counters: list[SlotCounters] = []
+        for transceiver, (direction, key) in list(self._slots.items()):
+            if transceiver.mid is None:
+                continue  # not negotiated yet
+            if direction is SlotDirection.PUBLISH:
+                received = aiortc_compat.receive_counters(transceiver.receiver)
+                counters.append(SlotCounters(direction, key, transceiver.kind, received=received))
+            else:
+                sent = aiortc_compat.send_counters(transceiver.sender)
+                counters.append(SlotCounters(direction, key, transceiver.kind, sent=sent))
+        return counters
 
     async def _run_negotiation(self) -> None:
         while True:

@@ -79,6 +79,10 @@ class Room:
     def members(self) -> Iterable[Member]:
         return self._members.values()
 
+    def peers(self) -> dict[str, Peer]:
+        """Each participant's current peer (a snapshot)."""
+        return dict(self._peers)
+
     def peer(self, participant_id: str, peer_id: str | None = None) -> Peer:
         """The participant's current peer; with ``peer_id``, only if it is that one."""
         peer = self._peers.get(participant_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import time
 from dataclasses import dataclass
 from enum import StrEnum, unique
@@ -54,3 +55,11 @@ class EncodedFrame:
 def is_vp8_keyframe(data: bytes) -> bool:
     """RFC 6386 section 9.1: bit 0 of the frame tag is 0 for a key frame."""
     return bool(data) and not data[0] & 0x01
+
+
+def vp8_size(keyframe: bytes) -> tuple[int, int] | None:
+    """Width and height from a VP8 key frame header (RFC 6386 section 9.1)."""
+    if len(keyframe) < 10 or keyframe[3:6] != b"\x9d\x01\x2a":
+        return None
+    width, height = struct.unpack_from("<HH", keyframe, 6)
+    return width & 0x3FFF, height & 0x3FFF

@@ -107,7 +107,7 @@ class AlertRules:
     def __init__(self, thresholds: Thresholds | None = None) -> None:
         self.thresholds = thresholds or Thresholds()
         self._rules = _rules(self.thresholds)
-        self._streams: dict[tuple[str, Direction, str], _StreamState] = {}
+        self._streams: dict[tuple[str, Direction, str], _StreamState] = {}  # (who, way, source)
 
     @property
     def active(self) -> list[Alert]:
@@ -115,7 +115,7 @@ class AlertRules:
 
     def update(self, sample: StreamSample) -> list[AlertChange]:
         """Take one sample; return the alerts it fired or cleared."""
-        key = (sample.participant_id, sample.direction, sample.kind)
+        key = (sample.participant_id, sample.direction, sample.source)
         state = self._streams.setdefault(key, _StreamState())
         changes: list[AlertChange] = []
         t = self.thresholds

@@ -28,6 +28,7 @@ class StreamSample:
     role: str
     direction: Direction
     kind: str  # "audio" or "video"
+    source: str  # inbound: "microphone", "camera" or "screen"; outbound: "audio" or "video"
     at: float  # Unix time of the sample
     packets: int  # packets that arrived (inbound) or were sent (outbound) in the second
     loss_pct: float | None = None

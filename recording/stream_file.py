@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import fractions
 import logging
-import struct
 from pathlib import Path
 
 import av
 from av.container import OutputContainer
+
+from media.source import vp8_size
 
 logger = logging.getLogger(__name__)
 
@@ -27,14 +28,6 @@ WRITE_OPTIONS = {
     "cluster_time_limit": str(CLUSTER_MS),
     "flush_packets": "1",
 }
-
-
-def vp8_size(keyframe: bytes) -> tuple[int, int] | None:
-    """Width and height from a VP8 key frame header (RFC 6386 section 9.1)."""
-    if len(keyframe) < 10 or keyframe[3:6] != b"\x9d\x01\x2a":
-        return None
-    width, height = struct.unpack_from("<HH", keyframe, 6)
-    return width & 0x3FFF, height & 0x3FFF
 
 
 AUDIO_FRAME_MS = 20

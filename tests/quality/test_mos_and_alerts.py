@@ -58,7 +58,8 @@ def sample(
     direction: Direction = Direction.INBOUND,
     **kw: float,
 ) -> StreamSample:
-    return StreamSample("p1", role, direction, "audio", 0.0, packets, **kw)  # type: ignore[arg-type]
+    source = "microphone" if direction is Direction.INBOUND else "audio"
+    return StreamSample("p1", role, direction, "audio", source, 0.0, packets, **kw)  # type: ignore[arg-type]
 
 
 def fired(rules: AlertRules, s: StreamSample) -> list[tuple[str, bool]]:
