@@ -138,6 +138,9 @@ def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
         "end_reason": next(
             (e.get("reason") for e in events if e.get("type") == "call_ended"), None
         ),
+        "quality": next(
+            (e.get("summary") for e in events if e.get("type") == "quality_summary"), None
+        ),
         "streams": streams,
         "combined": (
             {"file": COMBINED, "bytes": combined.stat().st_size, "sha256": _sha256(combined)}

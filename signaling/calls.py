@@ -90,9 +90,11 @@ class Call:
     """The participant who ended the call, when one did."""
     agent: Participant | None = None
     recording_state: str = "off"
+    """off, recording, paused or stopped (set by the call's recorder)."""
     tags: list[str] = field(default_factory=list)
     """The agent's tags; for finding the recording, never shown to the customer."""
-    """off, recording, paused or stopped (set by the call's recorder)."""
+    quality: dict[str, object] | None = None
+    """The quality summary, once the call has ended (average and worst MOS, loss, alerts)."""
     offered_to: str | None = None
     declined_by: set[str] = field(default_factory=set)
 

@@ -87,9 +87,20 @@ class Config(BaseModel):
     recordings_dir: Path | None = None
     """Where recordings go; data_dir/recordings when unset."""
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    """``kotha recordings purge`` deletes recordings older than this."""
     media_url_ttl_s: Annotated[int, Field(ge=30, le=86400)] = 3600
     """How long a signed playback or download URL stays valid."""
-    """``kotha recordings purge`` deletes recordings older than this."""
+
+    quality_interval_s: Annotated[float, Field(ge=0.2, le=10)] = 1.0
+    """How often every call's connections are sampled (alert rules count samples)."""
+    quality_jitter_ms: Annotated[float, Field(gt=0)] = 30.0
+    quality_loss_pct: Annotated[float, Field(gt=0, le=100)] = 3.0
+    quality_loss_average_pct: Annotated[float, Field(gt=0, le=100)] = 3.0
+    quality_rtt_ms: Annotated[float, Field(gt=0)] = 400.0
+    quality_mos: Annotated[float, Field(ge=1, le=5)] = 3.0
+    """Alert thresholds: a sample is bad above these (below, for MOS)."""
+    quality_no_audio_s: Annotated[int, Field(ge=1, le=60)] = 3
+    """Seconds without audio from a participant's microphone before the no-audio alert."""
 
     media_plane: Literal["forward", "transcode"] = "forward"
     """``transcode`` is the naive decode/re-encode relay, for benchmarks only."""

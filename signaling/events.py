@@ -48,3 +48,5 @@ class ServerEvent(StrEnum):
     MEDIA_FAILED = "media_failed"
     PARTICIPANT_UPDATED = "participant_updated"
     CALL_ENDED = "call_ended"
+    QUALITY_UPDATED = "quality_updated"
+    QUALITY_ALERT = "quality_alert"

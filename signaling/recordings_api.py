@@ -70,6 +70,9 @@ async def list_recordings(request: web.Request) -> web.Response:
     return web.json_response({"recordings": [_public(row) for row in rows]})
 
 
+NOT_ON_TIMELINE = {"stream_started", "quality_sample", "quality_summary"}
+
+
 async def get_recording(request: web.Request) -> web.Response:
     bearer_identity(request).require(*STAFF)
     folder, meta = await _open(request)
@@ -77,7 +80,13 @@ async def get_recording(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "recording": _describe(meta),
-            "timeline": [e for e in events if e.get("type") != "stream_started"],
+            "timeline": [e for e in events if e.get("type") not in NOT_ON_TIMELINE],
+            # One entry a second: drawn as a chart under the player, not listed.
+            "quality": [
+                {"t_ms": e.get("t_ms"), "samples": e.get("samples", [])}
+                for e in events
+                if e.get("type") == "quality_sample"
+            ],
         }
     )
 
@@ -210,6 +219,7 @@ def _describe(meta: dict[str, Any]) -> dict[str, Any]:
         "pauses": meta.get("pauses"),
         "tags": meta.get("tags"),
         "end_reason": meta.get("end_reason"),
+        "quality": meta.get("quality"),
         "streams": [_stream_info(s) for s in meta.get("streams") or []],
         "downloads": [k for k in ("recording", "dual_channel", "events") if k in media_files(meta)],
     }

@@ -38,6 +38,7 @@ from .errors import (
 from .events import ServerEvent
 from .ice import ice_servers_for
 from .logs import call_context
+from .quality_monitor import QualityMonitor
 from .recordings import CallRecordings
 from .tasks import TaskSet
 
@@ -81,6 +82,7 @@ class Switchboard:
         self._rooms: dict[str, Room] = {}
         self.recordings = CallRecordings(config.recordings_path, enabled=config.recording_enabled)
         self.audit = AuditLog(config.data_dir / "audit.jsonl")
+        self.quality = QualityMonitor(config, self.recordings, self._send_quality)
         self._tasks = TaskSet("Switchboard")
 
     # -- lifecycle -------------------------------------------------------
@@ -90,6 +92,7 @@ class Switchboard:
         aiortc_compat.restrict_ice_addresses(self.config.ice_addresses)
         self._tasks.spawn(self.recordings.open(), "open_recordings")
         self._tasks.call_later("sweep", SWEEP_INTERVAL_S, self._sweep)
+        self._tasks.spawn(self.quality.run(), "quality")
 
     async def close(self) -> None:
         for call in list(self.calls.values()):
@@ -210,6 +213,11 @@ class Switchboard:
             f"grace:agent:{agent.subject}", grace, lambda: self._agent_gone(agent.subject)
         )
 
+    async def _send_quality(
+        self, call_id: str, participant_id: str, event: ServerEvent, payload: Payload
+    ) -> None:
+        await self.notifier.to_participant(call_id, participant_id, event, payload)
+
     def _left(self, call: Call, participant: Participant) -> None:
         """A party's connection dropped mid-call: the recording's timeline shows it."""
         if call.state is CallState.ACTIVE:
@@ -329,6 +337,7 @@ class Switchboard:
             room = self._rooms[call.call_id] = self._new_room(call)
             if isinstance(room.plane, Router):
                 self.recordings.start(call, room.plane)
+            self.quality.watch(call, room)
             await self.notifier.to_call(
                 call.call_id, ServerEvent.CALL_UPDATED, {"call": call.to_wire()}
             )
@@ -675,6 +684,7 @@ class Switchboard:
             self._tasks.cancel_timer(f"offer:{call.call_id}")
             for participant in call.participants:
                 self._tasks.cancel_timer(f"grace:{call.call_id}:{participant.participant_id}")
+            call.quality = self.quality.unwatch(call.call_id)
             self.recordings.finish(call, reason.value)
             room = self._rooms.pop(call.call_id, None)
             if room is not None:

@@ -1,0 +1,199 @@
+"""Every live call's connections, sampled once a second: the live view, alerts and the timeline.
+
+The sampler and the alert rules live in ``quality``; this is where they meet
+calls: who is told (the agent now, supervisors later), what goes on the
+recording's timeline, and the summary the recording keeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from media.room import Room
+from media.router import Router
+from quality.alerts import AlertChange, AlertRules, Thresholds
+from quality.meter import StreamMeter
+from quality.sample import Direction, StreamSample
+from quality.sampler import CallSampler
+from quality.summary import QualitySummary
+
+from .calls import Call
+from .config import Config
+from .events import ServerEvent
+from .recordings import CallRecordings
+
+logger = logging.getLogger(__name__)
+
+# MOS bands of the agent's indicator (as call-quality dashboards draw them).
+GOOD_MOS = 4.0
+FAIR_MOS = 3.6
+
+Send = Callable[[str, str, ServerEvent, dict[str, Any]], Awaitable[None]]
+
+
+def thresholds_from(config: Config) -> Thresholds:
+    return Thresholds(
+        jitter_ms=config.quality_jitter_ms,
+        loss_pct=config.quality_loss_pct,
+        loss_average_pct=config.quality_loss_average_pct,
+        rtt_ms=config.quality_rtt_ms,
+        mos=config.quality_mos,
+        no_audio_s=config.quality_no_audio_s,
+    )
+
+
+class CallQuality:
+    """One call's meter, sampler, alert rules and summary."""
+
+    def __init__(self, call: Call, room: Room, thresholds: Thresholds) -> None:
+        self.call = call
+        self.room = room
+        self.meter = StreamMeter()
+        if isinstance(room.plane, Router):
+            room.plane.add_tap(self.meter.on_frame)
+        self.sampler = CallSampler(self._role_of)
+        self.rules = AlertRules(thresholds)
+        self.summary = QualitySummary()
+        self.latest: list[StreamSample] = []
+
+    def step(self, now: float) -> list[AlertChange]:
+        """Sample every connection of the call; return the alerts that fired or cleared."""
+        self.latest = self.sampler.sample(self.room.peers(), self.meter.take(), now)
+        changes: list[AlertChange] = []
+        for sample in self.latest:
+            self.summary.add(sample)
+            changes += self.rules.update(sample)
+        for change in changes:
+            self.summary.alert(change)
+        return changes
+
+    def view(self) -> dict[str, Any]:
+        """The live quality view of the call: per participant, both directions, in words."""
+        participants = []
+        active = self.rules.active
+        for participant in self.call.participants:
+            pid = participant.participant_id
+            mine = [s for s in self.latest if s.participant_id == pid]
+            if not mine:
+                continue
+            alerts = [a for a in active if a.participant_id == pid]
+            scores = [s.mos for s in mine if s.mos is not None]
+            mos = min(scores) if scores else None
+            rating, reason = _rating(mos, [a.message for a in alerts])
+            participants.append(
+                {
+                    "participant_id": pid,
+                    "role": participant.role.value,
+                    "name": participant.name,
+                    "mos": mos,
+                    "rating": rating,
+                    "reason": reason,
+                    "suggestion": _suggestion(rating, self.call.media),
+                    "inbound": {
+                        s.source: s.to_wire() for s in mine if s.direction is Direction.INBOUND
+                    },
+                    "outbound": {
+                        s.source: s.to_wire() for s in mine if s.direction is Direction.OUTBOUND
+                    },
+                }
+            )
+        return {
+            "call_id": self.call.call_id,
+            "at": round(time.time(), 3),
+            "participants": participants,
+            "alerts": [a.to_wire() for a in active],
+        }
+
+    def _role_of(self, participant_id: str) -> str:
+        participant = self.call.participant(participant_id)
+        return participant.role.value if participant else "participant"
+
+
+def _rating(mos: float | None, alerts: list[str]) -> tuple[str, str]:
+    if alerts:
+        return "poor", alerts[0]
+    if mos is None:
+        return "unknown", "measuring"
+    if mos < FAIR_MOS:
+        return "poor", f"the line sounds poor (MOS {mos:.1f})"
+    if mos < GOOD_MOS:
+        return "fair", f"the line is a little unsteady (MOS {mos:.1f})"
+    return "good", ""
+
+
+def _suggestion(rating: str, media: str) -> str:
+    if rating != "poor":
+        return ""
+    if media == "video":
+        return "switch to audio only: it needs far less of the network"
+    return "ask them to move to a stronger signal, or call back on another network"
+
+
+class QualityMonitor:
+    """Samples every watched call each ``interval`` seconds and tells who needs to know."""
+
+    def __init__(self, config: Config, recordings: CallRecordings, send: Send) -> None:
+        self.interval = config.quality_interval_s
+        self.thresholds = thresholds_from(config)
+        self._recordings = recordings
+        self._send = send
+        self._calls: dict[str, CallQuality] = {}
+
+    def watch(self, call: Call, room: Room) -> None:
+        self._calls[call.call_id] = CallQuality(call, room, self.thresholds)
+
+    def unwatch(self, call_id: str) -> dict[str, Any] | None:
+        """Stop sampling the call; its summary (also written to the recording's timeline)."""
+        quality = self._calls.pop(call_id, None)
+        if quality is None:
+            return None
+        summary = quality.summary.to_dict()
+        self._recordings.event(call_id, "quality_summary", summary=summary)
+        return summary
+
+    def quality(self, call_id: str) -> CallQuality | None:
+        return self._calls.get(call_id)
+
+    async def run(self) -> None:
+        """Sample on a steady beat (a slow tick does not push the next one later)."""
+        loop = asyncio.get_running_loop()
+        next_at = loop.time() + self.interval
+        while True:
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            next_at = max(next_at + self.interval, loop.time())
+            try:
+                await self.tick()
+            except Exception:
+                logger.exception("quality sampling failed; trying again next tick")
+
+    async def tick(self) -> None:
+        now = time.time()
+        for call_id, quality in list(self._calls.items()):
+            changes = quality.step(now)
+            samples = [s.to_wire() for s in quality.latest]
+            if samples:
+                self._recordings.event(call_id, "quality_sample", samples=samples)
+            agent = quality.call.agent
+            for change in changes:
+                alert = change.alert.to_wire()
+                self._recordings.event(call_id, "quality_alert", alert=alert, active=change.active)
+                logger.info(
+                    "quality alert %s: %s",
+                    "fired" if change.active else "cleared",
+                    change.alert.message,
+                )
+                if agent is not None:
+                    await self._send(
+                        call_id,
+                        agent.participant_id,
+                        ServerEvent.QUALITY_ALERT,
+                        {"call_id": call_id, "alert": alert, "active": change.active},
+                    )
+            if agent is not None and samples:
+                await self._send(
+                    call_id, agent.participant_id, ServerEvent.QUALITY_UPDATED, quality.view()
+                )

@@ -1,0 +1,128 @@
+"""The agent sees each call's quality live, is alerted when audio stops, and the recording keeps it.
+
+Guards:
+- every second the agent gets the call's quality view: both parties, both directions,
+  rated good with a clean line's MOS and the reason empty;
+- the customer's microphone packets stop reaching the server (the connection stays up:
+  one-way audio): the agent is alerted within 5 s, in words, and the alert clears when
+  audio comes back;
+- after the call the recording's meta.json holds the quality summary and its timeline
+  the per-second samples and the alerts, which the reviewers' API hands to the replay page.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import aiohttp
+import pytest
+
+from recording.finalize import read_events
+from signaling.auth import Role
+from signaling.events import ServerEvent
+from tests.conftest import Server, connect_call
+from tests.support import drop_every, participant_media
+
+ONE_WAY_ALERT_S = 5.0
+
+
+def voices() -> dict[str, Any]:
+    return {
+        "customer_sources": participant_media(440),
+        "agent_sources": participant_media(660),
+    }
+
+
+def participant(view: dict[str, Any], role: str) -> dict[str, Any]:
+    return next(p for p in view["participants"] if p["role"] == role)
+
+
+async def test_agent_sees_both_parties_rated_good_on_a_clean_line(server: Server) -> None:
+    pair = await connect_call(server, **voices())
+
+    def settled(view: dict[str, Any]) -> bool:
+        return len(view["participants"]) == 2 and all(
+            p["rating"] == "good" for p in view["participants"]
+        )
+
+    view = await pair.agent.wait_for(ServerEvent.QUALITY_UPDATED, settled, timeout=15)
+    assert view["call_id"] == pair.call_id
+    customer = participant(view, "customer")
+    assert customer["mos"] == pytest.approx(4.4, abs=0.1)
+    assert customer["reason"] == "" and customer["suggestion"] == ""
+    mic = customer["inbound"]["microphone"]
+    assert mic["packets"] > 30 and mic["loss_pct"] == 0
+    assert customer["outbound"]["audio"]["rtt_ms"] < 100
+    assert view["alerts"] == []
+    # The customer is told nothing of it.
+    assert ServerEvent.QUALITY_UPDATED.value not in {r.event for r in pair.customer.received}
+
+
+async def test_one_way_audio_alerts_the_agent_within_five_seconds(server: Server) -> None:
+    pair = await connect_call(server, **voices())
+    await pair.agent.wait_for(
+        ServerEvent.QUALITY_UPDATED, lambda v: len(v["participants"]) == 2, timeout=15
+    )
+    assert pair.customer.peer is not None
+    transport = pair.customer.peer.pc.getSenders()[0].transport
+    send = transport._send_rtp  # type: ignore[attr-defined]
+    stopped = time.monotonic()
+    drop_every(transport, 1)  # every RTP packet of the customer's; RTCP still flows
+
+    def no_audio(active: bool) -> Any:
+        return lambda p: (
+            p["alert"]["kind"] == "no_audio"
+            and p["alert"]["role"] == "customer"
+            and p["active"] is active
+        )
+
+    fired = await pair.agent.wait_for(ServerEvent.QUALITY_ALERT, no_audio(True), timeout=10)
+    took = time.monotonic() - stopped
+    assert took < ONE_WAY_ALERT_S, f"the no-audio alert took {took:.1f} s"
+    assert fired["alert"]["message"].startswith("no audio from the customer for 3 s")
+    view = await pair.agent.wait_for(
+        ServerEvent.QUALITY_UPDATED, lambda v: participant(v, "customer")["rating"] == "poor"
+    )
+    assert "no audio from the customer" in participant(view, "customer")["reason"]
+
+    transport._send_rtp = send  # type: ignore[attr-defined]
+    await pair.agent.wait_for(ServerEvent.QUALITY_ALERT, no_audio(False), timeout=5)
+
+
+async def test_the_recording_keeps_the_quality_timeline_and_summary(server: Server) -> None:
+    pair = await connect_call(server, **voices())
+    recorder = server.switchboard.recordings.recorder(pair.call_id)
+    assert recorder is not None
+    await pair.agent.wait_for(
+        ServerEvent.QUALITY_UPDATED,
+        lambda v: all(p["mos"] for p in v["participants"]) and len(v["participants"]) == 2,
+        timeout=15,
+    )
+    await pair.agent.hang_up()
+    await server.switchboard.recordings.settle()
+
+    events = read_events(recorder.folder)
+    samples = [e for e in events if e["type"] == "quality_sample"]
+    assert len(samples) >= 2
+    roles = {s["role"] for e in samples for s in e["samples"]}
+    assert roles == {"customer", "agent"}
+    summary = next(e["summary"] for e in events if e["type"] == "quality_summary")
+    assert summary["mos_average"] == pytest.approx(4.4, abs=0.1)
+    assert summary["loss_pct"] == 0 and summary["alerts"] == {}
+    stored = json.loads((recorder.folder / "meta.json").read_text())
+    assert stored["quality"] == summary
+
+    # The replay page gets the series (not listed as events) and the summary.
+    async with aiohttp.ClientSession() as http:
+        reply = await http.get(
+            f"{server.url}/api/recordings/{pair.call_id}",
+            headers={"Authorization": f"Bearer {server.token(Role.REVIEWER, 'Rina')}"},
+        )
+        detail = await reply.json()
+    assert reply.status == 200, detail
+    assert detail["recording"]["quality"] == summary
+    assert len(detail["quality"]) == len(samples)
+    assert detail["quality"][0]["samples"][0]["role"] in {"customer", "agent"}
+    assert not [e for e in detail["timeline"] if e["type"].startswith("quality_s")]
