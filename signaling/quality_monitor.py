@@ -33,6 +33,9 @@ GOOD_MOS = 4.0
 FAIR_MOS = 3.6
 
 Send = Callable[[str, str, ServerEvent, dict[str, Any]], Awaitable[None]]
+# Told every tick, for each call: its samples and the alerts that fired or cleared
+# (the Prometheus metrics listen here). Must not block: it runs on the event loop.
+QualityListener = Callable[[str, list[StreamSample], list[AlertChange]], None]
 
 
 def thresholds_from(config: Config) -> Thresholds:
@@ -142,6 +145,7 @@ class QualityMonitor:
         self._recordings = recordings
         self._send = send
         self._calls: dict[str, CallQuality] = {}
+        self.listeners: list[QualityListener] = []
 
     def watch(self, call: Call, room: Room) -> None:
         self._calls[call.call_id] = CallQuality(call, room, self.thresholds)
@@ -174,6 +178,8 @@ class QualityMonitor:
         now = time.time()
         for call_id, quality in list(self._calls.items()):
             changes = quality.step(now)
+            for listener in self.listeners:
+                listener(call_id, quality.latest, changes)
             samples = [s.to_wire() for s in quality.latest]
             if samples:
                 self._recordings.event(call_id, "quality_sample", samples=samples)
