@@ -18,7 +18,7 @@ from typing import Any
 import socketio
 from aiortc import MediaStreamTrack
 
-from media.client_peer import ClientPeer, EncodedFrameHandler, TrackHandler
+from media.client_peer import ClientPeer, EncodedFrameHandler, SdpFilter, TrackHandler
 from media.peer import Slot, SlotDirection
 from media.source import SourceKind
 
@@ -52,6 +52,9 @@ class KothaClient:
         token: a signed token (customer or agent).
         sources: local tracks to publish, by source.
         on_track / on_encoded_frame: see :class:`media.client_peer.ClientPeer`.
+        offer_filter / answer_filter: rewrite the SDP of each offer and answer,
+            as :class:`media.client_peer.ClientPeer` does; tests route the
+            media through a network impairment this way.
     """
 
     def __init__(
@@ -62,6 +65,8 @@ class KothaClient:
         sources: Mapping[SourceKind, MediaStreamTrack] | None = None,
         on_track: TrackHandler | None = None,
         on_encoded_frame: EncodedFrameHandler | None = None,
+        offer_filter: SdpFilter | None = None,
+        answer_filter: SdpFilter | None = None,
     ) -> None:
         self.url = url
         self.token = token
@@ -73,6 +78,8 @@ class KothaClient:
         self.offers_answered = 0
         self._on_track = on_track
         self._on_encoded_frame = on_encoded_frame
+        self._offer_filter = offer_filter
+        self._answer_filter = answer_filter
         self._news = asyncio.Condition()
         self._offer_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -196,7 +203,11 @@ class KothaClient:
                 if self.peer is not None:
                     await self.peer.close()
                 self.peer = ClientPeer(
-                    self.sources, on_track=self._on_track, on_encoded_frame=self._on_encoded_frame
+                    self.sources,
+                    on_track=self._on_track,
+                    on_encoded_frame=self._on_encoded_frame,
+                    offer_filter=self._offer_filter,
+                    answer_filter=self._answer_filter,
                 )
                 self.peer_id = offer["peer_id"]
             slots = [
