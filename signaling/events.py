@@ -32,6 +32,7 @@ class ClientEvent(StrEnum):
     RESUME_RECORDING = "resume_recording"
     GET_STATE = "get_state"
     REFRESH_TOKEN = "refresh_token"
+    REPORT_QUALITY = "report_quality"
 
 
 @unique

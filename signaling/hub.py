@@ -34,6 +34,7 @@ from .schemas import (
     DeclineCall,
     GetState,
     Message,
+    ReportQuality,
     RequestCall,
     SendAnswer,
     SetAvailability,
@@ -63,6 +64,7 @@ _SCHEMAS: dict[ClientEvent, type[Message]] = {
     ClientEvent.RESUME_RECORDING: CallRef,
     ClientEvent.GET_STATE: GetState,
     ClientEvent.REFRESH_TOKEN: GetState,
+    ClientEvent.REPORT_QUALITY: ReportQuality,
 }
 
 
@@ -262,6 +264,11 @@ class CallNamespace(socketio.AsyncNamespace):
         return await self._switchboard.set_recording(
             socket.identity, message.call_id, paused=False, source=socket.source
         )
+
+    async def on_report_quality(self, socket: _Socket, message: ReportQuality) -> Payload:
+        report = message.model_dump(exclude_none=True, exclude={"call_id"})
+        await self._switchboard.report_quality(socket.identity, message.call_id, report)
+        return {}
 
     # -- Notifier -----------------------------------------------------------
 

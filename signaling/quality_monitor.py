@@ -23,10 +23,16 @@ from quality.summary import QualitySummary
 
 from .calls import Call
 from .config import Config
+from .errors import CallStateError, RateLimitedError
 from .events import ServerEvent
 from .recordings import CallRecordings
 
 logger = logging.getLogger(__name__)
+
+# A page may report its getStats() at most this often; the latest report is shown
+# until it is this old.
+REPORT_MIN_INTERVAL_S = 2.0
+REPORT_SHOWN_S = 15.0
 
 # MOS bands of the agent's indicator (as call-quality dashboards draw them).
 GOOD_MOS = 4.0
@@ -62,6 +68,7 @@ class CallQuality:
         self.rules = AlertRules(thresholds)
         self.summary = QualitySummary()
         self.latest: list[StreamSample] = []
+        self.reports: dict[str, dict[str, Any]] = {}  # participant id -> latest page report
 
     def step(self, now: float) -> list[AlertChange]:
         """Sample every connection of the call; return the alerts that fired or cleared."""
@@ -102,6 +109,7 @@ class CallQuality:
                     "outbound": {
                         s.source: s.to_wire() for s in mine if s.direction is Direction.OUTBOUND
                     },
+                    "reported": self._recent_report(pid),
                 }
             )
         return {
@@ -110,6 +118,12 @@ class CallQuality:
             "participants": participants,
             "alerts": [a.to_wire() for a in active],
         }
+
+    def _recent_report(self, participant_id: str) -> dict[str, Any] | None:
+        report = self.reports.get(participant_id)
+        if report is None or time.time() - report["at"] > REPORT_SHOWN_S:
+            return None
+        return report
 
     def _role_of(self, participant_id: str) -> str:
         participant = self.call.participant(participant_id)
@@ -158,6 +172,22 @@ class QualityMonitor:
         summary = quality.summary.to_dict()
         self._recordings.event(call_id, "quality_summary", summary=summary)
         return summary
+
+    def report(self, call_id: str, participant_id: str, role: str, report: dict[str, Any]) -> None:
+        """Keep a page's report (one per REPORT_MIN_INTERVAL_S at most); put it on the timeline."""
+        quality = self._calls.get(call_id)
+        if quality is None:
+            raise CallStateError("this call's quality is not being measured")
+        now = time.time()
+        last = quality.reports.get(participant_id)
+        if last is not None and now - last["at"] < REPORT_MIN_INTERVAL_S:
+            raise RateLimitedError(
+                f"quality reports are taken at most every {REPORT_MIN_INTERVAL_S:.0f} s"
+            )
+        quality.reports[participant_id] = {"at": round(now, 3), **report}
+        self._recordings.event(
+            call_id, "quality_report", participant_id=participant_id, role=role, report=report
+        )
 
     def quality(self, call_id: str) -> CallQuality | None:
         return self._calls.get(call_id)

@@ -99,6 +99,39 @@ class TagCall(Message):
     tags: Annotated[list[Tag], Field(min_length=1, max_length=10)]
 
 
+Milliseconds = Annotated[float, Field(ge=0, le=600_000, allow_inf_nan=False)]
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=10**9)]
+
+
+class ClientAudioStats(Message):
+    """What the page's own ``getStats()`` says of the audio it receives."""
+
+    jitter_ms: Milliseconds | None = None
+    jitter_buffer_delay_ms: Milliseconds | None = None
+    concealed_pct: Percent | None = None
+    packets_lost: Count | None = None
+    round_trip_ms: Milliseconds | None = None
+
+
+class ClientVideoStats(Message):
+    """What the page's own ``getStats()`` says of the video it receives."""
+
+    frames_per_second: Annotated[float, Field(ge=0, le=240, allow_inf_nan=False)] | None = None
+    frame_width: Annotated[int, Field(ge=0, le=8192)] | None = None
+    frame_height: Annotated[int, Field(ge=0, le=8192)] | None = None
+    frames_dropped: Count | None = None
+    freeze_count: Count | None = None
+
+
+class ReportQuality(Message):
+    """A page's summary of its ``getStats()``, every few seconds, shown beside the server's."""
+
+    call_id: CallId
+    audio: ClientAudioStats | None = None
+    video: ClientVideoStats | None = None
+
+
 class SetTrackState(Message):
     call_id: CallId
     kind: MediaKind

@@ -213,6 +213,15 @@ class Switchboard:
             f"grace:agent:{agent.subject}", grace, lambda: self._agent_gone(agent.subject)
         )
 
+    async def report_quality(
+        self, identity: Identity, call_id: str, report: dict[str, Any]
+    ) -> None:
+        """A page's own view of its media; shown beside the server's figures."""
+        call, participant = self._participant_of(identity, call_id)
+        if call.state is not CallState.ACTIVE:
+            raise CallStateError("quality reports are for calls in progress")
+        self.quality.report(call_id, participant.participant_id, participant.role.value, report)
+
     async def _send_quality(
         self, call_id: str, participant_id: str, event: ServerEvent, payload: Payload
     ) -> None:

@@ -21,6 +21,7 @@ import pytest
 
 from recording.finalize import read_events
 from signaling.auth import Role
+from signaling.client import ClientError
 from signaling.events import ServerEvent
 from tests.conftest import Server, connect_call
 from tests.support import drop_every, participant_media
@@ -126,3 +127,38 @@ async def test_the_recording_keeps_the_quality_timeline_and_summary(server: Serv
     assert len(detail["quality"]) == len(samples)
     assert detail["quality"][0]["samples"][0]["role"] in {"customer", "agent"}
     assert not [e for e in detail["timeline"] if e["type"].startswith("quality_s")]
+
+
+async def test_pages_report_their_own_stats_and_the_agent_sees_them(server: Server) -> None:
+    pair = await connect_call(server, **voices())
+    report = {
+        "call_id": pair.call_id,
+        "audio": {"jitter_ms": 12.5, "jitter_buffer_delay_ms": 48.0, "concealed_pct": 1.2},
+    }
+    assert (await pair.customer.request("report_quality", report))["ok"]
+    view = await pair.agent.wait_for(
+        ServerEvent.QUALITY_UPDATED,
+        lambda v: bool(
+            v["participants"] and (participant(v, "customer").get("reported") or {}).get("audio")
+        ),
+    )
+    reported = participant(view, "customer")["reported"]
+    assert reported["audio"] == report["audio"]
+
+    # At most one report every 2 s; a malformed or foreign one is refused by name.
+    with pytest.raises(ClientError) as too_soon:
+        await pair.customer.request("report_quality", report)
+    assert too_soon.value.code == "rate_limited"
+    for bad, field in (
+        ({"audio": {"jitter_ms": -1}}, "audio.jitter_ms"),
+        ({"audio": {"concealed_pct": 250}}, "audio.concealed_pct"),
+        ({"audio": {"jitter_ms": "NaN"}}, "audio.jitter_ms"),
+        ({"video": {"frames_per_second": 30, "secret": 1}}, "video.secret"),
+    ):
+        with pytest.raises(ClientError) as refused:
+            await pair.agent.request("report_quality", {"call_id": pair.call_id, **bad})
+        assert (refused.value.code, refused.value.field) == ("invalid_message", field), bad
+    other_call, _ = server.customer_call("Someone")
+    with pytest.raises(ClientError) as foreign:
+        await pair.agent.request("report_quality", {"call_id": other_call, "audio": {}})
+    assert foreign.value.code in {"forbidden", "not_found", "call_state"}

@@ -4,6 +4,7 @@
 // console; the pages only draw what it reports.
 
 import { MediaPeer } from "./media-peer.js";
+import { StatsReporter } from "./stats-report.js";
 
 // A peer that stays "disconnected" this long is given up and replaced.
 const DISCONNECTED_GRACE_MS = 3000;
@@ -51,6 +52,9 @@ export class CallSession extends EventTarget {
     this._offers = Promise.resolve();
     this._retry = 0;
     this._timers = new Map();
+    // The page's own getStats() summary goes to the server every few seconds.
+    this.stats = new StatsReporter(signal, callId, () => this.peer?.pc ?? null);
+    this.stats.start();
     this._unsubscribe = [
       this._listen("media_offer", (offer) => this._onOffer(offer)),
       this._listen("media_failed", (msg) => {
@@ -138,6 +142,7 @@ export class CallSession extends EventTarget {
     for (const timer of this._timers.values()) clearTimeout(timer);
     this._timers.clear();
     for (const off of this._unsubscribe) off();
+    this.stats.stop();
     if (this.peer) this.peer.close();
     this.peer = null;
     for (const track of this.localTracks.values()) track.stop();
