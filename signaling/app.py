@@ -12,7 +12,7 @@ from pathlib import Path
 import socketio
 from aiohttp import web
 
-from . import api, recordings_api
+from . import api, metrics, recordings_api
 from .auth import TokenAuthority
 from .config import Config
 from .errors import ConfigError
@@ -27,6 +27,7 @@ from .keys import (
     SWITCHBOARD,
 )
 from .media_urls import MediaSigner
+from .metrics import METRICS, Metrics
 from .switchboard import Switchboard
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
@@ -71,11 +72,14 @@ def create_app(config: Config) -> web.Application:
     sio.register_namespace(hub)
     app[SWITCHBOARD] = switchboard
     app[CALL_NAMESPACE] = hub
+    app[METRICS] = Metrics(switchboard)
 
     api.add_routes(app)
     recordings_api.add_routes(app)
+    metrics.add_routes(app)
     _add_pages(app)
     app.cleanup_ctx.append(_switchboard_ctx)
+    app.cleanup_ctx.append(_metrics_ctx)
     return app
 
 
@@ -84,6 +88,14 @@ async def _switchboard_ctx(app: web.Application) -> AsyncIterator[None]:
     switchboard.start()
     yield
     await switchboard.close()
+
+
+async def _metrics_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The loop-lag watchdog and the quality listener; stopped before the switchboard closes."""
+    app_metrics = app[METRICS]
+    app_metrics.start()
+    yield
+    await app_metrics.stop()
 
 
 def _add_pages(app: web.Application) -> None:

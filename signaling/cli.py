@@ -113,6 +113,13 @@ def _add_bench(sub: Any) -> None:
         "the median overhead (the machine's speed drifts more than recording costs)",
     )
     relay.set_defaults(func=_bench_relay)
+    quality = bench_sub.add_parser(
+        "quality", help="server CPU of measuring every connection once a second"
+    )
+    quality.add_argument("--participants", type=int, default=50)
+    quality.add_argument("--seconds", type=float, default=20.0)
+    quality.add_argument("--json", action="store_true", help="print only the JSON line")
+    quality.set_defaults(func=_bench_quality)
 
 
 def _load(args: argparse.Namespace, **overrides: Any) -> Config:
@@ -209,6 +216,16 @@ def _bench_relay(args: argparse.Namespace) -> int:
     )
     print(json.dumps(result), flush=True)
     return 0
+
+
+def _bench_quality(args: argparse.Namespace) -> int:
+    from .bench.quality import run_quality_benchmark
+
+    result = asyncio.run(
+        run_quality_benchmark(participants=args.participants, seconds=args.seconds, quiet=args.json)
+    )
+    print(json.dumps(result), flush=True)
+    return 0 if "error" not in result else 1
 
 
 if __name__ == "__main__":

@@ -60,6 +60,8 @@ class Config(BaseModel):
     """Let the customer page mint a short-lived token bound to one new call (demo)."""
     api_keys: list[Annotated[str, Field(min_length=16)]] = Field(default_factory=list)
     """Keys a shop backend uses for POST /api/calls (X-API-Key header)."""
+    metrics_token: Annotated[str, Field(min_length=16)] | None = None
+    """Static bearer token a Prometheus scraper may send to GET /metrics (else: admin JWT only)."""
     socket_rate_per_s: Annotated[float, Field(gt=0)] = 20.0
     """Messages a second one socket may send before it gets "rate_limited" replies."""
     socket_rate_burst: Annotated[float, Field(ge=1)] = 100.0

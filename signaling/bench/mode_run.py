@@ -11,7 +11,7 @@ import secrets
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 CLIENT_NICE = 10
 
 Progress = Callable[[str], None]
+# Reads figures from the server under load (given its URL and JWT secret), at the start
+# and at the end of the window; the result carries the difference.
+Probe = Callable[[str, str], Awaitable[dict[str, float]]]
 
 
 @dataclass
@@ -52,6 +55,7 @@ class ModeRun:
     progress: Progress
     profile: Path | None = None
     client_nice: int = CLIENT_NICE
+    probe: Probe | None = None
     server: asyncio.subprocess.Process | None = None
     workers: list[asyncio.subprocess.Process] = field(default_factory=list)
 
@@ -95,10 +99,21 @@ class ModeRun:
         t1 = t0 + self.seconds
         for worker in self.workers:
             _send(worker, {"t0": t0, "t1": t1})
-        cpu = await self._cpu_over_window(t0, t1)
+        probed: dict[str, float] = {}
+        if self.probe is not None:
+            probe = self.probe
+            await asyncio.sleep(max(0.0, t0 - time.monotonic()))
+            started = await probe(url, secret)
+            cpu = await self._cpu_over_window(time.monotonic(), t1)
+            ended = await probe(url, secret)
+            probed = {k: ended[k] - started.get(k, 0.0) for k in ended}
+        else:
+            cpu = await self._cpu_over_window(t0, t1)
         reports = await asyncio.gather(*(self._expect(w, "result") for w in self.workers))
         result = self._figures(cpu, reports, t1 - t0)
         result["setup_s"] = round(setup_s, 1)
+        if probed:
+            result["probe"] = probed
         self.progress(f"bench[{self.mode}]: {json.dumps(_headline(result))}")
         return result
 

@@ -120,3 +120,21 @@ def test_process_cpu_reads_this_process() -> None:
     assert user > 0
     assert system >= 0
     assert measure.machine_busy_seconds() >= user
+
+
+def test_quality_bench_reports_what_sampling_costs(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["bench", "quality", "--participants", "4", "--seconds", "2", "--json"])
+
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["participants"] == 4
+    assert "error" not in result, result
+    # The server sampled about once a second, and the meter counted the frames it received
+    # (2 calls x 2 streams x 50 frames a second).
+    assert 1 <= result["ticks"] <= 4
+    assert 100 <= result["frames_metered"] <= 4 * 50 * 3
+    assert result["sampler_cpu_pct"] == pytest.approx(
+        result["tick_cpu_pct"] + result["tap_cpu_pct"], abs=0.01
+    )
+    assert 0 < result["sampler_cpu_pct"] < 100
+    assert result["target_met"] in (True, False)

@@ -1,0 +1,371 @@
+"""Prometheus metrics of one node: ``GET /metrics``.
+
+Three sources feed them:
+
+- the switchboard, read at scrape time (calls, participants, agents, peers,
+  streams, live recordings, active quality alerts): gauges that are always
+  exactly what the switchboard holds, with nothing to keep in step;
+- the quality monitor, which tells :meth:`Metrics.on_quality` each call's
+  samples and alert changes once per interval: packet and byte counters and
+  the loss, jitter and MOS histograms;
+- a watchdog task that sleeps a quarter second and measures how late it
+  wakes up: the event loop's lag, the first sign of blocking code.
+
+Each app owns its own :class:`~prometheus_client.CollectorRegistry` (never
+the library's global one: tests run many apps in one process). Access:
+an admin token, or the static ``metrics_token`` of the config for scrapers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections import Counter as Tally
+from collections.abc import Iterable
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from media.peer import PeerState
+from media.router import Router
+from media.source import SourceKind
+from quality.alerts import AlertChange, AlertKind
+from quality.sample import Direction, StreamSample
+
+from .agent_queue import AgentState
+from .api import bearer_identity
+from .auth import Role
+from .calls import Call, CallState
+from .errors import NotFoundError
+from .keys import CONFIG
+from .switchboard import Switchboard
+from .tasks import TaskSet
+
+logger = logging.getLogger(__name__)
+
+# How often the watchdog wakes up to measure the event loop's lag.
+LAG_INTERVAL_S = 0.25
+# Samples of a call not seen for this long belong to an ended call.
+_FORGET_CALL_AFTER_S = 60.0
+
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+# One second of one stream each; 0 counts the clean seconds.
+LOSS_BUCKETS = (0.0, 0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5)
+JITTER_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.3, 0.5)
+# E-model MOS: 4.4 is a clean Opus line, below 3.6 sounds poor, below 3 the alert fires.
+MOS_BUCKETS = (1.0, 2.0, 2.5, 3.0, 3.3, 3.6, 3.8, 4.0, 4.1, 4.2, 4.3, 4.4, 4.5)
+
+_STREAM_LABELS = ("direction", "kind")
+
+
+class Metrics:
+    """The node's metrics on a registry of its own, and the task that measures loop lag.
+
+    Args:
+        switchboard: read at scrape time, and its quality monitor feeds the counters.
+        lag_interval: how long the watchdog sleeps between two lag measurements.
+    """
+
+    def __init__(self, switchboard: Switchboard, *, lag_interval: float = LAG_INTERVAL_S) -> None:
+        self.registry = CollectorRegistry()
+        self._switchboard = switchboard
+        self._lag_interval = lag_interval
+        self._tasks = TaskSet("Metrics")
+        self._started = False
+        self._sampled_at: dict[str, float] = {}
+        registry = self.registry
+        registry.register(SwitchboardCollector(switchboard))
+
+        self.packets = Counter(
+            "kotha_media_packets",
+            "RTP packets, counted by the quality sampler: inbound arrived from a participant, "
+            "outbound were sent to one.",
+            _STREAM_LABELS,
+            registry=registry,
+        )
+        self.bytes = Counter(
+            "kotha_media_bytes",
+            "Media bytes, approximate: each sample's bitrate times the time it covers "
+            "(inbound counts encoded frame payloads, outbound the bytes sent).",
+            _STREAM_LABELS,
+            registry=registry,
+        )
+        self.loss = Histogram(
+            "kotha_stream_loss_ratio",
+            "Packet loss of one stream over one sampling interval (0.03 is 3 %).",
+            _STREAM_LABELS,
+            buckets=LOSS_BUCKETS,
+            registry=registry,
+        )
+        self.jitter = Histogram(
+            "kotha_stream_jitter_seconds",
+            "Interarrival jitter of one stream over one sampling interval.",
+            _STREAM_LABELS,
+            buckets=JITTER_BUCKETS,
+            registry=registry,
+        )
+        self.mos = Histogram(
+            "kotha_stream_mos",
+            "Estimated MOS (E-model, 1 to 4.5) of one audio stream over one sampling interval.",
+            ["direction"],
+            buckets=MOS_BUCKETS,
+            registry=registry,
+        )
+        self.alerts_fired = Counter(
+            "kotha_quality_alerts_fired",
+            "Quality alerts that fired (3 bad samples of 5), by kind and direction.",
+            ["kind", "direction"],
+            registry=registry,
+        )
+        self.loop_lag = Histogram(
+            "kotha_event_loop_lag_seconds",
+            f"How late the event loop woke a {lag_interval} s sleep: time other code held it.",
+            buckets=LAG_BUCKETS,
+            registry=registry,
+        )
+        self.loop_lag_latest = Gauge(
+            "kotha_event_loop_lag_latest_seconds",
+            "The event loop's lag at the latest measurement.",
+            registry=registry,
+        )
+        # Every series exists from the first scrape, so rate() and alert rules see zeros.
+        for direction in Direction:
+            self.mos.labels(direction.value)
+            for kind in ("audio", "video"):
+                self.packets.labels(direction.value, kind)
+                self.bytes.labels(direction.value, kind)
+            for alert in AlertKind:
+                self.alerts_fired.labels(alert.value, direction.value)
+
+    # -- lifecycle -------------------------------------------------------
+
+    def start(self) -> None:
+        """Listen to the quality monitor, start the watchdog, add the process metrics."""
+        if self._started:
+            return
+        self._started = True
+        # Both read /proc or the platform when made, so not in create_app.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        self._switchboard.quality.listeners.append(self.on_quality)
+        self._tasks.spawn(self._watch_loop(), "loop_lag")
+
+    async def stop(self) -> None:
+        """Stop listening and end the watchdog; safe to call twice."""
+        listeners = self._switchboard.quality.listeners
+        if self.on_quality in listeners:
+            listeners.remove(self.on_quality)
+        await self._tasks.close()
+
+    def exposition(self) -> bytes:
+        """Every metric in the Prometheus text format."""
+        return generate_latest(self.registry)
+
+    # -- feeds -------------------------------------------------------------
+
+    def on_quality(
+        self, call_id: str, samples: list[StreamSample], changes: list[AlertChange]
+    ) -> None:
+        """The quality monitor's tick for one call (runs on the loop: counts, nothing more)."""
+        for change in changes:
+            if change.active:
+                alert = change.alert
+                self.alerts_fired.labels(alert.kind.value, alert.direction.value).inc()
+        if not samples:
+            return
+        elapsed = self._elapsed(call_id, samples[0].at)
+        for sample in samples:
+            labels = (sample.direction.value, sample.kind)
+            self.packets.labels(*labels).inc(sample.packets)
+            if sample.bitrate_kbps is not None:
+                # kbit/s to bytes a second: * 1000 / 8.
+                self.bytes.labels(*labels).inc(max(0.0, sample.bitrate_kbps) * 125 * elapsed)
+            if sample.loss_pct is not None:
+                self.loss.labels(*labels).observe(sample.loss_pct / 100)
+            if sample.jitter_ms is not None:
+                self.jitter.labels(*labels).observe(sample.jitter_ms / 1000)
+            if sample.mos is not None:
+                self.mos.labels(sample.direction.value).observe(sample.mos)
+
+    def _elapsed(self, call_id: str, at: float) -> float:
+        """Seconds the call's samples cover: since its previous samples, as the sampler counts."""
+        previous = self._sampled_at.get(call_id)
+        if previous is None:
+            for stale in [c for c, t in self._sampled_at.items() if at - t > _FORGET_CALL_AFTER_S]:
+                del self._sampled_at[stale]
+        self._sampled_at[call_id] = at
+        if previous is None:
+            return self._switchboard.quality.interval
+        return max(1e-3, at - previous)
+
+    async def _watch_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + self._lag_interval
+            await asyncio.sleep(self._lag_interval)
+            lag = max(0.0, loop.time() - due)
+            self.loop_lag.observe(lag)
+            self.loop_lag_latest.set(lag)
+
+
+class SwitchboardCollector(Collector):
+    """Gauges read from the switchboard at scrape time (cheap: counts over live calls)."""
+
+    def __init__(self, switchboard: Switchboard) -> None:
+        self._switchboard = switchboard
+
+    def collect(self) -> Iterable[Metric]:
+        switchboard = self._switchboard
+        calls = GaugeMetricFamily(
+            "kotha_calls",
+            "Calls by state (ended calls stay counted for an hour, until they are forgotten).",
+            labels=["state"],
+        )
+        by_state = Tally(call.state for call in switchboard.calls.values())
+        for state in CallState:
+            calls.add_metric([state.value], by_state[state])
+        yield calls
+
+        live = switchboard.live_calls()
+        participants = GaugeMetricFamily(
+            "kotha_participants",
+            "Participants of live calls, by role and whether their socket is connected.",
+            labels=["role", "connected"],
+        )
+        by_role = Tally(
+            (p.role.value, "true" if p.connected else "false")
+            for call in live
+            for p in call.participants
+        )
+        for role in (Role.CUSTOMER, Role.AGENT):
+            for connected in ("true", "false"):
+                participants.add_metric([role.value, connected], by_role[role.value, connected])
+        yield participants
+
+        agents = GaugeMetricFamily(
+            "kotha_agents", "Agents this node knows, by state.", labels=["state"]
+        )
+        agent_states = Tally(agent.state for agent in switchboard.queue.agents.values())
+        for agent_state in AgentState:
+            agents.add_metric([agent_state.value], agent_states[agent_state])
+        yield agents
+
+        yield from self._media(switchboard, live)
+
+        recordings = GaugeMetricFamily(
+            "kotha_live_recordings",
+            "Live calls being recorded, by recording state.",
+            labels=["state"],
+        )
+        recording = Tally(call.recording_state for call in live)
+        for recording_state in ("recording", "paused"):
+            recordings.add_metric([recording_state], recording[recording_state])
+        yield recordings
+
+        alerts = GaugeMetricFamily(
+            "kotha_quality_alerts_active",
+            "Quality alerts active now on live calls, by kind.",
+            labels=["kind"],
+        )
+        active: Tally[str] = Tally()
+        for call in live:
+            quality = switchboard.quality.quality(call.call_id)
+            if quality is not None:
+                active.update(alert.kind.value for alert in quality.rules.active)
+        for kind in AlertKind:
+            alerts.add_metric([kind.value], active[kind.value])
+        yield alerts
+        yield from self._sampler(switchboard)
+
+    def _sampler(self, switchboard: Switchboard) -> Iterable[Metric]:
+        """What measuring quality costs (kotha bench quality reads these)."""
+        monitor = switchboard.quality
+        yield CounterMetricFamily(
+            "kotha_quality_sampler_cpu_seconds",
+            "Thread CPU the quality monitor spent sampling, judging alerts and building views.",
+            value=monitor.cpu_s,
+        )
+        yield CounterMetricFamily(
+            "kotha_quality_ticks",
+            "Times the quality monitor sampled every call.",
+            value=monitor.ticks,
+        )
+        yield CounterMetricFamily(
+            "kotha_quality_frames_metered",
+            "Frames the quality meter taps counted on the packet path.",
+            value=monitor.frames_metered,
+        )
+
+    def _media(self, switchboard: Switchboard, live: list[Call]) -> Iterable[Metric]:
+        peers = GaugeMetricFamily(
+            "kotha_peers", "The server's peer connections, by state.", labels=["state"]
+        )
+        streams = GaugeMetricFamily(
+            "kotha_media_streams",
+            "Streams participants publish (microphone, camera, screen).",
+            labels=["source"],
+        )
+        tracks = GaugeMetricFamily(
+            "kotha_forwarded_tracks",
+            "Tracks that forward a published stream to another participant.",
+        )
+        peer_states: Tally[PeerState] = Tally()
+        published: Tally[SourceKind] = Tally()
+        forwarded = 0
+        for call in live:
+            if call.state is not CallState.ACTIVE:
+                continue
+            try:
+                room = switchboard.room(call.call_id)
+            except NotFoundError:
+                continue
+            peer_states.update(peer.state for peer in room.peers().values())
+            published.update(kind for member in room.members() for kind in member.publishes)
+            if isinstance(room.plane, Router):
+                forwarded += sum(len(source.tracks) for source in room.plane.sources())
+        for peer_state in PeerState:
+            peers.add_metric([peer_state.value], peer_states[peer_state])
+        for source in SourceKind:
+            streams.add_metric([source.value], published[source])
+        tracks.add_metric([], forwarded)
+        return [peers, streams, tracks]
+
+
+METRICS = web.AppKey("metrics", Metrics)
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    """``GET /metrics``: for an admin token, or the config's ``metrics_token``."""
+    _authorize(request)
+    return web.Response(
+        body=request.app[METRICS].exposition(),
+        headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"},
+    )
+
+
+def _authorize(request: web.Request) -> None:
+    expected = request.app[CONFIG].metrics_token
+    if expected:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        # Constant time, so timing says nothing about how much of the token matched.
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), expected.encode()
+        ):
+            return
+    bearer_identity(request).require(Role.ADMIN)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/metrics", metrics_endpoint)
