@@ -1,6 +1,6 @@
 // The agent console: sign in, go available, take calls from the queue (or
 // from the ringing banner when calls are offered automatically), talk, and
-// see how loud the customer is.
+// see how loud the customer is and how good both lines are.
 //
 // English only; the customer's language is shown in words.
 
@@ -9,6 +9,7 @@ import { enterCall } from "./enter-call.js";
 import { describeError } from "./i18n.js";
 import { LevelMeter } from "./level-meter.js";
 import { canShareScreen } from "./local-media.js";
+import { QualityIndicator } from "./quality-indicator.js";
 import { RemoteViews } from "./remote-views.js";
 import { Signal } from "./signal.js";
 import { TokenStore } from "./token-store.js";
@@ -65,6 +66,7 @@ class AgentConsole extends CallPage {
       this.render();
     });
     this.meter = new LevelMeter();
+    this.quality = new QualityIndicator($("quality"));
     this._entering = null;
   }
 
@@ -120,6 +122,14 @@ class AgentConsole extends CallPage {
       this.render();
     });
     signal.on("call_ended", (ended) => this.showEnded(ended));
+    // signal.js does not re-dispatch the quality facts (they only reach the
+    // agent of a call), so they are taken from its socket; close() drops them.
+    signal.socket.on("quality_updated", (view) => {
+      if (view?.call_id && view.call_id === this.call?.call_id) this.quality.update(view, this.participantId);
+    });
+    signal.socket.on("quality_alert", (change) => {
+      if (change?.alert && change.call_id === this.call?.call_id) this.quality.alert(change);
+    });
   }
 
   async refresh(first) {
@@ -204,6 +214,7 @@ class AgentConsole extends CallPage {
 
   async _enterCall() {
     this.end = null;
+    if (this.quality.callId !== this.call.call_id) this.quality.clear();
     await enterCall(this);
   }
 
@@ -226,6 +237,7 @@ class AgentConsole extends CallPage {
     this.localTracks = null;
     this.views.clear();
     this.meter.detach();
+    this.quality.clear();
     this.call = null;
     this.participantId = null;
     this.setPhase("summary");
@@ -240,6 +252,7 @@ class AgentConsole extends CallPage {
     this.agent = null;
     this.call = null;
     this.offer = null;
+    this.quality.clear();
     this.setPhase("signin");
   }
 
@@ -398,7 +411,10 @@ class AgentConsole extends CallPage {
   }
 
   _tick() {
-    if (this.phase === "incall") $("call-timer").textContent = clock(secondsSince(this.call?.answered_at));
+    if (this.phase === "incall") {
+      $("call-timer").textContent = clock(secondsSince(this.call?.answered_at));
+      this.quality.tick();
+    }
     if (this.phase === "queue-panel") this._renderQueue();
     this._renderRinging();
   }
@@ -430,6 +446,7 @@ class AgentConsole extends CallPage {
       joinCount: this.session?.joinCount ?? 0,
       muted: Boolean(this.session?.muted),
       endReason: this.end?.reason ?? null,
+      quality: this.quality.snapshot(),
       error: this.error ? { code: this.error.code ?? null, message: this.error.message ?? null } : null,
     };
   }

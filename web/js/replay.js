@@ -1,10 +1,12 @@
 // The reviewer's replay page: sign in with a reviewer (supervisor, admin)
 // token, find recordings, play one with its timeline (who joined, paused
-// stretches, the end of the call), watch its videos in step with the audio,
-// and download its files. Playback and downloads are audited by the server.
+// stretches, the end of the call) and each party's call quality second by
+// second, watch its videos in step with the audio, and download its files.
+// Playback and downloads are audited by the server.
 //
 // English only: this page is for staff.
 
+import { QualityChart, qualityModel } from "./quality-chart.js";
 import { RecordingsApi } from "./recordings-api.js";
 import { VideoSync } from "./replay-videos.js";
 import { Timeline, clock, describeEvent, timelineModel } from "./timeline.js";
@@ -126,6 +128,10 @@ class ReplayPage {
       },
       (seconds) => this.seek(seconds),
     );
+    this.qualityChart = new QualityChart(
+      { root: $("quality"), summary: $("q-summary"), lanes: $("q-lanes") },
+      (seconds) => this.seek(seconds),
+    );
     this._frame = null;
   }
 
@@ -235,6 +241,7 @@ class ReplayPage {
       this.open = {
         recording: detail.recording,
         timeline: detail.timeline || [],
+        quality: detail.quality || [],
         urls: playback.urls,
         urlsAt: Date.now(),
         expiresIn: playback.expires_in_s,
@@ -278,6 +285,7 @@ class ReplayPage {
     this.open = null;
     this.timeline.render({ duration: 0, markers: [], pauses: [], end: null });
     this.timeline.setPosition(0);
+    this.qualityChart.render(null);
   }
 
   /** Back to the list (from the button, or the browser's back). */
@@ -312,7 +320,9 @@ class ReplayPage {
 
   _drawTimeline() {
     if (!this.open) return;
-    this.timeline.render(timelineModel(this.open.recording, this.open.timeline, this.duration()));
+    const { recording, timeline, quality } = this.open;
+    this.timeline.render(timelineModel(recording, timeline, this.duration()));
+    this.qualityChart.render(qualityModel(recording, quality, timeline, this.duration()));
     this._renderTime();
   }
 
@@ -342,6 +352,7 @@ class ReplayPage {
     const target = Math.min(Math.max(0, seconds), this.duration());
     this.audio.currentTime = target;
     this.timeline.setPosition(target);
+    this.qualityChart.setPosition(target);
     this.videos.sync();
     this._renderTime();
   }
@@ -472,6 +483,7 @@ class ReplayPage {
     $("current-time").textContent = clock(now);
     $("duration").textContent = clock(this.open ? Math.round(this.duration()) : 0);
     this.timeline.setPosition(now);
+    this.qualityChart.setPosition(now);
   }
 
   _renderEvents() {
@@ -595,6 +607,7 @@ class ReplayPage {
       duration: this.open ? this.duration() : 0,
       playing: Boolean(this.open) && !audio.paused && !audio.ended,
       timeline: this.timeline.counts(),
+      quality: this.qualityChart.counts(),
       videos: this.videos.snapshot(),
       downloads: this.open?.recording.downloads ?? [],
       error: this.error

@@ -105,6 +105,10 @@ export function describeEvent(event, participants) {
     }
     case "recording_stopped":
       return "Recording stopped";
+    case "quality_alert": {
+      const message = event.alert?.message || `${String(event.alert?.kind || "quality").replaceAll("_", " ")}`;
+      return `${event.active ? "Alert" : "Cleared"}: ${message}`;
+    }
     default:
       return String(event.type || "event").replaceAll("_", " ");
   }
