@@ -130,7 +130,10 @@ class AlertRules:
             bad = sum(history)
             firing = bad >= t.needed
             if rule.kind is AlertKind.HIGH_LOSS and len(values) == LOSS_AVERAGE_SAMPLES:
-                firing = firing or sum(values) / len(values) > t.loss_average_pct
+                average = sum(values) / len(values)
+                if not firing and average > t.loss_average_pct:
+                    # Fired by the average: say the average, not this second's figure.
+                    firing, value = True, average
             changes += self._settle(
                 state,
                 rule.kind,

@@ -15,7 +15,7 @@ from typing import Any
 
 from media.room import Room
 from media.router import Router
-from quality.alerts import AlertChange, AlertRules, Thresholds
+from quality.alerts import AlertChange, AlertKind, AlertRules, Thresholds
 from quality.meter import StreamMeter
 from quality.sample import Direction, StreamSample
 from quality.sampler import CallSampler
@@ -97,6 +97,7 @@ class CallQuality:
             scores = [s.mos for s in mine if s.mos is not None]
             mos = min(scores) if scores else None
             rating, reason = _rating(mos, [a.message for a in alerts])
+            cause = alerts[0].kind if alerts else None
             participants.append(
                 {
                     "participant_id": pid,
@@ -105,7 +106,9 @@ class CallQuality:
                     "mos": mos,
                     "rating": rating,
                     "reason": reason,
-                    "suggestion": _suggestion(rating, self.call.media),
+                    "suggestion": _suggestion(
+                        rating, cause, participant.role.value, self.call.media
+                    ),
                     "inbound": {
                         s.source: s.to_wire() for s in mine if s.direction is Direction.INBOUND
                     },
@@ -145,12 +148,20 @@ def _rating(mos: float | None, alerts: list[str]) -> tuple[str, str]:
     return "good", ""
 
 
-def _suggestion(rating: str, media: str) -> str:
+def _suggestion(rating: str, cause: AlertKind | None, role: str, media: str) -> str:
+    """What to do about a poor line, in words for the agent (about the customer or themself)."""
     if rating != "poor":
         return ""
+    customer = role == "customer"
+    if cause is AlertKind.NO_AUDIO:
+        if customer:
+            return "ask the customer to check that their microphone is on and not muted"
+        return "check that your microphone or headset is on and not muted"
     if media == "video":
         return "switch to audio only: it needs far less of the network"
-    return "ask them to move to a stronger signal, or call back on another network"
+    if customer:
+        return "ask them to move to a stronger signal, or call back on another network"
+    return "move closer to your Wi-Fi, or use a wired connection"
 
 
 class QualityMonitor:

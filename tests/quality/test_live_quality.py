@@ -87,6 +87,7 @@ async def test_one_way_audio_alerts_the_agent_within_five_seconds(server: Server
         ServerEvent.QUALITY_UPDATED, lambda v: participant(v, "customer")["rating"] == "poor"
     )
     assert "no audio from the customer" in participant(view, "customer")["reason"]
+    assert "microphone is on and not muted" in participant(view, "customer")["suggestion"]
 
     transport._send_rtp = send  # type: ignore[attr-defined]
     await pair.agent.wait_for(ServerEvent.QUALITY_ALERT, no_audio(False), timeout=5)
