@@ -22,6 +22,9 @@ from typing import Any
 from .finalize import META, is_finished
 from .layout import all_folders
 
+# Bumped whenever a column changes: an index of another version is rebuilt from the
+# folders (it is a cache; the folders are the truth).
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS recordings (
     call_id TEXT PRIMARY KEY,
@@ -38,7 +41,11 @@ CREATE TABLE IF NOT EXISTS recordings (
     has_video INTEGER NOT NULL,
     recovered INTEGER NOT NULL,
     tags TEXT NOT NULL,
-    end_reason TEXT
+    end_reason TEXT,
+    mos_average REAL,
+    mos_worst REAL,
+    loss_pct REAL,
+    quality_alerts TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS recordings_started ON recordings (started_at);
 CREATE INDEX IF NOT EXISTS recordings_agent ON recordings (agent_subject);
@@ -67,6 +74,8 @@ class Query:
     min_duration_s: float | None = None
     max_duration_s: float | None = None
     text: str | None = None
+    max_mos: float | None = None  # calls whose worst MOS fell below this
+    quality_alert: str | None = None  # calls in which this alert fired (high_loss, ...)
     limit: int = 50
     offset: int = 0
 
@@ -79,7 +88,15 @@ class RecordingIndex:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        # A new file, or one made by another version of kotha: the caller rebuilds it.
+        self.needs_reindex = version != SCHEMA_VERSION
+        if self.needs_reindex:
+            self._db.executescript(
+                "DROP TABLE IF EXISTS recording_tags; DROP TABLE IF EXISTS recordings;"
+            )
         self._db.executescript(SCHEMA)
+        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self._db.close()
@@ -90,11 +107,13 @@ class RecordingIndex:
         agent = call.get("agent") or {}
         customer = call.get("customer") or {}
         tags = sorted(set(meta.get("tags") or []))
+        quality = meta.get("quality") or {}
+        alerts = sorted((quality.get("alerts") or {}).keys())
         with self._db:
             self._db.execute("BEGIN")
             self._db.execute("DELETE FROM recordings WHERE call_id = ?", (meta["call_id"],))
             self._db.execute(
-                "INSERT INTO recordings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO recordings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     meta["call_id"],
                     str(folder),
@@ -111,6 +130,10 @@ class RecordingIndex:
                     int(bool(meta.get("recovered"))),
                     json.dumps(tags, ensure_ascii=False),
                     meta.get("end_reason"),
+                    quality.get("mos_average"),
+                    quality.get("mos_worst"),
+                    quality.get("loss_pct"),
+                    json.dumps(alerts),
                 ),
             )
             self._db.executemany(
@@ -150,6 +173,12 @@ class RecordingIndex:
         if query.max_duration_s is not None:
             clauses.append("duration_ms <= ?")
             params.append(int(query.max_duration_s * 1000))
+        if query.max_mos is not None:
+            clauses.append("mos_worst < ?")
+            params.append(query.max_mos)
+        if query.quality_alert:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(quality_alerts) WHERE value = ?)")
+            params.append(query.quality_alert)
         if query.text:
             clauses.append("call_id IN (SELECT call_id FROM transcripts WHERE transcripts MATCH ?)")
             params.append(_fts_phrase(query.text))
@@ -187,6 +216,7 @@ class RecordingIndex:
 def _row(row: sqlite3.Row) -> dict[str, Any]:
     entry = dict(row)
     entry["tags"] = json.loads(entry["tags"])
+    entry["quality_alerts"] = json.loads(entry["quality_alerts"])
     entry["has_video"] = bool(entry["has_video"])
     entry["recovered"] = bool(entry["recovered"])
     return entry

@@ -66,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--text", help="words spoken (once transcripts exist)")
     listing.add_argument("--min-duration", type=float, help="seconds")
     listing.add_argument("--max-duration", type=float, help="seconds")
+    listing.add_argument("--max-mos", type=float, help="calls whose worst MOS fell below this")
+    listing.add_argument(
+        "--alert",
+        choices=["high_jitter", "high_loss", "high_rtt", "low_mos", "no_audio"],
+        help="calls in which this quality alert fired",
+    )
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     listing.set_defaults(func=_recordings_list)
@@ -235,7 +241,10 @@ if __name__ == "__main__":
 def _recording_index(config: Config) -> Any:
     from recording.index import RecordingIndex
 
-    return RecordingIndex(config.recordings_path / "index.sqlite3")
+    index = RecordingIndex(config.recordings_path / "index.sqlite3")
+    if index.needs_reindex:  # new, or made by another version: rebuilt from the folders
+        index.reindex(config.recordings_path)
+    return index
 
 
 def _recordings_list(args: argparse.Namespace) -> int:
@@ -252,6 +261,8 @@ def _recordings_list(args: argparse.Namespace) -> int:
             text=args.text,
             min_duration_s=args.min_duration,
             max_duration_s=args.max_duration,
+            max_mos=args.max_mos,
+            quality_alert=args.alert,
             limit=args.limit,
         )
     except ValueError as exc:

@@ -57,9 +57,8 @@ class CallRecordings:
     async def open(self) -> None:
         """Open the index (rebuilding it from the folders if it is new), then recover."""
         path = self.root / "index.sqlite3"
-        fresh = not path.exists()
         self._index = await self._in_index_thread(lambda: RecordingIndex(path))
-        if fresh:
+        if self._index.needs_reindex:
             count = await self.in_index(lambda index: index.reindex(self.root))
             logger.info("recording index built from %d folders", count)
         await self.recover()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import Field
@@ -43,6 +43,8 @@ class RecordingSearch(Message):
     text: ShortText | None = None
     min_duration: Annotated[str, Field(pattern=r"^\d{1,6}$")] | None = None
     max_duration: Annotated[str, Field(pattern=r"^\d{1,6}$")] | None = None
+    max_mos: Annotated[str, Field(pattern=r"^[1-5](\.\d{1,2})?$")] | None = None
+    alert: Literal["high_jitter", "high_loss", "high_rtt", "low_mos", "no_audio"] | None = None
     limit: Annotated[str, Field(pattern=r"^\d{1,3}$")] | None = None
     offset: Annotated[str, Field(pattern=r"^\d{1,6}$")] | None = None
 
@@ -63,6 +65,8 @@ async def list_recordings(request: web.Request) -> web.Response:
         text=search.text,
         min_duration_s=float(search.min_duration) if search.min_duration else None,
         max_duration_s=float(search.max_duration) if search.max_duration else None,
+        max_mos=float(search.max_mos) if search.max_mos else None,
+        quality_alert=search.alert,
         limit=min(200, int(search.limit or 50)),
         offset=int(search.offset or 0),
     )

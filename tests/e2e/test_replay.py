@@ -170,6 +170,13 @@ async def test_reviewer_finds_plays_seeks_and_downloads_a_recording(
     await page.locator("#q-agent").fill("Rahim")
     await page.locator("#search-form button[type=submit]").click()
     await expect(row).to_be_visible()
+    # A clean line did not sound bad: "worst MOS below 3.6" leaves it out.
+    await page.locator("#q-mos").select_option("3.6")
+    await page.locator("#search-form button[type=submit]").click()
+    await expect(page.locator("#results-empty")).to_be_visible()
+    await page.locator("#q-mos").select_option("")
+    await page.locator("#search-form button[type=submit]").click()
+    await expect(row).to_be_visible()
 
     # Open it: the timeline shows who joined, the pause and the end of the call.
     await row.get_by_role("button", name="Play").click()

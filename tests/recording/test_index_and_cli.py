@@ -184,3 +184,59 @@ def test_purge_deletes_only_recordings_past_retention_and_audits_each(
         "c_new0000003",
         "c_mid0000002",
     ]
+
+
+def with_quality(folder: Path, mos_worst: float, alerts: dict[str, int]) -> None:
+    meta_path = folder / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["quality"] = {
+        "mos_average": 4.2,
+        "mos_worst": mos_worst,
+        "jitter_ms_p95": 12.0,
+        "loss_pct": 0.4,
+        "alerts": alerts,
+        "samples": 60,
+    }
+    meta_path.write_text(json.dumps(meta))
+
+
+def test_reviewer_finds_calls_that_sounded_bad(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = next(root.rglob("c_mid0000002"))
+    with_quality(bad, 2.6, {"high_loss": 2})
+    with_quality(next(root.rglob("c_new0000003")), 4.3, {})
+    index = RecordingIndex(root / "index.sqlite3")
+    index.reindex(root)
+
+    assert ids(index.search(Query(max_mos=3.5))) == ["c_mid0000002"]
+    assert ids(index.search(Query(quality_alert="high_loss"))) == ["c_mid0000002"]
+    assert ids(index.search(Query(quality_alert="no_audio"))) == []
+    row = index.search(Query(customer="Salma"))[0]
+    assert (row["mos_worst"], row["quality_alerts"]) == (2.6, ["high_loss"])
+    index.close()
+
+    # From the shell, too.
+    capsys.readouterr()
+    code = main(["recordings", "list", "--data-dir", str(root.parent), "--max-mos", "3", "--json"])
+    assert code == 0
+    listed = [json.loads(line)["call_id"] for line in capsys.readouterr().out.splitlines()]
+    assert listed == ["c_mid0000002"]
+
+
+def test_an_index_from_an_older_kotha_is_rebuilt_from_the_folders(root: Path) -> None:
+    import sqlite3
+
+    path = root / "index.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE recordings (call_id TEXT PRIMARY KEY, folder TEXT)")
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+
+    index = RecordingIndex(path)
+    assert index.needs_reindex
+    assert index.reindex(root) == 3
+    assert len(index.search(Query())) == 3
+    index.close()
+    assert not RecordingIndex(path).needs_reindex

@@ -18,7 +18,7 @@ const tokens = new TokenStore("kotha.replay.token");
 const PAGE_SIZE = 50;
 // Signed media URLs are renewed this long before they expire.
 const URL_MARGIN_S = 60;
-const SEARCH_FIELDS = ["since", "until", "agent", "customer", "tag", "text", "min_duration"];
+const SEARCH_FIELDS = ["since", "until", "agent", "customer", "tag", "text", "min_duration", "max_mos", "alert"];
 
 const LANGUAGE_WORDS = { bn: "Bengali", en: "English" };
 const ROLE_WORDS = { reviewer: "Reviewer", supervisor: "Supervisor", admin: "Admin" };
@@ -30,6 +30,8 @@ const FIELD_WORDS = {
   tag: "Tag",
   text: "Words said",
   min_duration: "At least (seconds)",
+  max_mos: "Sounded bad",
+  alert: "Quality alert",
 };
 const END_WORDS = {
   hung_up: "hung up",
