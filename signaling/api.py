@@ -147,6 +147,24 @@ async def get_call(request: web.Request) -> web.Response:
     return web.json_response({"call": call.to_wire()})
 
 
+async def get_call_quality(request: web.Request) -> web.Response:
+    """The call's live quality view (the agent console's and the supervisors' figures)."""
+    identity = bearer_identity(request)
+    identity.require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+    switchboard = request.app[SWITCHBOARD]
+    call = switchboard.visible_call(identity, request.match_info["call_id"])
+    own = call.agent is not None and call.agent.subject == identity.subject
+    if identity.role is Role.AGENT and not own:
+        raise ForbiddenError("an agent sees the quality of their own calls only")
+    quality = switchboard.quality.quality(call.call_id)
+    if quality is None:
+        # Not measured now (ended, or not yet answered): the summary, if there is one.
+        return web.json_response({"call_id": call.call_id, "live": None, "summary": call.quality})
+    return web.json_response(
+        {"call_id": call.call_id, "live": quality.view(), "summary": quality.summary.to_dict()}
+    )
+
+
 async def list_calls(request: web.Request) -> web.Response:
     identity = bearer_identity(request)
     identity.require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
@@ -214,5 +232,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/calls", create_call)
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{call_id}", get_call)
+    app.router.add_get("/api/calls/{call_id}/quality", get_call_quality)
     app.router.add_post("/api/guest", create_guest_call)
     app.router.add_get("/api/ice-servers", ice_servers)

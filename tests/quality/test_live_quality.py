@@ -163,3 +163,32 @@ async def test_pages_report_their_own_stats_and_the_agent_sees_them(server: Serv
     with pytest.raises(ClientError) as foreign:
         await pair.agent.request("report_quality", {"call_id": other_call, "audio": {}})
     assert foreign.value.code in {"forbidden", "not_found", "call_state"}
+
+
+async def test_the_live_view_is_served_to_staff_and_no_one_else(server: Server) -> None:
+    pair = await connect_call(server, **voices())
+    await pair.agent.wait_for(
+        ServerEvent.QUALITY_UPDATED,
+        lambda v: len(v["participants"]) == 2 and all(p["mos"] for p in v["participants"]),
+        timeout=15,
+    )
+    url = f"{server.url}/api/calls/{pair.call_id}/quality"
+
+    async def get(token: str) -> tuple[int, Any]:
+        async with aiohttp.ClientSession() as http:
+            reply = await http.get(url, headers={"Authorization": f"Bearer {token}"})
+            return reply.status, await reply.json()
+
+    status, body = await get(server.token(Role.SUPERVISOR, "Shirin"))
+    assert status == 200, body
+    assert {p["role"] for p in body["live"]["participants"]} == {"customer", "agent"}
+    assert body["summary"]["samples"] >= 1
+    assert (await get(pair.agent.token))[0] == 200  # the call's own agent
+    assert (await get(server.token(Role.AGENT, "Nusrat")))[0] == 403  # another agent
+    assert (await get(pair.customer.token))[0] == 403
+    assert (await get(server.token(Role.REVIEWER, "Rina")))[0] == 403
+
+    await pair.agent.hang_up()
+    status, body = await get(server.token(Role.SUPERVISOR, "Shirin"))
+    assert (status, body["live"]) == (200, None)
+    assert body["summary"]["mos_average"] == pytest.approx(4.4, abs=0.1)
