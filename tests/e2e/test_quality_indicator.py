@@ -83,6 +83,13 @@ async def check_clean_line(page: Page, call_id: str) -> None:
     streams = card.locator(".q-streams li")
     await expect(streams.filter(has_text="Microphone from the customer")).to_contain_text("MOS")
     await expect(streams.filter(has_text="Audio to the customer")).to_be_visible()
+    # The agent's own browser reports its getStats() view; the agent's card shows it.
+    await expect(page.locator('#quality [data-party="self"] .q-reported')).to_contain_text(
+        "Your browser says", timeout=8000
+    )
+    await expect(page.locator('#quality [data-party="self"] .q-reported')).to_contain_text(
+        "jitter buffer"
+    )
 
 
 async def test_agent_sees_the_customer_line_turn_poor_when_their_audio_stops(

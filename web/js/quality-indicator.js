@@ -168,6 +168,22 @@ class QualityCard {
         lines.push(line);
       }
     }
+    // What their browser itself says (report_quality), beside the server's figures.
+    const reported = participant.reported || {};
+    const browser = [];
+    const audio = reported.audio || {};
+    if (typeof audio.jitter_buffer_delay_ms === "number") browser.push(`jitter buffer ${figure(audio.jitter_buffer_delay_ms, "ms")}`);
+    if (typeof audio.concealed_pct === "number") browser.push(`concealed ${figure(audio.concealed_pct, "%")}`);
+    if (typeof audio.round_trip_ms === "number") browser.push(`RTT ${figure(audio.round_trip_ms, "ms")}`);
+    const video = reported.video || {};
+    if (typeof video.frames_per_second === "number") browser.push(`${Math.round(video.frames_per_second)} fps shown`);
+    if (typeof video.frames_dropped === "number") browser.push(`${video.frames_dropped} frames dropped`);
+    if (browser.length) {
+      const line = element("li", "q-reported");
+      const whose = this.party === "self" ? "Your browser says" : "Their browser says";
+      line.append(element("span", "q-stream-name", whose), element("span", "q-stream-figures", browser.join(" · ")));
+      lines.push(line);
+    }
     return lines;
   }
 }
