@@ -1,0 +1,56 @@
+"""Card, wallet, OTP and PIN numbers never reach a transcript, however they were spoken.
+
+Guards: Latin digits, Bengali digits and number words (English, Bengali, romanised Bengali,
+Korean) are all masked; the mask keeps the utterance readable (the last digits of a card or
+wallet number stay, in the script they were said in); OTPs and PINs are masked whole when
+the utterance says what they are; an order number or a quantity stays as said.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from transcribe.redact import redact
+
+
+@pytest.mark.parametrize(
+    ("said", "shown"),
+    [
+        # a bKash wallet (a Bangladeshi mobile number), in Latin digits, grouped or not
+        ("my bKash number is 01712345789", "my bKash number is •••• •••• 789"),
+        ("my bKash number is 017-1234-5789", "my bKash number is •••• •••• 789"),
+        ("call me on 8801712345789 please", "call me on •••• •••• •• 789 please"),
+        # ...in Bengali digits: the digits left are Bengali too
+        ("আমার বিকাশ নম্বর ০১৭১২৩৪৫৭৮৯", "আমার বিকাশ নম্বর •••• •••• ৭৮৯"),
+        # ...and as number words
+        (
+            "nagad zero one seven one two three four five seven eight nine ok",
+            "nagad •••• •••• 789 ok",
+        ),
+        ("রকেট শূন্য এক সাত এক দুই তিন চার পাঁচ সাত আট নয়", "রকেট •••• •••• 789"),
+        ("amar number shunno ek sat ek dui tin char panch sat at noy", "amar number •••• •••• 789"),
+        # a card number: all but the last four
+        ("card 4111 1111 1111 1234 expires soon", "card •••• •••• •••• 1234 expires soon"),
+        # OTPs and PINs: masked whole when the utterance says what they are
+        ("my OTP is 4 8 2 9 1 7", "my OTP is •••• ••"),
+        ("the pin is one two three four", "the pin is ••••"),
+        ("ওটিপি হলো ৪৮২৯", "ওটিপি হলো ••••"),
+        ("인증 번호는 일 이 삼 사 오 육 입니다", "인증 번호는 •••• •• 입니다"),
+    ],
+)
+def test_numbers_that_open_an_account_are_masked(said: str, shown: str) -> None:
+    assert redact(said) == shown
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "my order number is 4471",  # four digits, no OTP or PIN in sight
+        "I ordered two phones and one charger",
+        "আমি তিনটা জামা অর্ডার করেছি",
+        "이 상품은 좋아요",  # "이" is also "this": one word is not a number
+        "",
+    ],
+)
+def test_everything_else_stays_as_said(said: str) -> None:
+    assert redact(said) == said
