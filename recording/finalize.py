@@ -36,6 +36,18 @@ def is_finished(folder: Path) -> bool:
     return (folder / META).is_file()
 
 
+def finished_recordings(root: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Every finished recording under ``root`` with its meta.json (unreadable ones skipped)."""
+    for folder in all_folders(root):
+        if not is_finished(folder):
+            continue
+        try:
+            meta = json.loads((folder / META).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        yield folder, meta
+
+
 def recover_unfinished(root: Path, *, started_before: float) -> list[tuple[Path, dict[str, Any]]]:
     """Finish every recording under ``root`` that a crash left without a meta.json.
 

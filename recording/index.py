@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .finalize import META, is_finished
-from .layout import all_folders
+from .finalize import finished_recordings
 
 # Bumped whenever a column changes: an index of another version is rebuilt from the
 # folders (it is a cache; the folders are the truth).
@@ -201,13 +200,7 @@ class RecordingIndex:
             self._db.execute("DELETE FROM recording_tags")
             self._db.execute("DELETE FROM recordings")
         count = 0
-        for folder in all_folders(root):
-            if not is_finished(folder):
-                continue
-            try:
-                meta = json.loads((folder / META).read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
-                continue
+        for folder, meta in finished_recordings(root):
             self.add(folder, meta)
             count += 1
         return count

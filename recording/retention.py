@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .finalize import META, is_finished
-from .layout import all_folders
+from .finalize import finished_recordings
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,13 +23,7 @@ def expired(root: Path, cutoff: float) -> list[Expired]:
     them, and they may belong to a call that is still going.
     """
     found = []
-    for folder in all_folders(root):
-        if not is_finished(folder):
-            continue
-        try:
-            meta = json.loads((folder / META).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
+    for folder, meta in finished_recordings(root):
         started = float(meta.get("started_at") or meta.get("finalized_at") or 0)
         if started < cutoff:
             found.append(Expired(str(meta.get("call_id") or folder.name), folder, started))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -238,13 +240,18 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-def _recording_index(config: Config) -> Any:
+@contextlib.contextmanager
+def _recording_index(config: Config, *, rebuild_stale: bool = True) -> Iterator[Any]:
+    """The recording index, closed afterwards; a new or outdated one is rebuilt first."""
     from recording.index import RecordingIndex
 
     index = RecordingIndex(config.recordings_path / "index.sqlite3")
-    if index.needs_reindex:  # new, or made by another version: rebuilt from the folders
-        index.reindex(config.recordings_path)
-    return index
+    try:
+        if rebuild_stale and index.needs_reindex:
+            index.reindex(config.recordings_path)
+        yield index
+    finally:
+        index.close()
 
 
 def _recordings_list(args: argparse.Namespace) -> int:
@@ -267,11 +274,8 @@ def _recordings_list(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise ConfigError(f"dates are YYYY-MM-DD: {exc}") from exc
-    index = _recording_index(config)
-    try:
+    with _recording_index(config) as index:
         rows = index.search(query)
-    finally:
-        index.close()
     for row in rows:
         if args.json:
             print(json.dumps(row, ensure_ascii=False))
@@ -289,11 +293,8 @@ def _recordings_list(args: argparse.Namespace) -> int:
 
 def _recordings_show(args: argparse.Namespace) -> int:
     config = _load(args, data_dir=args.data_dir)
-    index = _recording_index(config)
-    try:
+    with _recording_index(config) as index:
         row = index.get(args.call_id)
-    finally:
-        index.close()
     if row is None:
         print(
             f"kotha: no recording of call {args.call_id} (try: kotha recordings reindex)",
@@ -321,24 +322,23 @@ def _recordings_purge(args: argparse.Namespace) -> int:
         print(f"{len(old)} recording(s) older than {days} days", file=sys.stderr)
         return 0
     audit = AuditLog(config.data_dir / "audit.jsonl")
-    index = _recording_index(config)
     try:
-        for recording in old:
-            # The audit line goes first: no deletion without its record.
-            record = AuditRecord(
-                actor=f"cli:{getpass.getuser()}",
-                role="operator",
-                action="purge_recording",
-                call_id=recording.call_id,
-                source="cli",
-                details={"retention_days": days, "started_at": recording.started_at},
-            )
-            audit.append(record.to_line())
-            delete(recording, config.recordings_path)
-            index.remove(recording.call_id)
-            print(f"deleted {recording.call_id}")
+        with _recording_index(config) as index:
+            for recording in old:
+                # The audit line goes first: no deletion without its record.
+                record = AuditRecord(
+                    actor=f"cli:{getpass.getuser()}",
+                    role="operator",
+                    action="purge_recording",
+                    call_id=recording.call_id,
+                    source="cli",
+                    details={"retention_days": days, "started_at": recording.started_at},
+                )
+                audit.append(record.to_line())
+                delete(recording, config.recordings_path)
+                index.remove(recording.call_id)
+                print(f"deleted {recording.call_id}")
     finally:
-        index.close()
         audit.close()
     print(f"{len(old)} recording(s) older than {days} days deleted", file=sys.stderr)
     return 0
@@ -346,10 +346,7 @@ def _recordings_purge(args: argparse.Namespace) -> int:
 
 def _recordings_reindex(args: argparse.Namespace) -> int:
     config = _load(args, data_dir=args.data_dir)
-    index = _recording_index(config)
-    try:
+    with _recording_index(config, rebuild_stale=False) as index:
         count = index.reindex(config.recordings_path)
-    finally:
-        index.close()
     print(f"indexed {count} recording(s) from {config.recordings_path}")
     return 0
