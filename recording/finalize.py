@@ -23,6 +23,7 @@ import av
 
 from .layout import all_folders
 from .renditions import make_renditions
+from .transcript import write_transcript
 from .writer import PART_SUFFIX
 
 logger = logging.getLogger(__name__)
@@ -153,6 +154,7 @@ def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
         "quality": next(
             (e.get("summary") for e in events if e.get("type") == "quality_summary"), None
         ),
+        "transcript": write_transcript(folder, events),
         "streams": streams,
         "combined": (
             {"file": COMBINED, "bytes": combined.stat().st_size, "sha256": _sha256(combined)}

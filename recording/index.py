@@ -3,7 +3,9 @@
 The folders are the source of truth: every row is made from a folder's
 meta.json, and :meth:`RecordingIndex.reindex` rebuilds the whole index from
 the folders alone. The index is a cache for searching. The transcript table
-is an FTS5 full-text index, empty until transcription fills it.
+is an FTS5 full-text index of every utterance (from transcript.json); words
+are matched as a phrase whose last word may go on ("환불" finds "환불해",
+"refund" finds "refunded"), since Korean and Bengali add endings to words.
 
 A RecordingIndex is used from one thread at a time (SQLite connections are
 per thread); the server gives it a single-thread executor of its own.
@@ -23,7 +25,7 @@ from .finalize import finished_recordings
 
 # Bumped whenever a column changes: an index of another version is rebuilt from the
 # folders (it is a cache; the folders are the truth).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS recordings (
     call_id TEXT PRIMARY KEY,
@@ -44,7 +46,10 @@ CREATE TABLE IF NOT EXISTS recordings (
     mos_average REAL,
     mos_worst REAL,
     loss_pct REAL,
-    quality_alerts TEXT NOT NULL DEFAULT '[]'
+    quality_alerts TEXT NOT NULL DEFAULT '[]',
+    utterances INTEGER NOT NULL DEFAULT 0,
+    customer_sentiment REAL,
+    keywords TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS recordings_started ON recordings (started_at);
 CREATE INDEX IF NOT EXISTS recordings_agent ON recordings (agent_subject);
@@ -75,6 +80,8 @@ class Query:
     text: str | None = None
     max_mos: float | None = None  # calls whose worst MOS fell below this
     quality_alert: str | None = None  # calls in which this alert fired (high_loss, ...)
+    keyword: str | None = None  # calls in which this configured keyword was said
+    max_sentiment: float | None = None  # calls whose customer's mean sentiment fell below this
     limit: int = 50
     offset: int = 0
 
@@ -108,11 +115,12 @@ class RecordingIndex:
         tags = sorted(set(meta.get("tags") or []))
         quality = meta.get("quality") or {}
         alerts = sorted((quality.get("alerts") or {}).keys())
+        transcript = meta.get("transcript") or {}
         with self._db:
             self._db.execute("BEGIN")
             self._db.execute("DELETE FROM recordings WHERE call_id = ?", (meta["call_id"],))
             self._db.execute(
-                "INSERT INTO recordings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO recordings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     meta["call_id"],
                     str(folder),
@@ -133,10 +141,21 @@ class RecordingIndex:
                     quality.get("mos_worst"),
                     quality.get("loss_pct"),
                     json.dumps(alerts),
+                    int(transcript.get("utterances") or 0),
+                    transcript.get("customer_sentiment"),
+                    json.dumps(sorted(transcript.get("keywords") or {}), ensure_ascii=False),
                 ),
             )
             self._db.executemany(
                 "INSERT INTO recording_tags VALUES (?, ?)", [(meta["call_id"], t) for t in tags]
+            )
+            self._db.execute("DELETE FROM transcripts WHERE call_id = ?", (meta["call_id"],))
+            self._db.executemany(
+                "INSERT INTO transcripts VALUES (?, ?, ?, ?)",
+                [
+                    (meta["call_id"], u.get("role"), u.get("start_ms"), u.get("text", ""))
+                    for u in _utterances(folder, transcript)
+                ],
             )
 
     def remove(self, call_id: str) -> None:
@@ -178,6 +197,12 @@ class RecordingIndex:
         if query.quality_alert:
             clauses.append("EXISTS (SELECT 1 FROM json_each(quality_alerts) WHERE value = ?)")
             params.append(query.quality_alert)
+        if query.keyword:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(keywords) WHERE value = ?)")
+            params.append(query.keyword)
+        if query.max_sentiment is not None:
+            clauses.append("customer_sentiment < ?")
+            params.append(query.max_sentiment)
         if query.text:
             clauses.append("call_id IN (SELECT call_id FROM transcripts WHERE transcripts MATCH ?)")
             params.append(_fts_phrase(query.text))
@@ -186,7 +211,20 @@ class RecordingIndex:
             f"SELECT * FROM recordings {where} ORDER BY started_at DESC LIMIT ? OFFSET ?",
             (*params, query.limit, query.offset),
         ).fetchall()
-        return [_row(r) for r in rows]
+        found = [_row(r) for r in rows]
+        if query.text:
+            for row in found:
+                row["matches"] = self._matches(row["call_id"], query.text)
+        return found
+
+    def _matches(self, call_id: str, text: str, limit: int = 3) -> list[dict[str, Any]]:
+        """Where in a call the words were said: time, speaker and the words around them."""
+        rows = self._db.execute(
+            "SELECT t_ms, speaker, snippet(transcripts, 3, '[', ']', '…', 12) FROM transcripts "
+            "WHERE call_id = ? AND transcripts MATCH ? ORDER BY CAST(t_ms AS INTEGER) LIMIT ?",
+            (call_id, _fts_phrase(text), limit),
+        ).fetchall()
+        return [{"t_ms": r[0], "role": r[1], "snippet": r[2]} for r in rows]
 
     def older_than(self, cutoff: float) -> list[dict[str, Any]]:
         rows = self._db.execute(
@@ -199,6 +237,7 @@ class RecordingIndex:
         with self._db:
             self._db.execute("DELETE FROM recording_tags")
             self._db.execute("DELETE FROM recordings")
+            self._db.execute("DELETE FROM transcripts")
         count = 0
         for folder, meta in finished_recordings(root):
             self.add(folder, meta)
@@ -206,18 +245,33 @@ class RecordingIndex:
         return count
 
 
+def _utterances(folder: Path, transcript: dict[str, Any]) -> list[dict[str, Any]]:
+    name = transcript.get("file")
+    if not name or "/" in name or name.startswith("."):
+        return []
+    try:
+        data = json.loads((folder / name).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return []
+    return [u for u in data.get("utterances", []) if isinstance(u, dict)]
+
+
 def _row(row: sqlite3.Row) -> dict[str, Any]:
     entry = dict(row)
     entry["tags"] = json.loads(entry["tags"])
     entry["quality_alerts"] = json.loads(entry["quality_alerts"])
+    entry["keywords"] = json.loads(entry["keywords"])
     entry["has_video"] = bool(entry["has_video"])
     entry["recovered"] = bool(entry["recovered"])
     return entry
 
 
 def _fts_phrase(text: str) -> str:
-    """A user's words as one FTS5 phrase (quotes doubled): no query syntax from users."""
-    return '"' + text.replace('"', '""') + '"'
+    """A user's words as one FTS5 phrase (quotes doubled): no query syntax from users.
+
+    The phrase's last word is a prefix, so a word with an ending still matches.
+    """
+    return '"' + text.replace('"', '""') + '"*'
 
 
 def day_start(date: str) -> float:

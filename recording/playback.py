@@ -14,8 +14,16 @@ from typing import Any
 
 from .errors import RecordingNotFoundError
 
-KEY = re.compile(r"^(recording|playback|dual_channel|events|stream-\d{1,3})$")
-CONTENT_TYPES = {".webm": "video/webm", ".wav": "audio/wav", ".jsonl": "application/x-ndjson"}
+KEY = re.compile(
+    r"^(recording|playback|dual_channel|events|transcript|transcript_vtt|stream-\d{1,3})$"
+)
+CONTENT_TYPES = {
+    ".webm": "video/webm",
+    ".wav": "audio/wav",
+    ".jsonl": "application/x-ndjson",
+    ".json": "application/json; charset=utf-8",
+    ".vtt": "text/vtt; charset=utf-8",
+}
 
 
 def media_files(meta: dict[str, Any]) -> dict[str, str]:
@@ -28,6 +36,11 @@ def media_files(meta: dict[str, Any]) -> dict[str, str]:
         files["playback"] = renditions["playback"]["file"]
     if "dual_channel" in renditions:
         files["dual_channel"] = renditions["dual_channel"]["file"]
+    transcript = meta.get("transcript") or {}
+    if transcript.get("file"):
+        files["transcript"] = transcript["file"]
+    if transcript.get("captions"):
+        files["transcript_vtt"] = transcript["captions"]
     for n, stream in enumerate(meta.get("streams") or []):
         files[f"stream-{n}"] = stream.get("playback_file") or stream["file"]
     return files

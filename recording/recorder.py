@@ -19,9 +19,9 @@ from enum import StrEnum, unique
 from pathlib import Path
 from typing import Any
 
+from media.clock import StreamClock
 from media.source import EncodedFrame, SourceKey
 
-from .clock import StreamClock
 from .errors import RecordingStateError
 from .finalize import finalize
 from .writer import DiskWriter, RecordingWriter

@@ -22,6 +22,7 @@ from .errors import (
     ForbiddenError,
     InvalidMessageError,
     KothaError,
+    NotFoundError,
     RateLimitedError,
     TokenMissingError,
 )
@@ -165,6 +166,22 @@ async def get_call_quality(request: web.Request) -> web.Response:
     )
 
 
+async def get_call_transcript(request: web.Request) -> web.Response:
+    """What has been said in a live call so far (a console opening mid-call catches up)."""
+    identity = bearer_identity(request)
+    identity.require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+    switchboard = request.app[SWITCHBOARD]
+    call = switchboard.visible_call(identity, request.match_info["call_id"])
+    own = call.agent is not None and call.agent.subject == identity.subject
+    if identity.role is Role.AGENT and not own:
+        raise ForbiddenError("an agent sees the transcript of their own calls only")
+    transcription = switchboard.transcription
+    transcript = transcription.transcript(call.call_id)
+    if transcript is None:
+        raise NotFoundError("this call is not live: its transcript is with the recording")
+    return web.json_response(transcript.view(transcription.pool.lag_s()))
+
+
 async def list_calls(request: web.Request) -> web.Response:
     identity = bearer_identity(request)
     identity.require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
@@ -233,5 +250,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/calls", list_calls)
     app.router.add_get("/api/calls/{call_id}", get_call)
     app.router.add_get("/api/calls/{call_id}/quality", get_call_quality)
+    app.router.add_get("/api/calls/{call_id}/transcript", get_call_transcript)
     app.router.add_post("/api/guest", create_guest_call)
     app.router.add_get("/api/ice-servers", ice_servers)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import socketio
@@ -42,6 +43,7 @@ class ClientError(Exception):
 class Received:
     event: str
     payload: Any
+    at: float = field(default_factory=time.perf_counter)  # when it arrived
 
 
 class KothaClient:

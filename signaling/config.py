@@ -104,6 +104,31 @@ class Config(BaseModel):
     quality_no_audio_s: Annotated[int, Field(ge=1, le=60)] = 3
     """Seconds without audio from a participant's microphone before the no-audio alert."""
 
+    transcribe_enabled: bool = True
+    """Transcribe calls live (where a speech model for the call's language exists)."""
+    transcribe_models: dict[str, Path] = Field(default_factory=dict)
+    """Vosk model folders by language code; else installed model packages, else a download."""
+    transcribe_download: bool = False
+    """Let Vosk download a missing model by language name (needs the internet)."""
+    transcribe_languages: dict[str, str] = Field(default_factory=dict)
+    """Which speech model transcribes a call, by the customer's language choice (for example
+    {"bn": "en-in"}); a language not listed is transcribed in itself."""
+    transcribe_workers: Annotated[int, Field(ge=0, le=64)] = 0
+    """Transcription threads (0: one per core)."""
+    transcribe_max_streams: Annotated[int, Field(ge=0, le=1000)] = 8
+    """Microphones transcribed at once on this node; more are refused with a reason."""
+    transcribe_behind_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    """New streams are refused while transcription runs this far behind live."""
+    transcribe_give_up_s: Annotated[float, Field(gt=0, le=600)] = 20.0
+    """A stream this far behind live stops being transcribed (and says so)."""
+    transcribe_keywords: dict[str, list[str]] | None = None
+    """Keywords that alert when said, by language ("*": every language); built-in list when
+    unset."""
+    sentiment_negative_streak: Annotated[int, Field(ge=1, le=20)] = 2
+    """Negative customer utterances in a row that alert a supervisor."""
+    sentiment_fall: Annotated[float, Field(gt=0, le=2)] = 0.5
+    """A fall of the customer's mood this large (on -1..1) alerts a supervisor."""
+
     media_plane: Literal["forward", "transcode"] = "forward"
     """``transcode`` is the naive decode/re-encode relay, for benchmarks only."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -185,6 +210,11 @@ def load_config(
 
 def _parse_env(name: str, raw: str, annotation: Any) -> Any:
     text = str(annotation)
+    if "dict" in text:
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{ENV_PREFIX}{name.upper()} is not valid JSON: {exc}") from exc
     if "list" in text:
         if raw.strip().startswith("["):
             try:

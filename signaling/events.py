@@ -51,3 +51,7 @@ class ServerEvent(StrEnum):
     CALL_ENDED = "call_ended"
     QUALITY_UPDATED = "quality_updated"
     QUALITY_ALERT = "quality_alert"
+    TRANSCRIPT_PARTIAL = "transcript_partial"
+    TRANSCRIPT_UTTERANCE = "transcript_utterance"
+    TRANSCRIPTION_STATE = "transcription_state"
+    TRANSCRIPT_ALERT = "transcript_alert"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 # until it is this old.
 REPORT_MIN_INTERVAL_S = 2.0
 REPORT_SHOWN_S = 15.0
+# Samples kept per call for what a line was like while someone spoke (a long utterance
+# is well under a minute; the transcript asks as soon as it is final).
+HISTORY_SAMPLES = 600
 
 # MOS bands of the agent's indicator (as call-quality dashboards draw them).
 GOOD_MOS = 4.0
@@ -68,6 +72,7 @@ class CallQuality:
         self.rules = AlertRules(thresholds)
         self.summary = QualitySummary()
         self.latest: list[StreamSample] = []
+        self.history: deque[StreamSample] = deque(maxlen=HISTORY_SAMPLES)
         self.reports: dict[str, dict[str, Any]] = {}  # participant id -> latest page report
         self.frames_metered = 0
 
@@ -76,6 +81,7 @@ class CallQuality:
         counts = self.meter.take()
         self.frames_metered += sum(c.frames for c in counts.values())
         self.latest = self.sampler.sample(self.room.peers(), counts, now)
+        self.history.extend(s for s in self.latest if s.source == "microphone")
         changes: list[AlertChange] = []
         for sample in self.latest:
             self.summary.add(sample)
@@ -123,6 +129,34 @@ class CallQuality:
             "at": round(time.time(), 3),
             "participants": participants,
             "alerts": [a.to_wire() for a in active],
+        }
+
+    def line(self, participant_id: str, since: float, until: float) -> dict[str, Any] | None:
+        """How ``participant_id``'s microphone reached the server between two Unix times.
+
+        The worst second counts: a word lost to a burst of loss is lost even if the
+        rest of the utterance was clean. ``None`` when nothing was measured then.
+        """
+        samples = [
+            s
+            for s in self.history
+            if s.participant_id == participant_id
+            and s.direction is Direction.INBOUND
+            and since - 1.0 <= s.at <= until + 1.0
+        ]
+        if not samples:
+            return None
+        scores = [s.mos for s in samples if s.mos is not None]
+        losses = [s.loss_pct for s in samples if s.loss_pct is not None]
+        jitters = [s.jitter_ms for s in samples if s.jitter_ms is not None]
+        mos = min(scores) if scores else None
+        rating, _ = _rating(mos, [])
+        return {
+            "mos": mos,
+            "loss_pct": max(losses) if losses else None,
+            "jitter_ms": max(jitters) if jitters else None,
+            "rating": rating,
+            "samples": len(samples),
         }
 
     def _recent_report(self, participant_id: str) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -127,8 +127,11 @@ class CallRecordings:
         recorder.resume(by)
         call.recording_state = recorder.state.value
 
-    def finish(self, call: Call, reason: str) -> None:
-        """Stop recording ``call`` and finish its folder in the background."""
+    def finish(self, call: Call, reason: str, *, after: Awaitable[Any] | None = None) -> None:
+        """Stop recording ``call`` and finish its folder in the background.
+
+        ``after``: what must still reach the timeline first (the last utterances).
+        """
         recorder = self._recorders.pop(call.call_id, None)
         if recorder is None:
             return
@@ -136,7 +139,7 @@ class CallRecordings:
         call.recording_state = RecordingState.STOPPED.value
         with call_context(call.call_id):
             task = asyncio.get_running_loop().create_task(
-                self._finish(recorder), name=f"Recording({call.call_id})::finish"
+                self._finish(recorder, after), name=f"Recording({call.call_id})::finish"
             )
         self._finishing.add(task)
         task.add_done_callback(self._finishing.discard)
@@ -174,7 +177,14 @@ class CallRecordings:
             raise CallStateError("this call is not being recorded")
         return recorder
 
-    async def _finish(self, recorder: Recorder) -> dict[str, Any]:
+    async def _finish(self, recorder: Recorder, after: Awaitable[Any] | None) -> dict[str, Any]:
+        if after is not None:
+            try:
+                await after
+            except Exception:  # the recording is finished whatever happened to the rest
+                logger.exception(
+                    "Recording(%s): finishing what came before failed", recorder.call_id
+                )
         try:
             meta = await recorder.stop(self._finisher)
         except Exception:

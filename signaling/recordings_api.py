@@ -20,6 +20,7 @@ from recording.errors import RecordingNotFoundError
 from recording.finalize import META, read_events
 from recording.index import Query, day_start
 from recording.playback import content_type, media_files, resolve
+from recording.transcript import transcript_from
 
 from .api import bearer_identity
 from .audit import AuditRecord
@@ -45,6 +46,8 @@ class RecordingSearch(Message):
     max_duration: Annotated[str, Field(pattern=r"^\d{1,6}$")] | None = None
     max_mos: Annotated[str, Field(pattern=r"^[1-5](\.\d{1,2})?$")] | None = None
     alert: Literal["high_jitter", "high_loss", "high_rtt", "low_mos", "no_audio"] | None = None
+    keyword: ShortText | None = None
+    max_sentiment: Annotated[str, Field(pattern=r"^-?[01](\.\d{1,3})?$")] | None = None
     limit: Annotated[str, Field(pattern=r"^\d{1,3}$")] | None = None
     offset: Annotated[str, Field(pattern=r"^\d{1,6}$")] | None = None
 
@@ -67,6 +70,8 @@ async def list_recordings(request: web.Request) -> web.Response:
         max_duration_s=float(search.max_duration) if search.max_duration else None,
         max_mos=float(search.max_mos) if search.max_mos else None,
         quality_alert=search.alert,
+        keyword=search.keyword,
+        max_sentiment=float(search.max_sentiment) if search.max_sentiment else None,
         limit=min(200, int(search.limit or 50)),
         offset=int(search.offset or 0),
     )
@@ -74,16 +79,25 @@ async def list_recordings(request: web.Request) -> web.Response:
     return web.json_response({"recordings": [_public(row) for row in rows]})
 
 
-NOT_ON_TIMELINE = {"stream_started", "quality_sample", "quality_summary"}
+NOT_ON_TIMELINE = {
+    "stream_started",
+    "quality_sample",
+    "quality_summary",
+    "utterance",  # served as the transcript
+    "transcript_summary",
+}
+DOWNLOADS = ("recording", "dual_channel", "events", "transcript", "transcript_vtt")
 
 
 async def get_recording(request: web.Request) -> web.Response:
     bearer_identity(request).require(*STAFF)
     folder, meta = await _open(request)
     events = await asyncio.get_running_loop().run_in_executor(None, read_events, folder)
+    transcript = transcript_from(events)
     return web.json_response(
         {
             "recording": _describe(meta),
+            "transcript": transcript,
             "timeline": [e for e in events if e.get("type") not in NOT_ON_TIMELINE],
             # One entry a second: drawn as a chart under the player, not listed.
             "quality": [
@@ -124,8 +138,8 @@ async def open_download(request: web.Request) -> web.Response:
     identity = bearer_identity(request)
     identity.require(*STAFF)
     key = request.match_info["key"]
-    if key not in ("recording", "dual_channel", "events"):
-        raise InvalidMessageError("downloads are recording, dual_channel or events", field="key")
+    if key not in DOWNLOADS:
+        raise InvalidMessageError(f"downloads are {', '.join(DOWNLOADS)}", field="key")
     _, meta = await _open(request)
     if key not in media_files(meta):
         raise NotFoundError(f"this recording has no {key}")
@@ -225,8 +239,15 @@ def _describe(meta: dict[str, Any]) -> dict[str, Any]:
         "end_reason": meta.get("end_reason"),
         "quality": meta.get("quality"),
         "streams": [_stream_info(s) for s in meta.get("streams") or []],
-        "downloads": [k for k in ("recording", "dual_channel", "events") if k in media_files(meta)],
+        "downloads": [k for k in DOWNLOADS if k in media_files(meta)],
+        "transcription": _transcription(meta.get("transcript")),
     }
+
+
+def _transcription(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not entry:
+        return None
+    return {k: entry.get(k) for k in ("state", "language", "reason", "utterances")}
 
 
 def add_routes(app: web.Application) -> None:

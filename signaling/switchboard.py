@@ -41,6 +41,7 @@ from .logs import call_context
 from .quality_monitor import QualityMonitor
 from .recordings import CallRecordings
 from .tasks import TaskSet
+from .transcription import Transcription
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,9 @@ class Switchboard:
         self.recordings = CallRecordings(config.recordings_path, enabled=config.recording_enabled)
         self.audit = AuditLog(config.data_dir / "audit.jsonl")
         self.quality = QualityMonitor(config, self.recordings, self._send_quality)
+        self.transcription = Transcription(
+            config, self.recordings, self.quality, self._send_quality
+        )
         self._tasks = TaskSet("Switchboard")
 
     # -- lifecycle -------------------------------------------------------
@@ -93,12 +97,14 @@ class Switchboard:
         self._tasks.spawn(self.recordings.open(), "open_recordings")
         self._tasks.call_later("sweep", SWEEP_INTERVAL_S, self._sweep)
         self._tasks.spawn(self.quality.run(), "quality")
+        self._tasks.spawn(self.transcription.run(), "transcription")
 
     async def close(self) -> None:
         for call in list(self.calls.values()):
             if call.state is not CallState.ENDED:
                 await self._end_call(call, EndReason.SHUTDOWN)
         await self.recordings.close()
+        await self.transcription.close()
         await self._tasks.close()
         self.audit.close()
 
@@ -347,6 +353,7 @@ class Switchboard:
             if isinstance(room.plane, Router):
                 self.recordings.start(call, room.plane)
             self.quality.watch(call, room)
+            self.transcription.start(call, room)
             await self.notifier.to_call(
                 call.call_id, ServerEvent.CALL_UPDATED, {"call": call.to_wire()}
             )
@@ -499,6 +506,7 @@ class Switchboard:
                 self.recordings.pause(call, by=participant.participant_id)
             else:
                 self.recordings.resume(call, by=participant.participant_id)
+            self.transcription.pause(call_id, paused)
         await self.notifier.to_call(call_id, ServerEvent.CALL_UPDATED, {"call": call.to_wire()})
         return {"recording": call.recording_state}
 
@@ -694,8 +702,12 @@ class Switchboard:
             for participant in call.participants:
                 self._tasks.cancel_timer(f"grace:{call.call_id}:{participant.participant_id}")
             call.quality = self.quality.unwatch(call.call_id)
-            self.recordings.finish(call, reason.value)
             room = self._rooms.pop(call.call_id, None)
+            # The last words are recognised after the hang-up; the recording waits for them.
+            transcribed = self._tasks.spawn(
+                self.transcription.stop(call.call_id, room), f"transcription:{call.call_id}"
+            )
+            self.recordings.finish(call, reason.value, after=transcribed)
             if room is not None:
                 await room.close()
             if was_active and call.answered_at is not None:

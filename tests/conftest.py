@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
+from yarl import URL
 
 from media.source import SourceKind
 from signaling.app import create_app
@@ -122,15 +125,17 @@ async def connect_call(
     join: bool = True,
     customer_options: dict[str, Any] | None = None,
     agent_options: dict[str, Any] | None = None,
+    customer_name: str = "Karim",
+    agent_name: str = "Rahim",
 ) -> Pair:
     """Customer calls, agent takes the call, and (by default) both join the media.
 
     ``*_options`` go to each side's :class:`KothaClient` (``on_track`` and so on).
     """
-    call_id, customer_token = server.customer_call(media=media)
+    call_id, customer_token = server.customer_call(customer_name, media=media)
     customer = server.client(customer_token, sources=customer_sources, **(customer_options or {}))
     agent = server.client(
-        server.token(Role.AGENT, "Rahim"), sources=agent_sources, **(agent_options or {})
+        server.token(Role.AGENT, agent_name), sources=agent_sources, **(agent_options or {})
     )
     await customer.connect()
     await agent.connect()
@@ -140,3 +145,23 @@ async def connect_call(
     if join:
         await asyncio.gather(customer.join_call(call_id), agent.join_call(call_id))
     return Pair(call_id, customer, agent)
+
+
+async def api_request(
+    server: Server, method: str, path: str, token: str | None = None, **kw: Any
+) -> tuple[int, Any, dict[str, str]]:
+    """One REST request to ``server`` (Bearer ``token``): status, JSON (or bytes), headers."""
+    headers = dict(kw.pop("headers", {}))
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    url = URL(server.url + path, encoded=True)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, url, headers=headers, **kw) as r,
+    ):
+        body = await r.read()
+        try:
+            data: Any = json.loads(body)
+        except ValueError:
+            data = body
+        return r.status, data, dict(r.headers)

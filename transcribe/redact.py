@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 MASK = "•"
 BENGALI_DIGITS = str.maketrans("০১২৩৪৫৬৭৮৯", "0123456789")
@@ -100,11 +102,10 @@ def _mask(hidden: int, shown: str) -> str:
     return " ".join([*groups, shown] if shown else groups)
 
 
-def redact(text: str) -> str:
-    """``text`` with card, phone/wallet, OTP and PIN numbers masked; everything else as said."""
+def masked_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where ``text`` says a secret number: (start, end, mask) character spans, in order."""
     secret_context = bool(SECRET_WORDS.search(text))
-    out: list[str] = []
-    last = 0
+    spans: list[tuple[int, int, str]] = []
     for run in _runs(text):
         count = len(run.digits)
         if _is_phone(run.digits):
@@ -120,8 +121,52 @@ def redact(text: str) -> str:
         shown = run.digits[-keep:] if keep else ""
         if run.bengali:
             shown = shown.translate(TO_BENGALI)
-        out.append(text[last : run.start])
-        out.append(_mask(count - keep, shown))
-        last = run.end
+        spans.append((run.start, run.end, _mask(count - keep, shown)))
+    return spans
+
+
+def redact(text: str) -> str:
+    """``text`` with card, phone/wallet, OTP and PIN numbers masked; everything else as said."""
+    out: list[str] = []
+    last = 0
+    for start, end, mask in masked_spans(text):
+        out += [text[last:start], mask]
+        last = end
     out.append(text[last:])
     return "".join(out)
+
+
+W = TypeVar("W")
+
+
+def redact_words(
+    words: Sequence[W], text_of: Callable[[W], str], masked: Callable[[W, W, str], W]
+) -> list[W]:
+    """Timed words with the secret numbers masked, read as the utterance they make up.
+
+    The words of a masked number become one word spanning their time, whose
+    text is the mask (``masked(first, last, mask)`` builds it), so the words
+    still spell the redacted utterance and a reviewer still sees when it was said.
+    """
+    starts: list[int] = []
+    position = 0
+    for word in words:
+        starts.append(position)
+        position += len(text_of(word)) + 1
+    text = " ".join(text_of(w) for w in words)
+    out: list[W] = []
+    spans = masked_spans(text)
+    index = 0
+    while index < len(words):
+        start, end = starts[index], starts[index] + len(text_of(words[index]))
+        span = next((s for s in spans if s[0] < end and start < s[1]), None)
+        if span is None:
+            out.append(words[index])
+            index += 1
+            continue
+        last = index
+        while last + 1 < len(words) and starts[last + 1] < span[1]:
+            last += 1
+        out.append(masked(words[index], words[last], span[2]))
+        index = last + 1
+    return out

@@ -40,7 +40,7 @@ class Sentiment:
         return {"score": self.score, "label": self.label, "language": self.language}
 
 
-def _label(score: float) -> str:
+def label_of(score: float) -> str:
     if score >= POSITIVE:
         return "positive"
     if score <= NEGATIVE:
@@ -96,4 +96,4 @@ def score(text: str, language: str) -> Sentiment:
     else:
         return Sentiment(None, "not_supported", language)
     value = round(max(-1.0, min(1.0, value)), 3)
-    return Sentiment(value, _label(value), language)
+    return Sentiment(value, label_of(value), language)

@@ -1,6 +1,6 @@
 """The call clock keeps two parties in step over a long call, whatever their sound cards do.
 
-Guards (10 simulated minutes, frames placed by recording.clock.StreamClock):
+Guards (10 simulated minutes, frames placed by media.clock.StreamClock):
 - a customer whose sound card runs 100 ppm fast and an agent whose runs 100 ppm slow
   (together 120 ms apart after 10 minutes if nothing corrected it) stay within 40 ms of
   each other and of the truth, with up to 30 ms of network jitter, 5 % loss and a
@@ -15,8 +15,8 @@ import random
 
 import pytest
 
+from media.clock import StreamClock
 from media.source import EncodedFrame
-from recording.clock import StreamClock
 
 RATE = 48000
 FRAME = 960  # 20 ms at 48 kHz
@@ -88,7 +88,7 @@ def test_drifting_sound_cards_stay_in_step_for_ten_minutes() -> None:
 
 def test_without_correction_the_same_cards_drift_apart(monkeypatch: pytest.MonkeyPatch) -> None:
     """The check above can fail: RTP timestamps alone put these parties 120 ms apart."""
-    monkeypatch.setattr("recording.clock.DRIFT_TOLERANCE_S", float("inf"))
+    monkeypatch.setattr("media.clock.DRIFT_TOLERANCE_S", float("inf"))
 
     skew, _ = skew_ms(0.040, customer_ppm=+100, agent_ppm=-100)
 

@@ -12,33 +12,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from yarl import URL
 
 from signaling.auth import Role
 from signaling.keys import MEDIA_SIGNER
 from tests.conftest import Server
+from tests.conftest import api_request as _call
 from tests.recording.test_recorded_call import record_call
-
-
-async def _call(
-    server: Server, method: str, path: str, token: str | None = None, **kw: Any
-) -> tuple[int, Any, dict[str, str]]:
-    headers = dict(kw.pop("headers", {}))
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    url = URL(server.url + path, encoded=True)
-    async with (
-        aiohttp.ClientSession() as session,
-        session.request(method, url, headers=headers, **kw) as r,
-    ):
-        body = await r.read()
-        try:
-            data: Any = json.loads(body)
-        except ValueError:
-            data = body
-        return r.status, data, dict(r.headers)
 
 
 @pytest.fixture

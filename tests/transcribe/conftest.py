@@ -23,8 +23,19 @@ def speak_korean(text: str, path: Path) -> Path:
             pytest.fail(f"{tool} is not installed (make test installs it with apt)")
     raw = path.with_suffix(".raw.wav")
     subprocess.run(["espeak-ng", "-v", "ko", "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path)], check=True)
+    # -D: no dither. sox dithers with fresh random noise on every run, and Vosk's words
+    # move with any change to the samples (see tests/transcribe/test_live_call.py).
+    subprocess.run(
+        ["sox", "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path)], check=True
+    )
     return path
+
+
+def as_48k(path: Path) -> Path:
+    """The WAV at 48 kHz (what a browser's microphone gives Opus), resampled by sox."""
+    out = path.with_name(path.stem + "-48k.wav")
+    subprocess.run(["sox", "-D", str(path), "-r", "48000", str(out)], check=True)
+    return out
 
 
 @pytest.fixture(scope="session")

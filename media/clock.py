@@ -11,7 +11,7 @@ minutes, more than the 40 ms that makes two parties sound out of sync).
 
 from __future__ import annotations
 
-from media.source import EncodedFrame
+from .source import EncodedFrame
 
 # How often the anchor is checked against arrivals, and by how much the
 # earliest arrival in that window may disagree before it is moved. Network

@@ -1,0 +1,366 @@
+"""Every live call's transcript: who hears it, what the timeline keeps, when to alert.
+
+The recognising happens in ``transcribe`` (a pool of worker threads shared by
+the node); this is where it meets calls. A call's language picks the model
+(or says plainly why there is none); each speaking participant's microphone
+gets its own recogniser, so the speaker label is the track's owner; final
+utterances get the speaker's line quality while they were said, go on the
+recording's timeline and to the agent (supervisors listen through
+``listeners``); the customer's mood and the configured keywords raise alerts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from media.room import Room
+from media.router import Router
+from media.source import EncodedFrame, SourceKey, SourceKind
+from transcribe.errors import TranscribeError
+from transcribe.keywords import KeywordSpotter
+from transcribe.models import ModelCatalog
+from transcribe.mood import Mood
+from transcribe.pool import TranscriptionPool
+from transcribe.speaker import Result, SpeakerStream
+from transcribe.utterance import PartialText, Speaker, Utterance
+
+from .calls import Call
+from .config import Config
+from .events import ServerEvent
+from .quality_monitor import QualityMonitor
+from .recordings import CallRecordings
+
+logger = logging.getLogger(__name__)
+
+TICK_S = 0.25  # how often quiet streams are flushed and lag is checked
+LANGUAGE_NAMES = {"bn": "Bengali", "en": "English", "ko": "Korean", "hi": "Hindi"}
+
+Send = Callable[[str, str, ServerEvent, dict[str, Any]], Coroutine[Any, Any, None]]
+# Told every event of every call (supervisors' dashboards, metrics). Runs on the loop.
+TranscriptListener = Callable[[str, ServerEvent, dict[str, Any]], None]
+
+
+def _ids() -> Callable[[], str]:
+    counter = itertools.count(1)
+    return lambda: f"u{next(counter)}"
+
+
+@dataclass(slots=True)
+class CallTranscript:
+    """One call's transcription: its streams, what was said, and the customer's mood."""
+
+    call: Call
+    language: str  # the speech model's language
+    call_start: float  # perf_counter() of call time 0 (the recording's)
+    call_start_wall: float
+    state: str = "starting"  # starting, active, unavailable, off
+    reason: str = ""
+    model: object | None = None
+    paused: bool = False
+    streams: dict[str, SpeakerStream] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)  # participant id -> why
+    utterances: list[dict[str, Any]] = field(default_factory=list)
+    partials: dict[str, dict[str, Any]] = field(default_factory=dict)
+    mood: Mood = field(default_factory=Mood)
+    ids: Callable[[], str] = field(default_factory=_ids)
+    tap: Callable[[SourceKey, EncodedFrame], None] | None = None
+
+    def view(self, lag_s: float) -> dict[str, Any]:
+        """The transcript so far, for a console that (re)opens mid-call."""
+        return {
+            "call_id": self.call.call_id,
+            **self.status(lag_s),
+            "utterances": self.utterances,
+            "partials": list(self.partials.values()),
+            "mood": self.mood.to_wire(),
+        }
+
+    def status(self, lag_s: float) -> dict[str, Any]:
+        streams = {}
+        for participant in self.call.participants:
+            pid = participant.participant_id
+            if pid in self.streams:
+                streams[pid] = {"role": participant.role.value, "state": "transcribing"}
+            elif pid in self.refused:
+                streams[pid] = {
+                    "role": participant.role.value,
+                    "state": "refused",
+                    "reason": self.refused[pid],
+                }
+        return {
+            "state": self.state,
+            "language": self.language,
+            "reason": self.reason,
+            "paused": self.paused,
+            "lag_ms": round(lag_s * 1000),
+            "streams": streams,
+        }
+
+
+class Transcription:
+    """Transcribes every live call on this node."""
+
+    def __init__(
+        self,
+        config: Config,
+        recordings: CallRecordings,
+        quality: QualityMonitor,
+        send: Send,
+        *,
+        catalog: ModelCatalog | None = None,
+    ) -> None:
+        self.enabled = config.transcribe_enabled
+        self.catalog = catalog or ModelCatalog(
+            config.transcribe_models, allow_download=config.transcribe_download
+        )
+        self.pool = TranscriptionPool(
+            workers=config.transcribe_workers or None,
+            max_streams=config.transcribe_max_streams,
+            behind_s=config.transcribe_behind_s,
+            give_up_s=config.transcribe_give_up_s,
+        )
+        self.spotter = KeywordSpotter(config.transcribe_keywords)
+        self._languages = dict(config.transcribe_languages)
+        self._streak = config.sentiment_negative_streak
+        self._fall = config.sentiment_fall
+        self._recordings = recordings
+        self._quality = quality
+        self._send = send
+        self._calls: dict[str, CallTranscript] = {}
+        self._loading: set[asyncio.Task[None]] = set()
+        self._sending: set[asyncio.Task[None]] = set()
+        self.listeners: list[TranscriptListener] = []
+        self.utterances = 0
+        self.alerts = 0
+
+    def transcript(self, call_id: str) -> CallTranscript | None:
+        return self._calls.get(call_id)
+
+    def start(self, call: Call, room: Room) -> None:
+        """Transcribe ``call`` from now on (the agent has just taken it)."""
+        recorder = self._recordings.recorder(call.call_id)
+        transcript = CallTranscript(
+            call=call,
+            language=self._languages.get(call.language, call.language),
+            call_start=recorder.started_perf if recorder else time.perf_counter(),
+            call_start_wall=recorder.started_at if recorder else time.time(),
+            mood=Mood(streak=self._streak, fall=self._fall),
+        )
+        self._calls[call.call_id] = transcript
+        if not self.enabled:
+            transcript.state, transcript.reason = "off", "live transcription is off on this server"
+            return
+        if not isinstance(room.plane, Router):
+            transcript.state = "off"
+            transcript.reason = "this server relays media in a mode that cannot be transcribed"
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._load(transcript, room.plane), name=f"Transcription({call.call_id})::load"
+        )
+        self._loading.add(task)
+        task.add_done_callback(self._loading.discard)
+
+    def pause(self, call_id: str, paused: bool) -> None:
+        """While the recording is paused nothing is transcribed either (a card being read out)."""
+        transcript = self._calls.get(call_id)
+        if transcript is not None:
+            transcript.paused = paused
+            self._changed(transcript)
+
+    async def stop(self, call_id: str, room: Room | None = None) -> None:
+        """The call ended: what was said up to the end is recognised and kept, then it stops."""
+        transcript = self._calls.pop(call_id, None)
+        if transcript is None:
+            return
+        if room is not None and transcript.tap is not None and isinstance(room.plane, Router):
+            room.plane.remove_tap(transcript.tap)
+        transcript.tap = None
+        streams = list(transcript.streams.values())
+        await asyncio.gather(*(self.pool.remove(s) for s in streams))
+        if transcript.state == "active":
+            self._recordings.event(
+                call_id,
+                "transcript_summary",
+                utterances=len(transcript.utterances),
+                language=transcript.language,
+                mood=transcript.mood.to_wire(),
+            )
+
+    async def run(self) -> None:
+        """Flush quiet streams and watch the lag, a few times a second."""
+        while True:
+            await asyncio.sleep(TICK_S)
+            try:
+                self.pool.tick()
+            except Exception:
+                logger.exception("transcription tick failed; trying again")
+
+    async def close(self) -> None:
+        for task in list(self._loading):
+            task.cancel()
+        await asyncio.gather(*self._loading, return_exceptions=True)
+        await asyncio.to_thread(self.pool.close)
+
+    # -- internals -------------------------------------------------------
+
+    async def _load(self, transcript: CallTranscript, router: Router) -> None:
+        call = transcript.call
+        try:
+            transcript.model = await self.catalog.load_async(transcript.language)
+        except TranscribeError as exc:
+            name = LANGUAGE_NAMES.get(transcript.language, transcript.language)
+            transcript.state = "unavailable"
+            transcript.reason = f"no live transcript for {name}: {exc.reason}"
+            logger.info("call %s not transcribed: %s", call.call_id, exc.reason)
+        else:
+            if call.call_id not in self._calls:
+                return  # ended while the model loaded
+            transcript.state = "active"
+            transcript.tap = lambda key, frame: self._on_frame(transcript, key, frame)
+            router.add_tap(transcript.tap)
+        self._recordings.event(
+            call.call_id,
+            "transcription_state",
+            state=transcript.state,
+            language=transcript.language,
+            reason=transcript.reason,
+        )
+        self._changed(transcript)
+
+    def _on_frame(self, transcript: CallTranscript, key: SourceKey, frame: EncodedFrame) -> None:
+        """The tap: on the packet path, so it only queues."""
+        if key.source is not SourceKind.MICROPHONE or transcript.paused:
+            return
+        stream = transcript.streams.get(key.participant_id)
+        if stream is None:
+            if key.participant_id in transcript.refused:
+                return
+            stream = self._open(transcript, key.participant_id)
+            if stream is None:
+                return
+        self.pool.offer(stream, frame)
+
+    def _open(self, transcript: CallTranscript, participant_id: str) -> SpeakerStream | None:
+        participant = transcript.call.participant(participant_id)
+        if participant is None or transcript.model is None:
+            return None
+        try:
+            self.pool.admit()
+        except TranscribeError as exc:
+            transcript.refused[participant_id] = exc.reason
+            self._recordings.event(
+                transcript.call.call_id,
+                "transcription_refused",
+                participant_id=participant_id,
+                role=participant.role.value,
+                reason=exc.reason,
+            )
+            self._changed(transcript)
+            return None
+        stream = SpeakerStream(
+            Speaker(participant_id, participant.role.value, participant.name),
+            transcript.language,
+            transcript.model,
+            call_start=transcript.call_start,
+            spotter=self.spotter,
+            utterance_ids=transcript.ids,
+        )
+        transcript.streams[participant_id] = stream
+        self.pool.add(
+            stream,
+            lambda s, results: self._results(transcript, results),
+            lambda s, reason: self._stopped(transcript, s, reason),
+        )
+        self._changed(transcript)
+        return stream
+
+    def _results(self, transcript: CallTranscript, results: list[Result]) -> None:
+        for result in results:
+            if isinstance(result, PartialText):
+                partial = result.to_wire()
+                transcript.partials[result.speaker.participant_id] = partial
+                self._emit(transcript, ServerEvent.TRANSCRIPT_PARTIAL, {"partial": partial})
+                continue
+            self._utterance(transcript, result)
+
+    def _utterance(self, transcript: CallTranscript, result: Utterance) -> None:
+        call_id = transcript.call.call_id
+        pid = result.speaker.participant_id
+        transcript.partials.pop(pid, None)
+        utterance = result.to_wire()
+        quality = self._quality.quality(call_id)
+        if quality is not None:
+            utterance["quality"] = quality.line(
+                pid,
+                transcript.call_start_wall + result.start_ms / 1000,
+                transcript.call_start_wall + result.end_ms / 1000,
+            )
+        transcript.utterances.append(utterance)
+        self.utterances += 1
+        mood_changes = (
+            transcript.mood.add(result.sentiment) if result.speaker.role == "customer" else []
+        )
+        self._recordings.event(call_id, "utterance", utterance=utterance)
+        self._emit(
+            transcript,
+            ServerEvent.TRANSCRIPT_UTTERANCE,
+            {"utterance": utterance, "mood": transcript.mood.to_wire()},
+        )
+        for keyword in dict.fromkeys(result.keywords):
+            self._alert(
+                transcript,
+                {
+                    "kind": "keyword",
+                    "keyword": keyword,
+                    "message": f"the {result.speaker.role} said “{keyword}”",
+                    "utterance_id": result.id,
+                    "role": result.speaker.role,
+                    "active": True,
+                },
+            )
+        for change in mood_changes:
+            self._alert(transcript, {**change.to_wire(), "utterance_id": result.id})
+
+    def _alert(self, transcript: CallTranscript, alert: dict[str, Any]) -> None:
+        self.alerts += 1
+        self._recordings.event(transcript.call.call_id, "transcript_alert", alert=alert)
+        self._emit(transcript, ServerEvent.TRANSCRIPT_ALERT, {"alert": alert})
+
+    def _stopped(self, transcript: CallTranscript, stream: SpeakerStream, reason: str) -> None:
+        pid = stream.speaker.participant_id
+        transcript.streams.pop(pid, None)
+        transcript.refused[pid] = reason
+        self._recordings.event(
+            transcript.call.call_id,
+            "transcription_refused",
+            participant_id=pid,
+            role=stream.speaker.role,
+            reason=reason,
+        )
+        self._changed(transcript)
+
+    def _changed(self, transcript: CallTranscript) -> None:
+        self._emit(
+            transcript, ServerEvent.TRANSCRIPTION_STATE, transcript.status(self.pool.lag_s())
+        )
+
+    def _emit(
+        self, transcript: CallTranscript, event: ServerEvent, payload: dict[str, Any]
+    ) -> None:
+        call_id = transcript.call.call_id
+        payload = {"call_id": call_id, **payload}
+        for listener in self.listeners:
+            listener(call_id, event, payload)
+        agent = transcript.call.agent
+        if agent is not None:
+            task = asyncio.get_running_loop().create_task(
+                self._send(call_id, agent.participant_id, event, payload)
+            )
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
