@@ -33,6 +33,8 @@ class ClientEvent(StrEnum):
     GET_STATE = "get_state"
     REFRESH_TOKEN = "refresh_token"
     REPORT_QUALITY = "report_quality"
+    WATCH_CALL = "watch_call"
+    UNWATCH_CALL = "unwatch_call"
 
 
 @unique

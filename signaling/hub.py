@@ -42,7 +42,7 @@ from .schemas import (
     TagCall,
     parse,
 )
-from .switchboard import Payload, Switchboard
+from .switchboard import STAFF, Payload, Switchboard
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,8 @@ _SCHEMAS: dict[ClientEvent, type[Message]] = {
     ClientEvent.TAG_CALL: TagCall,
     ClientEvent.PAUSE_RECORDING: CallRef,
     ClientEvent.RESUME_RECORDING: CallRef,
+    ClientEvent.WATCH_CALL: CallRef,
+    ClientEvent.UNWATCH_CALL: CallRef,
     ClientEvent.GET_STATE: GetState,
     ClientEvent.REFRESH_TOKEN: GetState,
     ClientEvent.REPORT_QUALITY: ReportQuality,
@@ -82,6 +84,7 @@ class _Socket:
     burst: float
     tokens: float = 0.0
     refilled: float = field(default_factory=time.monotonic)
+    sid: str = ""
 
     def __post_init__(self) -> None:
         self.tokens = self.burst
@@ -105,6 +108,12 @@ def agent_room(subject: str) -> str:
 
 
 AGENTS_ROOM = "agents"
+SUPERVISORS_ROOM = "supervisors"
+
+
+def watch_room(call_id: str) -> str:
+    """Supervisors watching a call: its transcript (and, later, its quality and audio)."""
+    return f"watch:{call_id}"
 
 
 class CallNamespace(socketio.AsyncNamespace):
@@ -124,17 +133,23 @@ class CallNamespace(socketio.AsyncNamespace):
             identity = self._authority.verify(token)
             if identity.role is Role.REVIEWER:
                 raise ForbiddenError("a reviewer cannot join live calls; replay recordings instead")
-            identity.require(Role.CUSTOMER, Role.AGENT)
+            identity.require(Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
             await self._switchboard.connected(identity)
         except KothaError as exc:
             logger.info("refused socket %s: %s", sid, exc.message)
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_wire()) from None
         config = self._switchboard.config
         self._sockets[sid] = _Socket(
-            identity, _remote_address(environ), config.socket_rate_per_s, config.socket_rate_burst
+            identity,
+            _remote_address(environ),
+            config.socket_rate_per_s,
+            config.socket_rate_burst,
+            sid=sid,
         )
         if identity.role is Role.CUSTOMER:
             await self.enter_room(sid, customer_room(identity.call_id or ""))
+        elif identity.role in STAFF:
+            await self.enter_room(sid, SUPERVISORS_ROOM)
         else:
             await self.enter_room(sid, AGENTS_ROOM)
             await self.enter_room(sid, agent_room(identity.subject))
@@ -270,6 +285,15 @@ class CallNamespace(socketio.AsyncNamespace):
         await self._switchboard.report_quality(socket.identity, message.call_id, report)
         return {}
 
+    async def on_watch_call(self, socket: _Socket, message: CallRef) -> Payload:
+        view = await self._switchboard.watch_call(socket.identity, message.call_id, socket.source)
+        await self.enter_room(socket.sid, watch_room(message.call_id))
+        return view
+
+    async def on_unwatch_call(self, socket: _Socket, message: CallRef) -> Payload:
+        await self.leave_room(socket.sid, watch_room(message.call_id))
+        return {}
+
     # -- Notifier -----------------------------------------------------------
 
     async def to_call(self, call_id: str, event: ServerEvent, payload: Payload) -> None:
@@ -291,6 +315,9 @@ class CallNamespace(socketio.AsyncNamespace):
             await self.emit(event.value, payload, to=customer_room(call_id))
         elif call.agent is not None and call.agent.participant_id == participant_id:
             await self.emit(event.value, payload, to=agent_room(call.agent.subject))
+
+    async def to_watchers(self, call_id: str, event: ServerEvent, payload: Payload) -> None:
+        await self.emit(event.value, payload, to=watch_room(call_id))
 
     async def to_agents(self, event: ServerEvent, payload: Payload) -> None:
         await self.emit(event.value, payload, to=AGENTS_ROOM)

@@ -288,6 +288,55 @@ class SwitchboardCollector(Collector):
             alerts.add_metric([kind.value], active[kind.value])
         yield alerts
         yield from self._sampler(switchboard)
+        yield from self._transcription(switchboard)
+
+    def _transcription(self, switchboard: Switchboard) -> Iterable[Metric]:
+        """Whether live transcription keeps up (lag) and what it costs (busy vs audio)."""
+        transcription = switchboard.transcription
+        stats = transcription.pool.stats()
+        yield GaugeMetricFamily(
+            "kotha_transcription_streams", "Microphones being transcribed now.", value=stats.streams
+        )
+        yield GaugeMetricFamily(
+            "kotha_transcription_capacity_streams",
+            "Microphones this node transcribes at most (transcribe_max_streams).",
+            value=stats.max_streams,
+        )
+        yield GaugeMetricFamily(
+            "kotha_transcription_lag_seconds",
+            "How far behind live the furthest-behind transcribed stream is.",
+            value=stats.lag_s,
+        )
+        yield CounterMetricFamily(
+            "kotha_transcription_audio_seconds",
+            "Audio fed to the recognisers (a worker's busy seconds over this is the RTF).",
+            value=stats.audio_s,
+        )
+        yield CounterMetricFamily(
+            "kotha_transcription_busy_seconds",
+            "Worker time spent decoding and recognising.",
+            value=stats.busy_s,
+        )
+        yield CounterMetricFamily(
+            "kotha_transcription_refused_streams",
+            "Microphones refused transcription (over capacity or running behind).",
+            value=stats.refused,
+        )
+        yield CounterMetricFamily(
+            "kotha_transcription_stopped_streams",
+            "Microphones whose transcription stopped because it fell too far behind.",
+            value=stats.stopped,
+        )
+        yield CounterMetricFamily(
+            "kotha_transcript_utterances",
+            "Final utterances transcribed.",
+            value=transcription.utterances,
+        )
+        yield CounterMetricFamily(
+            "kotha_transcript_alerts",
+            "Keyword and customer-mood alerts raised.",
+            value=transcription.alerts,
+        )
 
     def _sampler(self, switchboard: Switchboard) -> Iterable[Metric]:
         """What measuring quality costs (kotha bench quality reads these)."""

@@ -61,6 +61,11 @@ class Notifier(Protocol):
     ) -> None: ...
     async def to_agents(self, event: ServerEvent, payload: Payload) -> None: ...
     async def to_agent(self, subject: str, event: ServerEvent, payload: Payload) -> None: ...
+    async def to_watchers(self, call_id: str, event: ServerEvent, payload: Payload) -> None: ...
+
+
+# Staff who watch calls rather than take part in them.
+STAFF = (Role.SUPERVISOR, Role.ADMIN)
 
 
 class Switchboard:
@@ -85,7 +90,11 @@ class Switchboard:
         self.audit = AuditLog(config.data_dir / "audit.jsonl")
         self.quality = QualityMonitor(config, self.recordings, self._send_quality)
         self.transcription = Transcription(
-            config, self.recordings, self.quality, self._send_quality
+            config,
+            self.recordings,
+            self.quality,
+            self._send_quality,
+            watchers=self._send_watchers,
         )
         self._tasks = TaskSet("Switchboard")
 
@@ -164,6 +173,8 @@ class Switchboard:
 
     async def connected(self, identity: Identity) -> Payload:
         """A socket of this identity connected; returns what the client should show."""
+        if identity.role in STAFF:
+            return self.state_for(identity)
         if identity.role is Role.CUSTOMER:
             call = self.visible_call(identity, identity.call_id or "")
             customer = call.customer
@@ -187,6 +198,8 @@ class Switchboard:
     async def disconnected(self, identity: Identity) -> None:
         """A socket closed. The party may come back within ``rejoin_grace_s``."""
         grace = self.config.rejoin_grace_s
+        if identity.role in STAFF:
+            return
         if identity.role is Role.CUSTOMER:
             call = self.calls.get(identity.call_id or "")
             if call is None or call.state is CallState.ENDED:
@@ -228,6 +241,36 @@ class Switchboard:
             raise CallStateError("quality reports are for calls in progress")
         self.quality.report(call_id, participant.participant_id, participant.role.value, report)
 
+    async def watch_call(self, identity: Identity, call_id: str, source: str | None) -> Payload:
+        """A supervisor starts watching a live call: its transcript and quality from now on.
+
+        Watching is monitoring: it is audited (and refused if the record cannot be
+        written). The supervisor publishes nothing by watching.
+        """
+        identity.require(*STAFF)
+        call = self.calls.get(call_id)
+        if call is None or call.state is not CallState.ACTIVE:
+            raise CallStateError("only a call in progress can be watched")
+        await self.audit.record(
+            AuditRecord(
+                actor=identity.subject,
+                role=identity.role.value,
+                action="monitor",
+                call_id=call_id,
+                source=source,
+            )
+        )
+        transcript = self.transcription.transcript(call_id)
+        quality = self.quality.quality(call_id)
+        return {
+            "call": call.to_wire(),
+            "transcript": transcript.view(self.transcription.pool.lag_s()) if transcript else None,
+            "quality": quality.view() if quality else None,
+        }
+
+    async def _send_watchers(self, call_id: str, event: ServerEvent, payload: Payload) -> None:
+        await self.notifier.to_watchers(call_id, event, payload)
+
     async def _send_quality(
         self, call_id: str, participant_id: str, event: ServerEvent, payload: Payload
     ) -> None:
@@ -246,6 +289,13 @@ class Switchboard:
             )
 
     def state_for(self, identity: Identity) -> Payload:
+        if identity.role in STAFF:
+            return {
+                "server_time": time.time(),
+                "role": identity.role.value,
+                "name": identity.name,
+                "calls": [c.to_wire() for c in self.live_calls()],
+            }
         if identity.role is Role.CUSTOMER:
             call = self.visible_call(identity, identity.call_id or "")
             state: Payload = {
@@ -757,7 +807,7 @@ class _Unwired:
     async def _fail(self, *args: object) -> None:
         raise RuntimeError("Switchboard.notifier was never set")
 
-    to_call = to_participant = to_agents = to_agent = _fail
+    to_call = to_participant = to_agents = to_agent = to_watchers = _fail
 
 
 def _participant_id() -> str:

@@ -39,9 +39,13 @@ from .recordings import CallRecordings
 logger = logging.getLogger(__name__)
 
 TICK_S = 0.25  # how often quiet streams are flushed and lag is checked
+LAG_REPORT_TICKS = 8  # every 2 s, consoles hear how far behind transcription runs...
+LAG_SHOWN_MS = 1000  # ...when it is at least this far behind (and once when it caught up)
 LANGUAGE_NAMES = {"bn": "Bengali", "en": "English", "ko": "Korean", "hi": "Hindi"}
 
 Send = Callable[[str, str, ServerEvent, dict[str, Any]], Coroutine[Any, Any, None]]
+# To everyone watching a call (supervisors): call id, event, payload.
+Watchers = Callable[[str, ServerEvent, dict[str, Any]], Coroutine[Any, Any, None]]
 # Told every event of every call (supervisors' dashboards, metrics). Runs on the loop.
 TranscriptListener = Callable[[str, ServerEvent, dict[str, Any]], None]
 
@@ -70,6 +74,7 @@ class CallTranscript:
     mood: Mood = field(default_factory=Mood)
     ids: Callable[[], str] = field(default_factory=_ids)
     tap: Callable[[SourceKey, EncodedFrame], None] | None = None
+    lag_shown: bool = False
 
     def view(self, lag_s: float) -> dict[str, Any]:
         """The transcript so far, for a console that (re)opens mid-call."""
@@ -113,6 +118,7 @@ class Transcription:
         quality: QualityMonitor,
         send: Send,
         *,
+        watchers: Watchers | None = None,
         catalog: ModelCatalog | None = None,
     ) -> None:
         self.enabled = config.transcribe_enabled
@@ -132,6 +138,7 @@ class Transcription:
         self._recordings = recordings
         self._quality = quality
         self._send = send
+        self._watchers = watchers
         self._calls: dict[str, CallTranscript] = {}
         self._loading: set[asyncio.Task[None]] = set()
         self._sending: set[asyncio.Task[None]] = set()
@@ -194,12 +201,25 @@ class Transcription:
 
     async def run(self) -> None:
         """Flush quiet streams and watch the lag, a few times a second."""
+        ticks = 0
         while True:
             await asyncio.sleep(TICK_S)
+            ticks += 1
             try:
                 self.pool.tick()
+                if ticks % LAG_REPORT_TICKS == 0:
+                    self._report_lag()
             except Exception:
                 logger.exception("transcription tick failed; trying again")
+
+    def _report_lag(self) -> None:
+        """While transcription runs behind, every call's console and watchers are told."""
+        lag_ms = round(self.pool.lag_s() * 1000)
+        for transcript in self._calls.values():
+            behind = lag_ms >= LAG_SHOWN_MS
+            if transcript.state == "active" and (behind or transcript.lag_shown):
+                transcript.lag_shown = behind
+                self._changed(transcript)
 
     async def close(self) -> None:
         for task in list(self._loading):
@@ -359,8 +379,11 @@ class Transcription:
             listener(call_id, event, payload)
         agent = transcript.call.agent
         if agent is not None:
-            task = asyncio.get_running_loop().create_task(
-                self._send(call_id, agent.participant_id, event, payload)
-            )
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            self._spawn(self._send(call_id, agent.participant_id, event, payload))
+        if self._watchers is not None:
+            self._spawn(self._watchers(call_id, event, payload))
+
+    def _spawn(self, sending: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(sending)
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)

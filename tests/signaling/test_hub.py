@@ -18,7 +18,7 @@ import socketio
 from signaling.auth import Role, TokenAuthority
 from signaling.client import ClientError
 from signaling.events import NAMESPACE
-from tests.conftest import Server
+from tests.conftest import Server, connect_call
 from tests.support import token_claims, unsigned_token
 
 
@@ -65,12 +65,39 @@ async def test_socket_with_alg_none_token_is_refused(server: Server) -> None:
     assert (await _refusal(server, {"token": token}))["code"] == "token_invalid"
 
 
-@pytest.mark.parametrize("role", [Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN])
-async def test_roles_without_calls_cannot_open_the_call_socket(server: Server, role: Role) -> None:
-    data = await _refusal(server, {"token": server.token(role, "someone")})
+async def test_a_reviewer_cannot_open_the_call_socket(server: Server) -> None:
+    data = await _refusal(server, {"token": server.token(Role.REVIEWER, "someone")})
     assert data["code"] == "forbidden"
-    if role is Role.REVIEWER:
-        assert "reviewer cannot join live calls" in data["message"]
+    assert "reviewer cannot join live calls" in data["message"]
+
+
+@pytest.mark.parametrize("role", [Role.SUPERVISOR, Role.ADMIN])
+async def test_a_supervisor_watches_a_live_call_but_cannot_take_part(
+    server: Server, role: Role
+) -> None:
+    pair = await connect_call(server, join=False)
+    watcher = server.client(server.token(role, "Sumi"))
+    state = await watcher.connect()
+    assert [c["call_id"] for c in state["calls"]] == [pair.call_id]
+    for event, payload in (
+        ("join_call", {"call_id": pair.call_id}),
+        ("hang_up", {"call_id": pair.call_id}),
+        ("accept_call", {"call_id": pair.call_id}),
+        ("pause_recording", {"call_id": pair.call_id}),
+    ):
+        with pytest.raises(ClientError) as refused:
+            await watcher.request(event, payload)
+        assert refused.value.code == "forbidden", event
+    view = await watcher.request("watch_call", {"call_id": pair.call_id})
+    assert view["call"]["call_id"] == pair.call_id and "transcript" in view
+    audit = [r for r in server.switchboard.audit.read() if r["action"] == "monitor"]
+    assert [(r["actor"], r["call_id"], r["role"]) for r in audit] == [
+        ("sumi", pair.call_id, role.value)
+    ]
+    # An agent cannot watch calls, not even their own.
+    with pytest.raises(ClientError) as refused:
+        await pair.agent.request("watch_call", {"call_id": pair.call_id})
+    assert refused.value.code == "forbidden"
 
 
 async def test_customer_token_for_an_unknown_call_is_refused(server: Server) -> None:
