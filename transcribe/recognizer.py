@@ -15,12 +15,26 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import vosk
 
 SAMPLE_RATE = 16000
 BYTES_PER_SAMPLE = 2
 # Vosk is fed at most this much audio at a time, so partials keep up with speech.
 MAX_CHUNK_MS = 100
+# An utterance is final once the speaker has been quiet this long (Vosk's own
+# endpointer waits 0.5-2 s and, on clean audio, may not fire at all).
+ENDPOINT_MS = 500
+# Quiet: 20 ms windows below this RMS (about -47 dBFS: a room, not a voice). Where the
+# background is louder, Vosk's own endpointer still closes utterances.
+QUIET_RMS = 150
+WINDOW_SAMPLES = SAMPLE_RATE // 50
+# Kaldi dithers the audio (Gaussian noise of 1 LSB) so digital silence does not break
+# its features and endpointer, but from one random generator for the whole process: the
+# same audio then gives different words each time. Models are loaded with its dither
+# off (models.py) and each recogniser adds the same noise from its own seeded generator.
+DITHER = 1.0
+DITHER_SEED = 20261125
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +68,14 @@ Result = Partial | Final
 class StreamRecognizer:
     """A KaldiRecognizer for one stream; ``offset_ms`` is the call time of its first sample."""
 
-    def __init__(self, model: Any, *, offset_ms: int = 0) -> None:
+    def __init__(
+        self, model: Any, *, offset_ms: int = 0, endpoint_ms: int | None = ENDPOINT_MS
+    ) -> None:
         self._recognizer = vosk.KaldiRecognizer(model, SAMPLE_RATE)
         self._recognizer.SetWords(True)
+        self._endpoint_ms = endpoint_ms
+        self._quiet_ms = 0.0  # how long the audio fed has been quiet, up to now
+        self._dither = np.random.default_rng(DITHER_SEED)
         self.fed_ms = 0.0
         self._partial = ""
         self._carry = bytearray()  # audio short of a whole chunk, fed with the next
@@ -112,15 +131,34 @@ class StreamRecognizer:
         return results
 
     def _accept(self, chunk: bytes) -> list[Result]:
-        self.fed_ms += len(chunk) / (SAMPLE_RATE * BYTES_PER_SAMPLE) * 1000
-        if self._recognizer.AcceptWaveform(chunk):
+        samples = np.frombuffer(chunk, dtype=np.int16)
+        self.fed_ms += len(samples) / SAMPLE_RATE * 1000
+        self._track_quiet(samples)
+        noise = self._dither.normal(0.0, DITHER, len(samples))
+        dithered = np.clip(samples + np.round(noise), -32768, 32767).astype(np.int16)
+        if self._recognizer.AcceptWaveform(dithered.tobytes()):
             final = self._final(self._recognizer.Result())
+            return [final] if final is not None else []
+        if self._partial and self._endpoint_ms is not None and self._quiet_ms >= self._endpoint_ms:
+            final = self._final(self._recognizer.FinalResult())
             return [final] if final is not None else []
         text = json.loads(self._recognizer.PartialResult()).get("partial", "")
         if text and text != self._partial:
             self._partial = text
             return [Partial(text)]
         return []
+
+    def _track_quiet(self, samples: np.ndarray) -> None:
+        """Add up the quiet at the end of the audio, 20 ms window by window."""
+        windows = samples[: len(samples) - len(samples) % WINDOW_SAMPLES].reshape(
+            -1, WINDOW_SAMPLES
+        )
+        loud = np.sqrt(np.mean(windows.astype(np.float64) ** 2, axis=1)) >= QUIET_RMS
+        if not loud.any():
+            self._quiet_ms += len(samples) / SAMPLE_RATE * 1000
+        else:
+            last_loud = int(np.nonzero(loud)[0][-1])
+            self._quiet_ms = (len(loud) - 1 - last_loud) * WINDOW_SAMPLES / SAMPLE_RATE * 1000
 
     def finish(self) -> list[Result]:
         """The stream ended or went quiet: whatever was being said becomes final."""

