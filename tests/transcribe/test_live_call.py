@@ -240,7 +240,6 @@ async def test_the_loop_keeps_time_while_two_calls_are_transcribed(
     lags: list[float] = []
     loop = asyncio.get_running_loop()
 
-
     def said(utterance: dict[str, Any]) -> bool:
         return utterance["utterance"]["role"] == "customer"
 

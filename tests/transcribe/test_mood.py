@@ -23,9 +23,7 @@ def test_two_negative_utterances_in_a_row_alert_once_and_a_better_one_clears() -
         (MoodAlertKind.NEGATIVE_STREAK, True)
     ]
     assert feel(mood, "This is the worst, I hate it") == []  # still on: no second alert
-    assert feel(mood, "Okay, thank you, that is great") == [
-        (MoodAlertKind.NEGATIVE_STREAK, False)
-    ]
+    assert feel(mood, "Okay, thank you, that is great") == [(MoodAlertKind.NEGATIVE_STREAK, False)]
     assert mood.to_wire()["alerts"] == []
 
 

@@ -1,9 +1,10 @@
 """Card, wallet, OTP and PIN numbers never reach a transcript, however they were spoken.
 
 Guards: Latin digits, Bengali digits and number words (English, Bengali, romanised Bengali,
-Korean) are all masked; the mask keeps the utterance readable (the last digits of a card or
-wallet number stay, in the script they were said in); OTPs and PINs are masked whole when
-the utterance says what they are; an order number or a quantity stays as said.
+Korean, and the bracketed number tokens of the Korean model) are all masked; the mask keeps
+the utterance readable (the last digits of a card or wallet number stay, in the script they
+were said in); OTPs and PINs are masked whole when the utterance says what they are; an
+order number or a quantity stays as said.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from transcribe.redact import redact
         ("the pin is one two three four", "the pin is ••••"),
         ("ওটিপি হলো ৪৮২৯", "ওটিপি হলো ••••"),
         ("인증 번호는 일 이 삼 사 오 육 입니다", "인증 번호는 •••• •• 입니다"),
+        # numbers the Korean model writes as bracketed tokens
+        ("인증 번호는 [4] [8] [2] [9] 입니다", "인증 번호는 •••• 입니다"),
+        ("카드 [4111] [1111] [1111] [1234]", "카드 •••• •••• •••• 1234"),
     ],
 )
 def test_numbers_that_open_an_account_are_masked(said: str, shown: str) -> None:

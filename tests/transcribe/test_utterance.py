@@ -15,8 +15,7 @@ from transcribe.recognizer import Final, Word
 from transcribe.utterance import Speaker, utterance_of
 
 SAID = (
-    "my bkash number is zero one seven one two three four five six seven eight"
-    " and i want a refund"
+    "my bkash number is zero one seven one two three four five six seven eight and i want a refund"
 )
 
 

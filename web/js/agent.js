@@ -1,9 +1,11 @@
 // The agent console: sign in, go available, take calls from the queue (or
 // from the ringing banner when calls are offered automatically), talk, and
-// see how loud the customer is and how good both lines are.
+// see how loud the customer is and how good both lines are, read what is
+// being said (the live transcript) and how the customer feels about it.
 //
 // English only; the customer's language is shown in words.
 
+import { getCallTranscript } from "./api.js";
 import { CallPage } from "./page.js";
 import { enterCall } from "./enter-call.js";
 import { describeError } from "./i18n.js";
@@ -11,14 +13,23 @@ import { LevelMeter } from "./level-meter.js";
 import { canShareScreen } from "./local-media.js";
 import { QualityIndicator } from "./quality-indicator.js";
 import { RemoteViews } from "./remote-views.js";
+import { SentimentGauge } from "./sentiment-gauge.js";
 import { Signal } from "./signal.js";
 import { TokenStore } from "./token-store.js";
+import { TranscriptAlerts, TranscriptPanel } from "./transcript-panel.js";
 import { $, everySecond, secondsSince, setToggle } from "./ui.js";
 
 const SECTIONS = ["loading", "signin", "queue-panel", "incall", "summary"];
 const tokens = new TokenStore("kotha.agent.token");
 // The meter bar redraws ten times a second: smooth enough, cheap enough.
 const METER_INTERVAL_MS = 100;
+// The live transcript's facts; they only reach the agent of the call (signaling/transcription.py).
+const TRANSCRIPT_EVENTS = ["transcription_state", "transcript_partial", "transcript_utterance", "transcript_alert"];
+// Facts of a call this page does not know yet (they can beat the accept's answer), kept until it does.
+const EARLY_TRANSCRIPT_MAX = 200;
+// A call whose transcription state has not come by then is asked for it (GET): the
+// server does not announce a transcription that is off from the start.
+const TRANSCRIPT_STATE_WAIT_MS = 2500;
 
 const LANGUAGE_WORDS = { bn: "Bengali (বাংলা)", en: "English" };
 const MEDIA_WORDS = { audio: "Voice", video: "Video" };
@@ -67,6 +78,11 @@ class AgentConsole extends CallPage {
     });
     this.meter = new LevelMeter();
     this.quality = new QualityIndicator($("quality"));
+    this.transcript = new TranscriptPanel($("transcript"));
+    this.transcriptAlerts = new TranscriptAlerts($("transcript-alerts"));
+    this.gauge = new SentimentGauge($("mood"));
+    this._earlyTranscript = []; // [{name, payload}] of a call not bound yet
+    this._transcriptTimer = null;
     this._entering = null;
   }
 
@@ -130,6 +146,9 @@ class AgentConsole extends CallPage {
     signal.socket.on("quality_alert", (change) => {
       if (change?.alert && change.call_id === this.call?.call_id) this.quality.alert(change);
     });
+    for (const name of TRANSCRIPT_EVENTS) {
+      signal.socket.on(name, (payload) => this._transcriptEvent(name, payload));
+    }
   }
 
   async refresh(first) {
@@ -155,6 +174,8 @@ class AgentConsole extends CallPage {
       this.participantId = state.participant_id;
       if (this.session && !first) this.session.rejoin("socket_reconnected");
       else this.enterCall();
+      // Opened (or back) mid-call: what was said so far, and whatever the socket missed.
+      this._loadTranscript(call.call_id);
     } else if (this.session) {
       // Our call ended while the socket was away.
       this.showEnded({ reason: "disconnected", ended_by: null, call: null });
@@ -204,6 +225,7 @@ class AgentConsole extends CallPage {
   }
 
   enterCall() {
+    this._bindTranscript(this.call.call_id);
     if (this.session && this.session.callId === this.call.call_id) return;
     if (!this._entering) {
       this._entering = this._enterCall().finally(() => {
@@ -238,6 +260,7 @@ class AgentConsole extends CallPage {
     this.views.clear();
     this.meter.detach();
     this.quality.clear();
+    this._bindTranscript(null);
     this.call = null;
     this.participantId = null;
     this.setPhase("summary");
@@ -253,7 +276,74 @@ class AgentConsole extends CallPage {
     this.call = null;
     this.offer = null;
     this.quality.clear();
+    this._bindTranscript(null);
     this.setPhase("signin");
+  }
+
+  // -- the live transcript ------------------------------------------------
+
+  /** Show the transcript of `callId` from now on (null: none); a new call starts empty. */
+  _bindTranscript(callId) {
+    if (this.transcript.callId === callId) return;
+    this.transcript.clear(callId);
+    this.transcriptAlerts.clear();
+    this.gauge.clear();
+    const early = this._earlyTranscript.filter((entry) => callId && entry.payload.call_id === callId);
+    this._earlyTranscript = [];
+    for (const { name, payload } of early) this._applyTranscript(name, payload);
+    clearTimeout(this._transcriptTimer);
+    if (!callId) return;
+    this._transcriptTimer = setTimeout(() => {
+      const waiting = this.transcript.callId === callId && !this.transcript.status && !this.transcript.loading;
+      if (waiting) this._loadTranscript(callId);
+    }, TRANSCRIPT_STATE_WAIT_MS);
+  }
+
+  _transcriptEvent(name, payload) {
+    if (!payload?.call_id) return;
+    if (payload.call_id === this.transcript.callId) {
+      this._applyTranscript(name, payload);
+      return;
+    }
+    // Only the call's agent gets these, so they are for a call we are taking (or one
+    // that just ended: never bound again, they are dropped with the next call).
+    this._earlyTranscript = this._earlyTranscript.filter((entry) => entry.payload.call_id === payload.call_id);
+    if (this._earlyTranscript.length < EARLY_TRANSCRIPT_MAX) this._earlyTranscript.push({ name, payload });
+  }
+
+  _applyTranscript(name, payload) {
+    if (name === "transcription_state") {
+      this.transcript.setStatus(payload);
+      this.gauge.setTranscribing(payload.state !== "off" && payload.state !== "unavailable");
+    } else if (name === "transcript_partial") {
+      this.transcript.partial(payload.partial);
+    } else if (name === "transcript_utterance") {
+      this.transcript.utterance(payload.utterance);
+      this.gauge.update(payload.mood, payload.utterance);
+    } else if (name === "transcript_alert") {
+      this.transcriptAlerts.add(payload.alert);
+    }
+  }
+
+  /** GET the transcript so far (a console opened, or a socket back, mid-call) into the panel. */
+  async _loadTranscript(callId) {
+    this._bindTranscript(callId);
+    this.transcript.beginLoad();
+    let view;
+    try {
+      view = await getCallTranscript(callId, this.signal?.socket.auth.token);
+    } catch (error) {
+      if (this.transcript.callId !== callId) return; // another call by now
+      if (error?.code === "not_found" && this.call?.call_id !== callId) return; // it ended meanwhile
+      console.warn("kotha: the transcript so far could not be loaded", error);
+      this.transcript.loadFailed(error);
+      return;
+    }
+    if (this.transcript.callId !== callId) return;
+    this.transcript.load(view);
+    this.gauge.setTranscribing(view.state !== "off" && view.state !== "unavailable");
+    this.gauge.load(view.mood, this.transcript.customerUtterances());
+    this.transcriptAlerts.restore(view.mood?.alerts);
   }
 
   _bindControls() {
@@ -414,6 +504,7 @@ class AgentConsole extends CallPage {
     if (this.phase === "incall") {
       $("call-timer").textContent = clock(secondsSince(this.call?.answered_at));
       this.quality.tick();
+      this.transcriptAlerts.tick();
     }
     if (this.phase === "queue-panel") this._renderQueue();
     this._renderRinging();
@@ -447,6 +538,8 @@ class AgentConsole extends CallPage {
       muted: Boolean(this.session?.muted),
       endReason: this.end?.reason ?? null,
       quality: this.quality.snapshot(),
+      transcript: { ...this.transcript.snapshot(), alerts: this.transcriptAlerts.snapshot() },
+      mood: this.gauge.snapshot(),
       error: this.error ? { code: this.error.code ?? null, message: this.error.message ?? null } : null,
     };
   }

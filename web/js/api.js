@@ -1,4 +1,5 @@
-// The REST calls the pages make before they have a socket.
+// The REST calls of the pages: most before they have a socket, and the live
+// transcript so far for a console that opens mid-call.
 
 import { KothaError } from "./signal.js";
 
@@ -12,12 +13,22 @@ export async function createGuestCall({ name = "", language = "bn" } = {}) {
   return request("POST", "/api/guest", { name, language });
 }
 
-async function request(method, path, body) {
+/**
+ * GET /api/calls/{id}/transcript: what was said so far in a live call, its
+ * transcription state and the customer's mood (for a console opened mid-call).
+ */
+export async function getCallTranscript(callId, token) {
+  return request("GET", `/api/calls/${encodeURIComponent(callId)}/transcript`, undefined, token);
+}
+
+async function request(method, path, body, token) {
+  const headers = body ? { "Content-Type": "application/json" } : {};
+  if (token) headers.Authorization = `Bearer ${token}`;
   let response;
   try {
     response = await fetch(path, {
       method,
-      headers: body ? { "Content-Type": "application/json" } : {},
+      headers,
       body: body ? JSON.stringify(body) : undefined,
       cache: "no-store",
     });
