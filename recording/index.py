@@ -26,6 +26,9 @@ from .finalize import finished_recordings
 # Bumped whenever a column changes: an index of another version is rebuilt from the
 # folders (it is a cache; the folders are the truth).
 SCHEMA_VERSION = 3
+# Around the matched words of a search snippet: control characters, which no transcript
+# holds (brackets do: the Korean model writes numbers as "[50]").
+MATCH_START, MATCH_END = "\x02", "\x03"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS recordings (
     call_id TEXT PRIMARY KEY,
@@ -220,9 +223,9 @@ class RecordingIndex:
     def _matches(self, call_id: str, text: str, limit: int = 3) -> list[dict[str, Any]]:
         """Where in a call the words were said: time, speaker and the words around them."""
         rows = self._db.execute(
-            "SELECT t_ms, speaker, snippet(transcripts, 3, '[', ']', '…', 12) FROM transcripts "
+            "SELECT t_ms, speaker, snippet(transcripts, 3, ?, ?, '…', 12) FROM transcripts "
             "WHERE call_id = ? AND transcripts MATCH ? ORDER BY CAST(t_ms AS INTEGER) LIMIT ?",
-            (call_id, _fts_phrase(text), limit),
+            (MATCH_START, MATCH_END, call_id, _fts_phrase(text), limit),
         ).fetchall()
         return [{"t_ms": r[0], "role": r[1], "snippet": r[2]} for r in rows]
 

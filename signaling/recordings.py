@@ -40,6 +40,8 @@ class CallRecordings:
         self.root = root
         self.enabled = enabled
         self._recorders: dict[str, Recorder] = {}
+        # Ended calls whose last events (the words said as they hung up) may still come.
+        self._ending: dict[str, Recorder] = {}
         self._finishing: set[asyncio.Task[Any]] = set()
         self._created = time.time()
         # SQLite is used from one thread: the index gets a thread of its own.
@@ -109,7 +111,7 @@ class CallRecordings:
         return self._recorders.get(call_id)
 
     def event(self, call_id: str, event_type: str, /, **fields: Any) -> None:
-        recorder = self._recorders.get(call_id)
+        recorder = self._recorders.get(call_id) or self._ending.get(call_id)
         if recorder is not None:
             recorder.event(event_type, **fields)
 
@@ -136,6 +138,7 @@ class CallRecordings:
         if recorder is None:
             return
         recorder.event("call_ended", reason=reason, ended_by=call.ended_by)
+        self._ending[call.call_id] = recorder
         call.recording_state = RecordingState.STOPPED.value
         with call_context(call.call_id):
             task = asyncio.get_running_loop().create_task(

