@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from .auth import Identity, Role
+from .calls import Call
 from .errors import (
     AuthError,
     ForbiddenError,
@@ -29,6 +30,7 @@ from .errors import (
 from .ice import ice_servers_for
 from .keys import AUTHORITY, CONFIG, GUEST_LIMITER, SWITCHBOARD
 from .schemas import CreateCallBody, GuestBody, Message, parse
+from .switchboard import Switchboard
 
 logger = logging.getLogger(__name__)
 
@@ -148,15 +150,21 @@ async def get_call(request: web.Request) -> web.Response:
     return web.json_response({"call": call.to_wire()})
 
 
-async def get_call_quality(request: web.Request) -> web.Response:
-    """The call's live quality view (the agent console's and the supervisors' figures)."""
+def _watched_call(request: web.Request, what: str) -> tuple[Switchboard, Call]:
+    """The call of the request, for supervisors, admins and the call's own agent only."""
     identity = bearer_identity(request)
     identity.require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
     switchboard = request.app[SWITCHBOARD]
     call = switchboard.visible_call(identity, request.match_info["call_id"])
     own = call.agent is not None and call.agent.subject == identity.subject
     if identity.role is Role.AGENT and not own:
-        raise ForbiddenError("an agent sees the quality of their own calls only")
+        raise ForbiddenError(f"an agent sees the {what} of their own calls only")
+    return switchboard, call
+
+
+async def get_call_quality(request: web.Request) -> web.Response:
+    """The call's live quality view (the agent console's and the supervisors' figures)."""
+    switchboard, call = _watched_call(request, "quality")
     quality = switchboard.quality.quality(call.call_id)
     if quality is None:
         # Not measured now (ended, or not yet answered): the summary, if there is one.
@@ -168,13 +176,7 @@ async def get_call_quality(request: web.Request) -> web.Response:
 
 async def get_call_transcript(request: web.Request) -> web.Response:
     """What has been said in a live call so far (a console opening mid-call catches up)."""
-    identity = bearer_identity(request)
-    identity.require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
-    switchboard = request.app[SWITCHBOARD]
-    call = switchboard.visible_call(identity, request.match_info["call_id"])
-    own = call.agent is not None and call.agent.subject == identity.subject
-    if identity.role is Role.AGENT and not own:
-        raise ForbiddenError("an agent sees the transcript of their own calls only")
+    switchboard, call = _watched_call(request, "transcript")
     transcription = switchboard.transcription
     transcript = transcription.transcript(call.call_id)
     if transcript is None:

@@ -21,12 +21,12 @@
 // Every text from the server goes in with textContent, never as markup.
 
 import { clock, roleWords } from "./timeline.js";
+import { element, escapeRegExp, languageWords, sentence } from "./transcript-words.js";
 
 const SENTIMENT_WORDS = { positive: "positive", neutral: "neutral", negative: "negative" };
 // A symbol as well as a colour (as the agent console marks them), so the mark does not rest on colour alone.
 const SENTIMENT_SYMBOLS = { positive: "+", neutral: "=", negative: "−" };
 const POOR_LINE_WORDS = "Words may have been lost to a bad line";
-const LANGUAGE_WORDS = { bn: "Bengali", en: "English", ko: "Korean", hi: "Hindi" };
 const ALERT_WORDS = { keyword: "keyword said", negative_streak: "customer negative", falling: "mood falling" };
 // Once the reviewer scrolls the transcript, it stops following the audio for this long.
 const HOLD_FOLLOW_MS = 4000;
@@ -47,30 +47,8 @@ const NEUTRAL_BAND = 0.05;
 const MARK_GAP_PX = 18;
 const MARK_ROWS = 3;
 
-/** A language code in words ("ko" -> "Korean"); the code itself when unknown. */
-export function languageWords(code) {
-  return LANGUAGE_WORDS[code] || code || "";
-}
-
-/** Words from the server start in lower case (they read inside a sentence); a line starts with a capital. */
-function sentence(text) {
-  const words = String(text || "").trim();
-  return words ? words[0].toUpperCase() + words.slice(1) : "";
-}
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  return node;
-}
-
 function signed(score) {
   return `${score > 0 ? "+" : score < 0 ? "−" : ""}${Math.abs(score).toFixed(2)}`;
-}
-
-function escapeRegExp(text) {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /**
@@ -326,7 +304,7 @@ function summaryWords(model) {
     const words = model.summary?.words ?? model.utterances.reduce((sum, u) => sum + (u.words?.length ?? 0), 0);
     parts.push(`${count} utterance${count === 1 ? "" : "s"}, ${words} word${words === 1 ? "" : "s"}.`);
   }
-  if (model.language && count) parts.push(`Heard with the ${languageWords(model.language)} speech model.`);
+  if (model.language && count) parts.push(`Heard with the ${languageWords(model.language, "")} speech model.`);
   const keywords = Object.entries(model.summary?.keywords ?? {}).filter(([, n]) => n > 0);
   if (keywords.length) parts.push(`Keywords: ${keywords.map(([k, n]) => `${k} ×${n}`).join(", ")}.`);
   return parts.join(" ");
@@ -470,7 +448,7 @@ function sentimentWords(model) {
       `On average ${label} (${signed(model.mean)}); ${model.negative} of ${model.points.length} scored utterance${model.points.length === 1 ? "" : "s"} negative.`,
     );
   } else {
-    const language = languageWords(model.language);
+    const language = languageWords(model.language, "");
     parts.push(`Sentiment is not measured${language ? ` in ${language}` : " in this language"}; the marks are alerts.`);
   }
   const count = model.alerts.length;

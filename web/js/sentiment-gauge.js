@@ -8,7 +8,7 @@
 // A language whose sentiment the server cannot score says so, rather than
 // showing a neutral it never measured.
 
-import { languageWords } from "./transcript-panel.js";
+import { languageWords } from "./transcript-words.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 // The sparkline's drawing box; CSS stretches it (lines keep their width).

@@ -15,13 +15,14 @@
 //
 // Every text from the server goes in with textContent, never as markup.
 
+import { element, escapeRegExp, languageWords, sentence } from "./transcript-words.js";
+
 // Whose words a line is. The console belongs to the agent, so the agent is "You".
 const ROLE_WORDS = { customer: "Customer", agent: "You", supervisor: "Supervisor" };
 const SENTIMENT_WORDS = { positive: "positive", neutral: "neutral", negative: "negative" };
 // A symbol as well as a colour, so the mark does not rest on colour alone.
 const SENTIMENT_SYMBOLS = { positive: "+", neutral: "=", negative: "−" };
 const POOR_LINE_WORDS = "words may have been lost: the line was poor";
-export const LANGUAGE_WORDS = { bn: "Bengali", en: "English", ko: "Korean", hi: "Hindi" };
 // Below this the transcript keeps up well enough not to mention it.
 const LAG_SHOWN_MS = 1500;
 // Within this many pixels of the bottom the agent is "at the newest line".
@@ -49,28 +50,6 @@ export function callTime(ms) {
 /** Who said it, in words. */
 export function speakerWords(role) {
   return ROLE_WORDS[role] || (role ? role[0].toUpperCase() + role.slice(1) : "Someone");
-}
-
-/** A language code in words ("ko" -> "Korean"); the code itself when unknown. */
-export function languageWords(code) {
-  return LANGUAGE_WORDS[code] || code || "this language";
-}
-
-/** Words from the server start in lower case (they read inside a sentence); a notice starts with a capital. */
-function sentence(text) {
-  const words = String(text || "").trim();
-  return words ? words[0].toUpperCase() + words.slice(1) : "";
-}
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  return node;
-}
-
-function escapeRegExp(text) {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /**
