@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 # Debian packages the tests need: a real browser, a Bengali font for its screenshots,
 # and tools that make speech for its fake microphone.
-TEST_APT := chromium fonts-lohit-beng-bengali sox espeak-ng
+TEST_APT := chromium fonts-lohit-beng-bengali fonts-nanum sox espeak-ng
 
 .PHONY: run test setup setup-test lint bench clean apt
 
