@@ -151,7 +151,9 @@ class TranscriptionPool:
             results: list[Result] = []
             while stream.inbox:
                 results += stream.process()
-            return results + stream.flush()
+            results += stream.flush()
+            stream.release()  # here, not on the loop when the stream is dropped
+            return results
 
         return last
 
@@ -183,7 +185,7 @@ class TranscriptionPool:
             return
         closing = self._closing.get(stream)
         if closing is not None:
-            if stream.inbox or stream.speaking:
+            if stream.inbox or stream.speaking or not stream.released:
                 self._run(stream, self._last_job(stream))
                 return
             self._forget(stream)
@@ -199,6 +201,7 @@ class TranscriptionPool:
         logger.warning("%s: %s", stream.speaker.participant_id, reason)
         self._forget(stream)
         stream.inbox.clear()
+        self._executor.submit(stream.release)
         handlers[1](stream, reason)
         closing = self._closing.pop(stream, None)
         if closing is not None and not closing.done():

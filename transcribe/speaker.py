@@ -83,7 +83,8 @@ class SpeakerStream:
         self._call_start = call_start
         self._clock = StreamClock(OPUS_RATE, call_start)
         self._model = model
-        # Both are built by the first job, in the worker: a KaldiRecognizer takes ~60 ms.
+        # Both are built by the first job, in the worker (a KaldiRecognizer takes ~60 ms to
+        # make, and its first decode ~0.5 s of CPU), and let go by the last one.
         self._decoder: OpusDecoder | None = None
         self._recognizer: StreamRecognizer | None = None
         self._epoch: int | None = None
@@ -160,6 +161,15 @@ class SpeakerStream:
         results = self._convert(self._recognizer.finish())
         self.stats.busy_s += time.perf_counter() - started
         return results
+
+    @property
+    def released(self) -> bool:
+        return self._recognizer is None and self._decoder is None
+
+    def release(self) -> None:
+        """Let the recogniser and decoder go (in a worker: freeing a recogniser takes 20-100 ms)."""
+        self._recognizer = None
+        self._decoder = None
 
     def _feed(self, pcm: bytes) -> list[Result]:
         if not pcm or self._recognizer is None:

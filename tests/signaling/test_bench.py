@@ -138,3 +138,40 @@ def test_quality_bench_reports_what_sampling_costs(capsys: pytest.CaptureFixture
     )
     assert 0 < result["sampler_cpu_pct"] < 100
     assert result["target_met"] in (True, False)
+
+
+def test_transcribe_bench_reports_real_time_factor_and_latency(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Two microphones speak two phrases into the real pool and Korean model (no speed asserted)."""
+    code = main(["bench", "transcribe", "--streams", "2", "--phrases", "2", "--json"])
+
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "error" not in result, result
+    assert result["streams"] == 2
+    assert result["workers"] == os.cpu_count()
+    assert result["phrases"] == 2
+    assert result["audio_s"] > 5  # two phrases, each followed by 1.5 s of silence
+    # A stream may be refused if a busy machine put the pool behind live when it came;
+    # every stream admitted was heard to the end.
+    heard = 2 - result["refused"]
+    assert heard >= 1
+    assert result["pool_audio_s"] == pytest.approx(heard * result["audio_s"], abs=0.5)
+    assert result["rtf"] > 0
+    assert result["rtf"] == pytest.approx(
+        result["busy_s"] / (result["audio_s"] * result["workers"]), rel=0.01
+    )
+    assert result["rtf_per_stream"] > 0
+    assert result["utterances"] > 0
+    assert result["stopped"] == 0
+    for name in ("partial_latency_ms", "final_latency_ms"):
+        assert 0 < result[f"{name}_p50"] <= result[f"{name}_p95"] <= result[f"{name}_max"]
+    assert 0 <= result["loop_lag_ms_p50"] <= result["loop_lag_ms_p95"] <= result["loop_lag_ms_max"]
+    assert 0 <= result["lag_s_p95"] <= result["lag_s_max"]
+    assert result["final_goal_met"] in (True, False)
+    # Alone, the recogniser closes each phrase some audio after its end (the endpointer's
+    # trailing silence); live, the streams' words are compared with that offline decode.
+    assert result["endpoint"]["phrases_final"] == 2
+    assert all(ms > 0 for ms in result["endpoint"]["final_audio_ms"])
+    assert 0 <= result["texts_match_offline"] <= 1
