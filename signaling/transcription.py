@@ -209,9 +209,11 @@ class Transcription:
         languages = {*self._languages.values(), *self._model_languages}
         for language in sorted(languages):
             try:
-                await self.catalog.load_async(language)
+                model = await self.catalog.load_async(language)
             except TranscribeError as exc:
                 logger.warning("speech model for %s not loaded: %s", language, exc.reason)
+                continue
+            self.pool.warm(model)
 
     async def run(self) -> None:
         """Flush quiet streams and watch the lag, a few times a second."""
@@ -256,6 +258,7 @@ class Transcription:
             if call.call_id not in self._calls:
                 return  # ended while the model loaded
             transcript.state = "active"
+            self.pool.warm(transcript.model)
             transcript.tap = lambda key, frame: self._on_frame(transcript, key, frame)
             router.add_tap(transcript.tap)
         self._settled(transcript)
@@ -308,6 +311,7 @@ class Transcription:
             call_start=transcript.call_start,
             spotter=self.spotter,
             utterance_ids=transcript.ids,
+            spares=self.pool.spares,
         )
         transcript.streams[participant_id] = stream
         self.pool.add(

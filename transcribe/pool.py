@@ -13,6 +13,7 @@ without anyone knowing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from media.source import EncodedFrame
 
 from .errors import CapacityError
+from .spares import SpareRecognizers
 from .speaker import Result, SpeakerStream
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,9 @@ class TranscriptionPool:
         self.behind_s = behind_s
         self.give_up_s = give_up_s
         self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="transcribe")
+        self.spares = SpareRecognizers(keep=max_streams)
+        self._warm_models: dict[int, object] = {}
+        self._warming: set[int] = set()
         self._streams: dict[SpeakerStream, tuple[OnResults, OnStopped]] = {}
         self._closing: dict[SpeakerStream, asyncio.Future[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -109,6 +114,7 @@ class TranscriptionPool:
     def tick(self, now: float | None = None) -> None:
         """Flush streams gone quiet mid-utterance; stop those hopelessly behind."""
         now = time.perf_counter() if now is None else now
+        self._refill()
         for stream in list(self._streams):
             if stream in self._closing:
                 continue
@@ -142,6 +148,23 @@ class TranscriptionPool:
             audio_s=self._ended_audio_s + sum(s.stats.audio_ms for s in live) / 1000,
             busy_s=self._ended_busy_s + sum(s.stats.busy_s for s in live),
         )
+
+    def warm(self, model: object) -> None:
+        """Keep a warm recogniser per worker for ``model`` from now on (made in the workers)."""
+        self._warm_models[id(model)] = model
+        self._refill()
+
+    def _refill(self) -> None:
+        # One spare at a time per model, so warming never takes more than one worker.
+        for key, model in self._warm_models.items():
+            if key in self._warming or self.spares.count(model) >= self.workers:
+                continue
+            self._warming.add(key)
+            future = self._executor.submit(self.spares.warm, model, 1)
+            future.add_done_callback(functools.partial(self._warmed, key))
+
+    def _warmed(self, key: int, _: object) -> None:
+        self._warming.discard(key)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

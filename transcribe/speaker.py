@@ -23,6 +23,7 @@ from .decoder import OPUS_RATE, OpusDecoder, silence
 from .keywords import KeywordSpotter
 from .recognizer import BYTES_PER_SAMPLE, SAMPLE_RATE, Final, Partial, StreamRecognizer
 from .redact import redact
+from .spares import SpareRecognizers
 from .utterance import PartialText, Speaker, Utterance, utterance_of
 
 # A gap in the audio up to this long is filled with silence (lost packets, a
@@ -73,6 +74,7 @@ class SpeakerStream:
         call_start: float,
         spotter: KeywordSpotter,
         utterance_ids: Callable[[], str] | None = None,
+        spares: SpareRecognizers | None = None,
     ) -> None:
         self.speaker = speaker
         self.language = language
@@ -83,8 +85,10 @@ class SpeakerStream:
         self._call_start = call_start
         self._clock = StreamClock(OPUS_RATE, call_start)
         self._model = model
+        self._spares = spares
         # Both are built by the first job, in the worker (a KaldiRecognizer takes ~60 ms to
-        # make, and its first decode ~0.5 s of CPU), and let go by the last one.
+        # make, and its first decode ~0.5 s of CPU: a warm spare is taken if there is one),
+        # and let go by the last one.
         self._decoder: OpusDecoder | None = None
         self._recognizer: StreamRecognizer | None = None
         self._epoch: int | None = None
@@ -108,7 +112,8 @@ class SpeakerStream:
         """Decode and recognise what is queued (in a worker thread)."""
         started = time.perf_counter()
         if self._recognizer is None or self._decoder is None:
-            self._recognizer = StreamRecognizer(self._model)
+            warm = self._spares.take(self._model) if self._spares is not None else None
+            self._recognizer = StreamRecognizer(self._model, warm=warm)
             self._decoder = OpusDecoder()
         recognizer, decoder = self._recognizer, self._decoder
         results: list[Result] = []
@@ -167,7 +172,11 @@ class SpeakerStream:
         return self._recognizer is None and self._decoder is None
 
     def release(self) -> None:
-        """Let the recogniser and decoder go (in a worker: freeing a recogniser takes 20-100 ms)."""
+        """Let the recogniser and decoder go (in a worker: freeing a recogniser takes 20-100 ms).
+
+        A used recogniser is not handed on: it keeps adapting to its speaker across a
+        reset, so the next stream would not hear what a new recogniser hears.
+        """
         self._recognizer = None
         self._decoder = None
 

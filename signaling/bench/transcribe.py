@@ -287,6 +287,7 @@ class Microphone:
             model,
             call_start=time.perf_counter(),
             spotter=spotter,
+            spares=pool.spares,
         )
         pool.add(stream, self._on_results, self._on_stopped)
         started = time.perf_counter()
@@ -355,6 +356,13 @@ async def run_streams(
         behind_s=BEHIND_S,
         give_up_s=GIVE_UP_S,
     )
+    # As a server does once its model has loaded: a warm recogniser per worker, refilled
+    # as streams take them (pool.tick), so streams do not pay a new one's first decode.
+    pool.warm(model)
+    for _ in range(600):
+        if pool.spares.count(model) >= pool.workers:
+            break
+        await asyncio.sleep(0.05)
     spotter = KeywordSpotter()
     microphones = [Microphone(n, speech) for n in range(streams)]
     loop_lags: list[float] = []
