@@ -58,11 +58,15 @@ class SpeechTrack(MediaStreamTrack):
 
     Paced in real time like a real microphone; ``started`` and ``ended`` are the
     ``time.perf_counter()`` at which the first and last speech sample were sent.
+    It speaks ``lead_s`` after its first frame, or, if ``cued``, when :meth:`cue` says.
+    ``hush_s``: after the speech, it sends nothing that long once (as a muted one does).
     """
 
     kind = "audio"
 
-    def __init__(self, wav: Path, *, lead_s: float = 0.5) -> None:
+    def __init__(
+        self, wav: Path, *, lead_s: float = 0.5, cued: bool = False, hush_s: float = 0.0
+    ) -> None:
         super().__init__()
         with wave.open(str(wav)) as source:
             shape = (source.getframerate(), source.getnchannels(), source.getsampwidth())
@@ -72,6 +76,9 @@ class SpeechTrack(MediaStreamTrack):
         self.started: float | None = None
         self.ended: float | None = None
         self.spoken = asyncio.Event()  # set once the last speech sample has been sent
+        self._begin: int | None = None if cued else self.lead  # the first speech sample
+        self._hush_s = hush_s
+        self._hushed = False
         self._sample = 0
         self._start: float | None = None
 
@@ -79,25 +86,34 @@ class SpeechTrack(MediaStreamTrack):
     def duration_s(self) -> float:
         return len(self.speech) / SAMPLE_RATE
 
+    def cue(self, after_s: float) -> None:
+        """Start speaking ``after_s`` from now."""
+        self._begin = self._sample + round(after_s * SAMPLE_RATE)
+
     async def recv(self) -> AudioFrame:
         if self.readyState != "live":
             raise MediaStreamError
         if self._start is None:
             self._start = time.monotonic()
+        if self.spoken.is_set() and self._hush_s and not self._hushed:
+            self._hushed = True
+            await asyncio.sleep(self._hush_s)
+            self._sample += round(self._hush_s * SAMPLE_RATE / FRAME_SAMPLES) * FRAME_SAMPLES
         wait = self._start + self._sample / SAMPLE_RATE - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        offset = self._sample - self.lead
         samples = np.zeros(FRAME_SAMPLES, dtype=np.int16)
-        if offset + FRAME_SAMPLES > 0 and offset < len(self.speech):
-            part = self.speech[max(0, offset) : offset + FRAME_SAMPLES]
-            at = max(0, -offset)
-            samples[at : at + len(part)] = part
-            now = time.perf_counter()
-            self.started = self.started or now
-            self.ended = now
-        elif offset >= len(self.speech):
-            self.spoken.set()
+        if self._begin is not None:
+            offset = self._sample - self._begin
+            if offset + FRAME_SAMPLES > 0 and offset < len(self.speech):
+                part = self.speech[max(0, offset) : offset + FRAME_SAMPLES]
+                at = max(0, -offset)
+                samples[at : at + len(part)] = part
+                now = time.perf_counter()
+                self.started = self.started or now
+                self.ended = now
+            elif offset >= len(self.speech):
+                self.spoken.set()
         frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = SAMPLE_RATE
         frame.pts = self._sample

@@ -28,22 +28,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fractions
 import json
 import re
-import time
 import unicodedata
-import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import numpy as np
 import pytest
-from aiortc import MediaStreamTrack
-from aiortc.mediastreams import MediaStreamError
-from av import AudioFrame
 from playwright.async_api import Browser, Page, Route, async_playwright, expect
 
 from media.source import SourceKind
@@ -51,7 +44,7 @@ from signaling.auth import Role
 from signaling.client import KothaClient
 from signaling.events import ServerEvent
 from tests.conftest import Server, ServerFactory, api_request, connect_call
-from tests.support import FRAME_SAMPLES, SAMPLE_RATE
+from tests.support import SpeechTrack
 from tests.transcribe.conftest import as_48k, speak_korean
 
 from .conftest import PageLog
@@ -64,73 +57,14 @@ AGENT_SAYS = "배송이 늦어서 정말 죄송합니다."  # "I am very sorry t
 # The agent starts this long after the customer has finished.
 TURN_GAP_S = 0.8
 # After speaking, a microphone sends nothing this long (as a muted one does): the server
-# finishes the open utterance after 0.7 s without packets (transcribe/pool.py IDLE_FLUSH_S).
+# finishes the open utterance after 0.7 s without packets (transcribe/pool.py IDLE_FLUSH_S),
+# while the call goes on.
 HUSH_S = 1.0
 # How far the audio may be from where an utterance was clicked (paused: it does not move).
 CLICK_SEEK_S = 0.05
 MODEL_LOAD_S = 30.0
 # Lines added to the transcript in the browser, to scroll through (half of them the customer's).
 EXTRA_LINES = 40
-
-
-class CuedSpeech(MediaStreamTrack):
-    """A microphone that is silent until cued, then says a 48 kHz WAV, paced in real time.
-
-    After the speech it sends nothing for HUSH_S, then silence again: the server finishes
-    the utterance while the call goes on, so it is on the recording's timeline. Words still
-    open at the hang-up would not be: they are recognised after CallRecordings.finish has
-    let go of the recorder (signaling/recordings.py), so their events are dropped.
-    """
-
-    kind = "audio"
-
-    def __init__(self, wav: Path) -> None:
-        super().__init__()
-        with wave.open(str(wav)) as source:
-            shape = (source.getframerate(), source.getnchannels(), source.getsampwidth())
-            assert shape == (SAMPLE_RATE, 1, 2), f"{wav} must be 48 kHz 16-bit mono"
-            self.speech = np.frombuffer(source.readframes(source.getnframes()), dtype=np.int16)
-        self.said = asyncio.Event()  # set once the last speech sample has been sent
-        self._begin: int | None = None  # the sample at which the speech begins
-        self._sample = 0
-        self._start: float | None = None
-        self._hushed = False
-
-    @property
-    def duration_s(self) -> float:
-        return len(self.speech) / SAMPLE_RATE
-
-    def cue(self, after_s: float) -> None:
-        """Start speaking ``after_s`` from now."""
-        self._begin = self._sample + round(after_s * SAMPLE_RATE)
-
-    async def recv(self) -> AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = time.monotonic()
-        if self.said.is_set() and not self._hushed:
-            self._hushed = True
-            await asyncio.sleep(HUSH_S)
-            self._sample += round(HUSH_S * SAMPLE_RATE / FRAME_SAMPLES) * FRAME_SAMPLES
-        wait = self._start + self._sample / SAMPLE_RATE - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        samples = np.zeros(FRAME_SAMPLES, dtype=np.int16)
-        if self._begin is not None:
-            offset = self._sample - self._begin
-            if offset + FRAME_SAMPLES > 0 and offset < len(self.speech):
-                part = self.speech[max(0, offset) : offset + FRAME_SAMPLES]
-                at = max(0, -offset)
-                samples[at : at + len(part)] = part
-            elif offset >= len(self.speech):
-                self.said.set()
-        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = self._sample
-        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
-        self._sample += FRAME_SAMPLES
-        return frame
 
 
 @pytest.fixture
@@ -167,8 +101,12 @@ def said_everything(agent: KothaClient) -> bool:
 
 async def record_transcribed_call(start_server: ServerFactory, folder: Path) -> tuple[Server, str]:
     """A recorded call in which the customer, then the agent, says a Korean sentence."""
-    customer = CuedSpeech(as_48k(speak_korean(CUSTOMER_SAYS, folder / "customer.wav")))
-    agent = CuedSpeech(as_48k(speak_korean(AGENT_SAYS, folder / "agent.wav")))
+    customer = SpeechTrack(
+        as_48k(speak_korean(CUSTOMER_SAYS, folder / "customer.wav")), cued=True, hush_s=HUSH_S
+    )
+    agent = SpeechTrack(
+        as_48k(speak_korean(AGENT_SAYS, folder / "agent.wav")), cued=True, hush_s=HUSH_S
+    )
     server = await start_server(transcribe_languages={"bn": "ko"})
     pair = await connect_call(
         server,
@@ -181,7 +119,7 @@ async def record_transcribed_call(start_server: ServerFactory, folder: Path) -> 
     )
     customer.cue(0.3)
     agent.cue(0.3 + customer.duration_s + TURN_GAP_S)
-    await asyncio.wait_for(agent.said.wait(), customer.duration_s + agent.duration_s + 10)
+    await asyncio.wait_for(agent.spoken.wait(), customer.duration_s + agent.duration_s + 10)
     # Hang up once no words are left open (or after a while: what was kept is checked later).
     with contextlib.suppress(TimeoutError):
         await pair.agent.wait_for(
