@@ -43,6 +43,8 @@ GOOD_MOS = 4.0
 FAIR_MOS = 3.6
 
 Send = Callable[[str, str, ServerEvent, dict[str, Any]], Awaitable[None]]
+# To everyone watching a call (supervisors): call id, event, payload.
+Watchers = Callable[[str, ServerEvent, dict[str, Any]], Awaitable[None]]
 # Told every tick, for each call: its samples and the alerts that fired or cleared
 # (the Prometheus metrics listen here). Must not block: it runs on the event loop.
 QualityListener = Callable[[str, list[StreamSample], list[AlertChange]], None]
@@ -201,8 +203,16 @@ def _suggestion(rating: str, cause: AlertKind | None, role: str, media: str) -> 
 class QualityMonitor:
     """Samples every watched call each ``interval`` seconds and tells who needs to know."""
 
-    def __init__(self, config: Config, recordings: CallRecordings, send: Send) -> None:
+    def __init__(
+        self,
+        config: Config,
+        recordings: CallRecordings,
+        send: Send,
+        *,
+        watchers: Watchers | None = None,
+    ) -> None:
         self.interval = config.quality_interval_s
+        self._watchers = watchers
         self.thresholds = thresholds_from(config)
         self._recordings = recordings
         self._send = send
@@ -286,12 +296,16 @@ class QualityMonitor:
                     "fired" if change.active else "cleared",
                     change.alert.message,
                 )
+                payload = {"call_id": call_id, "alert": alert, "active": change.active}
                 if agent is not None:
                     await self._send(
-                        call_id,
-                        agent.participant_id,
-                        ServerEvent.QUALITY_ALERT,
-                        {"call_id": call_id, "alert": alert, "active": change.active},
+                        call_id, agent.participant_id, ServerEvent.QUALITY_ALERT, payload
                     )
-            if agent is not None and view is not None:
+                if self._watchers is not None:
+                    await self._watchers(call_id, ServerEvent.QUALITY_ALERT, payload)
+            if view is None:
+                continue
+            if agent is not None:
                 await self._send(call_id, agent.participant_id, ServerEvent.QUALITY_UPDATED, view)
+            if self._watchers is not None:
+                await self._watchers(call_id, ServerEvent.QUALITY_UPDATED, view)

@@ -88,7 +88,9 @@ class Switchboard:
         self._rooms: dict[str, Room] = {}
         self.recordings = CallRecordings(config.recordings_path, enabled=config.recording_enabled)
         self.audit = AuditLog(config.data_dir / "audit.jsonl")
-        self.quality = QualityMonitor(config, self.recordings, self._send_quality)
+        self.quality = QualityMonitor(
+            config, self.recordings, self._send_quality, watchers=self._send_watchers
+        )
         self.transcription = Transcription(
             config,
             self.recordings,

@@ -6,6 +6,7 @@ Guards:
 - the customer's microphone packets stop reaching the server (the connection stays up:
   one-way audio): the agent is alerted within 5 s, in words, and the alert clears when
   audio comes back;
+- a supervisor watching the call gets the same view, and no more once they unwatch;
 - after the call the recording's meta.json holds the quality summary and its timeline
   the per-second samples and the alerts, which the reviewers' API hands to the replay page.
 """
@@ -192,3 +193,23 @@ async def test_the_live_view_is_served_to_staff_and_no_one_else(server: Server) 
     status, body = await get(server.token(Role.SUPERVISOR, "Shirin"))
     assert (status, body["live"]) == (200, None)
     assert body["summary"]["mos_average"] == pytest.approx(4.4, abs=0.1)
+
+
+async def test_a_supervisor_watching_the_call_sees_its_quality_too(server: Server) -> None:
+    pair = await connect_call(server, **voices())
+    supervisor = server.client(server.token(Role.SUPERVISOR, "Sumi"))
+    await supervisor.connect()
+    await supervisor.request("watch_call", {"call_id": pair.call_id})
+    view = await supervisor.wait_for(
+        ServerEvent.QUALITY_UPDATED, lambda v: len(v["participants"]) == 2, timeout=15
+    )
+    assert view["call_id"] == pair.call_id
+    assert {p["role"] for p in view["participants"]} == {"customer", "agent"}
+    await supervisor.request("unwatch_call", {"call_id": pair.call_id})
+    seen = len(supervisor.events(ServerEvent.QUALITY_UPDATED))
+    await pair.agent.wait_for(
+        ServerEvent.QUALITY_UPDATED,
+        lambda v: v["at"] > view["at"] + 2.5,
+        timeout=10,
+    )
+    assert len(supervisor.events(ServerEvent.QUALITY_UPDATED)) <= seen + 1  # one in flight
