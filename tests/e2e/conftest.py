@@ -221,3 +221,23 @@ async def _new_page(browser: Browser, locale: str) -> Page:
     # A phone-sized window: the pages are meant for phones first.
     context = await browser.new_context(locale=locale, viewport={"width": 414, "height": 860})
     return await context.new_page()
+
+
+def replay_args() -> list[str]:
+    """The browser tests' Chromium flags without the fake camera and microphone (no calls here)."""
+    return [
+        arg
+        for arg in chromium_args(Path("/dev/null"))
+        if "media-stream" not in arg and "fake-audio" not in arg
+    ]
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    """Headless Chromium for the replay pages: no fake devices (no calls made in it)."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(chromium), args=replay_args(), headless=True
+        )
+        yield browser
+        await browser.close()

@@ -44,7 +44,7 @@ from transcribe.recognizer import Word
 from transcribe.sentiment import Sentiment
 from transcribe.utterance import Speaker, Utterance
 
-from .conftest import BrowserFactory, Microphones, PageLog, make_wav
+from .conftest import BrowserFactory, Microphones, PageLog, Pages, make_wav
 from .test_browser_call import CONNECT_TIMEOUT_S, page_state, wait_for_new_peer, wait_for_state
 
 pytestmark = pytest.mark.e2e
@@ -151,20 +151,6 @@ async def transcript_state(page: Page) -> dict[str, Any]:
 # -- a real call -------------------------------------------------------------------
 
 
-@dataclass
-class KoreanCall:
-    """A customer's browser speaking Korean, and the agent's console, in one call."""
-
-    server: Server
-    customer: Page
-    agent: Page
-    customer_log: PageLog
-    agent_log: PageLog
-
-    def logs(self) -> str:
-        return f"{self.customer_log}\n{self.agent_log}"
-
-
 @pytest.fixture
 async def korean_call(
     korean_model: asyncio.Task[object],
@@ -172,15 +158,13 @@ async def korean_call(
     launch_browser: BrowserFactory,
     korean_microphones: Microphones,
     request: pytest.FixtureRequest,
-) -> AsyncIterator[KoreanCall]:
+) -> AsyncIterator[Pages]:
     """The call's language "bn" is transcribed with the Korean model; the media is connected."""
     server = await start_server(transcribe_languages={"bn": "ko"})
     # A browser that prefers Bengali calls in Bengali: the call's language is "bn".
     customer = await new_page(launch_browser, korean_microphones.customer, "bn-BD")
     agent = await new_page(launch_browser, korean_microphones.agent, "en-US")
-    call = KoreanCall(
-        server, customer, agent, PageLog("customer", customer), PageLog("agent", agent)
-    )
+    call = Pages(server, customer, agent, PageLog("customer", customer), PageLog("agent", agent))
     await customer.goto(f"{server.url}/support")
     await customer.locator("#name").fill("Karim")
     await customer.locator("#call-support").click()
@@ -197,7 +181,7 @@ async def korean_call(
         print(call.logs())  # pytest shows it with the failure: the pages' own words
 
 
-async def first_customer_line(call: KoreanCall) -> tuple[str, float]:
+async def first_customer_line(call: Pages) -> tuple[str, float]:
     """Poll the DOM until the customer's first final line, which grey words must precede.
 
     Returns the line's text and the seconds from the first grey words to it.
@@ -224,7 +208,7 @@ async def first_customer_line(call: KoreanCall) -> tuple[str, float]:
 
 
 async def test_agent_reads_the_customer_live_in_the_transcript_panel(
-    korean_call: KoreanCall, artifacts: Path
+    korean_call: Pages, artifacts: Path
 ) -> None:
     agent = korean_call.agent
     text, took = await first_customer_line(korean_call)

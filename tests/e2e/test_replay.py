@@ -24,12 +24,12 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from signaling.auth import Role
 from tests.conftest import Server, connect_call
@@ -37,7 +37,7 @@ from tests.recording.test_long_recording import write_one_hour_playback
 from tests.recording.test_recorded_call import record_call
 from tests.support import TestCardTrack, participant_media
 
-from .conftest import PageLog, chromium_args
+from .conftest import PageLog
 
 pytestmark = pytest.mark.e2e
 
@@ -50,25 +50,6 @@ VIDEO_SYNC_S = 0.35
 SCREEN_SHARE_AT_S = 2.0
 # How far a click on a phone-wide bar may land from its aim, in an hour-long recording.
 ONE_HOUR_PIXEL_S = 12.0
-
-
-def replay_args() -> list[str]:
-    """The browser tests' Chromium flags without the fake camera and microphone (no calls here)."""
-    return [
-        arg
-        for arg in chromium_args(Path("/dev/null"))
-        if "media-stream" not in arg and "fake-audio" not in arg
-    ]
-
-
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(chromium), args=replay_args(), headless=True
-        )
-        yield browser
-        await browser.close()
 
 
 async def new_page(browser: Browser) -> tuple[Page, PageLog]:

@@ -16,19 +16,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from signaling.auth import Role
 from tests.conftest import Server
 from tests.recording.test_recorded_call import record_call
 
 from .conftest import PageLog
-from .test_replay import SEEK_TOLERANCE_S, new_page, replay_args, state, wait_for
+from .test_replay import SEEK_TOLERANCE_S, new_page, state, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -36,17 +35,6 @@ pytestmark = pytest.mark.e2e
 # no MOS yet (the round trip needs a receiver report), so at least 3 of them do.
 MIN_POINTS = 3
 LOSS_EVERY = 20  # 5 % of the customer's packets: above the 3 % alert threshold
-
-
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    """Headless Chromium without fake devices, as test_replay.py launches it."""
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(chromium), args=replay_args(), headless=True
-        )
-        yield browser
-        await browser.close()
 
 
 async def check_strips(page: Page, opened: dict[str, Any]) -> None:

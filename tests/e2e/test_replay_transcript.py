@@ -31,13 +31,12 @@ import contextlib
 import json
 import re
 import unicodedata
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from media.source import SourceKind
 from signaling.auth import Role
@@ -48,7 +47,7 @@ from tests.support import SpeechTrack
 from tests.transcribe.conftest import as_48k, speak_korean
 
 from .conftest import PageLog
-from .test_replay import new_page, replay_args, state, wait_for
+from .test_replay import new_page, state, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -65,17 +64,6 @@ CLICK_SEEK_S = 0.05
 MODEL_LOAD_S = 30.0
 # Lines added to the transcript in the browser, to scroll through (half of them the customer's).
 EXTRA_LINES = 40
-
-
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    """Headless Chromium without fake devices, as test_replay.py launches it."""
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(chromium), args=replay_args(), headless=True
-        )
-        yield browser
-        await browser.close()
 
 
 def nfc(text: str) -> str:
