@@ -6,6 +6,7 @@
     ├── AiortcCompatError      (also RuntimeError)  the installed aiortc moved an internal we use
     ├── NegotiationError       (also ValueError)    an answer that does not fit the offer
     │   └── StaleAnswerError                        an answer to an offer that was replaced
+    ├── MonitoringError        (also RuntimeError)  monitoring asked of something that cannot
     ├── PeerClosedError        (also ConnectionError)
     └── UnknownParticipantError (also KeyError)
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 __all__ = [
     "AiortcCompatError",
     "MediaError",
+    "MonitoringError",
     "NegotiationError",
     "PeerClosedError",
     "StaleAnswerError",
@@ -36,6 +38,10 @@ class NegotiationError(MediaError, ValueError):
 
 class StaleAnswerError(NegotiationError):
     """The answer belongs to an offer that a newer offer replaced."""
+
+
+class MonitoringError(MediaError, RuntimeError):
+    """Monitoring asked of a room or member that cannot do it (a party, the transcoding plane)."""
 
 
 class PeerClosedError(MediaError, ConnectionError):

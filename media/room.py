@@ -11,7 +11,8 @@ from typing import Protocol
 from aiortc import MediaStreamTrack, RTCBundlePolicy, RTCConfiguration, RTCRtpReceiver
 
 from . import aiortc_compat
-from .errors import StaleAnswerError, UnknownParticipantError
+from .errors import MonitoringError, StaleAnswerError, UnknownParticipantError
+from .monitor import MonitorMode, hears, prepared
 from .peer import Offer, Peer, PeerState, SlotDirection
 from .router import Router
 from .source import SourceKey, SourceKind
@@ -36,6 +37,10 @@ class Member:
 
     participant_id: str
     publishes: set[SourceKind] = field(default_factory=set)
+    monitor: MonitorMode | None = None
+    """Set for a monitoring supervisor: a hidden member heard as the mode says."""
+    coached: str | None = None
+    """Whom a monitoring supervisor's whisper is for (the call's agent)."""
 
 
 RoomOfferHandler = Callable[[str, Offer], Awaitable[None]]
@@ -45,9 +50,10 @@ RoomStateHandler = Callable[[str, PeerState], None]
 class Room:
     """One call's media: who publishes what, and a server peer per participant.
 
-    Everyone who receives gets every other member's sources. A member keeps
-    their sources across a fresh peer (reconnect), so the others keep their
-    tracks and only see a new epoch start.
+    Everyone who receives gets every other member's sources, except that a
+    monitoring supervisor is heard only as ``media.monitor`` says. A member
+    keeps their sources across a fresh peer (reconnect), so the others keep
+    their tracks and only see a new epoch start.
     """
 
     def __init__(
@@ -68,6 +74,8 @@ class Room:
         self._answer_timeout = answer_timeout
         self._members: dict[str, Member] = {}
         self._peers: dict[str, Peer] = {}
+        # What each peer receives of each source: (subscriber, source) -> track.
+        self._tracks: dict[tuple[str, SourceKey], MediaStreamTrack] = {}
         self._lock = asyncio.Lock()
         self._closed = False
 
@@ -107,24 +115,75 @@ class Room:
             member = self._members.get(participant_id)
             if member is None:
                 member = self._members[participant_id] = Member(participant_id)
+            if member.monitor is not None:
+                raise MonitoringError(f"{participant_id} monitors this call; it cannot join it")
             member.publishes.update(sources)
-            old = self._peers.pop(participant_id, None)
-            if old is not None:
-                await old.close()
-            peer = self._new_peer(participant_id)
-            self._peers[participant_id] = peer
-            for kind in sorted(member.publishes):
-                self._publish(peer, SourceKey(participant_id, kind))
+            return await self._connect(member)
+
+    async def monitor(self, participant_id: str, mode: MonitorMode, *, coached: str) -> Peer:
+        """Give a monitoring supervisor a fresh, hidden peer (again: it replaces the old one).
+
+        They receive every other member's sources and publish a microphone
+        that is heard only as ``mode`` says (see ``media.monitor``).
+        """
+        if not isinstance(self.plane, Router):
+            raise MonitoringError("monitoring needs the forwarding media plane")
+        async with self._lock:
+            member = self._members.get(participant_id)
+            if member is None:
+                member = self._members[participant_id] = Member(participant_id)
+            elif member.monitor is None:
+                raise MonitoringError(f"{participant_id} is a party of this call, not a monitor")
+            member.publishes = {SourceKind.MICROPHONE}
+            member.monitor = mode
+            member.coached = coached
+            return await self._connect(member)
+
+    async def set_monitor_mode(self, participant_id: str, mode: MonitorMode) -> bool:
+        """Change who hears a monitoring supervisor; True when a peer renegotiates for it.
+
+        Opening or closing a gate takes effect with the next packet; only a
+        listener who never had the supervisor's m-line (a customer, at the
+        first barge) needs a new offer.
+        """
+        async with self._lock:
+            member = self._members.get(participant_id)
+            if member is None or member.monitor is None:
+                raise UnknownParticipantError(
+                    f"participant {participant_id} does not monitor call {self.room_id}"
+                )
+            member.monitor = mode
+            renegotiating = False
             for other in self._members.values():
-                if other is member:
-                    continue
-                for kind in sorted(other.publishes):
-                    self._subscribe(peer, SourceKey(other.participant_id, kind))
                 other_peer = self._peers.get(other.participant_id)
-                if other_peer is not None and self._add_subscriptions(other_peer, member):
+                if other is member or other_peer is None:
+                    continue
+                if self._add_subscriptions(other_peer, member):
                     other_peer.renegotiate()
-            peer.renegotiate()
-            return peer
+                    renegotiating = True
+            self._apply_gates()
+            return renegotiating
+
+    async def _connect(self, member: Member) -> Peer:
+        """A fresh peer for ``member``: its sources out, everyone else's it may receive in."""
+        participant_id = member.participant_id
+        old = self._peers.pop(participant_id, None)
+        if old is not None:
+            await old.close()
+        peer = self._new_peer(participant_id)
+        self._peers[participant_id] = peer
+        for kind in sorted(member.publishes):
+            self._publish(peer, SourceKey(participant_id, kind))
+        for other in self._members.values():
+            if other is member:
+                continue
+            self._add_subscriptions(peer, other, listener=member)
+            other_peer = self._peers.get(other.participant_id)
+            if other_peer is not None and self._add_subscriptions(other_peer, member):
+                other_peer.renegotiate()
+        self._apply_gates()
+        peer.renegotiate()
+        return peer
 
     async def start_source(self, participant_id: str, kind: SourceKind) -> bool:
         """Start publishing ``kind`` (screen share); True when a new offer is on its way."""
@@ -169,6 +228,8 @@ class Room:
             if peer is not None:
                 await peer.close()
             self.plane.remove_participant(participant_id)
+            for pair in [p for p in self._tracks if participant_id in (p[0], p[1].participant_id)]:
+                del self._tracks[pair]
 
     async def close(self) -> None:
         if self._closed:
@@ -213,9 +274,15 @@ class Room:
         transceiver = peer.subscribe(key, track, lambda: self.plane.request_keyframe(key))
         if isinstance(track, ForwardedTrack):
             track.send_through(aiortc_compat.FrameSender(transceiver))
+        self._tracks[peer.participant_id, key] = track
 
-    def _add_subscriptions(self, peer: Peer, publisher: Member) -> bool:
-        """Subscribe ``peer`` to the publisher's sources it lacks; True if any were added."""
+    def _add_subscriptions(
+        self, peer: Peer, publisher: Member, *, listener: Member | None = None
+    ) -> bool:
+        """Subscribe ``peer`` to the publisher's sources it lacks and may get; True if any."""
+        listener = listener or self._members.get(peer.participant_id)
+        if listener is None or not _prepared(publisher, listener):
+            return False
         added = False
         for kind in sorted(publisher.publishes):
             key = SourceKey(publisher.participant_id, kind)
@@ -223,6 +290,36 @@ class Room:
                 self._subscribe(peer, key)
                 added = True
         return added
+
+    def _apply_gates(self) -> None:
+        """Open or close every supervisor's microphone for each listener, as the modes say."""
+        if not isinstance(self.plane, Router):
+            return
+        for speaker in self._members.values():
+            if speaker.monitor is None:
+                continue
+            key = SourceKey(speaker.participant_id, SourceKind.MICROPHONE)
+            self.plane.source(key).admitted = speaker.monitor.speaks
+            for (subscriber, heard), track in self._tracks.items():
+                listener = self._members.get(subscriber)
+                if heard == key and listener is not None and isinstance(track, ForwardedTrack):
+                    track.gated = not _hears(speaker, listener)
+
+
+def _hears(speaker: Member, listener: Member) -> bool:
+    return hears(
+        speaker.monitor,
+        coached=speaker.coached == listener.participant_id,
+        listener_monitors=listener.monitor is not None,
+    )
+
+
+def _prepared(speaker: Member, listener: Member) -> bool:
+    return prepared(
+        speaker.monitor,
+        coached=speaker.coached == listener.participant_id,
+        listener_monitors=listener.monitor is not None,
+    )
 
 
 def default_configuration() -> RTCConfiguration:

@@ -32,7 +32,11 @@ class Source:
         self.kind = key.source.media_kind
         self.tracks: list[ForwardedTrack] = []
         self.taps: list[FrameTap] = []
+        self.admitted = True
+        """False: frames are refused on arrival (a listening supervisor's microphone),
+        so no subscriber, recorder or transcriber ever gets them."""
         self.frames_received = 0
+        self.frames_refused = 0
         self.keyframes_received = 0
         self.keyframes_requested = 0
         self._epoch = 0
@@ -54,6 +58,9 @@ class Source:
                 return
             self._media_ssrc = ssrc
             self.frames_received += 1
+            if not self.admitted:
+                self.frames_refused += 1
+                return
             data = frame.data
             keyframe = is_video and is_vp8_keyframe(data)
             self.keyframes_received += keyframe

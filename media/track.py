@@ -60,14 +60,22 @@ class ForwardedTrack(MediaStreamTrack):
         self._offset = 0
         self._last_pts: int | None = None
         self._ended: asyncio.Future[None] | None = None
+        self.gated = False
+        """Closed: frames are held back (a supervisor's microphone the subscriber may not hear)."""
         self.frames_forwarded = 0
         self.frames_dropped = 0
+        self.frames_gated = 0
 
     def send_through(self, output: FrameOutput) -> None:
         self._output = output
 
     def push(self, frame: EncodedFrame) -> None:
         """Send one frame now (called on the packet path: keep it cheap)."""
+        if self.gated:
+            # Not a loss: to the subscriber a closed gate looks like a pause in the
+            # speech (the timestamps jump, the sequence numbers do not), as with DTX.
+            self.frames_gated += 1
+            return
         output = self._output
         if output is None or not output.ready() or self.readyState != "live":
             self._drop()

@@ -27,8 +27,9 @@ RATE = 16000
 CHUNK = RATE * 10  # samples written per step
 DUAL_CHANNEL = "dual-channel.wav"
 PLAYBACK = "playback.webm"
-# Which party goes on which channel of the dual-channel file.
-CHANNEL_OF_ROLE = {"customer": 0, "agent": 1}
+# Which party goes on which channel of the dual-channel file. A supervisor who
+# whispered or barged in speaks on the contact centre's side, with the agent.
+CHANNEL_OF_ROLE = {"customer": 0, "agent": 1, "supervisor": 1}
 
 
 def make_renditions(

@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass, field
 from enum import StrEnum, unique
 
+from media.monitor import MonitorMode
+
 from .auth import Role
 
 logger = logging.getLogger(__name__)
@@ -74,6 +76,58 @@ class Participant:
 
 
 @dataclass(slots=True)
+class Monitor:
+    """A supervisor monitoring a call: a hidden member of it until they barge.
+
+    Each monitoring session gets a participant id of its own, so the media
+    m-lines of an earlier session are never mistaken for this one's.
+    """
+
+    participant_id: str
+    subject: str
+    name: str
+    mode: MonitorMode
+    sid: str
+    """The socket that owns the session: when it closes, the session ends."""
+    source: str | None
+    """The supervisor's address, as the server saw it (for the audit log)."""
+    started_at: float = field(default_factory=time.time)
+    mode_since: float = field(default_factory=time.time)
+    media_state: str = "new"
+    revealed: bool = False
+    """They barged at least once: the customer was told a supervisor was there."""
+
+    @property
+    def role(self) -> Role:
+        return Role.SUPERVISOR
+
+    def to_wire(self) -> dict[str, object]:
+        """What the agent and other staff see: who is monitoring, and how."""
+        return {
+            "participant_id": self.participant_id,
+            "subject": self.subject,
+            "name": self.name,
+            "mode": self.mode.value,
+            "started_at": self.started_at,
+            "mode_since": self.mode_since,
+            "media_state": self.media_state,
+        }
+
+    def as_participant(self) -> dict[str, object]:
+        """What the customer sees of a supervisor who barged in: a third participant."""
+        return {
+            "participant_id": self.participant_id,
+            "role": Role.SUPERVISOR.value,
+            "name": self.name,
+            "connected": True,
+            "media_state": self.media_state,
+            "audio_enabled": True,
+            "video_enabled": False,
+            "screen_sharing": False,
+        }
+
+
+@dataclass(slots=True)
 class Call:
     call_id: str
     customer: Participant
@@ -97,6 +151,8 @@ class Call:
     """The quality summary, once the call has ended (average and worst MOS, loss, alerts)."""
     offered_to: str | None = None
     declined_by: set[str] = field(default_factory=set)
+    monitors: dict[str, Monitor] = field(default_factory=dict)
+    """Supervisors monitoring the call, by participant id (hidden until they barge)."""
 
     @staticmethod
     def new_id() -> str:
@@ -108,6 +164,14 @@ class Call:
 
     def participant(self, participant_id: str) -> Participant | None:
         return next((p for p in self.participants if p.participant_id == participant_id), None)
+
+    def speaker(self, participant_id: str) -> tuple[Role, str] | None:
+        """Role and name of whoever publishes as ``participant_id``: a party or a supervisor."""
+        party = self.participant(participant_id)
+        if party is not None:
+            return party.role, party.name
+        monitor = self.monitors.get(participant_id)
+        return (monitor.role, monitor.name) if monitor is not None else None
 
     def set_state(self, state: CallState) -> None:
         if state is self.state:
@@ -125,7 +189,15 @@ class Call:
             self.ended_at = now
 
     def to_wire(self) -> dict[str, object]:
-        """What the participants (and staff) see of the call."""
+        """What the participants (and staff) see of the call.
+
+        Safe for the customer: a supervisor appears only while barging in
+        (listening and whispering supervisors are told to the agent apart,
+        in ``monitor_updated``).
+        """
+        barging = [
+            m.as_participant() for m in self.monitors.values() if m.mode is MonitorMode.BARGE
+        ]
         return {
             "call_id": self.call_id,
             "state": self.state.value,
@@ -138,7 +210,7 @@ class Call:
             "end_reason": self.end_reason.value if self.end_reason else None,
             "ended_by": self.ended_by,
             "recording": self.recording_state,
-            "participants": [p.to_wire() for p in self.participants],
+            "participants": [p.to_wire() for p in self.participants] + barging,
         }
 
     def to_queue_entry(self, now: float) -> dict[str, object]:

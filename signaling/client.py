@@ -144,6 +144,19 @@ class KothaClient:
         self.call_id = call_id or self.call_id
         return await self.request(ClientEvent.JOIN_CALL, {"call_id": self.call_id})
 
+    async def monitor_call(self, call_id: str, mode: str = "listen") -> dict[str, Any]:
+        """Monitor a call as a supervisor (listen, whisper or barge); a media offer follows."""
+        self.call_id = call_id
+        return await self.request(ClientEvent.MONITOR_CALL, {"call_id": call_id, "mode": mode})
+
+    async def set_monitor_mode(self, mode: str) -> dict[str, Any]:
+        return await self.request(
+            ClientEvent.SET_MONITOR_MODE, {"call_id": self.call_id, "mode": mode}
+        )
+
+    async def stop_monitoring(self) -> dict[str, Any]:
+        return await self.request(ClientEvent.STOP_MONITORING, {"call_id": self.call_id})
+
     async def start_screen_share(self, track: MediaStreamTrack) -> dict[str, Any]:
         self.sources[SourceKind.SCREEN] = track
         if self.peer is not None:

@@ -35,6 +35,9 @@ class ClientEvent(StrEnum):
     REPORT_QUALITY = "report_quality"
     WATCH_CALL = "watch_call"
     UNWATCH_CALL = "unwatch_call"
+    MONITOR_CALL = "monitor_call"
+    SET_MONITOR_MODE = "set_monitor_mode"
+    STOP_MONITORING = "stop_monitoring"
 
 
 @unique
@@ -50,6 +53,7 @@ class ServerEvent(StrEnum):
     MEDIA_OFFER = "media_offer"
     MEDIA_FAILED = "media_failed"
     PARTICIPANT_UPDATED = "participant_updated"
+    PARTICIPANT_LEFT = "participant_left"
     CALL_ENDED = "call_ended"
     QUALITY_UPDATED = "quality_updated"
     QUALITY_ALERT = "quality_alert"
@@ -57,3 +61,6 @@ class ServerEvent(StrEnum):
     TRANSCRIPT_UTTERANCE = "transcript_utterance"
     TRANSCRIPTION_STATE = "transcription_state"
     TRANSCRIPT_ALERT = "transcript_alert"
+    MONITOR_UPDATED = "monitor_updated"
+    MONITOR_ENDED = "monitor_ended"
+    FLOOR_UPDATED = "floor_updated"

@@ -26,6 +26,7 @@ from .errors import (
 )
 from .events import NAMESPACE, ClientEvent, ServerEvent
 from .logs import call_context
+from .monitoring import Seat
 from .schemas import (
     AcceptCall,
     AddIceCandidate,
@@ -34,10 +35,12 @@ from .schemas import (
     DeclineCall,
     GetState,
     Message,
+    MonitorCall,
     ReportQuality,
     RequestCall,
     SendAnswer,
     SetAvailability,
+    SetMonitorMode,
     SetTrackState,
     TagCall,
     parse,
@@ -64,6 +67,9 @@ _SCHEMAS: dict[ClientEvent, type[Message]] = {
     ClientEvent.RESUME_RECORDING: CallRef,
     ClientEvent.WATCH_CALL: CallRef,
     ClientEvent.UNWATCH_CALL: CallRef,
+    ClientEvent.MONITOR_CALL: MonitorCall,
+    ClientEvent.SET_MONITOR_MODE: SetMonitorMode,
+    ClientEvent.STOP_MONITORING: CallRef,
     ClientEvent.GET_STATE: GetState,
     ClientEvent.REFRESH_TOKEN: GetState,
     ClientEvent.REPORT_QUALITY: ReportQuality,
@@ -88,6 +94,10 @@ class _Socket:
 
     def __post_init__(self) -> None:
         self.tokens = self.burst
+
+    @property
+    def seat(self) -> Seat:
+        return Seat(self.identity, self.sid, self.source)
 
     def take(self) -> bool:
         now = time.monotonic()
@@ -160,7 +170,7 @@ class CallNamespace(socketio.AsyncNamespace):
         socket = self._sockets.pop(sid, None)
         if socket is not None:
             logger.info("socket %s disconnected: %s", sid, socket.identity.subject)
-            await self._switchboard.disconnected(socket.identity)
+            await self._switchboard.socket_closed(socket.seat)
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):
@@ -233,7 +243,7 @@ class CallNamespace(socketio.AsyncNamespace):
 
     async def on_send_answer(self, socket: _Socket, message: SendAnswer) -> None:
         await self._switchboard.send_answer(
-            socket.identity,
+            socket.seat,
             message.call_id,
             message.peer_id,
             message.offer_id,
@@ -243,7 +253,7 @@ class CallNamespace(socketio.AsyncNamespace):
     async def on_add_ice_candidate(self, socket: _Socket, message: AddIceCandidate) -> None:
         candidate = message.candidate
         await self._switchboard.add_ice_candidate(
-            socket.identity,
+            socket.seat,
             message.call_id,
             peer_id=message.peer_id,
             candidate=candidate.candidate if candidate else None,
@@ -291,8 +301,25 @@ class CallNamespace(socketio.AsyncNamespace):
         return view
 
     async def on_unwatch_call(self, socket: _Socket, message: CallRef) -> Payload:
+        """Stop watching; a monitoring session on the call ends with it."""
+        monitoring = self._switchboard.monitoring
+        call = self._switchboard.calls.get(message.call_id)
+        if call is not None and any(m.sid == socket.sid for m in call.monitors.values()):
+            await monitoring.stop(socket.seat, message.call_id)
         await self.leave_room(socket.sid, watch_room(message.call_id))
         return {}
+
+    async def on_monitor_call(self, socket: _Socket, message: MonitorCall) -> Payload:
+        joined = await self._switchboard.monitor_call(socket.seat, message.call_id, message.mode)
+        # Monitoring includes watching: the transcript, quality and the call's news.
+        await self.enter_room(socket.sid, watch_room(message.call_id))
+        return joined
+
+    async def on_set_monitor_mode(self, socket: _Socket, message: SetMonitorMode) -> Payload:
+        return await self._switchboard.set_monitor_mode(socket.seat, message.call_id, message.mode)
+
+    async def on_stop_monitoring(self, socket: _Socket, message: CallRef) -> None:
+        await self._switchboard.stop_monitoring(socket.seat, message.call_id)
 
     # -- Notifier -----------------------------------------------------------
 
@@ -300,7 +327,7 @@ class CallNamespace(socketio.AsyncNamespace):
         call = self._switchboard.calls.get(call_id)
         if call is None:
             return
-        rooms = [customer_room(call_id)]
+        rooms = [customer_room(call_id), watch_room(call_id)]
         if call.agent is not None:
             rooms.append(agent_room(call.agent.subject))
         await self.emit(event.value, payload, to=rooms)
@@ -315,6 +342,15 @@ class CallNamespace(socketio.AsyncNamespace):
             await self.emit(event.value, payload, to=customer_room(call_id))
         elif call.agent is not None and call.agent.participant_id == participant_id:
             await self.emit(event.value, payload, to=agent_room(call.agent.subject))
+        elif (monitor := call.monitors.get(participant_id)) is not None:
+            await self.emit(event.value, payload, to=monitor.sid)
+
+    async def to_staff(self, event: ServerEvent, payload: Payload) -> None:
+        await self.emit(event.value, payload, to=SUPERVISORS_ROOM)
+
+    async def to_socket(self, sid: str, event: ServerEvent, payload: Payload) -> None:
+        if sid in self._sockets:
+            await self.emit(event.value, payload, to=sid)
 
     async def to_watchers(self, call_id: str, event: ServerEvent, payload: Payload) -> None:
         await self.emit(event.value, payload, to=watch_room(call_id))

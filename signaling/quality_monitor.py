@@ -77,12 +77,17 @@ class CallQuality:
         self.history: deque[StreamSample] = deque(maxlen=HISTORY_SAMPLES)
         self.reports: dict[str, dict[str, Any]] = {}  # participant id -> latest page report
         self.frames_metered = 0
+        self.last_view: dict[str, Any] | None = None
+        """The view sent with the latest tick (the supervisors' floor reads it)."""
 
     def step(self, now: float) -> list[AlertChange]:
         """Sample every connection of the call; return the alerts that fired or cleared."""
         counts = self.meter.take()
         self.frames_metered += sum(c.frames for c in counts.values())
-        self.latest = self.sampler.sample(self.room.peers(), counts, now)
+        # The customer's and the agent's connections: monitoring supervisors are not
+        # part of the call's quality (a listening one sends nothing, by design).
+        peers = {pid: peer for pid, peer in self.room.peers().items() if self.call.participant(pid)}
+        self.latest = self.sampler.sample(peers, counts, now)
         self.history.extend(s for s in self.latest if s.source == "microphone")
         changes: list[AlertChange] = []
         for sample in self.latest:
@@ -284,6 +289,7 @@ class QualityMonitor:
                 listener(call_id, quality.latest, changes)
             samples = [s.to_wire() for s in quality.latest]
             view = quality.view() if samples else None
+            quality.last_view = view
             self.cpu_s += time.thread_time() - started
             if samples:
                 self._recordings.event(call_id, "quality_sample", samples=samples)

@@ -217,10 +217,11 @@ def _lower_priority() -> None:
 
 
 def _describe(call: Call, participant_id: str) -> dict[str, str]:
-    participant = call.participant(participant_id)
-    if participant is None:
+    speaker = call.speaker(participant_id)
+    if speaker is None:
         return {"role": "participant"}
-    return {"role": participant.role.value, "name": participant.name}
+    role, name = speaker
+    return {"role": role.value, "name": name}
 
 
 def _request_keyframe(router: Router, key: SourceKey) -> None:

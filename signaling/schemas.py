@@ -132,6 +132,21 @@ class ReportQuality(Message):
     video: ClientVideoStats | None = None
 
 
+MonitorModeName = Literal["listen", "whisper", "barge"]
+
+
+class MonitorCall(Message):
+    """A supervisor starts monitoring a call: listening, whispering to the agent, or barging in."""
+
+    call_id: CallId
+    mode: MonitorModeName = "listen"
+
+
+class SetMonitorMode(Message):
+    call_id: CallId
+    mode: MonitorModeName
+
+
 class SetTrackState(Message):
     call_id: CallId
     kind: MediaKind

@@ -11,13 +11,14 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any
 
 from aiortc import RTCConfiguration
 
 from media import aiortc_compat
 from media.baseline import TranscodingRelay
 from media.errors import MediaError, PeerClosedError, UnknownParticipantError
+from media.monitor import MonitorMode
 from media.peer import Offer, PeerState
 from media.room import Room, default_configuration
 from media.router import Router
@@ -36,8 +37,11 @@ from .errors import (
     QueueFullError,
 )
 from .events import ServerEvent
+from .floor import Floor
 from .ice import ice_servers_for
 from .logs import call_context
+from .monitoring import Monitoring, Seat
+from .notifier import Notifier, Payload
 from .quality_monitor import QualityMonitor
 from .recordings import CallRecordings
 from .tasks import TaskSet
@@ -49,20 +53,7 @@ logger = logging.getLogger(__name__)
 ENDED_CALL_RETENTION_S = 3600.0
 SWEEP_INTERVAL_S = 60.0
 
-Payload = dict[str, object]
-
-
-class Notifier(Protocol):
-    """Where the switchboard's news goes (the socket.io hub, or a test's recorder)."""
-
-    async def to_call(self, call_id: str, event: ServerEvent, payload: Payload) -> None: ...
-    async def to_participant(
-        self, call_id: str, participant_id: str, event: ServerEvent, payload: Payload
-    ) -> None: ...
-    async def to_agents(self, event: ServerEvent, payload: Payload) -> None: ...
-    async def to_agent(self, subject: str, event: ServerEvent, payload: Payload) -> None: ...
-    async def to_watchers(self, call_id: str, event: ServerEvent, payload: Payload) -> None: ...
-
+__all__ = ["STAFF", "Notifier", "Payload", "Switchboard"]
 
 # Staff who watch calls rather than take part in them.
 STAFF = (Role.SUPERVISOR, Role.ADMIN)
@@ -98,6 +89,16 @@ class Switchboard:
             self._send_quality,
             watchers=self._send_watchers,
         )
+        self.monitoring = Monitoring(
+            config,
+            self.calls,
+            room_of=self._rooms.get,
+            audit=self.audit,
+            recordings=self.recordings,
+            notifier=lambda: self.notifier,
+            changed=self._floor_changed,
+        )
+        self.floor = Floor(self)
         self._tasks = TaskSet("Switchboard")
 
     # -- lifecycle -------------------------------------------------------
@@ -110,6 +111,7 @@ class Switchboard:
         self._tasks.spawn(self.quality.run(), "quality")
         self._tasks.spawn(self.transcription.run(), "transcription")
         self._tasks.spawn(self.transcription.preload(), "speech_models")
+        self._tasks.spawn(self.floor.run(), "floor")
 
     async def close(self) -> None:
         for call in list(self.calls.values()):
@@ -258,7 +260,7 @@ class Switchboard:
             AuditRecord(
                 actor=identity.subject,
                 role=identity.role.value,
-                action="monitor",
+                action="watch",
                 call_id=call_id,
                 source=source,
             )
@@ -269,7 +271,25 @@ class Switchboard:
             "call": call.to_wire(),
             "transcript": transcript.view(self.transcription.pool.lag_s()) if transcript else None,
             "quality": quality.view() if quality else None,
+            "monitors": self.monitoring.monitors_of(call),
         }
+
+    # -- monitoring (supervisors) ------------------------------------------
+
+    async def monitor_call(self, seat: Seat, call_id: str, mode: str) -> Payload:
+        return await self.monitoring.start(seat, call_id, MonitorMode(mode))
+
+    async def set_monitor_mode(self, seat: Seat, call_id: str, mode: str) -> Payload:
+        return await self.monitoring.set_mode(seat, call_id, MonitorMode(mode))
+
+    async def stop_monitoring(self, seat: Seat, call_id: str) -> None:
+        await self.monitoring.stop(seat, call_id)
+
+    async def socket_closed(self, seat: Seat) -> None:
+        """A socket closed: a supervisor's monitoring ends with it, a party may come back."""
+        if seat.identity.role in STAFF:
+            await self.monitoring.socket_closed(seat.sid)
+        await self.disconnected(seat.identity)
 
     async def _send_watchers(self, call_id: str, event: ServerEvent, payload: Payload) -> None:
         await self.notifier.to_watchers(call_id, event, payload)
@@ -297,7 +317,9 @@ class Switchboard:
                 "server_time": time.time(),
                 "role": identity.role.value,
                 "name": identity.name,
+                "subject": identity.subject,
                 "calls": [c.to_wire() for c in self.live_calls()],
+                "floor": self.floor.view(),
             }
         if identity.role is Role.CUSTOMER:
             call = self.visible_call(identity, identity.call_id or "")
@@ -319,9 +341,10 @@ class Switchboard:
             "name": identity.name,
             "agent": agent.to_wire(),
             "auto_offer": self.config.auto_offer,
-            "queue": self._queue_payload(),
+            "queue": self.queue_view(),
             "call": current.to_wire() if current is not None else None,
             "participant_id": current.agent.participant_id if current and current.agent else None,
+            "monitors": self.monitoring.monitors_of(current) if current is not None else [],
         }
 
     # -- customer --------------------------------------------------------
@@ -430,6 +453,10 @@ class Switchboard:
 
     async def join_call(self, identity: Identity, call_id: str) -> Payload:
         """Start (or restart, with a fresh peer) the participant's media."""
+        if identity.role in STAFF:
+            raise ForbiddenError(
+                "a supervisor takes no part in calls; monitor_call listens without being seen"
+            )
         call, participant = self._participant_of(identity, call_id)
         if call.state is not CallState.ACTIVE:
             raise CallStateError(
@@ -451,28 +478,31 @@ class Switchboard:
             )
             participant.media_joins += 1
         await self._participant_changed(call, participant)
-        return {
+        joined: Payload = {
             "participant_id": participant.participant_id,
             "peer_id": peer.peer_id,
             "ice_servers": ice_servers_for(self.config, identity.subject),
             "call": call.to_wire(),
             "server_time": time.time(),
         }
+        if identity.role is Role.AGENT:
+            joined["monitors"] = self.monitoring.monitors_of(call)
+        return joined
 
     async def send_answer(
-        self, identity: Identity, call_id: str, peer_id: str, offer_id: int, sdp: str
+        self, seat: Seat, call_id: str, peer_id: str, offer_id: int, sdp: str
     ) -> None:
-        call, participant = self._participant_of(identity, call_id)
+        call, participant_id = self._media_member(seat, call_id)
         room = self._live_room(call)
         with call_context(call_id):
             try:
-                await room.answer(participant.participant_id, peer_id, offer_id, sdp)
+                await room.answer(participant_id, peer_id, offer_id, sdp)
             except (MediaError, UnknownParticipantError) as exc:
                 raise MediaRequestError(str(exc), field="description") from exc
 
     async def add_ice_candidate(
         self,
-        identity: Identity,
+        seat: Seat,
         call_id: str,
         *,
         peer_id: str,
@@ -480,13 +510,11 @@ class Switchboard:
         sdp_mid: str | None,
         index: int | None,
     ) -> None:
-        call, participant = self._participant_of(identity, call_id)
+        call, participant_id = self._media_member(seat, call_id)
         room = self._live_room(call)
         with call_context(call_id):
             try:
-                await room.add_ice_candidate(
-                    participant.participant_id, peer_id, candidate, sdp_mid, index
-                )
+                await room.add_ice_candidate(participant_id, peer_id, candidate, sdp_mid, index)
             except (MediaError, UnknownParticipantError) as exc:
                 raise MediaRequestError(str(exc), field="candidate") from exc
 
@@ -579,6 +607,14 @@ class Switchboard:
             raise ForbiddenError("you are not the agent of this call")
         return call, call.agent
 
+    def _media_member(self, seat: Seat, call_id: str) -> tuple[Call, str]:
+        """Whose peer a media message is for: the party's, or this socket's monitoring session."""
+        if seat.identity.role is Role.SUPERVISOR:
+            call, monitor = self.monitoring.session(seat, call_id)
+            return call, monitor.participant_id
+        call, participant = self._participant_of(seat.identity, call_id)
+        return call, participant.participant_id
+
     def _live_room(self, call: Call) -> Room:
         room = self._rooms.get(call.call_id)
         if room is None:
@@ -612,8 +648,21 @@ class Switchboard:
         self, call_id: str, participant_id: str, state: PeerState
     ) -> None:
         call = self.calls.get(call_id)
-        participant = call.participant(participant_id) if call else None
-        if call is None or participant is None or call.state is CallState.ENDED:
+        if call is None or call.state is CallState.ENDED:
+            return
+        monitor = call.monitors.get(participant_id)
+        if monitor is not None:
+            monitor.media_state = state.value
+            if state is PeerState.FAILED:
+                await self.notifier.to_participant(
+                    call_id,
+                    participant_id,
+                    ServerEvent.MEDIA_FAILED,
+                    {"call_id": call_id, "reason": "the media connection failed; monitor again"},
+                )
+            return
+        participant = call.participant(participant_id)
+        if participant is None:
             return
         participant.media_state = state.value
         await self._participant_changed(call, participant)
@@ -626,6 +675,7 @@ class Switchboard:
             )
 
     async def _participant_changed(self, call: Call, participant: Participant) -> None:
+        self._floor_changed()
         if call.state is CallState.ENDED:
             return
         await self.notifier.to_call(
@@ -634,7 +684,11 @@ class Switchboard:
             {"call_id": call.call_id, "participant": participant.to_wire()},
         )
 
+    def _floor_changed(self) -> None:
+        self.floor.changed()
+
     async def _agent_changed(self, subject: str) -> None:
+        self._floor_changed()
         agent = self.queue.agents.get(subject)
         if agent is not None:
             await self.notifier.to_agent(
@@ -650,7 +704,8 @@ class Switchboard:
             "agents_online": self.queue.staffed(),
         }
 
-    def _queue_payload(self) -> Payload:
+    def queue_view(self) -> Payload:
+        """The waiting calls, as agents and supervisors see them."""
         now = time.time()
         waiting = self.queue.waiting()
         return {
@@ -660,7 +715,8 @@ class Switchboard:
         }
 
     async def _queue_changed(self) -> None:
-        await self.notifier.to_agents(ServerEvent.QUEUE_UPDATED, self._queue_payload())
+        self._floor_changed()
+        await self.notifier.to_agents(ServerEvent.QUEUE_UPDATED, self.queue_view())
         for call in self.queue.waiting():
             await self.notifier.to_participant(
                 call.call_id,
@@ -755,6 +811,8 @@ class Switchboard:
             for participant in call.participants:
                 self._tasks.cancel_timer(f"grace:{call.call_id}:{participant.participant_id}")
             call.quality = self.quality.unwatch(call.call_id)
+            # Supervisors leave first: their sessions' ends are audited and on the timeline.
+            await self.monitoring.call_ended(call)
             room = self._rooms.pop(call.call_id, None)
             # The last words are recognised after the hang-up; the recording waits for them.
             transcribed = self._tasks.spawn(
@@ -783,6 +841,7 @@ class Switchboard:
                     "call": call.to_wire(),
                 },
             )
+        self._floor_changed()
         if reason is not EndReason.SHUTDOWN:
             await self._queue_changed()
             await self._dispatch()
@@ -810,7 +869,7 @@ class _Unwired:
     async def _fail(self, *args: object) -> None:
         raise RuntimeError("Switchboard.notifier was never set")
 
-    to_call = to_participant = to_agents = to_agent = to_watchers = _fail
+    to_call = to_participant = to_agents = to_agent = to_watchers = to_staff = to_socket = _fail
 
 
 def _participant_id() -> str:

@@ -15,6 +15,7 @@ import asyncio
 import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,10 @@ class CallTranscript:
     ids: Callable[[], str] = field(default_factory=_ids)
     tap: Callable[[SourceKey, EncodedFrame], None] | None = None
     lag_shown: bool = False
+    recent_alerts: deque[tuple[float, dict[str, Any]]] = field(
+        default_factory=lambda: deque(maxlen=20)
+    )
+    """The latest alerts with the Unix time they were raised (the floor shows recent keywords)."""
 
     def view(self, lag_s: float) -> dict[str, Any]:
         """The transcript so far, for a console that (re)opens mid-call."""
@@ -288,9 +293,11 @@ class Transcription:
         self.pool.offer(stream, frame)
 
     def _open(self, transcript: CallTranscript, participant_id: str) -> SpeakerStream | None:
-        participant = transcript.call.participant(participant_id)
-        if participant is None or transcript.model is None:
+        # A supervisor's microphone reaches the tap only while they whisper or barge in.
+        speaker = transcript.call.speaker(participant_id)
+        if speaker is None or transcript.model is None:
             return None
+        role, name = speaker
         try:
             self.pool.admit()
         except TranscribeError as exc:
@@ -299,13 +306,13 @@ class Transcription:
                 transcript.call.call_id,
                 "transcription_refused",
                 participant_id=participant_id,
-                role=participant.role.value,
+                role=role.value,
                 reason=exc.reason,
             )
             self._changed(transcript)
             return None
         stream = SpeakerStream(
-            Speaker(participant_id, participant.role.value, participant.name),
+            Speaker(participant_id, role.value, name),
             transcript.language,
             transcript.model,
             call_start=transcript.call_start,
@@ -371,6 +378,7 @@ class Transcription:
 
     def _alert(self, transcript: CallTranscript, alert: dict[str, Any]) -> None:
         self.alerts += 1
+        transcript.recent_alerts.append((time.time(), alert))
         self._recordings.event(transcript.call.call_id, "transcript_alert", alert=alert)
         self._emit(transcript, ServerEvent.TRANSCRIPT_ALERT, {"alert": alert})
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import fractions
 import json
 import time
 import wave
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,7 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
-from media.source import SourceKind
+from media.source import SourceKey, SourceKind
 
 SAMPLE_RATE = 48000
 FRAME_SAMPLES = 960
@@ -291,3 +293,88 @@ def drop_every(transport: object, n: int) -> list[int]:
 
     transport._send_rtp = lossy  # type: ignore[attr-defined]
     return dropped
+
+
+class Ear:
+    """Everything one participant hears, track by track, with when each frame arrived.
+
+    Pass it as a client's ``on_track``: it reads every remote audio track as it
+    plays. Each 20 ms frame is kept as a :class:`Heard`: when it arrived (on
+    ``time.perf_counter()``), whose source it was, its RTP time and its main tone,
+    so a test can ask which tone was heard when, and how soon after a change it
+    started or stopped.
+    """
+
+    def __init__(self) -> None:
+        self.frames: list[Heard] = []
+        self.tracks: dict[SourceKey, MediaStreamTrack] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __call__(self, key: SourceKey, track: MediaStreamTrack) -> None:
+        self.tracks[key] = track
+        if track.kind == "audio":
+            task = asyncio.get_running_loop().create_task(self._listen(key, track))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _listen(self, key: SourceKey, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                data = frame.to_ndarray().reshape(-1)
+                if frame.layout.name == "stereo":
+                    data = data.reshape(-1, 2)[:, 0]
+                rtp_s = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
+                self.frames.append(Heard.of(time.perf_counter(), key, rtp_s, data))
+
+    def heard(self, hz: float, since: float = 0.0, until: float = float("inf")) -> list[float]:
+        """Arrival times of frames of ``hz`` between ``since`` and ``until``."""
+        return [h.at for h in self.frames if since <= h.at < until and h.is_tone(hz)]
+
+    def onset(self, hz: float, after: float) -> float | None:
+        """When ``hz`` was first heard after ``after`` (None: not yet)."""
+        return next((h.at for h in self.frames if h.at >= after and h.is_tone(hz)), None)
+
+    async def wait_for(self, hz: float, after: float = 0.0, timeout: float = 10.0) -> float:
+        """Wait until ``hz`` is heard after ``after``; the arrival time of its first frame."""
+        deadline = time.perf_counter() + timeout
+        while (onset := self.onset(hz, after)) is None:
+            if time.perf_counter() > deadline:
+                raise AssertionError(f"{hz} Hz not heard within {timeout} s")
+            await asyncio.sleep(0.01)
+        return onset
+
+    def source_frames(self, key: SourceKey, since: float, until: float) -> list[float]:
+        """RTP times (s) of the frames of ``key`` that arrived between two moments."""
+        return [h.rtp_s for h in self.frames if h.key == key and since <= h.at < until]
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """One received audio frame, reduced to what tests ask of it."""
+
+    at: float
+    key: SourceKey
+    rtp_s: float
+    peak_hz: float
+    share: float  # of the frame's energy within 20 Hz of the peak
+    rms: float
+
+    @classmethod
+    def of(cls, at: float, key: SourceKey, rtp_s: float, samples: np.ndarray) -> Heard:
+        x = samples.astype(np.float64)
+        # Zero-padded to 5 Hz bins: a 20 ms frame alone has 50 Hz bins, too coarse for 880 Hz.
+        power = np.abs(np.fft.rfft(x * np.hanning(len(x)), n=9600)) ** 2
+        freqs = np.fft.rfftfreq(9600, 1 / SAMPLE_RATE)
+        peak = float(freqs[int(np.argmax(power))])
+        share = float(power[np.abs(freqs - peak) <= 20].sum() / (power.sum() or 1.0))
+        return cls(at, key, rtp_s, peak, share, float(np.sqrt(np.mean(x**2))))
+
+    def is_tone(self, hz: float) -> bool:
+        """Loud, and mostly the one tone ``hz``."""
+        return self.rms > 300 and abs(self.peak_hz - hz) <= 15 and self.share > 0.5

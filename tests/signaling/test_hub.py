@@ -90,7 +90,7 @@ async def test_a_supervisor_watches_a_live_call_but_cannot_take_part(
         assert refused.value.code == "forbidden", event
     view = await watcher.request("watch_call", {"call_id": pair.call_id})
     assert view["call"]["call_id"] == pair.call_id and "transcript" in view
-    audit = [r for r in server.switchboard.audit.read() if r["action"] == "monitor"]
+    audit = [r for r in server.switchboard.audit.read() if r["action"] == "watch"]
     assert [(r["actor"], r["call_id"], r["role"]) for r in audit] == [
         ("sumi", pair.call_id, role.value)
     ]

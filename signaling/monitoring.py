@@ -1,0 +1,326 @@
+"""Supervisors listening to, whispering into and barging into live calls.
+
+A monitoring session belongs to one supervisor's socket and one call. Each
+start, mode change and end is written to the audit log before it takes
+effect (an action that cannot be audited is refused) and onto the call's
+recording timeline. Who is told what follows ``media.monitor``: the agent
+always knows who is monitoring and how (``monitor_updated``); the customer
+hears of a supervisor only when they barge in (``participant_updated``) and
+when they stop (``participant_left``), and never otherwise.
+
+Ending a session is the one audited action that is not refused when the
+audit log fails: refusing it would keep a supervisor listening. The failure
+is logged as an error instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from media.errors import MediaError
+from media.monitor import MonitorMode
+from media.room import Room
+
+from .audit import AuditError, AuditLog, AuditRecord
+from .auth import Identity, Role
+from .calls import Call, CallState, Monitor
+from .config import Config
+from .errors import CallStateError, MediaRequestError
+from .events import ServerEvent
+from .ice import ice_servers_for
+from .logs import call_context
+from .notifier import Notifier
+from .recordings import CallRecordings
+
+logger = logging.getLogger(__name__)
+
+# Supervisors on one call at once: enough for a team lead, a trainer and QA,
+# few enough that the agent's peer does not grow without bound.
+MAX_MONITORS_PER_CALL = 5
+
+Payload = dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """Where a monitoring request comes from: the supervisor, their socket and address."""
+
+    identity: Identity
+    sid: str
+    source: str | None
+
+
+class Monitoring:
+    """Every monitoring session of this node's calls."""
+
+    def __init__(
+        self,
+        config: Config,
+        calls: dict[str, Call],
+        *,
+        room_of: Callable[[str], Room | None],
+        audit: AuditLog,
+        recordings: CallRecordings,
+        notifier: Callable[[], Notifier],
+        changed: Callable[[], None],
+    ) -> None:
+        self._config = config
+        self._calls = calls
+        self._room_of = room_of
+        self._audit = audit
+        self._recordings = recordings
+        self._notifier = notifier
+        self._changed = changed
+
+    # -- verbs -------------------------------------------------------------
+
+    async def start(self, seat: Seat, call_id: str, mode: MonitorMode) -> Payload:
+        """Begin monitoring ``call_id`` in ``mode``; the media offer follows."""
+        identity = seat.identity
+        identity.require(Role.SUPERVISOR)
+        call, room = self._live(call_id)
+        for other in self._calls.values():
+            for monitor in other.monitors.values():
+                if monitor.subject != identity.subject:
+                    continue
+                where = "this call" if other is call else f"call {other.call_id}"
+                raise CallStateError(f"you are already monitoring {where}; stop that first")
+        if len(call.monitors) >= MAX_MONITORS_PER_CALL:
+            raise CallStateError(
+                f"{MAX_MONITORS_PER_CALL} supervisors are already monitoring this call"
+            )
+        assert call.agent is not None  # an active call has its agent
+        monitor = Monitor(
+            participant_id="p_" + secrets.token_hex(5),
+            subject=identity.subject,
+            name=identity.name,
+            mode=mode,
+            sid=seat.sid,
+            source=seat.source,
+            revealed=mode is MonitorMode.BARGE,
+        )
+        await self._audit_record(
+            seat, "monitor_started", call_id, participant_id=monitor.participant_id, mode=mode
+        )
+        with call_context(call_id):
+            call.monitors[monitor.participant_id] = monitor
+            try:
+                peer = await room.monitor(
+                    monitor.participant_id, mode, coached=call.agent.participant_id
+                )
+            except MediaError as exc:
+                call.monitors.pop(monitor.participant_id, None)
+                await self._end_record(call, monitor, "failed")
+                raise MediaRequestError(f"monitoring could not start: {exc}") from exc
+            logger.info("Call(%s) %s monitors (%s)", call_id, identity.subject, mode.value)
+            self._recordings.event(
+                call_id,
+                "monitor_started",
+                participant_id=monitor.participant_id,
+                subject=monitor.subject,
+                name=monitor.name,
+                mode=mode.value,
+            )
+        await self._announce(call, monitor, was=None)
+        return {
+            "participant_id": monitor.participant_id,
+            "peer_id": peer.peer_id,
+            "ice_servers": ice_servers_for(self._config, identity.subject),
+            "call": call.to_wire(),
+            "mode": mode.value,
+            "monitors": self.monitors_of(call),
+            "server_time": time.time(),
+        }
+
+    async def set_mode(self, seat: Seat, call_id: str, mode: MonitorMode) -> Payload:
+        """Switch between listen, whisper and barge; in effect with the next packet."""
+        call, monitor = self.session(seat, call_id)
+        was = monitor.mode
+        if mode is not was:
+            room = self._room_of(call_id)
+            if room is None:
+                raise CallStateError("the call has no media any more")
+            await self._audit_record(
+                seat,
+                "monitor_mode_changed",
+                call_id,
+                participant_id=monitor.participant_id,
+                mode=mode,
+                previous=was,
+            )
+            with call_context(call_id):
+                monitor.mode = mode
+                monitor.mode_since = time.time()
+                monitor.revealed |= mode is MonitorMode.BARGE
+                await room.set_monitor_mode(monitor.participant_id, mode)
+                logger.info(
+                    "Call(%s) %s monitor %s -> %s",
+                    call_id,
+                    monitor.subject,
+                    was.value,
+                    mode.value,
+                )
+                self._recordings.event(
+                    call_id,
+                    "monitor_mode_changed",
+                    participant_id=monitor.participant_id,
+                    subject=monitor.subject,
+                    name=monitor.name,
+                    mode=mode.value,
+                    previous=was.value,
+                )
+            await self._announce(call, monitor, was=was)
+        return {"mode": monitor.mode.value, "changed_at": monitor.mode_since}
+
+    async def stop(self, seat: Seat, call_id: str) -> None:
+        """The supervisor stops monitoring (the dashboard's "leave")."""
+        call, monitor = self.session(seat, call_id)
+        await self._end(call, monitor, "stopped")
+
+    async def socket_closed(self, sid: str) -> None:
+        """A supervisor's socket closed: the sessions it owned end."""
+        for call in list(self._calls.values()):
+            for monitor in list(call.monitors.values()):
+                if monitor.sid == sid:
+                    await self._end(call, monitor, "disconnected")
+
+    async def call_ended(self, call: Call) -> None:
+        """The call is over: every session on it ends (before its room closes)."""
+        for monitor in list(call.monitors.values()):
+            await self._end(call, monitor, "call_ended")
+
+    # -- lookups -----------------------------------------------------------
+
+    def session(self, seat: Seat, call_id: str) -> tuple[Call, Monitor]:
+        """The session this socket holds on ``call_id``."""
+        seat.identity.require(Role.SUPERVISOR)
+        call = self._calls.get(call_id)
+        monitor = None
+        if call is not None:
+            monitor = next((m for m in call.monitors.values() if m.sid == seat.sid), None)
+        if call is None or monitor is None:
+            raise CallStateError(f"you are not monitoring call {call_id}; monitor_call first")
+        return call, monitor
+
+    @staticmethod
+    def monitors_of(call: Call) -> list[dict[str, object]]:
+        return [m.to_wire() for m in call.monitors.values()]
+
+    # -- internals ---------------------------------------------------------
+
+    def _live(self, call_id: str) -> tuple[Call, Room]:
+        call = self._calls.get(call_id)
+        room = self._room_of(call_id)
+        if call is None or call.state is not CallState.ACTIVE or room is None:
+            raise CallStateError("only a call in progress can be monitored")
+        return call, room
+
+    async def _audit_record(
+        self,
+        seat: Seat,
+        action: str,
+        call_id: str,
+        *,
+        participant_id: str,
+        mode: MonitorMode,
+        previous: MonitorMode | None = None,
+    ) -> None:
+        details: dict[str, object] = {"participant_id": participant_id, "mode": mode.value}
+        if previous is not None:
+            details["previous"] = previous.value
+        await self._audit.record(
+            AuditRecord(
+                actor=seat.identity.subject,
+                role=seat.identity.role.value,
+                action=action,
+                call_id=call_id,
+                source=seat.source,
+                details=details,
+            )
+        )
+
+    async def _end(self, call: Call, monitor: Monitor, reason: str) -> None:
+        if call.monitors.pop(monitor.participant_id, None) is None:
+            return  # ended already (a socket closing while the call ends)
+        await self._end_record(call, monitor, reason)
+        with call_context(call.call_id):
+            room = self._room_of(call.call_id)
+            if room is not None:
+                await room.leave(monitor.participant_id)
+            logger.info("Call(%s) %s stopped monitoring: %s", call.call_id, monitor.subject, reason)
+            self._recordings.event(
+                call.call_id,
+                "monitor_ended",
+                participant_id=monitor.participant_id,
+                subject=monitor.subject,
+                name=monitor.name,
+                mode=monitor.mode.value,
+                reason=reason,
+            )
+        notifier = self._notifier()
+        await notifier.to_socket(
+            monitor.sid,
+            ServerEvent.MONITOR_ENDED,
+            {"call_id": call.call_id, "participant_id": monitor.participant_id, "reason": reason},
+        )
+        await self._announce(call, monitor, was=monitor.mode, ended=True)
+
+    async def _end_record(self, call: Call, monitor: Monitor, reason: str) -> None:
+        try:
+            await self._audit.record(
+                AuditRecord(
+                    actor=monitor.subject,
+                    role=Role.SUPERVISOR.value,
+                    action="monitor_ended",
+                    call_id=call.call_id,
+                    source=monitor.source,
+                    details={
+                        "participant_id": monitor.participant_id,
+                        "mode": monitor.mode.value,
+                        "reason": reason,
+                        "duration_s": round(time.time() - monitor.started_at, 1),
+                    },
+                )
+            )
+        except AuditError:
+            logger.error(
+                "Call(%s) the end of %s's monitoring could not be audited; it ends anyway",
+                call.call_id,
+                monitor.subject,
+            )
+
+    async def _announce(
+        self, call: Call, monitor: Monitor, *, was: MonitorMode | None, ended: bool = False
+    ) -> None:
+        """Tell the agent and staff who monitors now; tell the customer only of a barge."""
+        notifier = self._notifier()
+        if call.state is not CallState.ENDED:
+            barging = monitor.mode is MonitorMode.BARGE and not ended
+            if barging and was is not MonitorMode.BARGE:
+                await notifier.to_call(
+                    call.call_id,
+                    ServerEvent.PARTICIPANT_UPDATED,
+                    {"call_id": call.call_id, "participant": monitor.as_participant()},
+                )
+            elif was is MonitorMode.BARGE and not barging:
+                await notifier.to_call(
+                    call.call_id,
+                    ServerEvent.PARTICIPANT_LEFT,
+                    {
+                        "call_id": call.call_id,
+                        "participant_id": monitor.participant_id,
+                        "role": Role.SUPERVISOR.value,
+                        "name": monitor.name,
+                    },
+                )
+            payload: Payload = {"call_id": call.call_id, "monitors": self.monitors_of(call)}
+            if call.agent is not None:
+                await notifier.to_participant(
+                    call.call_id, call.agent.participant_id, ServerEvent.MONITOR_UPDATED, payload
+                )
+            await notifier.to_watchers(call.call_id, ServerEvent.MONITOR_UPDATED, payload)
+        self._changed()

@@ -1,0 +1,31 @@
+"""Where the domain layer's news goes: the socket.io hub, or a test's recorder."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .events import ServerEvent
+
+Payload = dict[str, object]
+
+
+class Notifier(Protocol):
+    """Who is told: a call's parties, one participant, agents, staff, one socket."""
+
+    async def to_call(self, call_id: str, event: ServerEvent, payload: Payload) -> None:
+        """The call's customer and agent (and the staff watching it)."""
+
+    async def to_participant(
+        self, call_id: str, participant_id: str, event: ServerEvent, payload: Payload
+    ) -> None:
+        """One participant of a call: a party, or a monitoring supervisor."""
+
+    async def to_agents(self, event: ServerEvent, payload: Payload) -> None: ...
+    async def to_agent(self, subject: str, event: ServerEvent, payload: Payload) -> None: ...
+    async def to_watchers(self, call_id: str, event: ServerEvent, payload: Payload) -> None:
+        """Staff watching the call (its transcript, quality and monitoring)."""
+
+    async def to_staff(self, event: ServerEvent, payload: Payload) -> None:
+        """Every supervisor's and admin's socket (the floor)."""
+
+    async def to_socket(self, sid: str, event: ServerEvent, payload: Payload) -> None: ...
