@@ -191,6 +191,13 @@ async def list_calls(request: web.Request) -> web.Response:
     return web.json_response({"calls": [c.to_wire() for c in calls]})
 
 
+async def get_floor(request: web.Request) -> web.Response:
+    """The supervisors' floor now: live calls by need of attention, the queue, the agents."""
+    identity = bearer_identity(request)
+    identity.require(Role.SUPERVISOR, Role.ADMIN)
+    return web.json_response(request.app[SWITCHBOARD].floor.view())
+
+
 async def ice_servers(request: web.Request) -> web.Response:
     identity = bearer_identity(request)
     return web.json_response(
@@ -250,6 +257,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/client-config", client_config)
     app.router.add_post("/api/calls", create_call)
     app.router.add_get("/api/calls", list_calls)
+    app.router.add_get("/api/floor", get_floor)
     app.router.add_get("/api/calls/{call_id}", get_call)
     app.router.add_get("/api/calls/{call_id}/quality", get_call_quality)
     app.router.add_get("/api/calls/{call_id}/transcript", get_call_transcript)

@@ -12,7 +12,7 @@ from pathlib import Path
 import socketio
 from aiohttp import web
 
-from . import api, metrics, recordings_api
+from . import api, audit_api, metrics, recordings_api
 from .auth import TokenAuthority
 from .config import Config
 from .errors import ConfigError
@@ -36,6 +36,8 @@ PAGES = {
     "/support": "support.html",
     "/agent": "agent.html",
     "/replay": "replay.html",
+    "/dashboard": "dashboard.html",
+    "/audit": "audit.html",
 }
 # engine.io closes a connection that sends a bigger message (LiveKit does the
 # same with a 1009 close); SDP with screen share stays well below this.
@@ -76,6 +78,7 @@ def create_app(config: Config) -> web.Application:
 
     api.add_routes(app)
     recordings_api.add_routes(app)
+    audit_api.add_routes(app)
     metrics.add_routes(app)
     _add_pages(app)
     app.cleanup_ctx.append(_switchboard_ctx)

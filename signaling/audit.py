@@ -1,10 +1,12 @@
 """The append-only audit log: who did what to which call, from where, and when.
 
-Playback, downloads, pausing and resuming a recording and purges each leave
-exactly one record. The record is written (and flushed to disk) before the
-action takes effect; if it cannot be written the action is refused, so
-nothing auditable happens unaudited. Writes run in a thread of their own, in
-order.
+Playback, downloads, pausing and resuming a recording, purges, watching a
+call and every monitoring session (its start, each switch between listen,
+whisper and barge, and its end) each leave exactly one record. The record
+is written (and flushed to disk) before the action takes effect; if it
+cannot be written the action is refused, so nothing auditable happens
+unaudited (a monitoring session's end excepted: see signaling/monitoring.py).
+Writes run in a thread of their own, in order.
 """
 
 from __future__ import annotations
@@ -41,6 +43,34 @@ class AuditRecord:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
 
 
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """What the admins' audit page asks for: filters, newest first, one page."""
+
+    call_id: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    since: float | None = None
+    until: float | None = None
+    limit: int = 100
+    offset: int = 0
+
+    def apply(self, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+        matching = [r for r in reversed(records) if self.matches(r)]
+        return matching[self.offset : self.offset + self.limit], len(matching)
+
+    def matches(self, record: dict[str, Any]) -> bool:
+        at = float(record.get("at") or 0)
+        action = str(record.get("action", ""))
+        return (
+            (self.call_id is None or record.get("call_id") == self.call_id)
+            and (self.actor is None or record.get("actor") == self.actor)
+            and (self.action is None or action == self.action or action.startswith(self.action))
+            and (self.since is None or at >= self.since)
+            and (self.until is None or at < self.until)
+        )
+
+
 class AuditLog:
     """``audit.jsonl`` in the data directory, appended to and fsynced record by record."""
 
@@ -67,6 +97,14 @@ class AuditLog:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+    async def query(self, query: AuditQuery) -> tuple[list[dict[str, Any]], int]:
+        """Records that match ``query``, newest first, and how many match in all.
+
+        Read in the log's own thread, after the writes queued before it.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, lambda: query.apply(self.read()))
 
     def read(self) -> list[dict[str, Any]]:
         try:

@@ -18,6 +18,8 @@ from .errors import ConfigError
 
 DEMO_AGENTS = (("rahim", "Rahim"), ("nusrat", "Nusrat"))
 DEMO_REVIEWER = ("rina", "Rina")
+DEMO_SUPERVISOR = ("sumi", "Sumi")
+DEMO_ADMIN = ("arif", "Arif")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,6 +203,8 @@ def _banner(config: Config, *, demo: bool) -> str:
         f"  customer page ('call support'): {base}/support",
         f"  agent console:                   {base}/agent",
         f"  call recordings (reviewers):     {base}/replay",
+        f"  supervisor dashboard:            {base}/dashboard",
+        f"  audit log (admins):              {base}/audit",
         f"  health:                          {base}/healthz",
     ]
     if demo:
@@ -212,6 +216,12 @@ def _banner(config: Config, *, demo: bool) -> str:
         subject, name = DEMO_REVIEWER
         token = authority.issue(Role.REVIEWER, subject, name=name, ttl_s=config.token_ttl_s)
         lines.append(f"  demo reviewer sign-in link: {base}/replay#token={token}")
+        subject, name = DEMO_SUPERVISOR
+        token = authority.issue(Role.SUPERVISOR, subject, name=name, ttl_s=config.token_ttl_s)
+        lines.append(f"  demo supervisor sign-in link: {base}/dashboard#token={token}")
+        subject, name = DEMO_ADMIN
+        token = authority.issue(Role.ADMIN, subject, name=name, ttl_s=config.token_ttl_s)
+        lines.append(f"  demo admin sign-in link (audit log): {base}/audit#token={token}")
         lines.append("  guest calls are on: open the customer page and press 'call support'")
         lines.append(
             "  live transcript: English calls fetch Vosk's model on first use (needs the"

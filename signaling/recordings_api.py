@@ -60,8 +60,8 @@ async def list_recordings(request: web.Request) -> web.Response:
     bearer_identity(request).require(*STAFF)
     search = parse(RecordingSearch, dict(request.query))
     query = Query(
-        since=day_start(search.since) if search.since else None,
-        until=day_start(search.until) if search.until else None,
+        since=_day(search.since, "since") if search.since else None,
+        until=_day(search.until, "until") if search.until else None,
         agent=search.agent,
         customer=search.customer,
         tag=search.tag,
@@ -77,6 +77,13 @@ async def list_recordings(request: web.Request) -> web.Response:
     )
     rows = await request.app[SWITCHBOARD].recordings.search(query)
     return web.json_response({"recordings": [_public(row) for row in rows]})
+
+
+def _day(date: str, field: str) -> float:
+    try:
+        return day_start(date)
+    except ValueError:  # the pattern passed, the calendar did not: 2026-13-45
+        raise InvalidMessageError(f"{field}: no such day: {date}", field=field) from None
 
 
 NOT_ON_TIMELINE = {

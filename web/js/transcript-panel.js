@@ -17,8 +17,12 @@
 
 import { element, escapeRegExp, languageWords, sentence } from "./transcript-words.js";
 
-// Whose words a line is. The console belongs to the agent, so the agent is "You".
-const ROLE_WORDS = { customer: "Customer", agent: "You", supervisor: "Supervisor" };
+// Whose words a line is. The console belongs to the agent, so the agent is "You";
+// on the supervisors' dashboard (viewer "staff") the agent is "Agent".
+const ROLE_WORDS = {
+  agent: { customer: "Customer", agent: "You", supervisor: "Supervisor" },
+  staff: { customer: "Customer", agent: "Agent", supervisor: "Supervisor" },
+};
 const SENTIMENT_WORDS = { positive: "positive", neutral: "neutral", negative: "negative" };
 // A symbol as well as a colour, so the mark does not rest on colour alone.
 const SENTIMENT_SYMBOLS = { positive: "+", neutral: "=", negative: "−" };
@@ -47,9 +51,10 @@ export function callTime(ms) {
   return h ? `${h}:${tail}` : tail;
 }
 
-/** Who said it, in words. */
-export function speakerWords(role) {
-  return ROLE_WORDS[role] || (role ? role[0].toUpperCase() + role.slice(1) : "Someone");
+/** Who said it, in words, for whoever reads the transcript ("agent" or "staff"). */
+export function speakerWords(role, viewer = "agent") {
+  const words = ROLE_WORDS[viewer] || ROLE_WORDS.agent;
+  return words[role] || (role ? role[0].toUpperCase() + role.slice(1) : "Someone");
 }
 
 /**
@@ -89,8 +94,14 @@ export function splitKeywords(text, keywords) {
  * and the `button.t-new` that takes the agent back to the newest line.
  */
 export class TranscriptPanel {
-  constructor(root) {
+  /**
+   * @param {HTMLElement} root
+   * @param {{viewer?: "agent" | "staff"}} options whose view it is: the agent's console
+   *   calls the agent "You" and speaks to them; a supervisor's says "Agent".
+   */
+  constructor(root, { viewer = "agent" } = {}) {
     this.root = root;
+    this.viewer = viewer;
     this.noticeList = root.querySelector(".t-notices");
     this.scroller = root.querySelector(".t-scroll");
     this.empty = root.querySelector(".t-empty");
@@ -152,7 +163,7 @@ export class TranscriptPanel {
     const known = this.utterances.has(utterance.id);
     this.utterances.set(utterance.id, utterance);
     if (known) {
-      this.lineList.querySelector(`[data-id="${CSS.escape(utterance.id)}"]`)?.replaceWith(lineOf(utterance));
+      this.lineList.querySelector(`[data-id="${CSS.escape(utterance.id)}"]`)?.replaceWith(lineOf(utterance, this.viewer));
     } else {
       this._insert(utterance);
     }
@@ -218,7 +229,7 @@ export class TranscriptPanel {
   // -- drawing -----------------------------------------------------------
 
   _insert(utterance) {
-    const line = lineOf(utterance);
+    const line = lineOf(utterance, this.viewer);
     // Two speakers' utterances can end out of order: keep the call's order by start time.
     const start = utterance.start_ms ?? 0;
     let before = null;
@@ -242,7 +253,7 @@ export class TranscriptPanel {
         line.dataset.role = partial.role || "";
         line.dataset.participant = partial.participant_id;
         const meta = element("span", "t-meta");
-        meta.append(element("span", "t-who", speakerWords(partial.role)), element("span", "t-speaking", "speaking…"));
+        meta.append(element("span", "t-who", speakerWords(partial.role, this.viewer)), element("span", "t-speaking", "speaking…"));
         line.append(meta, element("span", "t-text", partial.text));
         return line;
       });
@@ -280,7 +291,8 @@ export class TranscriptPanel {
     }
     for (const [, stream] of Object.entries(status?.streams || {})) {
       if (stream?.state !== "refused") continue;
-      const whose = stream.role === "agent" ? "Your microphone" : `The ${stream.role || "other"}'s microphone`;
+      const yours = stream.role === "agent" && this.viewer === "agent";
+      const whose = yours ? "Your microphone" : `The ${stream.role || "other"}'s microphone`;
       const why = stream.reason ? `: ${stream.reason}` : "";
       notices.push({ kind: "refused", severity: "warn", text: `${whose} is not being transcribed${why}` });
     }
@@ -340,13 +352,13 @@ export class TranscriptPanel {
 }
 
 /** One final utterance as a line of the transcript. */
-function lineOf(utterance) {
+function lineOf(utterance, viewer = "agent") {
   const line = element("li", "t-line");
   line.dataset.id = utterance.id;
   line.dataset.role = utterance.role || "";
   line.dataset.start = String(utterance.start_ms ?? 0);
   const meta = element("span", "t-meta");
-  meta.append(element("span", "t-who", speakerWords(utterance.role)));
+  meta.append(element("span", "t-who", speakerWords(utterance.role, viewer)));
   const time = element("time", "t-time", callTime(utterance.start_ms));
   time.dateTime = `PT${Math.max(0, Math.floor((utterance.start_ms ?? 0) / 1000))}S`;
   time.title = "Time in the call";
