@@ -38,6 +38,7 @@ from prometheus_client import (
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from media.monitor import MonitorMode
 from media.peer import PeerState
 from media.router import Router
 from media.source import SourceKind
@@ -253,6 +254,16 @@ class SwitchboardCollector(Collector):
             for connected in ("true", "false"):
                 participants.add_metric([role.value, connected], by_role[role.value, connected])
         yield participants
+
+        monitors = GaugeMetricFamily(
+            "kotha_monitoring_sessions",
+            "Supervisors monitoring live calls, by mode (listen, whisper, barge).",
+            labels=["mode"],
+        )
+        by_mode = Tally(m.mode for call in live for m in call.monitors.values())
+        for mode in MonitorMode:
+            monitors.add_metric([mode.value], by_mode[mode])
+        yield monitors
 
         agents = GaugeMetricFamily(
             "kotha_agents", "Agents this node knows, by state.", labels=["state"]

@@ -51,6 +51,7 @@ field_names = st.sampled_from(
         "candidate",
         "kind",
         "enabled",
+        "mode",
         "x",
     ]
 )
@@ -63,6 +64,7 @@ class LiveCall:
     call_id: str
     customer: socketio.SimpleClient
     agent: socketio.SimpleClient
+    supervisor: socketio.SimpleClient
     peer_id: str
 
 
@@ -96,7 +98,7 @@ def live_call(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCall]:
         customer_subject="karim", customer_name="Karim", language="bn", media="audio"
     )
     authority = TokenAuthority(TEST_SECRET)
-    customer, agent = socketio.SimpleClient(), socketio.SimpleClient()
+    customer, agent, supervisor = (socketio.SimpleClient() for _ in range(3))
     customer.connect(
         url,
         namespace=NAMESPACE,
@@ -109,14 +111,23 @@ def live_call(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCall]:
         transports=["websocket"],
         auth={"token": authority.issue(Role.AGENT, "rahim", ttl_s=600)},
     )
+    supervisor.connect(
+        url,
+        namespace=NAMESPACE,
+        transports=["websocket"],
+        auth={"token": authority.issue(Role.SUPERVISOR, "sumi", ttl_s=600)},
+    )
     assert customer.call("request_call", {"media": "audio"})["ok"]
     assert agent.call("set_availability", {"status": "available"})["ok"]
     assert agent.call("accept_call", {"call_id": call.call_id})["ok"]
     joined = customer.call("join_call", {"call_id": call.call_id})
     assert joined["ok"], joined
-    yield LiveCall(url, call.call_id, customer, agent, joined["peer_id"])
+    monitoring = supervisor.call("monitor_call", {"call_id": call.call_id, "mode": "listen"})
+    assert monitoring["ok"], monitoring
+    yield LiveCall(url, call.call_id, customer, agent, supervisor, joined["peer_id"])
     customer.disconnect()
     agent.disconnect()
+    supervisor.disconnect()
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
 
@@ -142,6 +153,29 @@ def test_any_payload_to_any_event_gets_an_answer(
 ) -> None:
     _assert_answered(live_call.customer.call(event, payload, timeout=10))
     _assert_answered(live_call.agent.call(event, payload, timeout=10))
+    _assert_answered(live_call.supervisor.call(event, payload, timeout=10))
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    event=st.sampled_from(["set_monitor_mode", "monitor_call", "stop_monitoring", "send_answer"]),
+    payload=st.dictionaries(field_names, json_values, max_size=4),
+    mode=st.sampled_from(["listen", "whisper", "barge", "LISTEN", "", "x" * 300]),
+)
+def test_monitoring_messages_about_the_live_call_get_an_answer(
+    live_call: LiveCall, event: str, payload: dict[str, Any], mode: str
+) -> None:
+    """The supervisor monitors the fuzzed call: payloads that name it reach the real session."""
+    payload = {**payload, "call_id": live_call.call_id}
+    payload.setdefault("mode", mode)
+    ack = live_call.supervisor.call(event, payload, timeout=10)
+    _assert_answered(ack)
+    if event == "stop_monitoring" and ack["ok"]:
+        # Keep monitoring for the next example (a stopped session starts again).
+        again = live_call.supervisor.call("monitor_call", {"call_id": live_call.call_id})
+        assert again["ok"], again
 
 
 sdp_lines = st.lists(

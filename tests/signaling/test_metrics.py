@@ -94,6 +94,7 @@ async def test_an_admin_gets_every_metric_in_prometheus_text(server: Server) -> 
     assert {
         "kotha_calls",
         "kotha_participants",
+        "kotha_monitoring_sessions",
         "kotha_agents",
         "kotha_peers",
         "kotha_media_streams",
@@ -197,3 +198,18 @@ async def test_a_live_call_is_measured_and_leaves_nothing_live_when_it_ends(
     assert after.value("kotha_live_recordings") == 0
     assert after.value("kotha_quality_alerts_active") == 0
     assert after.value("kotha_agents", state="on_call") == 0
+
+
+async def test_monitoring_sessions_are_counted_by_mode(server: Server) -> None:
+    pair = await connect_call(server)
+    lead = server.client(server.token(Role.SUPERVISOR, "Sumi"))
+    await lead.connect()
+    await lead.monitor_call(pair.call_id, "whisper")
+    scrape = await scrape_until(
+        server, lambda s: s.value("kotha_monitoring_sessions", mode="whisper") == 1
+    )
+    assert scrape.value("kotha_monitoring_sessions", mode="listen") == 0
+    # A monitoring supervisor is not a participant of the call.
+    assert scrape.value("kotha_participants", connected="true") == 2
+    await lead.stop_monitoring()
+    await scrape_until(server, lambda s: s.value("kotha_monitoring_sessions") == 0)

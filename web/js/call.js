@@ -22,7 +22,7 @@ const FINAL_JOIN_ERRORS = new Set(["call_state", "not_found", "forbidden", "toke
 /**
  * Events:
  * - `state` {state}: "joining" | "connecting" | "connected" | "reconnecting" | "closed".
- * - `joined` {participantId, call}: a join_call ack.
+ * - `joined` {participantId, call, monitors}: a join_call ack (`monitors`: the agent's only, else null).
  * - `track` {slot, track}: a remote track (again after every fresh peer).
  * - `local` {}: a local control changed (muted, camera, sharing).
  * - `error` {error, action}: something the user should read about.
@@ -163,7 +163,7 @@ export class CallSession extends EventTarget {
       this._iceServers = ack.ice_servers;
       this._retry = 0;
       this._setState("connecting");
-      this._emit("joined", { participantId: ack.participant_id, call: ack.call });
+      this._emit("joined", { participantId: ack.participant_id, call: ack.call, monitors: ack.monitors ?? null });
       // If no offer is answered and connected in time, try again.
       this._arm("connect", CONNECT_TIMEOUT_MS, () => this.rejoin("connect_timeout"));
     } catch (error) {

@@ -1,7 +1,7 @@
 // Entering a call, the same on both pages: open the microphone (and camera),
 // start a CallSession and wire its events to the page. The page supplies how
 // it draws: setPhase, render, showError/clearError, showSelf, showRemoteTrack,
-// refresh.
+// refresh, and (the agent console) showMonitors.
 
 import { CallSession } from "./call.js";
 import { openLocalMedia } from "./local-media.js";
@@ -39,6 +39,8 @@ export async function enterCall(page) {
   session.addEventListener("joined", (e) => {
     page.participantId = e.detail.participantId;
     page.call = e.detail.call;
+    // The agent's ack says who monitors the call (supervisors listening, whispering, barging).
+    if (e.detail.monitors && page.showMonitors) page.showMonitors(e.detail.call.call_id, e.detail.monitors);
     page.render();
   });
   session.addEventListener("track", (e) => page.showRemoteTrack(e.detail));
