@@ -105,6 +105,9 @@ class Floor:
                 logger.exception("the floor snapshot failed; trying again")
 
     async def publish(self) -> None:
+        if not self._switchboard.notifier.staff_online():
+            self._last = None  # the next supervisor to sign in gets a fresh snapshot
+            return
         view = self.view()
         body = {k: v for k, v in view.items() if k != "server_time"}
         if body == self._last:

@@ -134,6 +134,7 @@ class CallNamespace(socketio.AsyncNamespace):
         self._switchboard = switchboard
         self._authority = authority
         self._sockets: dict[str, _Socket] = {}
+        self._staff_sockets = 0
 
     # -- socket.io entry points ------------------------------------------
 
@@ -159,6 +160,7 @@ class CallNamespace(socketio.AsyncNamespace):
         if identity.role is Role.CUSTOMER:
             await self.enter_room(sid, customer_room(identity.call_id or ""))
         elif identity.role in STAFF:
+            self._staff_sockets += 1
             await self.enter_room(sid, SUPERVISORS_ROOM)
         else:
             await self.enter_room(sid, AGENTS_ROOM)
@@ -169,6 +171,8 @@ class CallNamespace(socketio.AsyncNamespace):
     async def on_disconnect(self, sid: str, *reason: Any) -> None:
         socket = self._sockets.pop(sid, None)
         if socket is not None:
+            if socket.identity.role in STAFF:
+                self._staff_sockets -= 1
             logger.info("socket %s disconnected: %s", sid, socket.identity.subject)
             await self._switchboard.socket_closed(socket.seat)
 
@@ -347,6 +351,9 @@ class CallNamespace(socketio.AsyncNamespace):
 
     async def to_staff(self, event: ServerEvent, payload: Payload) -> None:
         await self.emit(event.value, payload, to=SUPERVISORS_ROOM)
+
+    def staff_online(self) -> bool:
+        return self._staff_sockets > 0
 
     async def to_socket(self, sid: str, event: ServerEvent, payload: Payload) -> None:
         if sid in self._sockets:

@@ -29,3 +29,6 @@ class Notifier(Protocol):
         """Every supervisor's and admin's socket (the floor)."""
 
     async def to_socket(self, sid: str, event: ServerEvent, payload: Payload) -> None: ...
+
+    def staff_online(self) -> bool:
+        """Whether any supervisor or admin is connected (else the floor is not built)."""

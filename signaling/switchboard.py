@@ -871,6 +871,9 @@ class _Unwired:
 
     to_call = to_participant = to_agents = to_agent = to_watchers = to_staff = to_socket = _fail
 
+    def staff_online(self) -> bool:
+        return False
+
 
 def _participant_id() -> str:
     return "p_" + secrets.token_hex(5)

@@ -1,7 +1,8 @@
 // The agent console: sign in, go available, take calls from the queue (or
 // from the ringing banner when calls are offered automatically), talk, and
 // see how loud the customer is and how good both lines are, read what is
-// being said (the live transcript) and how the customer feels about it.
+// being said (the live transcript) and how the customer feels about it, and
+// always see when a supervisor listens in, whispers or barges in.
 //
 // English only; the customer's language is shown in words.
 
@@ -11,6 +12,7 @@ import { enterCall } from "./enter-call.js";
 import { describeError } from "./i18n.js";
 import { LevelMeter } from "./level-meter.js";
 import { canShareScreen } from "./local-media.js";
+import { MonitorBanner } from "./monitor-banner.js";
 import { QualityIndicator } from "./quality-indicator.js";
 import { RemoteViews } from "./remote-views.js";
 import { SentimentGauge } from "./sentiment-gauge.js";
@@ -81,6 +83,8 @@ class AgentConsole extends CallPage {
     this.transcript = new TranscriptPanel($("transcript"));
     this.transcriptAlerts = new TranscriptAlerts($("transcript-alerts"));
     this.gauge = new SentimentGauge($("mood"));
+    this.monitorBanner = new MonitorBanner($("monitors"));
+    this.monitors = null; // {callId, list}: the latest word of who monitors which call
     this._earlyTranscript = []; // [{name, payload}] of a call not bound yet
     this._transcriptTimer = null;
     this._entering = null;
@@ -131,12 +135,20 @@ class AgentConsole extends CallPage {
         this.render(); // e.g. the recording was paused or resumed
       }
     });
+    // Also a supervisor who barges in (role "supervisor"); participant_left when they stop.
     signal.on("participant_updated", ({ call_id: callId, participant }) => {
       if (!this.call || this.call.call_id !== callId) return;
       const others = this.call.participants.filter((p) => p.participant_id !== participant.participant_id);
       this.call = { ...this.call, participants: [...others, participant] };
       this.render();
     });
+    signal.on("participant_left", ({ call_id: callId, participant_id: participantId }) => {
+      if (!this.call || this.call.call_id !== callId) return;
+      const participants = this.call.participants.filter((p) => p.participant_id !== participantId);
+      this.call = { ...this.call, participants };
+      this.render();
+    });
+    signal.on("monitor_updated", ({ call_id: callId, monitors }) => this.showMonitors(callId, monitors));
     signal.on("call_ended", (ended) => this.showEnded(ended));
     // signal.js does not re-dispatch the quality facts (they only reach the
     // agent of a call), so they are taken from its socket; close() drops them.
@@ -172,6 +184,7 @@ class AgentConsole extends CallPage {
     if (call && call.state === "active") {
       this.call = call;
       this.participantId = state.participant_id;
+      this.showMonitors(call.call_id, state.monitors ?? []);
       if (this.session && !first) this.session.rejoin("socket_reconnected");
       else this.enterCall();
       // Opened (or back) mid-call: what was said so far, and whatever the socket missed.
@@ -241,12 +254,25 @@ class AgentConsole extends CallPage {
   }
 
   showRemoteTrack({ slot, track }) {
+    // A supervisor publishes only a microphone; a video of theirs would take the customer's view.
+    if (slot.kind !== "audio" && this._isSupervisor(slot.participant_id)) return;
+    // Every voice plays (a whispering supervisor's on its own m-line); the meter is the customer's.
     this.views.show({ slot, track });
     const customer = this._customer();
-    if (slot.kind === "audio" && (!customer || slot.participant_id === customer.participant_id)) {
+    const theirs = customer
+      ? slot.participant_id === customer.participant_id
+      : !this._isSupervisor(slot.participant_id);
+    if (slot.kind === "audio" && theirs) {
       this.meter.attach(track);
       if (this.meter.suspended) this.soundBlocked = true;
     }
+    this.render();
+  }
+
+  /** Who monitors call `callId` now (the whole list: it replaces the last). */
+  showMonitors(callId, monitors) {
+    if (!callId) return;
+    this.monitors = { callId, list: Array.isArray(monitors) ? monitors : [] };
     this.render();
   }
 
@@ -261,6 +287,8 @@ class AgentConsole extends CallPage {
     this.meter.detach();
     this.quality.clear();
     this._bindTranscript(null);
+    this.monitors = null;
+    this.monitorBanner.clear();
     this.call = null;
     this.participantId = null;
     this.setPhase("summary");
@@ -277,6 +305,8 @@ class AgentConsole extends CallPage {
     this.offer = null;
     this.quality.clear();
     this._bindTranscript(null);
+    this.monitors = null;
+    this.monitorBanner.clear();
     this.setPhase("signin");
   }
 
@@ -440,6 +470,7 @@ class AgentConsole extends CallPage {
     $("customer-name").textContent = customer?.name || "";
     $("customer-language").textContent = LANGUAGE_WORDS[this.call?.language] || this.call?.language || "";
     $("call-media").textContent = MEDIA_WORDS[this.call?.media] || "";
+    this.monitorBanner.set(this._monitors());
     const isVideo = this.call?.media === "video";
     $("voice-avatar").hidden = isVideo;
     $("voice-avatar").textContent = (customer?.name || "?").trim().charAt(0).toUpperCase();
@@ -514,6 +545,19 @@ class AgentConsole extends CallPage {
     return this.call?.participants?.find((p) => p.role === "customer") ?? null;
   }
 
+  /** Who monitors the current call (an earlier call's list, or one for another call, is not shown). */
+  _monitors() {
+    const callId = this.call?.call_id;
+    return callId && this.monitors?.callId === callId ? this.monitors.list : [];
+  }
+
+  /** A supervisor's participant id (monitoring now, or barging in as a participant). */
+  _isSupervisor(participantId) {
+    if (this._monitors().some((m) => m.participant_id === participantId)) return true;
+    const participants = this.call?.participants ?? [];
+    return participants.some((p) => p.participant_id === participantId && p.role === "supervisor");
+  }
+
   snapshot() {
     const customer = this._customer();
     return {
@@ -531,6 +575,12 @@ class AgentConsole extends CallPage {
       customerName: customer?.name ?? null,
       customerLanguage: this.call?.language ?? null,
       participantId: this.participantId,
+      participants: (this.call?.participants ?? []).map((p) => ({
+        participantId: p.participant_id,
+        role: p.role,
+        name: p.name,
+      })),
+      monitors: this.monitorBanner.snapshot(),
       connection: this.session?.state ?? null,
       peerState: this.session?.peer?.connectionState ?? null,
       peerId: this.session?.peer?.peerId ?? null,

@@ -60,6 +60,9 @@ const STRINGS = {
     agent_gone: "এজেন্টের সংযোগ বিচ্ছিন্ন হয়েছে; তিনি ফিরে আসার অপেক্ষা করা হচ্ছে…",
     recording_notice: "মান নিয়ন্ত্রণ ও প্রশিক্ষণের জন্য এই কলটি রেকর্ড করা হয়।",
     recording_paused: "রেকর্ডিং এখন বন্ধ আছে: কার্ড নম্বর বা পিন বলা নিরাপদ।",
+    supervisor_joined: "সুপারভাইজার {name} কলে যোগ দিয়েছেন",
+    supervisor_joined_unnamed: "একজন সুপারভাইজার কলে যোগ দিয়েছেন",
+    supervisor_hint: "তিনি আপনার কথা শুনতে পাচ্ছেন এবং আপনার সাথে কথা বলতে পারেন।",
     enable_sound: "শব্দ শুনতে এখানে চাপুন",
 
     conn_new: "প্রস্তুত হচ্ছে…",
@@ -166,6 +169,9 @@ const STRINGS = {
     agent_gone: "The agent's connection dropped; waiting for them to come back…",
     recording_notice: "This call is recorded for quality and training.",
     recording_paused: "Recording is paused: it is safe to read out a card number or PIN.",
+    supervisor_joined: "Supervisor {name} joined the call",
+    supervisor_joined_unnamed: "A supervisor joined the call",
+    supervisor_hint: "They can hear you and talk with you.",
     enable_sound: "Tap here to hear the agent",
 
     conn_new: "Getting ready…",

@@ -33,11 +33,15 @@ export class MonitorBanner {
   constructor(root) {
     this.root = root;
     this.monitors = []; // [{participant_id, name, mode, ...}] as the server sent them
+    this._drawn = ""; // what the list shows now, so a page redraw does not re-announce it
   }
 
   /** Show this list of monitors (a `monitor_updated`'s `monitors`): it replaces the last one. */
   set(monitors) {
     this.monitors = Array.isArray(monitors) ? monitors.filter((m) => m && MODE_WORDS[m.mode]) : [];
+    const drawn = JSON.stringify(this.monitors.map((m) => [m.participant_id, m.name, m.mode]));
+    if (drawn === this._drawn) return;
+    this._drawn = drawn;
     this._draw();
   }
 

@@ -55,11 +55,19 @@ export function summarise(stats, previous) {
       if (typeof entry.currentRoundTripTime === "number") rtt = entry.currentRoundTripTime * 1000;
     }
   }
+  // One stream per kind: the one that received the most since the last report. A page can
+  // receive more than one voice (a supervisor's, on its own m-line, silent while they listen).
+  const busiest = {};
   for (const entry of stats.values()) {
     if (entry.type !== "inbound-rtp") continue;
     const before = previous.get(entry.id);
+    const received = delta(entry, before, "packetsReceived") ?? 0;
+    const best = busiest[entry.kind];
+    if (!best || received > best.received) busiest[entry.kind] = { entry, before, received };
     previous.set(entry.id, entry);
-    if (entry.kind === "audio" && !out.audio) {
+  }
+  for (const { entry, before } of Object.values(busiest)) {
+    if (entry.kind === "audio") {
       const audio = {};
       if (typeof entry.jitter === "number") audio.jitter_ms = round(entry.jitter * 1000);
       if (typeof entry.packetsLost === "number") audio.packets_lost = Math.max(0, entry.packetsLost);
@@ -71,7 +79,7 @@ export function summarise(stats, previous) {
       if (samples > 0 && concealed !== null) audio.concealed_pct = round(Math.min(100, (concealed / samples) * 100));
       if (rtt !== null) audio.round_trip_ms = round(rtt);
       out.audio = audio;
-    } else if (entry.kind === "video" && !out.video) {
+    } else if (entry.kind === "video") {
       const video = {};
       if (typeof entry.framesPerSecond === "number") video.frames_per_second = round(entry.framesPerSecond);
       if (typeof entry.frameWidth === "number") video.frame_width = entry.frameWidth;

@@ -2,6 +2,11 @@
 //
 // One SupportPage holds the state; render() draws all of it in the current
 // language, so switching language redraws every dynamic text too.
+//
+// A supervisor shows here only while they barge in: the server then sends
+// them as a participant (participant_updated, role "supervisor") and their
+// voice on an m-line of its own, and participant_left when they stop.
+// Nothing else of monitoring ever reaches this page.
 
 import { CallPage } from "./page.js";
 import { enterCall } from "./enter-call.js";
@@ -72,7 +77,12 @@ class SupportPage extends CallPage {
       this.render();
     });
     signal.on("call_updated", ({ call }) => this._callChanged(call));
-    signal.on("participant_updated", ({ participant }) => this._participantChanged(participant));
+    signal.on("participant_updated", ({ call_id: callId, participant }) =>
+      this._participantChanged(callId, participant),
+    );
+    signal.on("participant_left", ({ call_id: callId, participant_id: participantId }) =>
+      this._participantLeft(callId, participantId),
+    );
     signal.on("call_ended", (ended) => this.showEnded(ended));
   }
 
@@ -107,10 +117,18 @@ class SupportPage extends CallPage {
     this.render();
   }
 
-  _participantChanged(participant) {
-    if (!this.call) return;
+  _participantChanged(callId, participant) {
+    if (!this.call || (callId && callId !== this.call.call_id)) return;
     const others = this.call.participants.filter((p) => p.participant_id !== participant.participant_id);
     this.call = { ...this.call, participants: [...others, participant] };
+    this.render();
+  }
+
+  /** A supervisor stopped barging in: they are no longer shown (their m-line stays, silent). */
+  _participantLeft(callId, participantId) {
+    if (!this.call || callId !== this.call.call_id) return;
+    const participants = this.call.participants.filter((p) => p.participant_id !== participantId);
+    this.call = { ...this.call, participants };
     this.render();
   }
 
@@ -195,8 +213,13 @@ class SupportPage extends CallPage {
   }
 
   showRemoteTrack({ slot, track }) {
+    // Only the agent's camera and screen take the views; a supervisor sends only their voice.
+    const agent = this._agent();
+    const fromAgent = !agent || slot.participant_id === agent.participant_id;
+    if (slot.kind !== "audio" && !fromAgent) return;
+    // Every voice plays on its own; the meter is the agent's.
     this.views.show({ slot, track });
-    if (slot.kind === "audio") this.meter.attach(track);
+    if (slot.kind === "audio" && fromAgent) this.meter.attach(track);
     this.render();
   }
 
@@ -270,6 +293,7 @@ class SupportPage extends CallPage {
     $("voice-avatar").hidden = isVideo;
     $("remote-camera-view").hidden = !isVideo;
     $("remote-screen-view").hidden = !agent?.screen_sharing;
+    this._renderParties();
 
     const conn = $("conn-state");
     const state = !this.signal?.connected ? "offline" : this._connectionWord(session?.state);
@@ -298,6 +322,17 @@ class SupportPage extends CallPage {
     setToggle($("share"), Boolean(session?.sharing), i18n.t(session?.sharing ? "stop_share" : "share_screen"));
     $("sharing-note").hidden = !session?.sharing;
     this._renderTimer();
+  }
+
+  /** A supervisor who barged in, labelled as one, beside the agent; nothing when there is none. */
+  _renderParties() {
+    const supervisors = (this.call?.participants ?? []).filter((p) => p.role === "supervisor");
+    const drawn = JSON.stringify([i18n.language(), ...supervisors.map((p) => [p.participant_id, p.name])]);
+    const list = $("parties");
+    if (list.dataset.drawn === drawn) return; // unchanged: do not announce it again
+    list.dataset.drawn = drawn;
+    list.hidden = supervisors.length === 0;
+    list.replaceChildren(...supervisors.map(partyItem));
   }
 
   _renderTimer() {
@@ -354,6 +389,7 @@ class SupportPage extends CallPage {
       callState: this.call?.state ?? null,
       media: this.call?.media ?? null,
       participantId: this.participantId,
+      participants: (this.call?.participants ?? []).map((p) => ({ role: p.role, name: p.name })),
       queue: this.queue,
       connection: this.session?.state ?? null,
       peerState: this.session?.peer?.connectionState ?? null,
@@ -365,6 +401,28 @@ class SupportPage extends CallPage {
       error: this.error ? { code: this.error.code ?? null, message: this.error.message ?? null } : null,
     };
   }
+}
+
+function partyItem(participant) {
+  const name = String(participant.name || "").trim();
+  const item = document.createElement("li");
+  item.className = "party";
+  item.dataset.role = participant.role;
+  const avatar = document.createElement("span");
+  avatar.className = "party-avatar";
+  avatar.setAttribute("aria-hidden", "true");
+  avatar.textContent = (name || "?").charAt(0).toUpperCase();
+  const words = document.createElement("span");
+  words.className = "party-words";
+  const line = document.createElement("strong");
+  line.className = "party-line";
+  line.textContent = name ? i18n.t("supervisor_joined", { name }) : i18n.t("supervisor_joined_unnamed");
+  const detail = document.createElement("span");
+  detail.className = "party-detail";
+  detail.textContent = i18n.t("supervisor_hint");
+  words.append(line, detail);
+  item.append(avatar, words);
+  return item;
 }
 
 const page = new SupportPage();
