@@ -11,14 +11,11 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import Field
 
-from recording.index import day_start
-
 from .api import bearer_identity
 from .audit import AuditQuery
 from .auth import Role
-from .errors import InvalidMessageError
 from .keys import SWITCHBOARD
-from .schemas import CallId, Message, parse
+from .schemas import CallId, Message, parse, unix_day
 
 DAY_S = 86400
 Date = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
@@ -48,20 +45,13 @@ async def list_audit(request: web.Request) -> web.Response:
         call_id=search.call_id,
         actor=search.actor,
         action=search.action,
-        since=_day(search.since, "since") if search.since else None,
-        until=_day(search.until, "until") + DAY_S if search.until else None,
+        since=unix_day(search.since, "since") if search.since else None,
+        until=unix_day(search.until, "until") + DAY_S if search.until else None,
         limit=max(1, min(500, int(search.limit or 100))),
         offset=int(search.offset or 0),
     )
     records, total = await request.app[SWITCHBOARD].audit.query(query)
     return web.json_response({"records": records, "total": total})
-
-
-def _day(date: str, field: str) -> float:
-    try:
-        return day_start(date)
-    except ValueError:
-        raise InvalidMessageError(f"{field}: no such day: {date}", field=field) from None
 
 
 def add_routes(app: web.Application) -> None:

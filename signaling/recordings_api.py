@@ -18,7 +18,7 @@ from pydantic import Field
 
 from recording.errors import RecordingNotFoundError
 from recording.finalize import META, read_events
-from recording.index import Query, day_start
+from recording.index import Query
 from recording.playback import content_type, media_files, resolve
 from recording.transcript import transcript_from
 
@@ -27,7 +27,7 @@ from .audit import AuditRecord
 from .auth import Identity, Role
 from .errors import InvalidMessageError, NotFoundError
 from .keys import CONFIG, MEDIA_SIGNER, SWITCHBOARD
-from .schemas import CallId, Message, ShortText, parse
+from .schemas import CallId, Message, ShortText, parse, unix_day
 
 STAFF = (Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
 Date = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
@@ -60,8 +60,8 @@ async def list_recordings(request: web.Request) -> web.Response:
     bearer_identity(request).require(*STAFF)
     search = parse(RecordingSearch, dict(request.query))
     query = Query(
-        since=_day(search.since, "since") if search.since else None,
-        until=_day(search.until, "until") if search.until else None,
+        since=unix_day(search.since, "since") if search.since else None,
+        until=unix_day(search.until, "until") if search.until else None,
         agent=search.agent,
         customer=search.customer,
         tag=search.tag,
@@ -77,13 +77,6 @@ async def list_recordings(request: web.Request) -> web.Response:
     )
     rows = await request.app[SWITCHBOARD].recordings.search(query)
     return web.json_response({"recordings": [_public(row) for row in rows]})
-
-
-def _day(date: str, field: str) -> float:
-    try:
-        return day_start(date)
-    except ValueError:  # the pattern passed, the calendar did not: 2026-13-45
-        raise InvalidMessageError(f"{field}: no such day: {date}", field=field) from None
 
 
 NOT_ON_TIMELINE = {

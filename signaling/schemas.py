@@ -7,6 +7,8 @@ no type coercion, so ``"1"`` is not a number and an extra field is an error.
 
 from __future__ import annotations
 
+import calendar
+import time
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -181,6 +183,17 @@ class GuestBody(Message):
 
 
 M = TypeVar("M", bound=Message)
+
+
+def unix_day(date: str, field: str) -> float:
+    """Midnight UTC of a ``YYYY-MM-DD`` that passed its pattern, or the error naming ``field``.
+
+    The pattern lets 2026-13-45 through; the calendar does not.
+    """
+    try:
+        return float(calendar.timegm(time.strptime(date, "%Y-%m-%d")))
+    except ValueError:
+        raise InvalidMessageError(f"{field}: no such day: {date}", field=field) from None
 
 
 def parse(model: type[M], data: Any) -> M:

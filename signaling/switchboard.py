@@ -651,27 +651,22 @@ class Switchboard:
         if call is None or call.state is CallState.ENDED:
             return
         monitor = call.monitors.get(participant_id)
+        participant = call.participant(participant_id)
         if monitor is not None:
             monitor.media_state = state.value
-            if state is PeerState.FAILED:
-                await self.notifier.to_participant(
-                    call_id,
-                    participant_id,
-                    ServerEvent.MEDIA_FAILED,
-                    {"call_id": call_id, "reason": "the media connection failed; monitor again"},
-                )
+            again = "monitor_call again"
+        elif participant is not None:
+            participant.media_state = state.value
+            await self._participant_changed(call, participant)
+            again = "join_call again"
+        else:
             return
-        participant = call.participant(participant_id)
-        if participant is None:
-            return
-        participant.media_state = state.value
-        await self._participant_changed(call, participant)
         if state is PeerState.FAILED:
             await self.notifier.to_participant(
                 call_id,
                 participant_id,
                 ServerEvent.MEDIA_FAILED,
-                {"call_id": call_id, "reason": "the media connection failed; join_call again"},
+                {"call_id": call_id, "reason": f"the media connection failed; {again}"},
             )
 
     async def _participant_changed(self, call: Call, participant: Participant) -> None:

@@ -43,6 +43,9 @@ async def test_reviewer_finds_and_opens_a_recording(
     kinds = [e["type"] for e in body["timeline"]]
     assert kinds.count("participant_joined") == 2 and "call_ended" in kinds
     assert set(body["recording"]["downloads"]) == {"recording", "dual_channel", "events"}
+    # A day the calendar does not have is named, not a server error.
+    status, body, _ = await _call(server, "GET", "/api/recordings?since=2026-13-45", reviewer)
+    assert (status, body["error"]["field"]) == (422, "since")
 
 
 @pytest.mark.parametrize("role", [Role.AGENT, Role.CUSTOMER])
