@@ -13,7 +13,8 @@ Guards:
 - the customer hears the agent without a missing frame through all the switches;
 - the agent's console learns who monitors and how (monitor_updated);
 - an agent who reconnects (a fresh peer) still hears a whisper;
-- a second supervisor who listens hears the one who barges in.
+- a second supervisor who listens hears the one who barges in;
+- a listening supervisor sees both cameras, and a screen shared after they began.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from signaling.auth import Role
 from signaling.client import KothaClient
 from signaling.events import ServerEvent
 from tests.conftest import Pair, Server, connect_call
-from tests.support import Ear, ToneTrack
+from tests.support import Ear, TestCardTrack, ToneTrack, participant_media
 
 CUSTOMER_HZ, AGENT_HZ, SUPERVISOR_HZ = 440, 660, 880
 SWITCH_WITHIN_S = 0.5
@@ -218,4 +219,35 @@ async def test_second_supervisor_who_listens_hears_the_one_who_barges(
     await ear.wait_for(SUPERVISOR_HZ, after=barged, timeout=5)
     for other in (monitored.customer_ear, monitored.agent_ear, monitored.supervisor_ear):
         assert other.heard(1000) == [], "the second supervisor's listening was heard"
+    await ear.close()
+
+
+async def test_listening_supervisor_sees_the_camera_and_a_screen_shared_later(
+    server: Server,
+) -> None:
+    ear = Ear()
+    pair = await connect_call(
+        server,
+        media="video",
+        customer_sources=participant_media(CUSTOMER_HZ, camera=(320, 240)),
+        agent_sources=participant_media(AGENT_HZ, camera=(640, 360)),
+    )
+    lead = server.client(server.token(Role.SUPERVISOR, "Nasrin"), on_track=ear)
+    await lead.connect()
+    await lead.monitor_call(pair.call_id, "listen")
+    await ear.wait_for(CUSTOMER_HZ)
+    cameras = {}
+    for key, track in list(ear.tracks.items()):
+        if key.source is SourceKind.CAMERA:
+            frame = await asyncio.wait_for(track.recv(), 10)
+            cameras[key.participant_id] = (frame.width, frame.height)
+    assert sorted(cameras.values()) == [(320, 240), (640, 360)]
+    await pair.agent.start_screen_share(TestCardTrack(1280, 720))
+    deadline = time.monotonic() + 10
+    while not any(k.source is SourceKind.SCREEN for k in ear.tracks):
+        assert time.monotonic() < deadline, "the supervisor never got the screen share"
+        await asyncio.sleep(0.05)
+    screen = next(t for k, t in ear.tracks.items() if k.source is SourceKind.SCREEN)
+    frame = await asyncio.wait_for(screen.recv(), 10)
+    assert (frame.width, frame.height) == (1280, 720)
     await ear.close()
