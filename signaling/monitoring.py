@@ -193,6 +193,17 @@ class Monitoring:
         for monitor in list(call.monitors.values()):
             await self._end(call, monitor, "call_ended")
 
+    async def media_changed(self, call: Call, monitor: Monitor) -> None:
+        """The supervisor's connection changed state: those who see them see it too."""
+        notifier = self._notifier()
+        if monitor.mode is MonitorMode.BARGE:
+            await notifier.to_call(
+                call.call_id,
+                ServerEvent.PARTICIPANT_UPDATED,
+                {"call_id": call.call_id, "participant": monitor.as_participant()},
+            )
+        await self._tell_staff(call)
+
     # -- lookups -----------------------------------------------------------
 
     def session(self, seat: Seat, call_id: str) -> tuple[Call, Monitor]:
@@ -317,10 +328,15 @@ class Monitoring:
                         "name": monitor.name,
                     },
                 )
-            payload: Payload = {"call_id": call.call_id, "monitors": self.monitors_of(call)}
-            if call.agent is not None:
-                await notifier.to_participant(
-                    call.call_id, call.agent.participant_id, ServerEvent.MONITOR_UPDATED, payload
-                )
-            await notifier.to_watchers(call.call_id, ServerEvent.MONITOR_UPDATED, payload)
+            await self._tell_staff(call)
         self._changed()
+
+    async def _tell_staff(self, call: Call) -> None:
+        """The agent and the watchers get the whole list of who monitors, and how."""
+        notifier = self._notifier()
+        payload: Payload = {"call_id": call.call_id, "monitors": self.monitors_of(call)}
+        if call.agent is not None:
+            await notifier.to_participant(
+                call.call_id, call.agent.participant_id, ServerEvent.MONITOR_UPDATED, payload
+            )
+        await notifier.to_watchers(call.call_id, ServerEvent.MONITOR_UPDATED, payload)

@@ -654,6 +654,7 @@ class Switchboard:
         participant = call.participant(participant_id)
         if monitor is not None:
             monitor.media_state = state.value
+            await self.monitoring.media_changed(call, monitor)
             again = "monitor_call again"
         elif participant is not None:
             participant.media_state = state.value
