@@ -108,7 +108,8 @@ def _add_bench(sub: Any) -> None:
     relay.add_argument(
         "--mode",
         choices=["both", "forward", "transcode"],
-        help="the forwarding server, the naive baseline, or both (default; with --record: forward)",
+        help="the forwarding server, the naive baseline, or both "
+        "(default; with --record or --monitor: forward)",
     )
     relay.add_argument(
         "--record",
@@ -116,11 +117,18 @@ def _add_bench(sub: Any) -> None:
         help="also run the forwarding load with recording on; adds record_cpu_ms_per_stream_s",
     )
     relay.add_argument(
+        "--monitor",
+        action="store_true",
+        help="also run the forwarding load with a listening supervisor on every call "
+        "(what listening supervisors cost); adds monitor_overhead_pct and "
+        "monitor_cpu_ms_per_supervisor_s",
+    )
+    relay.add_argument(
         "--rounds",
         type=int,
         default=1,
-        help="with --record: alternate forward and record runs this many times and report "
-        "the median overhead (the machine's speed drifts more than recording costs)",
+        help="with --record or --monitor: alternate forward and those runs this many times "
+        "and report the median overhead (the machine's speed drifts more than they cost)",
     )
     relay.set_defaults(func=_bench_relay)
     quality = bench_sub.add_parser(
@@ -254,8 +262,9 @@ def _bench_relay(args: argparse.Namespace) -> int:
         run_relay_benchmark(
             calls=args.calls,
             seconds=args.seconds,
-            modes=args.mode or ("forward" if args.record else "both"),
+            modes=args.mode or ("forward" if args.record or args.monitor else "both"),
             record=args.record,
+            monitor=args.monitor,
             rounds=args.rounds,
             quiet=args.json,
         )

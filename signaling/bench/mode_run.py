@@ -64,6 +64,11 @@ class ModeRun:
         """Frames pass unchanged (forward, record): matched by bytes, latency measured."""
         return self.mode != "transcode"
 
+    @property
+    def supervised(self) -> bool:
+        """Every call also has a listening supervisor (``monitor``)."""
+        return self.mode == "monitor"
+
     async def run(self) -> dict[str, Any]:
         """Measure this mode; a failure is reported in the result, not raised."""
         self.workdir.mkdir(parents=True)
@@ -84,7 +89,7 @@ class ModeRun:
         await wait_healthy(url, self.server, self.workdir / "server.log")
         self.progress(f"bench[{self.mode}]: server pid {self.server.pid} on {url}")
         setup_started = time.monotonic()
-        specs = await create_calls(url, secret, self.calls)
+        specs = await create_calls(url, secret, self.calls, supervised=self.supervised)
         await self._start_workers(url, specs)
         await asyncio.gather(*(self._expect(w, "accepted") for w in self.workers))
         for worker in self.workers:
@@ -202,8 +207,8 @@ class ModeRun:
         self, cpu: dict[str, float], reports: Sequence[dict[str, Any]], window: float
     ) -> dict[str, Any]:
         stream_s = 2 * self.calls * window
-        sent = sum(r["sent"] for r in reports)
-        delivered = sum(r["matched"] if self.forwards else r["arrived"] for r in reports)
+        counts = _delivery(reports, matched=self.forwards)
+        delivered = counts["frames_delivered"]
         result: dict[str, Any] = {
             "mode": self.mode,
             "calls": self.calls,
@@ -218,10 +223,7 @@ class ModeRun:
             "cpu_ms_per_delivered_stream_s": round(1000 * cpu["server"] / (delivered * FRAME_S), 3)
             if delivered
             else None,
-            "frames_sent": sent,
-            "frames_delivered": delivered,
-            "delivered_ratio": round(delivered / sent, 5) if sent else None,
-            "delivered_counted_by": "matched bytes" if self.forwards else "arrivals",
+            **counts,
             "client_processes": len(reports),
             "client_cpu_s": round(cpu["clients"], 3),
             "client_cpu_cores": round(cpu["clients"] / window, 3),
@@ -234,9 +236,26 @@ class ModeRun:
             "server_log_warnings": _count_warnings(self.workdir / "server.log"),
         }
         if self.forwards:
-            result["frames_unmatched"] = sum(r["unmatched"] for r in reports)
-            result.update(latency_figures([us for r in reports for us in r["latencies_us"]]))
+            result.update(_matching(reports))
+        if self.supervised:
+            result.update(self._monitoring(reports))
         return result
+
+    def _monitoring(self, reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """The supervisors: what reached them, and that their own audio reached nobody."""
+        heard = [r["supervisors"] for r in reports]
+        return {
+            "supervisors": self.calls,
+            "to_supervisors": {
+                "streams": 2 * self.calls,
+                **_delivery(heard, matched=True),
+                **_matching(heard),
+            },
+            "refused_frames_sent": sum(r["refused_sent"] for r in reports),
+            "refused_frames_arrived": sum(
+                r["refused_arrived"] + r["supervisors"]["refused_arrived"] for r in reports
+            ),
+        }
 
     async def _stop(self) -> None:
         """Clients first (they close their peers and exit), then SIGTERM the server."""
@@ -248,6 +267,26 @@ class ModeRun:
         if self.server is not None:
             await terminate(self.server, STOP_TIMEOUT_S)
             self.server = None
+
+
+def _delivery(reports: Sequence[dict[str, Any]], *, matched: bool) -> dict[str, Any]:
+    """Frames sent in the window to one set of receivers, and how many of them arrived."""
+    sent = sum(r["sent"] for r in reports)
+    delivered = sum(r["matched"] if matched else r["arrived"] for r in reports)
+    return {
+        "frames_sent": sent,
+        "frames_delivered": delivered,
+        "delivered_ratio": round(delivered / sent, 5) if sent else None,
+        "delivered_counted_by": "matched bytes" if matched else "arrivals",
+    }
+
+
+def _matching(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """What matching bytes adds: frames that matched no send, and the latency percentiles."""
+    return {
+        "frames_unmatched": sum(r["unmatched"] for r in reports),
+        **latency_figures([us for r in reports for us in r["latencies_us"]]),
+    }
 
 
 def _count_warnings(log: Path) -> int:

@@ -13,7 +13,7 @@ from .mode_run import CLIENT_NICE, ModeRun, Progress
 from .opus_loop import LOOP_S, encode_opus_loop, write_packets
 from .summary import summarise, summarise_rounds
 
-MODES = ("forward", "transcode", "record")
+MODES = ("forward", "transcode", "record", "monitor")
 WARMUP_S = 2.0  # media flows this long before the window opens
 CALLS_PER_CLIENT_PROCESS = 30
 
@@ -24,6 +24,7 @@ async def run_relay_benchmark(
     seconds: float,
     modes: str = "both",
     record: bool = False,
+    monitor: bool = False,
     rounds: int = 1,
     quiet: bool = False,
     client_processes: int | None = None,
@@ -40,10 +41,13 @@ async def run_relay_benchmark(
             or ``transcode``.
         record: also run the forwarding load with every call recorded
             (``record`` mode), to measure what recording adds.
-        rounds: with ``record``, run forward and record alternately this many
-            times: the machine is shared, and its speed drifts by more than
-            recording costs, so one pair of runs can mislead; the median of the
-            rounds' overheads does not (each round's figures are kept).
+        monitor: also run the forwarding load with a listening supervisor on
+            every call (``monitor`` mode), to measure what monitoring adds.
+        rounds: with ``record`` or ``monitor``, run forward and those modes
+            alternately this many times: the machine is shared, and its speed
+            drifts by more than recording costs, so one pair of runs can
+            mislead; the median of the rounds' overheads does not (each round's
+            figures are kept).
         quiet: no progress lines on stderr.
         client_processes: worker processes for the client peers (default: one
             per :data:`CALLS_PER_CLIENT_PROCESS` calls).
@@ -58,8 +62,9 @@ async def run_relay_benchmark(
     wanted: tuple[str, ...] = ("forward", "transcode") if modes == "both" else (modes,)
     if any(mode not in MODES for mode in wanted):
         raise ValueError(f"modes must be 'both' or one of {MODES}, not {modes!r}")
-    if record:
-        wanted = tuple(dict.fromkeys((*wanted, "forward", "record")))
+    compared = tuple(mode for mode, on in (("record", record), ("monitor", monitor)) if on)
+    if compared:
+        wanted = tuple(dict.fromkeys((*wanted, "forward", *compared)))
     progress: Progress = (lambda _: None) if quiet else _stderr
     processes = client_processes or max(1, math.ceil(calls / CALLS_PER_CLIENT_PROCESS))
     with tempfile.TemporaryDirectory(prefix="kotha-bench-") as tmp:
@@ -73,10 +78,10 @@ async def run_relay_benchmark(
             f"{time.monotonic() - started:.1f} s"
         )
         results: dict[str, dict[str, Any]] = {}
-        pairs: list[dict[str, dict[str, Any]]] = []
-        for round_no in range(rounds if record else 1):
-            pair: dict[str, dict[str, Any]] = {}
-            for mode in wanted if round_no == 0 else ("forward", "record"):
+        runs: list[dict[str, dict[str, Any]]] = []
+        for round_no in range(rounds if compared else 1):
+            one: dict[str, dict[str, Any]] = {}
+            for mode in wanted if round_no == 0 else ("forward", *compared):
                 run = ModeRun(
                     mode=mode,
                     calls=calls,
@@ -89,11 +94,11 @@ async def run_relay_benchmark(
                     profile=profile.with_name(f"{profile.name}.{mode}.txt") if profile else None,
                     client_nice=client_nice,
                 )
-                pair[mode] = results[mode] = await run.run()
-            pairs.append(pair)
+                one[mode] = results[mode] = await run.run()
+            runs.append(one)
     summary = summarise(calls, seconds, results, processes=processes, client_nice=client_nice)
-    if record:
-        summarise_rounds(summary, pairs)
+    if compared:
+        summarise_rounds(summary, runs)
     return summary
 
 

@@ -35,6 +35,8 @@ async def start_server(
         KOTHA_MAX_QUEUE="10000",
         # The relay figures are the relay's own; the ``record`` mode (``--record``)
         # is the same forwarding with every call recorded, as deployed by default.
+        # The ``monitor`` mode (``--monitor``) is plain forwarding: its supervisors
+        # are clients, and listening is never recorded anyway.
         KOTHA_RECORDING_ENABLED="true" if mode == "record" else "false",
     )
     log = (workdir / "server.log").open("wb")
@@ -71,8 +73,15 @@ async def wait_healthy(url: str, server: asyncio.subprocess.Process, log: Path) 
     raise RuntimeError(f"the server was not healthy within {HEALTH_TIMEOUT_S:.0f} s")
 
 
-async def create_calls(url: str, secret: str, count: int) -> list[dict[str, str]]:
-    """``count`` calls made through the REST API, with a distinct agent for each."""
+async def create_calls(
+    url: str, secret: str, count: int, *, supervised: bool = False
+) -> list[dict[str, str]]:
+    """``count`` calls made through the REST API, with a distinct agent for each.
+
+    Args:
+        supervised: also a distinct supervisor for each call (``supervisor``
+            token): a supervisor monitors one call at a time.
+    """
     authority = TokenAuthority(secret)
     specs: list[dict[str, str]] = []
     async with aiohttp.ClientSession(headers={"X-API-Key": API_KEY}) as session:
@@ -90,9 +99,19 @@ async def create_calls(url: str, secret: str, count: int) -> list[dict[str, str]
             agent = authority.issue(
                 Role.AGENT, f"bench-agent-{index}", name=f"Agent {index}", ttl_s=3600
             )
-            specs.append(
-                {"call_id": created["call_id"], "customer_token": created["token"], "agent": agent}
-            )
+            spec = {
+                "call_id": created["call_id"],
+                "customer_token": created["token"],
+                "agent": agent,
+            }
+            if supervised:
+                spec["supervisor"] = authority.issue(
+                    Role.SUPERVISOR,
+                    f"bench-supervisor-{index}",
+                    name=f"Supervisor {index}",
+                    ttl_s=3600,
+                )
+            specs.append(spec)
     return specs
 
 

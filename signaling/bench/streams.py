@@ -67,22 +67,41 @@ class LoopTrack(MediaStreamTrack):
 
 
 class Tally:
-    """What the receivers of one client process saw."""
+    """What one set of receivers of a client process saw (the parties', or the supervisors').
 
-    def __init__(self, window: Window) -> None:
+    Args:
+        senders: the streams these receivers should get, by participant id.
+        refused: streams the server must drop (a listening supervisor's microphone):
+            every frame of them that arrives at all is counted, not only the window's.
+    """
+
+    def __init__(
+        self,
+        window: Window,
+        senders: dict[str, LoopTrack] | None = None,
+        refused: dict[str, LoopTrack] | None = None,
+    ) -> None:
         self.window = window
-        self.senders: dict[str, LoopTrack] = {}
+        self.senders: dict[str, LoopTrack] = {} if senders is None else senders
+        self.refused: dict[str, LoopTrack] = {} if refused is None else refused
         self.receiving: set[str] = set()
         self.matched = 0
         self.arrived = 0
         self.unmatched = 0
+        self.refused_arrived = 0
         self.latencies_us: list[int] = []
+
+    def alongside(self) -> Tally:
+        """Another set of receivers of the same streams (supervisors hearing both parties)."""
+        return Tally(self.window, self.senders, self.refused)
 
     def on_frame(self, key: SourceKey, frame: JitterFrame) -> None:
         """Called by the client peer for every received encoded frame (keep it cheap)."""
         now = time.monotonic()
         sender = self.senders.get(key.participant_id)
         if sender is None:
+            if key.participant_id in self.refused:
+                self.refused_arrived += 1
             return
         self.receiving.add(key.participant_id)
         window = self.window
@@ -99,10 +118,11 @@ class Tally:
 
     def report(self) -> dict[str, Any]:
         return {
-            "event": "result",
             "sent": sum(s.sent_in_window for s in self.senders.values()),
             "matched": self.matched,
             "arrived": self.arrived,
             "unmatched": self.unmatched,
             "latencies_us": self.latencies_us,
+            "refused_sent": sum(s.sent_in_window for s in self.refused.values()),
+            "refused_arrived": self.refused_arrived,
         }

@@ -14,6 +14,9 @@ TARGET_DELIVERED = 0.99
 TARGET_P95_MS = 20.0
 TARGET_RECORD_OVERHEAD_PCT = 20.0  # recording may add at most this to the relay's CPU
 
+# Modes measured against the forward run of the same round (what they add to forwarding).
+COMPARED_MODES = ("record", "monitor")
+
 
 def summarise(
     calls: int,
@@ -63,60 +66,108 @@ def summarise(
         "targets": _targets(forward, ratio, per_delivered),
         "machine": machine_info(),
     }
-    recorded = results.get("record")
-    if recorded is not None:
-        with_recording = recorded.get("cpu_ms_per_stream_s")
-        summary["record_cpu_ms_per_stream_s"] = with_recording
-        summary["record_overhead_pct"] = (
-            round((with_recording / server - 1) * 100, 1) if with_recording and server else None
-        )
-        summary["record_delivered_ratio"] = recorded.get("delivered_ratio")
-        summary["record_latency_ms_p95"] = recorded.get("latency_ms_p95")
+    for mode in COMPARED_MODES:
+        if mode in results:
+            summary.update(_cost(mode, forward, results[mode]))
+            summary.update(_delivery_of(mode, results[mode]))
+    if "record" in results:
         summary["targets"]["max_record_overhead_pct"] = TARGET_RECORD_OVERHEAD_PCT
-        summary["targets"]["record_overhead_met"] = (
-            None
-            if summary["record_overhead_pct"] is None
-            else summary["record_overhead_pct"] <= TARGET_RECORD_OVERHEAD_PCT
-        )
+        _record_target(summary)
     summary["meets_targets"] = _all_met(summary["targets"])
     summary.update(results)
     return summary
 
 
-def summarise_rounds(summary: dict[str, Any], pairs: list[dict[str, dict[str, Any]]]) -> None:
-    """With several forward/record rounds, the record figures become the rounds' medians.
+def summarise_rounds(summary: dict[str, Any], rounds: list[dict[str, dict[str, Any]]]) -> None:
+    """With several rounds, each compared mode's figures become the rounds' medians.
 
-    Each round's overhead compares two runs made back to back, so slow drift
+    A round runs forward and then each compared mode (record, monitor) back to
+    back. Each round's overhead compares runs made back to back, so slow drift
     of the shared machine mostly cancels within a round; the median then
     discards a round that a neighbour's burst of work disturbed.
     """
-    rounds: list[dict[str, Any]] = []
-    for pair in pairs:
-        plain = pair["forward"].get("cpu_ms_per_stream_s")
-        recorded = pair["record"].get("cpu_ms_per_stream_s")
-        rounds.append(
-            {
-                "server_cpu_ms_per_stream_s": plain,
-                "record_cpu_ms_per_stream_s": recorded,
-                "record_overhead_pct": round((recorded / plain - 1) * 100, 1)
-                if plain and recorded
-                else None,
-                "other_cpu_cores": [pair[m].get("other_cpu_cores") for m in ("forward", "record")],
-            }
-        )
-    summary["record_rounds"] = rounds
-    if len(rounds) < 2:
+    for mode in COMPARED_MODES:
+        if rounds and mode in rounds[0]:
+            _median_of_rounds(summary, mode, rounds)
+    if "record" in summary["modes"]:
+        _record_target(summary)
+
+
+def _median_of_rounds(
+    summary: dict[str, Any], mode: str, rounds: list[dict[str, dict[str, Any]]]
+) -> None:
+    """``<mode>_rounds``: each round's figures; with two or more, the medians replace the last."""
+    per_round = [
+        {
+            "server_cpu_ms_per_stream_s": one["forward"].get("cpu_ms_per_stream_s"),
+            **_cost(mode, one["forward"], one[mode]),
+            "other_cpu_cores": [one[m].get("other_cpu_cores") for m in ("forward", mode)],
+        }
+        for one in rounds
+    ]
+    summary[f"{mode}_rounds"] = per_round
+    if len(per_round) < 2:
         return
-    overheads = [r["record_overhead_pct"] for r in rounds if r["record_overhead_pct"] is not None]
-    recorded = [r["record_cpu_ms_per_stream_s"] for r in rounds if r["record_cpu_ms_per_stream_s"]]
-    plain = [r["server_cpu_ms_per_stream_s"] for r in rounds if r["server_cpu_ms_per_stream_s"]]
-    if not overheads:
+    medians = {
+        key: round(statistics.median(values), 1 if key.endswith("_pct") else 2)
+        for key in per_round[0]
+        if key != "other_cpu_cores"
+        and (values := [r[key] for r in per_round if r[key] is not None])
+    }
+    if f"{mode}_overhead_pct" not in medians:
         return
-    summary["record_overhead_pct"] = round(statistics.median(overheads), 1)
-    summary["record_cpu_ms_per_stream_s"] = round(statistics.median(recorded), 2)
-    summary["server_cpu_ms_per_stream_s_median"] = round(statistics.median(plain), 2)
+    server = medians.pop("server_cpu_ms_per_stream_s")
+    summary.update(medians)
+    summary["server_cpu_ms_per_stream_s_median"] = server
+
+
+def _cost(mode: str, plain: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """A mode's server CPU per stream-second and its overhead over a forward run's."""
+    base = plain.get("cpu_ms_per_stream_s")
+    cost = other.get("cpu_ms_per_stream_s")
+    figures = {
+        f"{mode}_cpu_ms_per_stream_s": cost,
+        f"{mode}_overhead_pct": round((cost / base - 1) * 100, 1) if cost and base else None,
+    }
+    if mode == "monitor":
+        figures.update(_per_supervisor(base, other))
+    return figures
+
+
+def _per_supervisor(base: float | None, monitored: dict[str, Any]) -> dict[str, Any]:
+    """What one listening supervisor adds: server CPU ms per second, and in forwarded streams.
+
+    Both runs divide their CPU by the same stream-seconds (the parties'), so the
+    difference times the streams, over the supervisors, is each supervisor's share.
+    """
+    cost = monitored.get("cpu_ms_per_stream_s")
+    if not (cost and base and monitored.get("supervisors")):
+        return {"monitor_cpu_ms_per_supervisor_s": None, "monitor_supervisor_in_streams": None}
+    extra = (cost - base) * monitored["streams"] / monitored["supervisors"]
+    return {
+        "monitor_cpu_ms_per_supervisor_s": round(extra, 3),
+        "monitor_supervisor_in_streams": round(extra / base, 2),
+    }
+
+
+def _delivery_of(mode: str, other: dict[str, Any]) -> dict[str, Any]:
+    """A compared mode's delivery and latency (and, monitoring, the supervisors' too)."""
+    figures = {
+        f"{mode}_delivered_ratio": other.get("delivered_ratio"),
+        f"{mode}_latency_ms_p95": other.get("latency_ms_p95"),
+    }
+    heard = other.get("to_supervisors")
+    if heard is not None:
+        figures["monitor_supervisor_delivered_ratio"] = heard.get("delivered_ratio")
+        figures["monitor_supervisor_latency_ms_p95"] = heard.get("latency_ms_p95")
+        figures["monitor_refused_frames_arrived"] = other.get("refused_frames_arrived")
+    return figures
+
+
+def _record_target(summary: dict[str, Any]) -> None:
+    overhead = summary["record_overhead_pct"]
     summary["targets"]["record_overhead_met"] = (
-        summary["record_overhead_pct"] <= TARGET_RECORD_OVERHEAD_PCT
+        None if overhead is None else overhead <= TARGET_RECORD_OVERHEAD_PCT
     )
 
 

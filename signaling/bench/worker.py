@@ -1,4 +1,9 @@
-"""A client process: whole calls, paced pre-encoded senders, matching receivers."""
+"""A client process: whole calls, paced pre-encoded senders, matching receivers.
+
+A call whose spec carries a ``supervisor`` token also has a listening
+supervisor in this process: it hears both parties (its own receivers' tally)
+and sends paced audio of its own, which the server must drop.
+"""
 
 from __future__ import annotations
 
@@ -27,13 +32,15 @@ CONNECT_CONCURRENCY = 4  # calls set up at once per client process (DTLS is CPU-
 
 @dataclass
 class Call:
-    """One call of a client process: its two peers and what each sends."""
+    """One call of a client process: its peers and what each sends."""
 
     call_id: str
     customer_track: LoopTrack
     agent_track: LoopTrack
     customer: KothaClient | None = None
     agent: KothaClient | None = None
+    supervisor_track: LoopTrack | None = None
+    supervisor: KothaClient | None = None  # listens (``monitor`` mode only)
 
 
 class ClientProcess:
@@ -44,7 +51,8 @@ class ClientProcess:
         self.specs: list[dict[str, str]] = job["calls"]
         self.packets = read_packets(Path(job["loop_file"]))
         self.window = Window()
-        self.tally = Tally(self.window)
+        self.tally = Tally(self.window)  # the parties' receivers
+        self.overheard = self.tally.alongside()  # the supervisors' receivers
         self.clients: list[KothaClient] = []
         self._out = out
         self._index = int(job.get("index", 0))
@@ -69,7 +77,7 @@ class ClientProcess:
             window = await _read_message()
             self.window.t0, self.window.t1 = float(window["t0"]), float(window["t1"])
             await asyncio.sleep(max(0.0, self.window.t1 + GRACE_S - time.monotonic()))
-            self.say(self.tally.report())
+            self.say(self._report())
         except Exception as exc:
             logger.exception("client process failed")
             self.say({"event": "error", "message": f"{type(exc).__name__}: {exc}"})
@@ -86,14 +94,26 @@ class ClientProcess:
                 LoopTrack(self.packets, offset, self.window),
                 LoopTrack(self.packets, offset + len(self.packets) // 2, self.window),
             )
-            customer = call.customer = self._client(spec["customer_token"], call.customer_track)
-            agent = call.agent = self._client(spec["agent"], call.agent_track)
+            customer = call.customer = self._client(
+                spec["customer_token"], call.customer_track, self.tally
+            )
+            agent = call.agent = self._client(spec["agent"], call.agent_track, self.tally)
             await customer.connect()
             await agent.connect()
+            if "supervisor" in spec:
+                await self._seat_supervisor(call, spec["supervisor"], offset)
             await customer.request_call(media="audio")
             await agent.set_availability("available")
             await agent.accept_call(call.call_id)
             return call
+
+    async def _seat_supervisor(self, call: Call, token: str, offset: int) -> None:
+        """The call's supervisor signs in, with a microphone of its own that nobody should hear."""
+        track = call.supervisor_track = LoopTrack(
+            self.packets, offset + len(self.packets) // 4, self.window
+        )
+        call.supervisor = self._client(token, track, self.overheard)
+        await call.supervisor.connect()
 
     async def _join(self, call: Call, limit: asyncio.Semaphore) -> None:
         """Both sides join the media; their participant ids name the streams."""
@@ -104,26 +124,41 @@ class ClientProcess:
             )
             self.tally.senders[joined[0]["participant_id"]] = call.customer_track
             self.tally.senders[joined[1]["participant_id"]] = call.agent_track
+            if call.supervisor is not None and call.supervisor_track is not None:
+                # Only a call in progress, with both parties in its room, can be monitored.
+                monitored = await call.supervisor.monitor_call(call.call_id, "listen")
+                self.tally.refused[monitored["participant_id"]] = call.supervisor_track
 
-    def _client(self, token: str, track: LoopTrack) -> KothaClient:
+    def _client(self, token: str, track: LoopTrack, tally: Tally) -> KothaClient:
         client = KothaClient(
             self.url,
             token,
             sources={SourceKind.MICROPHONE: track},
-            on_encoded_frame=self.tally.on_frame,
+            on_encoded_frame=tally.on_frame,
         )
         self.clients.append(client)
         return client
 
+    @property
+    def supervised(self) -> bool:
+        """Whether this process's calls have listening supervisors (all or none)."""
+        return any("supervisor" in spec for spec in self.specs)
+
+    def _report(self) -> dict[str, Any]:
+        report: dict[str, Any] = {"event": "result", **self.tally.report()}
+        if self.supervised:
+            report["supervisors"] = self.overheard.report()
+        return report
+
     async def _await_media(self, patience_s: float) -> None:
-        """Every stream of this process has delivered a frame."""
+        """Every stream of this process has delivered a frame (to each of its receivers)."""
         deadline = time.monotonic() + patience_s
-        expected = 2 * len(self.specs)
-        while len(self.tally.receiving) < expected:
+        tallies = (self.tally, self.overheard) if self.supervised else (self.tally,)
+        expected = 2 * len(self.specs) * len(tallies)
+        while (carrying := sum(len(t.receiving) for t in tallies)) < expected:
             if time.monotonic() > deadline:
                 raise TimeoutError(
-                    f"only {len(self.tally.receiving)} of {expected} streams carry media "
-                    f"after {patience_s:.0f} s"
+                    f"only {carrying} of {expected} streams carry media after {patience_s:.0f} s"
                 )
             await asyncio.sleep(0.1)
 

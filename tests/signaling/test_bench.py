@@ -5,6 +5,9 @@ Guards:
 - both modes (and, with --record, forwarding with recording on) run a real server
   process and real peers, and every figure is in range
   (no speed is asserted: the machine may be shared, this is not a timed test);
+- with --monitor, every call also has a listening supervisor: both parties' audio
+  reaches it, matched and timed, and its own audio reaches nobody; the summary
+  gives the overhead over forwarding, also per supervisor, with medians over rounds;
 - the pieces the figures rest on: unique Opus packets, the packet file, the
   matching of received bytes to send times within the window, /proc CPU reading.
 """
@@ -21,7 +24,7 @@ import pytest
 from aiortc.jitterbuffer import JitterFrame
 
 from media.source import SourceKey, SourceKind
-from signaling.bench import measure, opus_loop, streams
+from signaling.bench import measure, opus_loop, streams, summary
 from signaling.cli import main
 
 
@@ -79,6 +82,70 @@ def test_record_runs_the_load_with_recording_off_and_on(capsys: pytest.CaptureFi
     assert result["targets"]["record_overhead_met"] in (True, False)
 
 
+def test_monitor_runs_the_load_with_a_listening_supervisor_on_every_call(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["bench", "relay", "--calls", "2", "--seconds", "3", "--monitor", "--json"])
+
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["modes"] == ["forward", "monitor"]
+    monitored = result["monitor"]
+    assert "error" not in monitored, monitored
+    assert monitored["supervisors"] == 2
+    assert 0.5 < monitored["delivered_ratio"] <= 1.0  # the parties still hear each other
+    # Each supervisor hears both parties: every frame sent in the window, bytes unchanged.
+    heard = monitored["to_supervisors"]
+    assert heard["streams"] == 4
+    assert heard["frames_sent"] == monitored["frames_sent"]
+    assert heard["frames_delivered"] > 0
+    assert heard["delivered_ratio"] >= 0.95
+    assert heard["frames_unmatched"] == 0
+    assert 0 < heard["latency_ms_p50"] <= heard["latency_ms_p95"] < 1000
+    # The supervisors sent audio all along, and none of it reached a party or a supervisor.
+    assert monitored["refused_frames_sent"] >= 2 * 3 / opus_loop.FRAME_S * 0.9
+    assert monitored["refused_frames_arrived"] == 0
+    assert result["monitor_refused_frames_arrived"] == 0
+    assert result["monitor_supervisor_delivered_ratio"] == heard["delivered_ratio"]
+    # The overhead over the same round's forward run, and each supervisor's share of it.
+    plain, with_monitors = result["server_cpu_ms_per_stream_s"], monitored["cpu_ms_per_stream_s"]
+    assert result["monitor_cpu_ms_per_stream_s"] == with_monitors
+    assert result["monitor_overhead_pct"] == pytest.approx(
+        (with_monitors / plain - 1) * 100, abs=0.1
+    )
+    per_supervisor = result["monitor_cpu_ms_per_supervisor_s"]
+    assert per_supervisor == pytest.approx((with_monitors - plain) * 4 / 2, abs=0.01)
+    assert result["monitor_supervisor_in_streams"] == pytest.approx(
+        per_supervisor / plain, abs=0.01
+    )
+    assert len(result["monitor_rounds"]) == 1
+    assert "record_overhead_pct" not in result
+
+
+def test_monitor_rounds_report_the_medians_of_each_rounds_overhead() -> None:
+    def run(cpu: float) -> dict[str, object]:
+        return {"cpu_ms_per_stream_s": cpu, "other_cpu_cores": 0.0, "streams": 4, "supervisors": 2}
+
+    rounds = [
+        {"forward": run(10.0), "monitor": run(13.0)},
+        {"forward": run(10.0), "monitor": run(11.0)},
+        {"forward": run(8.0), "monitor": run(12.0)},
+    ]
+    results = rounds[-1]
+    figures = summary.summarise(2, 3.0, results, processes=1, client_nice=10)
+    summary.summarise_rounds(figures, rounds)
+
+    assert [r["monitor_overhead_pct"] for r in figures["monitor_rounds"]] == [30.0, 10.0, 50.0]
+    # (monitor - forward) ms per stream-second x 4 streams / 2 supervisors
+    per_supervisor = [r["monitor_cpu_ms_per_supervisor_s"] for r in figures["monitor_rounds"]]
+    assert per_supervisor == [6.0, 2.0, 8.0]
+    assert figures["monitor_overhead_pct"] == 30.0
+    assert figures["monitor_cpu_ms_per_supervisor_s"] == 6.0
+    assert figures["monitor_supervisor_in_streams"] == 0.6  # median of 0.6, 0.2, 1.0
+    assert figures["monitor_cpu_ms_per_stream_s"] == 12.0
+    assert figures["server_cpu_ms_per_stream_s_median"] == 10.0
+
+
 def test_opus_loop_packets_are_unique_and_survive_the_file(tmp_path: Path) -> None:
     packets = opus_loop.encode_opus_loop(2.0)
 
@@ -112,6 +179,32 @@ async def test_tally_matches_bytes_sent_within_the_window() -> None:
     assert report["unmatched"] == 1
     assert len(report["latencies_us"]) == 1
     assert 0 <= report["latencies_us"][0] < 1_000_000
+
+
+async def test_tally_counts_any_frame_of_a_refused_stream_and_its_twin_shares_the_streams() -> None:
+    window = streams.Window()
+    party = streams.LoopTrack([b"a", b"b"], 0, window)
+    supervisor = streams.LoopTrack([b"x", b"y"], 0, window)
+    parties = streams.Tally(window)
+    supervisors = parties.alongside()
+    parties.senders["p1"] = party
+    parties.refused["s1"] = supervisor
+    window.t0, window.t1 = time.monotonic(), time.monotonic() + 60
+    sent = await party.recv()
+    await supervisor.recv()
+    party.stop()
+    supervisor.stop()
+
+    parties.on_frame(SourceKey("s1", SourceKind.MICROPHONE), JitterFrame(b"x", 0))
+    supervisors.on_frame(SourceKey("p1", SourceKind.MICROPHONE), JitterFrame(bytes(sent), 0))
+
+    assert parties.report()["refused_arrived"] == 1
+    assert parties.report()["refused_sent"] == 1
+    assert parties.receiving == set()  # a refused stream is no stream these receivers get
+    heard = supervisors.report()
+    assert heard["sent"] == 1  # the same senders as the parties' receivers
+    assert heard["matched"] == 1
+    assert heard["refused_arrived"] == 0
 
 
 def test_process_cpu_reads_this_process() -> None:
