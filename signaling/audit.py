@@ -31,6 +31,7 @@ class AuditError(KothaError):
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
     actor: str
+    """The subject of the token that acted."""
     role: str
     action: str
     call_id: str | None
@@ -38,6 +39,8 @@ class AuditRecord:
     """The client's address, as the server saw it."""
     at: float = field(default_factory=time.time)
     details: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+    """The actor's display name, as their token gave it."""
 
     def to_line(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -49,7 +52,8 @@ class AuditQuery:
 
     call_id: str | None = None
     actor: str | None = None
-    action: str | None = None
+    actions: tuple[str, ...] = ()
+    """Any of these actions, each exact or a prefix ("monitor" finds monitor_started...)."""
     since: float | None = None
     until: float | None = None
     limit: int = 100
@@ -65,7 +69,7 @@ class AuditQuery:
         return (
             (self.call_id is None or record.get("call_id") == self.call_id)
             and (self.actor is None or record.get("actor") == self.actor)
-            and (self.action is None or action == self.action or action.startswith(self.action))
+            and (not self.actions or any(action.startswith(a) for a in self.actions))
             and (self.since is None or at >= self.since)
             and (self.until is None or at < self.until)
         )

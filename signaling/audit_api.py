@@ -21,8 +21,8 @@ DAY_S = 86400
 Date = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 Subject = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w.@:+-]+$")]
 # Actions are written by the server (playback, download, monitor_started, ...); a prefix
-# ("monitor") finds a family of them.
-Action = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]
+# ("monitor") finds a family of them, and a comma-separated list any of several.
+Actions = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[a-z_]+(,[a-z_]+){0,9}$")]
 
 
 class AuditSearch(Message):
@@ -30,7 +30,7 @@ class AuditSearch(Message):
 
     call_id: CallId | None = None
     actor: Subject | None = None
-    action: Action | None = None
+    action: Actions | None = None
     since: Date | None = None
     until: Date | None = None
     """Up to and including this day (UTC)."""
@@ -44,7 +44,7 @@ async def list_audit(request: web.Request) -> web.Response:
     query = AuditQuery(
         call_id=search.call_id,
         actor=search.actor,
-        action=search.action,
+        actions=tuple(search.action.split(",")) if search.action else (),
         since=unix_day(search.since, "since") if search.since else None,
         until=unix_day(search.until, "until") + DAY_S if search.until else None,
         limit=max(1, min(500, int(search.limit or 100))),

@@ -251,6 +251,7 @@ class Monitoring:
                 call_id=call_id,
                 source=seat.source,
                 details=details,
+                name=seat.identity.name,
             )
         )
 
@@ -289,6 +290,7 @@ class Monitoring:
                     action="monitor_ended",
                     call_id=call.call_id,
                     source=monitor.source,
+                    name=monitor.name,
                     details={
                         "participant_id": monitor.participant_id,
                         "mode": monitor.mode.value,

@@ -212,6 +212,7 @@ async def _audit(
             call_id=call_id,
             source=request.remote,
             details=details,
+            name=identity.name,
         )
     )
 

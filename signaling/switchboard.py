@@ -263,6 +263,7 @@ class Switchboard:
                 action="watch",
                 call_id=call_id,
                 source=source,
+                name=identity.name,
             )
         )
         transcript = self.transcription.transcript(call_id)
@@ -580,6 +581,7 @@ class Switchboard:
                 action="pause_recording" if paused else "resume_recording",
                 call_id=call_id,
                 source=source,
+                name=identity.name,
             )
         )
         with call_context(call_id):

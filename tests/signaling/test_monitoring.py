@@ -236,6 +236,7 @@ async def test_each_start_switch_and_end_leaves_exactly_one_audit_record(server:
     assert [r["details"].get("previous") for r in records[1:4]] == ["listen", "whisper", "barge"]
     for record in records:
         assert record["actor"] == "nasrin" and record["role"] == "supervisor"
+        assert record["name"] == "Nasrin"
         assert record["source"] == "127.0.0.1"
         assert record["details"]["participant_id"] == joined["participant_id"]
         assert before <= record["at"] <= time.time()

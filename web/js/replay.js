@@ -1,6 +1,6 @@
 // The reviewer's replay page: sign in with a reviewer (supervisor, admin)
 // token, find recordings (also by the words said in them), play one with its
-// timeline (who joined, paused stretches, the end of the call), its
+// timeline (who joined, paused stretches, supervisors' monitoring, the end of the call), its
 // transcript in step with the audio, the customer's sentiment and each
 // party's call quality second by second, watch its videos in step with the
 // audio, and download its files. Playback and downloads are audited by the server.
@@ -143,6 +143,10 @@ class ReplayPage {
         ticks: $("tl-ticks"),
         played: $("tl-played"),
         head: $("tl-head"),
+        monitor: $("tl-monitor"),
+        monitorRows: $("tl-mon-rows"),
+        monitorBands: $("tl-mon-bands"),
+        monitorLegend: $("tl-mon-legend"),
       },
       (seconds) => this.seek(seconds),
     );
@@ -320,7 +324,7 @@ class ReplayPage {
     this.audio.load();
     this.videos.clear();
     this.open = null;
-    this.timeline.render({ duration: 0, markers: [], pauses: [], end: null });
+    this.timeline.render({ duration: 0, markers: [], pauses: [], end: null, monitoring: [] });
     this.timeline.setPosition(0);
     this.qualityChart.render(null);
     this.transcript.render(null);
@@ -541,6 +545,7 @@ class ReplayPage {
       button.type = "button";
       button.className = "event";
       button.dataset.t = String(t);
+      button.dataset.type = String(event.type || "");
       const time = document.createElement("span");
       time.className = "event-time";
       time.textContent = clock(t);
@@ -658,6 +663,7 @@ class ReplayPage {
       duration: this.open ? this.duration() : 0,
       playing: Boolean(this.open) && !audio.paused && !audio.ended,
       timeline: this.timeline.counts(),
+      monitoring: this.timeline.monitoringSnapshot(),
       quality: this.qualityChart.counts(),
       transcript: this.transcript.snapshot(),
       sentiment: this.sentiment.counts(),

@@ -1,6 +1,8 @@
 // The replay page's timeline: what happened in a recorded call (who joined
 // and left, when recording was paused, when the call ended), drawn as a bar under the
-// player, and the place to click, tap, drag or use the arrow keys to seek.
+// player, and the place to click, tap, drag or use the arrow keys to seek. Under it,
+// each supervisor's monitoring session is a row of spans, one per mode (listen,
+// whisper, barge), each a button that plays from where it starts.
 //
 // Times are seconds since the recording started: events carry `t_ms` on the
 // same clock as the audio, so an event at t_ms is heard at t_ms / 1000.
@@ -19,6 +21,19 @@ const MARKER_WORDS = { participant_joined: "", participant_rejoined: " rejoined"
 const LEAVE_WORDS = { connection_lost: "connection lost" };
 // The speech model's language, in the transcription events.
 const LANGUAGE_WORDS = { bn: "Bengali", en: "English", ko: "Korean", hi: "Hindi" };
+// A supervisor's modes: the span's word, its one-letter form for a narrow span, and
+// who heard them (docs/protocol.md, "Monitoring: listen, whisper, barge").
+export const MODE_WORDS = {
+  listen: { word: "Listen", letter: "L", doing: "listening", heard: "nobody heard them" },
+  whisper: { word: "Whisper", letter: "W", doing: "whispering to the agent", heard: "only the agent heard them" },
+  barge: { word: "Barge", letter: "B", doing: "barged in", heard: "the customer and the agent heard them" },
+};
+const MONITOR_END_WORDS = {
+  stopped: "",
+  call_ended: " (the call ended)",
+  disconnected: " (their connection dropped)",
+  failed: " (monitoring failed)",
+};
 // Arrow keys move 5 s, Page Up/Down 30 s.
 const STEP_S = 5;
 const PAGE_S = 30;
@@ -60,7 +75,60 @@ export function timelineModel(recording, events, duration) {
       start: clampTime(p.start_ms / 1000, duration),
       end: clampTime((typeof p.end_ms === "number" ? p.end_ms : duration * 1000) / 1000, duration),
     }));
-  return { duration, markers, pauses, end };
+  return { duration, markers, pauses, end, monitoring: monitoringModel(events, duration) };
+}
+
+/**
+ * Every supervisor's monitoring sessions, from the monitor_* events: who, from when to
+ * when, and the stretch spent in each mode, in seconds. A session the recording never saw
+ * end (a recording recovered after a crash) lasts to the end of the call.
+ */
+export function monitoringModel(events, duration) {
+  const sessions = [];
+  const open = new Map();
+  let callEnd = null;
+  const session = (event, t) => {
+    const s = {
+      id: event.participant_id || `session-${sessions.length + 1}`,
+      subject: event.subject || "",
+      name: event.name || event.subject || "A supervisor",
+      start: t,
+      end: null,
+      reason: null,
+      segments: [],
+    };
+    sessions.push(s);
+    open.set(s.id, s);
+    return s;
+  };
+  for (const event of events) {
+    const t = clampTime((event.t_ms ?? 0) / 1000, duration);
+    const id = event.participant_id;
+    if (event.type === "monitor_started") {
+      session(event, t).segments.push({ mode: event.mode || "listen", start: t, end: null });
+    } else if (event.type === "monitor_mode_changed") {
+      const s = open.get(id) || session(event, t);
+      const last = s.segments.at(-1);
+      if (last) last.end = t;
+      s.segments.push({ mode: event.mode || "listen", start: t, end: null });
+    } else if (event.type === "monitor_ended") {
+      const s = open.get(id);
+      if (!s) continue;
+      const last = s.segments.at(-1);
+      if (last) last.end = t;
+      s.end = t;
+      s.reason = event.reason || "stopped";
+      open.delete(id);
+    } else if (event.type === "call_ended" && callEnd === null) {
+      callEnd = t;
+    }
+  }
+  for (const s of open.values()) {
+    s.end = Math.max(s.start, callEnd ?? duration);
+    const last = s.segments.at(-1);
+    if (last) last.end = s.end;
+  }
+  return sessions;
 }
 
 /** Paused stretches from the paused/resumed events (for a meta without `pauses`). */
@@ -107,6 +175,23 @@ export function describeEvent(event, participants) {
     }
     case "recording_stopped":
       return "Recording stopped";
+    case "monitor_started": {
+      const name = event.name || event.subject || "A supervisor";
+      if (event.mode === "whisper") return `${name} (supervisor) started whispering to the agent`;
+      if (event.mode === "barge") return `${name} (supervisor) barged in — the customer heard them`;
+      return `${name} (supervisor) started listening`;
+    }
+    case "monitor_mode_changed": {
+      const name = event.name || event.subject || "A supervisor";
+      if (event.mode === "whisper") return `${name} whispered to the agent`;
+      if (event.mode === "barge") return `${name} barged in — the customer heard them`;
+      return `${name} went back to listening (nobody heard them)`;
+    }
+    case "monitor_ended": {
+      const name = event.name || event.subject || "A supervisor";
+      const why = MONITOR_END_WORDS[event.reason] ?? (event.reason ? ` (${event.reason.replaceAll("_", " ")})` : "");
+      return `${name} stopped monitoring${why}`;
+    }
     case "quality_alert": {
       const message = event.alert?.message || `${String(event.alert?.kind || "quality").replaceAll("_", " ")}`;
       return `${event.active ? "Alert" : "Cleared"}: ${message}`;
@@ -144,17 +229,26 @@ function clampTime(t, duration) {
 
 /**
  * The bar. `onSeek(seconds)` is called when the reviewer clicks, drags or uses the keys.
- * Elements: root (the slider), top and bottom label lanes, the track and its layers.
+ * Elements: root (the slider), top and bottom label lanes, the track and its layers; and,
+ * for supervisors' monitoring, monitor (the section under the bar, hidden when nobody
+ * monitored), monitorRows (where each session's row goes), monitorBands (a layer of the
+ * track that marks the same spans on the bar itself) and monitorLegend (the modes' keys).
  */
 export class Timeline {
-  constructor({ root, top, bottom, track, pauses, ticks, played, head }, onSeek) {
+  constructor({ root, top, bottom, track, pauses, ticks, played, head, monitor = null, monitorRows = null, monitorBands = null, monitorLegend = null }, onSeek) {
     Object.assign(this, { root, top, bottom, track, pausesLayer: pauses, ticks, played, head });
+    Object.assign(this, { monitor, monitorRows, monitorBands, monitorLegend });
     this.onSeek = onSeek;
-    this.model = { duration: 0, markers: [], pauses: [], end: null };
+    this.model = { duration: 0, markers: [], pauses: [], end: null, monitoring: [] };
     this.position = 0;
     this._dragging = false;
     this._bind();
-    if (typeof ResizeObserver === "function") new ResizeObserver(() => this._layoutLabels()).observe(root);
+    if (typeof ResizeObserver === "function") {
+      new ResizeObserver(() => {
+        this._layoutLabels();
+        this._layoutMonitoring();
+      }).observe(root);
+    }
   }
 
   /** Draw a new model (a recording was opened, or its length became known). */
@@ -207,8 +301,92 @@ export class Timeline {
     this.top.replaceChildren(...top);
     this.bottom.replaceChildren(...bottom);
     this.root.setAttribute("aria-valuemax", String(Math.round(duration)));
+    this._renderMonitoring(model.monitoring || [], pct);
     this._layoutLabels();
+    this._layoutMonitoring();
     this.setPosition(this.position);
+  }
+
+  /**
+   * Each monitoring session as a row of spans, one per mode, under the bar (sessions that do
+   * not overlap share a row), and the same spans as a thin band along the bar's bottom edge.
+   * Modes differ in fill pattern and carry their word (or its letter, where a span is
+   * narrow), a title and an aria-label, never colour alone.
+   */
+  _renderMonitoring(sessions, pct) {
+    const span = (seg) => [pct(seg.start), pct(Math.max(0, seg.end - seg.start))];
+    if (this.monitorBands) {
+      this.monitorBands.replaceChildren(
+        ...sessions.flatMap((s) =>
+          s.segments.map((seg) => {
+            const band = document.createElement("div");
+            band.className = "tl-mon-band";
+            band.dataset.mode = seg.mode;
+            [band.style.left, band.style.width] = span(seg);
+            return band;
+          }),
+        ),
+      );
+    }
+    if (this.monitorLegend) this.monitorLegend.hidden = sessions.length === 0;
+    if (!this.monitor || !this.monitorRows) return;
+    this.monitor.hidden = sessions.length === 0;
+    const rows = [];
+    const rowEnds = [];
+    for (const s of [...sessions].sort((a, b) => a.start - b.start)) {
+      let row = rowEnds.findIndex((end) => s.start >= end);
+      if (row === -1) {
+        row = rowEnds.push(s.end) - 1;
+        rows.push([]);
+      } else rowEnds[row] = s.end;
+      rows[row].push(s);
+    }
+    const nodes = rows.map((row) => {
+      const line = document.createElement("div");
+      line.className = "tl-mon-row";
+      for (const s of row) {
+        const ended = s.reason ? `stopped at ${clock(s.end)}${MONITOR_END_WORDS[s.reason] ?? ` (${s.reason})`}` : `still monitoring at ${clock(s.end)}`;
+        const name = document.createElement("span");
+        name.className = "tl-mon-name";
+        name.dataset.t = String(s.start);
+        name.textContent = s.name;
+        name.title = `${s.name} (supervisor${s.subject ? ` ${s.subject}` : ""}) started monitoring at ${clock(s.start)}, ${ended}`;
+        line.append(name);
+        for (const seg of s.segments) {
+          const words = MODE_WORDS[seg.mode] || { word: seg.mode, letter: String(seg.mode)[0]?.toUpperCase() || "?", doing: seg.mode, heard: "" };
+          const button = document.createElement("button");
+          button.type = "button";
+          button.className = "tl-mon-seg";
+          button.dataset.mode = seg.mode;
+          button.dataset.session = s.id;
+          button.dataset.t = String(seg.start);
+          [button.style.left, button.style.width] = span(seg);
+          const word = document.createElement("span");
+          word.className = "tl-mon-word";
+          word.textContent = words.word;
+          const letter = document.createElement("span");
+          letter.className = "tl-mon-letter";
+          letter.textContent = words.letter;
+          letter.setAttribute("aria-hidden", "true");
+          button.append(word, letter);
+          const said = `${s.name} ${words.doing} from ${clock(seg.start)} to ${clock(seg.end)}${words.heard ? ` (${words.heard})` : ""}`;
+          button.title = said;
+          button.setAttribute("aria-label", `${said}. Play from ${clock(seg.start)}.`);
+          line.append(button);
+        }
+        if (s.reason) {
+          const end = document.createElement("span");
+          end.className = "tl-mon-end";
+          end.style.left = pct(s.end);
+          end.title = `${s.name} ${ended}`;
+          line.append(end);
+        }
+      }
+      return line;
+    });
+    const head = document.createElement("div");
+    head.className = "tl-mon-head";
+    this.monitorRows.replaceChildren(...nodes, head);
   }
 
   /** Move the playhead to `seconds`. */
@@ -220,10 +398,24 @@ export class Timeline {
     this.head.style.left = `${fraction * 100}%`;
     this.root.setAttribute("aria-valuenow", String(Math.round(seconds)));
     this.root.setAttribute("aria-valuetext", `${clock(seconds)} of ${clock(duration)}`);
+    const monitorHead = this.monitorRows?.querySelector(".tl-mon-head");
+    if (monitorHead) monitorHead.style.left = `${fraction * 100}%`;
   }
 
   counts() {
     return { markers: this.model.markers.length, pauses: this.model.pauses.length, end: Boolean(this.model.end) };
+  }
+
+  /** The monitoring sessions drawn (what the tests read: window.kotha.state().monitoring). */
+  monitoringSnapshot() {
+    return (this.model.monitoring || []).map((s) => ({
+      name: s.name,
+      subject: s.subject,
+      start: s.start,
+      end: s.end,
+      reason: s.reason,
+      segments: s.segments.map((seg) => ({ mode: seg.mode, start: seg.start, end: seg.end })),
+    }));
   }
 
   _bind() {
@@ -249,6 +441,17 @@ export class Timeline {
     };
     this.root.addEventListener("pointerup", stop);
     this.root.addEventListener("pointercancel", stop);
+    // A span plays from where it starts; elsewhere in the rows, from the point clicked.
+    this.monitorRows?.addEventListener("click", (event) => {
+      const span = event.target.closest?.("button.tl-mon-seg");
+      if (span) {
+        this.onSeek(Number(span.dataset.t));
+        return;
+      }
+      const rect = this.monitorRows.getBoundingClientRect();
+      if (rect.width <= 0 || !(this.model.duration > 0)) return;
+      this.onSeek(Math.min(1, Math.max(0, (event.clientX - rect.left) / rect.width)) * this.model.duration);
+    });
     this.root.addEventListener("keydown", (event) => {
       const { duration } = this.model;
       if (!(duration > 0)) return;
@@ -289,6 +492,24 @@ export class Timeline {
         label.style.setProperty("--row", String(row));
       }
       lane.style.setProperty("--rows", String(Math.max(1, rowEnds.length)));
+    }
+  }
+
+  /** Names at their session's start (moved left near the right edge); a span's word, letter or nothing, as it fits. */
+  _layoutMonitoring() {
+    if (!this.monitorRows || this.monitor?.hidden) return;
+    const width = this.monitorRows.clientWidth;
+    const { duration } = this.model;
+    if (!width || !(duration > 0)) return;
+    for (const name of this.monitorRows.querySelectorAll(".tl-mon-name")) {
+      const x = (Number(name.dataset.t) / duration) * width;
+      name.style.left = `${Math.max(0, Math.min(x, width - name.offsetWidth))}px`;
+    }
+    for (const button of this.monitorRows.querySelectorAll(".tl-mon-seg")) {
+      for (const fit of ["word", "letter", "none"]) {
+        button.dataset.fit = fit;
+        if (fit === "none" || button.scrollWidth <= button.clientWidth + 1) break;
+      }
     }
   }
 }
