@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import KothaError
+
+logger = logging.getLogger(__name__)
 
 
 class AuditError(KothaError):
@@ -88,8 +91,10 @@ class AuditLog:
         try:
             await asyncio.get_running_loop().run_in_executor(self._thread, self.append, line)
         except OSError as exc:
+            # The detail (a path on the server) goes to the log, not to the client.
+            logger.error("the audit log %s cannot be written: %s", self.path, exc)
             raise AuditError(
-                f"the audit log cannot be written ({exc}); the action is refused"
+                "the audit log cannot be written, so the action is refused; tell an operator"
             ) from exc
 
     def append(self, line: str) -> None:

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from quality.alerts import AlertKind
+
 from .calls import Call, CallState
 from .events import ServerEvent
 
@@ -61,6 +63,8 @@ class FloorAlert:
     role: str | None
     message: str
     participant_id: str | None = None
+    direction: str | None = None  # quality alerts: inbound (from them) or outbound (to them)
+    media: str | None = None  # quality alerts: audio or video
 
     @property
     def weight(self) -> int:
@@ -73,6 +77,8 @@ class FloorAlert:
             "kind": self.kind,
             "role": self.role,
             "participant_id": self.participant_id,
+            "direction": self.direction,
+            "kind_of_media": self.media,
             "message": self.message,
             "weight": self.weight,
         }
@@ -153,6 +159,8 @@ class Floor:
         transcript = switchboard.transcription.transcript(call.call_id)
         alerts: list[FloorAlert] = []
         participants = []
+        active = (live or {}).get("alerts", [])
+        silent = {a["participant_id"] for a in active if a["kind"] == AlertKind.NO_AUDIO}
         for party in call.participants:
             pid = party.participant_id
             rating = rated.get(pid, {})
@@ -163,7 +171,9 @@ class Floor:
                     "name": party.name,
                     "connected": party.connected,
                     "media_state": party.media_state,
-                    "mos": rating.get("mos"),
+                    # No MOS for a microphone that sends nothing (what the party hears
+                    # may still score well, which would read as "fine").
+                    "mos": None if pid in silent else rating.get("mos"),
                     "rating": rating.get("rating", "unknown"),
                     "reason": rating.get("reason", ""),
                 }
@@ -179,7 +189,12 @@ class Floor:
                         pid,
                     )
                 )
-        for alert in (live or {}).get("alerts", []):
+        said: set[tuple[str, str]] = set()
+        for alert in active:
+            # One per trouble and party: the same words for two streams say it twice.
+            if (alert["participant_id"], alert["message"]) in said:
+                continue
+            said.add((alert["participant_id"], alert["message"]))
             alerts.append(
                 FloorAlert(
                     call.call_id,
@@ -188,6 +203,8 @@ class Floor:
                     str(alert["role"]),
                     str(alert["message"]),
                     str(alert["participant_id"]),
+                    str(alert["direction"]),
+                    str(alert["kind_of_media"]),
                 )
             )
         mood: dict[str, Any] | None = None
@@ -227,7 +244,12 @@ class Floor:
             "transcription": transcript.state if transcript is not None else "off",
             "alerts": [alert.to_wire() for alert in alerts],
             "monitors": [
-                {"participant_id": m.participant_id, "name": m.name, "mode": m.mode.value}
+                {
+                    "participant_id": m.participant_id,
+                    "subject": m.subject,
+                    "name": m.name,
+                    "mode": m.mode.value,
+                }
                 for m in call.monitors.values()
             ],
             "attention": attention,

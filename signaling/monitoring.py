@@ -79,7 +79,12 @@ class Monitoring:
     # -- verbs -------------------------------------------------------------
 
     async def start(self, seat: Seat, call_id: str, mode: MonitorMode) -> Payload:
-        """Begin monitoring ``call_id`` in ``mode``; the media offer follows."""
+        """Begin monitoring ``call_id`` in ``mode``; the media offer follows.
+
+        Asked again from the socket that monitors the call, it gives the session a
+        fresh peer (its media failed, as a party's ``join_call`` again does): the
+        session, its participant id and its audit trail go on.
+        """
         identity = seat.identity
         identity.require(Role.SUPERVISOR)
         call, room = self._live(call_id)
@@ -87,6 +92,8 @@ class Monitoring:
             for monitor in other.monitors.values():
                 if monitor.subject != identity.subject:
                     continue
+                if other is call and monitor.sid == seat.sid:
+                    return await self._reconnect(seat, call, room, monitor, mode)
                 where = "this call" if other is call else f"call {other.call_id}"
                 raise CallStateError(f"you are already monitoring {where}; stop that first")
         if len(call.monitors) >= MAX_MONITORS_PER_CALL:
@@ -126,12 +133,27 @@ class Monitoring:
                 mode=mode.value,
             )
         await self._announce(call, monitor, was=None)
+        return self._joined(call, monitor, peer.peer_id)
+
+    async def _reconnect(
+        self, seat: Seat, call: Call, room: Room, monitor: Monitor, mode: MonitorMode
+    ) -> Payload:
+        await self.set_mode(seat, call.call_id, mode)  # audited, if it changes
+        assert call.agent is not None
+        with call_context(call.call_id):
+            peer = await room.monitor(
+                monitor.participant_id, monitor.mode, coached=call.agent.participant_id
+            )
+            logger.info("Call(%s) %s monitors on a fresh peer", call.call_id, monitor.subject)
+        return self._joined(call, monitor, peer.peer_id)
+
+    def _joined(self, call: Call, monitor: Monitor, peer_id: str) -> Payload:
         return {
             "participant_id": monitor.participant_id,
-            "peer_id": peer.peer_id,
-            "ice_servers": ice_servers_for(self._config, identity.subject),
+            "peer_id": peer_id,
+            "ice_servers": ice_servers_for(self._config, monitor.subject),
             "call": call.to_wire(),
-            "mode": mode.value,
+            "mode": monitor.mode.value,
             "monitors": self.monitors_of(call),
             "server_time": time.time(),
         }

@@ -37,6 +37,9 @@ REPORT_SHOWN_S = 15.0
 # Samples kept per call for what a line was like while someone spoke (a long utterance
 # is well under a minute; the transcript asks as soon as it is final).
 HISTORY_SAMPLES = 600
+# Views kept per call, compacted, for a supervisor who opens a call mid-way (its charts
+# start with the last two minutes instead of empty).
+RECENT_VIEWS = 120
 
 # MOS bands of the agent's indicator (as call-quality dashboards draw them).
 GOOD_MOS = 4.0
@@ -79,6 +82,8 @@ class CallQuality:
         self.frames_metered = 0
         self.last_view: dict[str, Any] | None = None
         """The view sent with the latest tick (the supervisors' floor reads it)."""
+        self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_VIEWS)
+        """The last views, compacted to what a chart draws (oldest first)."""
 
     def step(self, now: float) -> list[AlertChange]:
         """Sample every connection of the call; return the alerts that fired or cleared."""
@@ -175,6 +180,28 @@ class CallQuality:
     def _role_of(self, participant_id: str) -> str:
         participant = self.call.participant(participant_id)
         return participant.role.value if participant else "participant"
+
+
+def _compact(view: dict[str, Any]) -> dict[str, Any]:
+    """A view with only what a quality chart draws: rating, MOS, and the voice's figures."""
+    keep = ("packets", "loss_pct", "jitter_ms", "rtt_ms", "mos")
+
+    def figures(sample: dict[str, Any] | None) -> dict[str, Any]:
+        return {k: sample[k] for k in keep if sample and k in sample}
+
+    return {
+        "call_id": view["call_id"],
+        "at": view["at"],
+        "participants": [
+            {
+                **{k: p[k] for k in ("participant_id", "role", "name", "mos", "rating", "reason")},
+                "inbound": {"microphone": figures(p["inbound"].get("microphone"))},
+                "outbound": {"audio": figures(p["outbound"].get("audio"))},
+            }
+            for p in view["participants"]
+        ],
+        "alerts": [],
+    }
 
 
 def _rating(mos: float | None, alerts: list[str]) -> tuple[str, str]:
@@ -290,6 +317,8 @@ class QualityMonitor:
             samples = [s.to_wire() for s in quality.latest]
             view = quality.view() if samples else None
             quality.last_view = view
+            if view is not None:
+                quality.recent.append(_compact(view))
             self.cpu_s += time.thread_time() - started
             if samples:
                 self._recordings.event(call_id, "quality_sample", samples=samples)

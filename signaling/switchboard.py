@@ -272,6 +272,7 @@ class Switchboard:
             "call": call.to_wire(),
             "transcript": transcript.view(self.transcription.pool.lag_s()) if transcript else None,
             "quality": quality.view() if quality else None,
+            "quality_history": list(quality.recent) if quality else [],
             "monitors": self.monitoring.monitors_of(call),
         }
 

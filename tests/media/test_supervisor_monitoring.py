@@ -14,7 +14,9 @@ Guards:
 - the agent's console learns who monitors and how (monitor_updated);
 - an agent who reconnects (a fresh peer) still hears a whisper;
 - a second supervisor who listens hears the one who barges in;
-- a listening supervisor sees both cameras, and a screen shared after they began.
+- a listening supervisor sees both cameras, and a screen shared after they began;
+- a supervisor whose media failed asks again and gets a fresh peer in the same session,
+  hearing both parties again (nothing new audited when the mode stays).
 """
 
 from __future__ import annotations
@@ -251,3 +253,22 @@ async def test_listening_supervisor_sees_the_camera_and_a_screen_shared_later(
     frame = await asyncio.wait_for(screen.recv(), 10)
     assert (frame.width, frame.height) == (1280, 720)
     await ear.close()
+
+
+async def test_supervisor_who_monitors_again_gets_a_fresh_peer_in_the_same_session(
+    server: Server, monitored: Monitored
+) -> None:
+    await monitored.supervisor_ear.wait_for(AGENT_HZ)
+    first_peer = monitored.supervisor.peer_id
+    again = await monitored.supervisor.monitor_call(monitored.pair.call_id, "listen")
+    assert again["participant_id"] == monitored.supervisor_pid
+    assert again["peer_id"] != first_peer
+    asked = time.perf_counter()
+    await monitored.supervisor_ear.wait_for(CUSTOMER_HZ, after=asked + 0.1)
+    await monitored.supervisor_ear.wait_for(AGENT_HZ, after=asked + 0.1)
+    records = [
+        r["action"]
+        for r in server.switchboard.audit.read()
+        if r["call_id"] == monitored.pair.call_id
+    ]
+    assert records == ["monitor_started"], records

@@ -6,7 +6,8 @@ Guards:
 - the customer's microphone packets stop reaching the server (the connection stays up:
   one-way audio): the agent is alerted within 5 s, in words, and the alert clears when
   audio comes back;
-- a supervisor watching the call gets the same view, and no more once they unwatch;
+- a supervisor watching the call gets the same view, and no more once they unwatch; watching
+  again mid-call brings the last seconds of views (for the dashboard's charts);
 - after the call the recording's meta.json holds the quality summary and its timeline
   the per-second samples and the alerts, which the reviewers' API hands to the replay page.
 """
@@ -213,3 +214,9 @@ async def test_a_supervisor_watching_the_call_sees_its_quality_too(server: Serve
         timeout=10,
     )
     assert len(supervisor.events(ServerEvent.QUALITY_UPDATED)) <= seen + 1  # one in flight
+    # Watching again mid-call: the last seconds come with the answer, for the charts.
+    watched = await supervisor.request("watch_call", {"call_id": pair.call_id})
+    history = watched["quality_history"]
+    assert len(history) >= 3 and [v["at"] for v in history] == sorted(v["at"] for v in history)
+    customer = next(p for p in history[-1]["participants"] if p["role"] == "customer")
+    assert customer["mos"] > 4 and customer["inbound"]["microphone"]["packets"] > 0

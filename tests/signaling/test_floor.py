@@ -86,6 +86,10 @@ async def test_floor_sorts_the_call_with_one_way_audio_first_and_says_why(server
     assert alert["source"] == "quality"
     customer = next(p for p in trouble["participants"] if p["role"] == "customer")
     assert customer["rating"] == "poor"
+    assert customer["mos"] is None, "a silent microphone showed a MOS"
+    said = [(a["participant_id"], a["message"]) for a in trouble["alerts"]]
+    assert len(said) == len(set(said)), f"an alert was listed twice: {said}"
+    assert alert["direction"] == "inbound" and alert["kind_of_media"] == "audio"
 
     assert floor["queue"]["waiting"] == 1 and floor["queue"]["calls"][0]["call_id"] == waiting_id
     assert floor["queue"]["longest_wait_s"] >= 0

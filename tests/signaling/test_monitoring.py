@@ -194,9 +194,10 @@ async def test_monitoring_refusals_name_the_problem(server: Server) -> None:
     for call_id in (waiting_id, "c_0000000000000000"):
         error = await refused(nasrin, "monitor_call", {"call_id": call_id, "mode": "listen"})
         assert error.code == "call_state" and "in progress" in error.message
-    # Monitoring twice, or two calls at once.
+    # Monitoring twice (from another page of the same supervisor), or two calls at once.
     await nasrin.monitor_call(pair.call_id, "listen")
-    error = await refused(nasrin, "monitor_call", {"call_id": pair.call_id, "mode": "barge"})
+    second_tab = await supervisor(server)
+    error = await refused(second_tab, "monitor_call", {"call_id": pair.call_id, "mode": "barge"})
     assert error.code == "call_state" and "already monitoring this call" in error.message
     other = await connect_call(server, customer_name="Rumi", agent_name="Nusrat")
     error = await refused(nasrin, "monitor_call", {"call_id": other.call_id, "mode": "listen"})
@@ -253,6 +254,7 @@ async def test_monitoring_is_refused_when_the_audit_log_cannot_be_written(server
     audit.mkdir()  # a directory where the log should be: every append fails
     error = await refused(nasrin, "set_monitor_mode", {"call_id": pair.call_id, "mode": "barge"})
     assert error.code == "audit_unavailable"
+    assert str(audit) not in error.message, "the server's paths reached the client"
     call = server.switchboard.calls[pair.call_id]
     assert [m.mode.value for m in call.monitors.values()] == ["listen"]
     farida = await supervisor(server, "Farida")

@@ -202,7 +202,7 @@ export class TranscriptPanel {
     // Redraw in call order: the loaded lines come before the live ones.
     const ordered = [...this.utterances.values()].sort((a, b) => (a.start_ms ?? 0) - (b.start_ms ?? 0));
     this.utterances = new Map(ordered.map((u) => [u.id, u]));
-    this.lineList.replaceChildren(...ordered.map(lineOf));
+    this.lineList.replaceChildren(...ordered.map((u) => lineOf(u, this.viewer)));
     this._drawPartials();
     this._drawNotices();
     this.stick = true;
