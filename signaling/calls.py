@@ -94,8 +94,6 @@ class Monitor:
     started_at: float = field(default_factory=time.time)
     mode_since: float = field(default_factory=time.time)
     media_state: str = "new"
-    revealed: bool = False
-    """They barged at least once: the customer was told a supervisor was there."""
 
     @property
     def role(self) -> Role:

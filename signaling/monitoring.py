@@ -75,6 +75,9 @@ class Monitoring:
         self._recordings = recordings
         self._notifier = notifier
         self._changed = changed
+        # Sessions being audited, supervisor -> call: a second start racing one is refused,
+        # and they count towards the call's limit.
+        self._starting: dict[str, str] = {}
 
     # -- verbs -------------------------------------------------------------
 
@@ -88,6 +91,8 @@ class Monitoring:
         identity = seat.identity
         identity.require(Role.SUPERVISOR)
         call, room = self._live(call_id)
+        if identity.subject in self._starting:
+            raise CallStateError("your monitoring is already starting; wait for it")
         for other in self._calls.values():
             for monitor in other.monitors.values():
                 if monitor.subject != identity.subject:
@@ -96,7 +101,8 @@ class Monitoring:
                     return await self._reconnect(seat, call, room, monitor, mode)
                 where = "this call" if other is call else f"call {other.call_id}"
                 raise CallStateError(f"you are already monitoring {where}; stop that first")
-        if len(call.monitors) >= MAX_MONITORS_PER_CALL:
+        starting = sum(1 for pending in self._starting.values() if pending == call_id)
+        if len(call.monitors) + starting >= MAX_MONITORS_PER_CALL:
             raise CallStateError(
                 f"{MAX_MONITORS_PER_CALL} supervisors are already monitoring this call"
             )
@@ -108,11 +114,17 @@ class Monitoring:
             mode=mode,
             sid=seat.sid,
             source=seat.source,
-            revealed=mode is MonitorMode.BARGE,
         )
-        await self._audit_record(
-            seat, "monitor_started", call_id, participant_id=monitor.participant_id, mode=mode
-        )
+        self._starting[identity.subject] = call_id
+        try:
+            await self._audit_record(
+                seat, "monitor_started", call_id, participant_id=monitor.participant_id, mode=mode
+            )
+        finally:
+            self._starting.pop(identity.subject, None)
+        if call.state is not CallState.ACTIVE:
+            await self._end_record(call, monitor, "call_ended")  # it ended while audited
+            raise CallStateError("the call ended; there is nothing to monitor")
         with call_context(call_id):
             call.monitors[monitor.participant_id] = monitor
             try:
@@ -177,7 +189,6 @@ class Monitoring:
             with call_context(call_id):
                 monitor.mode = mode
                 monitor.mode_since = time.time()
-                monitor.revealed |= mode is MonitorMode.BARGE
                 await room.set_monitor_mode(monitor.participant_id, mode)
                 logger.info(
                     "Call(%s) %s monitor %s -> %s",

@@ -6,8 +6,9 @@ Guards:
   supervisor as a third participant, and going back to listening removes them;
 - every refusal: a supervisor cannot join, share a screen, mute, tag, pause, report or
   hang up as a party; agents, customers and admins cannot monitor; no monitoring of a
-  call not in progress, twice, of two calls at once, or past 5 supervisors; no mode
-  change or media message without a session; malformed modes are named;
+  call not in progress, twice (also two pages racing), of two calls at once, or past 5
+  supervisors; no mode change or media message without a session; malformed modes are
+  named;
 - each start, switch and end writes exactly one audit record (who, from where, which
   call, when, which mode), before it takes effect: if the record cannot be written the
   start or switch is refused and nothing changes;
@@ -371,3 +372,20 @@ async def test_watchers_and_the_agent_learn_of_sessions_but_agents_get_no_floor(
     )
     assert pair.agent.events(ServerEvent.FLOOR_UPDATED) == []
     assert pair.customer.events(ServerEvent.FLOOR_UPDATED) == []
+
+
+async def test_two_pages_of_one_supervisor_racing_to_monitor_get_one_session(
+    server: Server,
+) -> None:
+    pair = await connect_call(server)
+    tabs = [await supervisor(server), await supervisor(server)]
+    results = await asyncio.gather(
+        *(tab.monitor_call(pair.call_id, "listen") for tab in tabs), return_exceptions=True
+    )
+    refusals = [r for r in results if isinstance(r, ClientError)]
+    assert len(refusals) == 1 and refusals[0].code == "call_state", results
+    assert len(server.switchboard.calls[pair.call_id].monitors) == 1
+    started = [
+        r for r in monitoring_records(server, pair.call_id) if r["action"] == "monitor_started"
+    ]
+    assert len(started) == 1
