@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=60)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument(
-        "--mode", choices=["forward", "transcode", "record", "both"], default="forward"
+        "--mode", choices=["forward", "transcode", "record", "monitor", "both"], default="forward"
     )
     parser.add_argument("--out", type=Path, default=Path("/tmp/kotha-profile"))
     parser.add_argument("--top", type=int, default=30)

@@ -66,7 +66,12 @@ async def run_relay_benchmark(
     if compared:
         wanted = tuple(dict.fromkeys((*wanted, "forward", *compared)))
     progress: Progress = (lambda _: None) if quiet else _stderr
-    processes = client_processes or max(1, math.ceil(calls / CALLS_PER_CLIENT_PROCESS))
+    # A client process carries CALLS_PER_CLIENT_PROCESS two-party calls' worth of peers; with
+    # a listening supervisor a call has three (every mode of the run gets the same processes).
+    peers = 3 if monitor else 2
+    processes = client_processes or max(
+        1, math.ceil(calls * peers / (2 * CALLS_PER_CLIENT_PROCESS))
+    )
     with tempfile.TemporaryDirectory(prefix="kotha-bench-") as tmp:
         workdir = Path(tmp)
         loop_file = workdir / "opus-loop.bin"
