@@ -3,11 +3,8 @@
 // camera, screen share, hang up). Shared by the customer page and the agent
 // console; the pages only draw what it reports.
 
-import { MediaPeer } from "./media-peer.js";
+import { PeerSession } from "./peer-session.js";
 import { StatsReporter } from "./stats-report.js";
-
-// A peer that stays "disconnected" this long is given up and replaced.
-const DISCONNECTED_GRACE_MS = 3000;
 // A peer that never reaches "connected" (ICE checks that go nowhere) is
 // replaced after this long; Chromium itself takes ~30 s to declare it failed.
 const CONNECT_TIMEOUT_MS = 12000;
@@ -28,40 +25,30 @@ const FINAL_JOIN_ERRORS = new Set(["call_state", "not_found", "forbidden", "toke
  * - `error` {error, action}: something the user should read about.
  * - `join_refused` {error}: the server will not let us join (the call ended?).
  */
-export class CallSession extends EventTarget {
+export class CallSession extends PeerSession {
   /**
    * @param {import("./signal.js").Signal} signal
    * @param {string} callId
    * @param {Map<string, MediaStreamTrack>} localTracks microphone and, in video calls, camera.
    */
   constructor(signal, callId, localTracks) {
-    super();
-    this.signal = signal;
-    this.callId = callId;
-    this.localTracks = localTracks;
+    super(signal, callId, localTracks, "joining");
     this.participantId = null;
-    this.peer = null;
-    this.expectedPeerId = null;
-    this.state = "joining";
     this.muted = false;
     this.cameraOff = false;
     this.sharing = false;
     this.joinCount = 0;
-    this._closed = false;
     this._joining = null;
-    this._offers = Promise.resolve();
     this._retry = 0;
-    this._timers = new Map();
     // The page's own getStats() summary goes to the server every few seconds.
     this.stats = new StatsReporter(signal, callId, () => this.peer?.pc ?? null);
     this.stats.start();
-    this._unsubscribe = [
-      this._listen("media_offer", (offer) => this._onOffer(offer)),
+    this._unsubscribe.push(
       this._listen("media_failed", (msg) => {
         if (msg.call_id === this.callId) this.rejoin("media_failed");
       }),
       this._listen("disconnected", () => this._setState("reconnecting")),
-    ];
+    );
   }
 
   /** Start media (join_call); the offer that follows is answered by _onOffer. */
@@ -138,13 +125,8 @@ export class CallSession extends EventTarget {
   /** Close the peer and stop local tracks; safe to call twice. */
   close() {
     if (this._closed) return;
-    this._closed = true;
-    for (const timer of this._timers.values()) clearTimeout(timer);
-    this._timers.clear();
-    for (const off of this._unsubscribe) off();
+    this._shutDown();
     this.stats.stop();
-    if (this.peer) this.peer.close();
-    this.peer = null;
     for (const track of this.localTracks.values()) track.stop();
     this._setState("closed");
   }
@@ -159,8 +141,7 @@ export class CallSession extends EventTarget {
       if (this._closed) return;
       this.joinCount += 1;
       this.participantId = ack.participant_id;
-      this.expectedPeerId = ack.peer_id;
-      this._iceServers = ack.ice_servers;
+      this._expect(ack);
       this._retry = 0;
       this._setState("connecting");
       this._emit("joined", { participantId: ack.participant_id, call: ack.call, monitors: ack.monitors ?? null });
@@ -181,69 +162,6 @@ export class CallSession extends EventTarget {
       this._retry += 1;
       this._emit("error", { error, action: "join" });
       this._arm("retry", delay, () => this.rejoin(`retry after ${error.code}`));
-    }
-  }
-
-  _onOffer(offer) {
-    if (offer.call_id !== this.callId) return;
-    // One offer at a time: setRemoteDescription/createAnswer must not interleave.
-    this._offers = this._offers
-      .then(() => this._answer(offer))
-      .catch((error) => {
-        console.warn("kotha: answering an offer failed", error);
-        if (!this._closed) this.rejoin("answer_failed");
-      });
-  }
-
-  async _answer(offer) {
-    // The offer can overtake the join ack that names its peer.
-    if (this._joining) await this._joining;
-    if (this._closed || offer.peer_id !== this.expectedPeerId) return; // an older peer's offer
-    if (!this.peer || this.peer.peerId !== offer.peer_id) this._newPeer(offer.peer_id);
-    const peer = this.peer;
-    const description = await peer.answer(offer);
-    if (peer !== this.peer) return;
-    await this.signal.request("send_answer", {
-      call_id: this.callId,
-      peer_id: offer.peer_id,
-      offer_id: offer.offer_id,
-      description,
-    });
-  }
-
-  _newPeer(peerId) {
-    if (this.peer) this.peer.close();
-    const peer = new MediaPeer(peerId, this._iceServers, this.localTracks);
-    this.peer = peer;
-    peer.addEventListener("track", (event) => this._emit("track", event.detail));
-    peer.addEventListener("candidate", (event) => this._sendCandidate(peer, event.detail.candidate));
-    peer.addEventListener("statechange", (event) => this._onPeerState(peer, event.detail.state));
-  }
-
-  _sendCandidate(peer, candidate) {
-    if (peer !== this.peer) return;
-    this.signal
-      .request("add_ice_candidate", { call_id: this.callId, peer_id: peer.peerId, candidate })
-      .catch((error) => {
-        // A candidate for a peer the server already replaced is refused; harmless.
-        if (peer === this.peer) console.warn("kotha: ICE candidate refused", error);
-      });
-  }
-
-  _onPeerState(peer, state) {
-    if (peer !== this.peer || this._closed) return;
-    if (state === "connected") {
-      this._disarm("connect");
-      this._disarm("disconnected");
-      this._setState("connected");
-    } else if (state === "failed") {
-      this.rejoin("ice_failed");
-    } else if (state === "disconnected") {
-      // Often a short blip that ICE recovers from by itself; give it a moment.
-      this._setState("reconnecting");
-      this._arm("disconnected", DISCONNECTED_GRACE_MS, () => {
-        if (peer === this.peer && peer.connectionState !== "connected") this.rejoin("ice_disconnected");
-      });
     }
   }
 
@@ -268,36 +186,13 @@ export class CallSession extends EventTarget {
     return track ? [track] : [];
   }
 
-  _setState(state) {
-    if (this._closed && state !== "closed") return;
-    if (state === this.state) return;
-    this.state = state;
-    this._emit("state", { state });
+  // -- PeerSession -------------------------------------------------------
+
+  _replace(reason) {
+    this.rejoin(reason);
   }
 
-  _arm(name, delay, action) {
-    this._disarm(name);
-    this._timers.set(
-      name,
-      setTimeout(() => {
-        this._timers.delete(name);
-        if (!this._closed) action();
-      }, delay),
-    );
-  }
-
-  _disarm(name) {
-    clearTimeout(this._timers.get(name));
-    this._timers.delete(name);
-  }
-
-  _listen(name, handler) {
-    const listener = (event) => handler(event.detail);
-    this.signal.addEventListener(name, listener);
-    return () => this.signal.removeEventListener(name, listener);
-  }
-
-  _emit(name, detail) {
-    this.dispatchEvent(new CustomEvent(name, { detail }));
+  _pending() {
+    return this._joining;
   }
 }

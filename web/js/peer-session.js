@@ -1,0 +1,164 @@
+// What every media session with the server does the same way, whoever it is for (the
+// customer's and the agent's CallSession, the supervisor's MonitorSession): answer each
+// offer of the peer the server named, one at a time; trickle ICE; watch the connection;
+// and replace a peer that fails. How to ask for a fresh peer (join_call, monitor_call) is
+// the subclass's `_replace`.
+
+import { MediaPeer } from "./media-peer.js";
+
+// A peer that stays "disconnected" this long is given up and replaced.
+const DISCONNECTED_GRACE_MS = 3000;
+
+/**
+ * Events (subclasses add their own):
+ * - `state` {state}: the session's state (each subclass names its states).
+ * - `track` {slot, track}: a remote track, labelled by slot.participant_id and slot.source.
+ */
+export class PeerSession extends EventTarget {
+  /**
+   * @param {import("./signal.js").Signal} signal
+   * @param {string} callId
+   * @param {Map<string, MediaStreamTrack>} localTracks what the publish slots carry, by source.
+   * @param {string} state the first state.
+   */
+  constructor(signal, callId, localTracks, state) {
+    super();
+    this.signal = signal;
+    this.callId = callId;
+    this.localTracks = localTracks;
+    this.state = state;
+    this.peer = null;
+    this.expectedPeerId = null; // the peer_id of the latest join/monitor ack
+    this._iceServers = [];
+    this._closed = false;
+    this._offers = Promise.resolve();
+    this._timers = new Map();
+    this._unsubscribe = [this._listen("media_offer", (offer) => this._onOffer(offer))];
+  }
+
+  /** Ask the server for a fresh peer; `reason` says why (for the log). */
+  _replace(reason) {
+    throw new Error(`${this.constructor.name} must say how to replace its peer (${reason})`);
+  }
+
+  /** The request whose ack names the peer, while it is out (an offer can overtake it). */
+  _pending() {
+    return null;
+  }
+
+  /** The peer connected (subclasses reset their retry counts here). */
+  _connected() {}
+
+  /** A join/monitor ack named the peer the offers to answer are for. */
+  _expect(ack) {
+    this.expectedPeerId = ack.peer_id;
+    this._iceServers = ack.ice_servers || [];
+  }
+
+  /** Close the timers, the listeners and the peer; safe to call twice. */
+  _shutDown() {
+    this._closed = true;
+    for (const timer of this._timers.values()) clearTimeout(timer);
+    this._timers.clear();
+    for (const off of this._unsubscribe) off();
+    if (this.peer) this.peer.close();
+    this.peer = null;
+  }
+
+  _onOffer(offer) {
+    if (offer?.call_id !== this.callId) return;
+    // One offer at a time: setRemoteDescription/createAnswer must not interleave.
+    this._offers = this._offers
+      .then(() => this._answer(offer))
+      .catch((error) => {
+        console.warn("kotha: answering an offer failed", error);
+        if (!this._closed) this._replace("answer_failed");
+      });
+  }
+
+  async _answer(offer) {
+    const pending = this._pending();
+    if (pending) await pending.catch(() => {});
+    if (this._closed || offer.peer_id !== this.expectedPeerId) return; // an older peer's offer
+    if (!this.peer || this.peer.peerId !== offer.peer_id) this._newPeer(offer.peer_id);
+    const peer = this.peer;
+    const description = await peer.answer(offer);
+    if (peer !== this.peer) return;
+    await this.signal.request("send_answer", {
+      call_id: this.callId,
+      peer_id: offer.peer_id,
+      offer_id: offer.offer_id,
+      description,
+    });
+  }
+
+  _newPeer(peerId) {
+    if (this.peer) this.peer.close();
+    const peer = new MediaPeer(peerId, this._iceServers, this.localTracks);
+    this.peer = peer;
+    peer.addEventListener("track", (event) => this._emit("track", event.detail));
+    peer.addEventListener("candidate", (event) => this._sendCandidate(peer, event.detail.candidate));
+    peer.addEventListener("statechange", (event) => this._onPeerState(peer, event.detail.state));
+  }
+
+  _sendCandidate(peer, candidate) {
+    if (peer !== this.peer) return;
+    this.signal
+      .request("add_ice_candidate", { call_id: this.callId, peer_id: peer.peerId, candidate })
+      .catch((error) => {
+        // A candidate for a peer the server already replaced is refused; harmless.
+        if (peer === this.peer) console.warn("kotha: ICE candidate refused", error);
+      });
+  }
+
+  _onPeerState(peer, state) {
+    if (peer !== this.peer || this._closed) return;
+    if (state === "connected") {
+      this._disarm("connect");
+      this._disarm("disconnected");
+      this._connected();
+      this._setState("connected");
+    } else if (state === "failed") {
+      this._replace("ice_failed");
+    } else if (state === "disconnected") {
+      // Often a short blip that ICE recovers from by itself; give it a moment.
+      this._setState("reconnecting");
+      this._arm("disconnected", DISCONNECTED_GRACE_MS, () => {
+        if (peer === this.peer && peer.connectionState !== "connected") this._replace("ice_disconnected");
+      });
+    }
+  }
+
+  _setState(state) {
+    if (this._closed && state !== "closed") return;
+    if (state === this.state) return;
+    this.state = state;
+    this._emit("state", { state });
+  }
+
+  _arm(name, delay, action) {
+    this._disarm(name);
+    this._timers.set(
+      name,
+      setTimeout(() => {
+        this._timers.delete(name);
+        if (!this._closed) action();
+      }, delay),
+    );
+  }
+
+  _disarm(name) {
+    clearTimeout(this._timers.get(name));
+    this._timers.delete(name);
+  }
+
+  _listen(name, handler) {
+    const listener = (event) => handler(event.detail);
+    this.signal.addEventListener(name, listener);
+    return () => this.signal.removeEventListener(name, listener);
+  }
+
+  _emit(name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+}
