@@ -19,7 +19,8 @@ import {
   sourceWords,
 } from "./audit-words.js";
 import { TokenStore } from "./token-store.js";
-import { $, showOnly } from "./ui.js";
+import { Page } from "./page.js";
+import { $ } from "./ui.js";
 
 const SECTIONS = ["loading", "signin", "log"];
 const tokens = new TokenStore("kotha.audit.token");
@@ -96,13 +97,12 @@ function kindById(id) {
   return KINDS.find((k) => k.id === id) || KINDS[0];
 }
 
-class AuditPage {
+class AuditPage extends Page {
   constructor() {
-    this.phase = "loading";
+    super(SECTIONS);
     this.api = null;
     this.token = null;
     this.claims = {};
-    this.error = null;
     this.filters = { call: "", actor: "", kind: "", since: "", until: "" };
     // Where the page shown starts, and where the pages before it started, so "Newer"
     // goes back exactly.
@@ -327,21 +327,9 @@ class AuditPage {
 
   // -- rendering ---------------------------------------------------------------
 
-  setPhase(phase) {
-    this.phase = phase;
-    showOnly(SECTIONS, phase);
-    this.render();
-  }
-
   showError(error) {
-    this.error = error;
-    this.render();
+    super.showError(error);
     if (this.error) $("error").scrollIntoView?.({ block: "nearest" });
-  }
-
-  clearError() {
-    this.error = null;
-    this.render();
   }
 
   render() {

@@ -14,9 +14,10 @@ import { ServerClock } from "./floor-clock.js";
 import { setText } from "./floor-dom.js";
 import { FloorQueue } from "./floor-queue.js";
 import { clock, errorWords } from "./floor-words.js";
+import { Page } from "./page.js";
 import { Signal } from "./signal.js";
 import { TokenStore } from "./token-store.js";
-import { $, everySecond, showOnly } from "./ui.js";
+import { $, everySecond } from "./ui.js";
 
 const SECTIONS = ["loading", "signin", "floor"];
 const STAFF_ROLES = new Set(["supervisor", "admin"]);
@@ -25,13 +26,12 @@ const tokens = new TokenStore("kotha.dashboard.token");
 // An opened call's panel is scrolled to unless this much of it already shows at the top.
 const PANEL_IN_VIEW_PX = 160;
 
-class Dashboard {
+class Dashboard extends Page {
   constructor() {
-    this.phase = "loading";
+    super(SECTIONS);
     this.signal = null;
     this.role = null;
     this.name = "";
-    this.error = null;
     this.notice = null;
     this.floor = null; // the latest floor snapshot
     this.floorUpdates = 0;
@@ -218,21 +218,6 @@ class Dashboard {
 
   // -- drawing -----------------------------------------------------------
 
-  setPhase(phase) {
-    this.phase = phase;
-    showOnly(SECTIONS, phase);
-    this.render();
-  }
-
-  showError(error) {
-    this.error = error;
-    this.render();
-  }
-
-  clearError() {
-    this.error = null;
-    this.render();
-  }
 
   showNotice(text) {
     this.notice = text;

@@ -1,19 +1,43 @@
-// What the customer page and the agent console do the same way: phases,
-// errors shown in words, user actions that may fail, and the in-call buttons.
-// Each page extends CallPage and supplies render().
+// What every page does the same way (Page: phases, an error shown in words), and
+// what the customer page and the agent console share on top (CallPage: user
+// actions that may fail, and the in-call buttons). Each page supplies render().
 
 import { $, showOnly } from "./ui.js";
 
-export class CallPage {
+/** A page of sections shown one at a time (its phases), and the error it shows in words. */
+export class Page {
+  /** @param {string[]} sections ids of the page's sections, one shown at a time */
+  constructor(sections) {
+    this.sections = sections;
+    this.phase = "loading";
+    this.error = null;
+  }
+
+  setPhase(phase) {
+    this.phase = phase;
+    showOnly(this.sections, phase);
+    this.render();
+  }
+
+  showError(error) {
+    this.error = error;
+    this.render();
+  }
+
+  clearError() {
+    this.error = null;
+    this.render();
+  }
+}
+
+export class CallPage extends Page {
   /**
    * @param {string[]} sections ids of the page's sections, one shown at a time
    * @param {string} endedPhase the phase shown after a call ends
    */
   constructor(sections, endedPhase) {
-    this.sections = sections;
+    super(sections);
     this.endedPhase = endedPhase;
-    this.phase = "loading";
-    this.error = null;
     this.session = null; // CallSession while in a call
     this.soundBlocked = false;
     this.localTracks = null; // Map source -> MediaStreamTrack
@@ -77,21 +101,5 @@ export class CallPage {
       video.srcObject = new MediaStream([camera]);
       video.play().catch(() => {});
     }
-  }
-
-  setPhase(phase) {
-    this.phase = phase;
-    showOnly(this.sections, phase);
-    this.render();
-  }
-
-  showError(error) {
-    this.error = error;
-    this.render();
-  }
-
-  clearError() {
-    this.error = null;
-    this.render();
   }
 }

@@ -13,7 +13,8 @@ import { SentimentStrip, TranscriptPanel, sentimentModel, snippetNodes, transcri
 import { VideoSync } from "./replay-videos.js";
 import { Timeline, clock, describeEvent, roleWords, timelineModel } from "./timeline.js";
 import { TokenStore } from "./token-store.js";
-import { $, showOnly } from "./ui.js";
+import { Page } from "./page.js";
+import { $ } from "./ui.js";
 
 const SECTIONS = ["loading", "signin", "browse", "player"];
 const tokens = new TokenStore("kotha.replay.token");
@@ -117,12 +118,11 @@ function tokenClaims(token) {
   }
 }
 
-class ReplayPage {
+class ReplayPage extends Page {
   constructor() {
-    this.phase = "loading";
+    super(SECTIONS);
     this.api = null;
     this.claims = {};
-    this.error = null;
     this.notice = "";
     this.results = [];
     this.query = {};
@@ -451,22 +451,14 @@ class ReplayPage {
 
   // -- rendering ---------------------------------------------------------------
 
-  setPhase(phase) {
-    this.phase = phase;
-    showOnly(SECTIONS, phase);
-    this.render();
-  }
-
   showError(error) {
-    this.error = error;
-    this.render();
+    super.showError(error);
     if (this.error) $("error").scrollIntoView?.({ block: "nearest" });
   }
 
   clearError() {
-    this.error = null;
     this.notice = "";
-    this.render();
+    super.clearError();
   }
 
   render() {
