@@ -6,11 +6,15 @@ measures can only have come from the other page through the server.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import shutil
 import subprocess
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
@@ -101,6 +105,35 @@ def microphones(tmp_path: Path) -> Microphones:
     )
     silence = make_wav(tmp_path / "agent-silence.wav", "trim", "0", "5")
     return Microphones(customer=speech, agent=silence)
+
+
+async def page_state(page: Page) -> dict[str, Any]:
+    """What a page says of itself for tests: ``window.kotha.state()`` (empty until it loads)."""
+    state: dict[str, Any] | None = await page.evaluate("window.kotha && window.kotha.state()")
+    return state or {}
+
+
+async def poll_state(
+    page: Page,
+    log: PageLog,
+    what: str,
+    check: Callable[[dict[str, Any]], bool],
+    timeout: float,
+    *,
+    every: float = 0.1,
+) -> dict[str, Any]:
+    """The page's state once ``check`` holds; fails with the state and the page's log."""
+    deadline = time.monotonic() + timeout
+    state: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        state = await page_state(page)
+        if state and check(state):
+            return state
+        await asyncio.sleep(every)
+    pytest.fail(
+        f"{log.name} page: {what} did not happen within {timeout:.0f} s\n"
+        f"state: {json.dumps(state, ensure_ascii=False)[:4000]}\n{log}"
+    )
 
 
 BrowserFactory = Callable[[Path], Awaitable[Browser]]

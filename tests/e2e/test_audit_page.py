@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import calendar
-import json
 import re
 import time
 from collections.abc import Callable
@@ -45,7 +44,7 @@ from signaling.auth import Role
 from tests.conftest import Server, api_request, connect_call
 from tests.support import ToneTrack
 
-from .conftest import PageLog
+from .conftest import PageLog, poll_state
 
 pytestmark = pytest.mark.e2e
 
@@ -85,18 +84,7 @@ async def wait_state(
     check: Callable[[dict[str, Any]], bool],
     timeout: float = WAIT_S,
 ) -> dict[str, Any]:
-    """Poll window.kotha.state() until `check` holds; fail with the state and the page log."""
-    deadline = time.monotonic() + timeout
-    current: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        current = await page.evaluate("window.kotha && window.kotha.state()") or {}
-        if current and check(current):
-            return current
-        await asyncio.sleep(0.05)
-    pytest.fail(
-        f"{log.name} page: {what} did not happen within {timeout:.0f} s\n"
-        f"state: {json.dumps(current, ensure_ascii=False)[:3000]}\n{log}"
-    )
+    return await poll_state(page, log, what, check, timeout, every=0.05)
 
 
 def settled(total: int) -> Callable[[dict[str, Any]], bool]:

@@ -31,7 +31,8 @@ from signaling.auth import Role
 from signaling.events import ServerEvent
 from tests.conftest import ServerFactory
 
-from .conftest import BrowserFactory, Microphones, PageLog, Pages, PagesFactory
+from .conftest import BrowserFactory, Microphones, PageLog, Pages, PagesFactory, poll_state
+from .conftest import page_state as shared_page_state
 
 pytestmark = pytest.mark.e2e
 
@@ -48,24 +49,13 @@ RECOVERY_S = 10.0
 
 
 async def page_state(page: Page) -> dict[str, Any]:
-    state: dict[str, Any] = await page.evaluate("window.kotha.state()")
-    return state
+    return await shared_page_state(page)
 
 
 async def wait_for_state(
     page: Page, log: PageLog, key: str, wanted: object, timeout: float = CONNECT_TIMEOUT_S
 ) -> None:
-    deadline = time.monotonic() + timeout
-    state: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        state = await page_state(page)
-        if state.get(key) == wanted:
-            return
-        await asyncio.sleep(0.2)
-    pytest.fail(
-        f"{log.name} page: {key} is {state.get(key)!r}, not {wanted!r}, after {timeout:.0f} s\n"
-        f"state: {json.dumps(state, ensure_ascii=False)}\n{log}"
-    )
+    await poll_state(page, log, f"{key} == {wanted!r}", lambda s: s.get(key) == wanted, timeout)
 
 
 async def sample_levels(page: Page, seconds: float, every: float = 0.1) -> list[float]:

@@ -47,7 +47,7 @@ from signaling.client import KothaClient
 from tests.conftest import Pair, Server, connect_call
 from tests.support import Ear, drop_every, participant_media
 
-from .conftest import BrowserFactory, PageLog, make_wav
+from .conftest import BrowserFactory, PageLog, make_wav, page_state, poll_state
 
 pytestmark = pytest.mark.e2e
 
@@ -142,8 +142,7 @@ async def open_page(
 
 
 async def state(page: Page) -> dict[str, Any]:
-    result: dict[str, Any] = await page.evaluate("window.kotha.state()")
-    return result
+    return await page_state(page)
 
 
 async def poll(
@@ -154,16 +153,7 @@ async def poll(
     timeout: float = WAIT_MS / 1000,
 ) -> dict[str, Any]:
     """Poll the page's state until ``check`` holds; fail with the state and the page log."""
-    deadline = time.monotonic() + timeout
-    current: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        current = await state(page)
-        if check(current):
-            return current
-        await asyncio.sleep(0.2)
-    pytest.fail(
-        f"{what}: not within {timeout:.0f} s\n{json.dumps(current, indent=1)[:4000]}\n{log}"
-    )
+    return await poll_state(page, log, what, check, timeout, every=0.2)
 
 
 def session(page_state: dict[str, Any]) -> dict[str, Any]:

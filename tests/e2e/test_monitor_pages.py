@@ -24,7 +24,6 @@ Guards:
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,7 @@ from signaling.auth import Role
 from signaling.client import KothaClient
 from tests.support import ToneTrack
 
-from .conftest import PageLog, Pages, PagesFactory
+from .conftest import PageLog, Pages, PagesFactory, poll_state
 from .test_browser_call import page_state, start_voice_call
 
 pytestmark = pytest.mark.e2e
@@ -96,16 +95,8 @@ async def wait_for(
     page: Page, log: PageLog, key: str, wanted: object, timeout_s: float = 15.0
 ) -> dict[str, Any]:
     """The page's state once ``state[key] == wanted``; fails with the state after the timeout."""
-    deadline = time.monotonic() + timeout_s
-    state: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        state = await page_state(page)
-        if state.get(key) == wanted:
-            return state
-        await page.wait_for_timeout(100)
-    pytest.fail(
-        f"{log.name} page: {key} is {state.get(key)!r}, not {wanted!r}\n"
-        f"state: {json.dumps(state, ensure_ascii=False)}\n{log}"
+    return await poll_state(
+        page, log, f"{key} == {wanted!r}", lambda s: s.get(key) == wanted, timeout_s
     )
 
 

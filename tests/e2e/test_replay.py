@@ -21,9 +21,7 @@ Guards:
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,7 @@ from tests.recording.test_long_recording import write_one_hour_playback
 from tests.recording.test_recorded_call import record_call
 from tests.support import TestCardTrack, participant_media
 
-from .conftest import PageLog
+from .conftest import PageLog, page_state, poll_state
 
 pytestmark = pytest.mark.e2e
 
@@ -62,8 +60,7 @@ async def new_page(browser: Browser) -> tuple[Page, PageLog]:
 
 
 async def state(page: Page) -> dict[str, Any]:
-    result: dict[str, Any] = await page.evaluate("window.kotha.state()")
-    return result
+    return await page_state(page)
 
 
 async def wait_for(
@@ -73,18 +70,7 @@ async def wait_for(
     check: Callable[[dict[str, Any]], bool],
     timeout: float = 10.0,
 ) -> dict[str, Any]:
-    """Poll window.kotha.state() until `check` holds; fail with the state and the page log."""
-    deadline = time.monotonic() + timeout
-    current: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        current = await state(page)
-        if check(current):
-            return current
-        await asyncio.sleep(0.05)
-    pytest.fail(
-        f"replay page: {what} did not happen within {timeout:.1f} s\n"
-        f"state: {json.dumps(current, ensure_ascii=False)}\n{log}"
-    )
+    return await poll_state(page, log, what, check, timeout, every=0.05)
 
 
 async def click_timeline(page: Page, fraction: float) -> None:
