@@ -71,3 +71,18 @@ def test_demo_banner_links_the_replay_page_with_a_reviewer_sign_in(tmp_path: Pat
     assert identity.role is Role.REVIEWER
     # Without --demo no token is printed at all.
     assert "#token=" not in _banner(config, demo=False)
+
+
+def test_demo_banner_signs_in_a_supervisor_on_the_dashboard_and_an_admin_on_the_audit_log(
+    tmp_path: Path,
+) -> None:
+    from signaling.cli import _banner
+    from signaling.config import Config
+
+    config = Config(data_dir=tmp_path, jwt_secret="s" * 32)
+    banner = _banner(config, demo=True)
+    authority = TokenAuthority(config.jwt_secret)
+    for page, role in (("/dashboard", Role.SUPERVISOR), ("/audit", Role.ADMIN)):
+        assert f"{config.base_url}{page}" in banner
+        link = next(line for line in banner.splitlines() if f"{page}#token=" in line)
+        assert authority.verify(link.split("#token=", 1)[1]).role is role
