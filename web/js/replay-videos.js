@@ -112,8 +112,14 @@ export class VideoSync {
     if (state !== view.state) {
       view.state = state;
       view.figure.dataset.state = state;
-      view.caption.textContent =
-        state === "before" ? `${view.label} (starts at ${clock(offset)})` : state === "after" ? `${view.label} (ended)` : view.label;
+      // A camera whose first picture came in the call's first second (its first keyframe
+      // can take that long on a busy line) starts with the call: "starts at 0:00" says nothing.
+      const later = state === "before" && offset >= 1;
+      view.caption.textContent = later
+        ? `${view.label} (starts at ${clock(offset)})`
+        : state === "after"
+          ? `${view.label} (ended)`
+          : view.label;
     }
   }
 
