@@ -307,19 +307,19 @@ class Room:
 
 
 def _hears(speaker: Member, listener: Member) -> bool:
-    return hears(
-        speaker.monitor,
-        coached=speaker.coached == listener.participant_id,
-        listener_monitors=listener.monitor is not None,
-    )
+    return hears(speaker.monitor, **_relation(speaker, listener))
 
 
 def _prepared(speaker: Member, listener: Member) -> bool:
-    return prepared(
-        speaker.monitor,
-        coached=speaker.coached == listener.participant_id,
-        listener_monitors=listener.monitor is not None,
-    )
+    return prepared(speaker.monitor, **_relation(speaker, listener))
+
+
+def _relation(speaker: Member, listener: Member) -> dict[str, bool]:
+    """How a listener stands to a speaker, as media.monitor's rules ask it."""
+    return {
+        "coached": speaker.coached == listener.participant_id,
+        "listener_monitors": listener.monitor is not None,
+    }
 
 
 def default_configuration() -> RTCConfiguration:

@@ -306,10 +306,7 @@ class CallNamespace(socketio.AsyncNamespace):
 
     async def on_unwatch_call(self, socket: _Socket, message: CallRef) -> Payload:
         """Stop watching; a monitoring session on the call ends with it."""
-        monitoring = self._switchboard.monitoring
-        call = self._switchboard.calls.get(message.call_id)
-        if call is not None and any(m.sid == socket.sid for m in call.monitors.values()):
-            await monitoring.stop(socket.seat, message.call_id)
+        await self._switchboard.monitoring.stop_if_held(socket.seat, message.call_id)
         await self.leave_room(socket.sid, watch_room(message.call_id))
         return {}
 

@@ -136,14 +136,7 @@ class Monitoring:
                 await self._end_record(call, monitor, "failed")
                 raise MediaRequestError(f"monitoring could not start: {exc}") from exc
             logger.info("Call(%s) %s monitors (%s)", call_id, identity.subject, mode.value)
-            self._recordings.event(
-                call_id,
-                "monitor_started",
-                participant_id=monitor.participant_id,
-                subject=monitor.subject,
-                name=monitor.name,
-                mode=mode.value,
-            )
+            self._on_timeline(call_id, "monitor_started", monitor)
         await self._announce(call, monitor, was=None)
         return self._joined(call, monitor, peer.peer_id)
 
@@ -197,15 +190,7 @@ class Monitoring:
                     was.value,
                     mode.value,
                 )
-                self._recordings.event(
-                    call_id,
-                    "monitor_mode_changed",
-                    participant_id=monitor.participant_id,
-                    subject=monitor.subject,
-                    name=monitor.name,
-                    mode=mode.value,
-                    previous=was.value,
-                )
+                self._on_timeline(call_id, "monitor_mode_changed", monitor, previous=was.value)
             await self._announce(call, monitor, was=was)
         return {"mode": monitor.mode.value, "changed_at": monitor.mode_since}
 
@@ -242,13 +227,23 @@ class Monitoring:
     def session(self, seat: Seat, call_id: str) -> tuple[Call, Monitor]:
         """The session this socket holds on ``call_id``."""
         seat.identity.require(Role.SUPERVISOR)
-        call = self._calls.get(call_id)
-        monitor = None
-        if call is not None:
-            monitor = next((m for m in call.monitors.values() if m.sid == seat.sid), None)
-        if call is None or monitor is None:
+        held = self._held(seat, call_id)
+        if held is None:
             raise CallStateError(f"you are not monitoring call {call_id}; monitor_call first")
-        return call, monitor
+        return held
+
+    async def stop_if_held(self, seat: Seat, call_id: str) -> None:
+        """End this socket's session on ``call_id``, if it holds one (it stops watching)."""
+        held = self._held(seat, call_id)
+        if held is not None:
+            await self._end(*held, "stopped")
+
+    def _held(self, seat: Seat, call_id: str) -> tuple[Call, Monitor] | None:
+        call = self._calls.get(call_id)
+        if call is None:
+            return None
+        monitor = next((m for m in call.monitors.values() if m.sid == seat.sid), None)
+        return (call, monitor) if monitor is not None else None
 
     @staticmethod
     def monitors_of(call: Call) -> list[dict[str, object]]:
@@ -288,6 +283,20 @@ class Monitoring:
             )
         )
 
+    def _on_timeline(
+        self, call_id: str, event_type: str, monitor: Monitor, **fields: object
+    ) -> None:
+        """A session's start, switch or end on the recording's timeline, with who and how."""
+        self._recordings.event(
+            call_id,
+            event_type,
+            participant_id=monitor.participant_id,
+            subject=monitor.subject,
+            name=monitor.name,
+            mode=monitor.mode.value,
+            **fields,
+        )
+
     async def _end(self, call: Call, monitor: Monitor, reason: str) -> None:
         if call.monitors.pop(monitor.participant_id, None) is None:
             return  # ended already (a socket closing while the call ends)
@@ -297,15 +306,7 @@ class Monitoring:
             if room is not None:
                 await room.leave(monitor.participant_id)
             logger.info("Call(%s) %s stopped monitoring: %s", call.call_id, monitor.subject, reason)
-            self._recordings.event(
-                call.call_id,
-                "monitor_ended",
-                participant_id=monitor.participant_id,
-                subject=monitor.subject,
-                name=monitor.name,
-                mode=monitor.mode.value,
-                reason=reason,
-            )
+            self._on_timeline(call.call_id, "monitor_ended", monitor, reason=reason)
         notifier = self._notifier()
         await notifier.to_socket(
             monitor.sid,

@@ -377,16 +377,11 @@ class AgentConsole extends CallPage {
   }
 
   _bindControls() {
-    $("signin-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      const token = $("token-input").value.trim();
-      if (!token) return;
-      $("token-input").value = "";
+    this.bindSignIn((token) => {
       this.clearError();
       tokens.save(token);
       this.connect(token);
     });
-    $("sign-out").addEventListener("click", () => this.signOut());
     $("availability").addEventListener("click", () => this.toggleAvailability());
     $("accept-next").addEventListener("click", () => this.accept(null));
     $("queue-rows").addEventListener("click", (event) => {

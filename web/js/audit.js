@@ -390,12 +390,7 @@ class AuditPage extends Page {
   // -- wiring ------------------------------------------------------------------
 
   _bind() {
-    $("signin-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      const token = $("token-input").value.trim();
-      if (token) this.signIn(token);
-    });
-    $("sign-out").addEventListener("click", () => this.signOut());
+    this.bindSignIn((token) => this.signIn(token));
     $("filter-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.apply();

@@ -193,16 +193,11 @@ class Dashboard extends Page {
   }
 
   _bindControls() {
-    $("signin-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      const token = $("token-input").value.trim();
-      if (!token) return;
-      $("token-input").value = "";
+    this.bindSignIn((token) => {
       this.clearError();
       tokens.save(token);
       this.connect(token);
     });
-    $("sign-out").addEventListener("click", () => this.signOut());
     $("cp-close").addEventListener("click", () => this.closeCall());
     window.addEventListener("hashchange", () => this._route());
     // A click anywhere on a row opens its call (its links do so by themselves).

@@ -28,6 +28,19 @@ export class Page {
     this.error = null;
     this.render();
   }
+
+  /** The sign-in form hands a pasted token to `onToken`; "Sign out" calls signOut(). */
+  bindSignIn(onToken) {
+    $("signin-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const input = $("token-input");
+      const token = input.value.trim();
+      if (!token) return;
+      input.value = "";
+      onToken(token);
+    });
+    $("sign-out").addEventListener("click", () => this.signOut());
+  }
 }
 
 export class CallPage extends Page {

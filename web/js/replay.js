@@ -576,12 +576,7 @@ class ReplayPage extends Page {
   // -- wiring ------------------------------------------------------------------
 
   _bind() {
-    $("signin-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      const token = $("token-input").value.trim();
-      if (token) this.signIn(token);
-    });
-    $("sign-out").addEventListener("click", () => this.signOut());
+    this.bindSignIn((token) => this.signIn(token));
     $("search-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.search();
