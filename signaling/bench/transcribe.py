@@ -40,6 +40,10 @@ The figures:
   pool takes to decode and recognise. ``texts_match_offline``: the share of
   phrases whose live words equal that decode's (1.0 unless the live path lost
   or reordered audio).
+* ``warm_start``: the CPU a stream's first two seconds cost on a new
+  recogniser (``new_cpu_ms_p50``) and on a warm spare as the pool hands out
+  (``warm_cpu_ms_p50``), alternated in the same run; ``warm_over_new`` is
+  their ratio (well under 1: the spare has paid the first computation).
 * ``loop_lag_ms``: how late a coroutine that sleeps 10 ms at a time wakes
   (the event loop carries every call's media: it must not stall).
 * ``lag_s_max`` and ``lag_s_p95``: how far behind live the pool ran
@@ -85,6 +89,7 @@ from transcribe.keywords import KeywordSpotter
 from transcribe.models import ModelCatalog
 from transcribe.pool import TranscriptionPool
 from transcribe.recognizer import Final, Partial, StreamRecognizer
+from transcribe.spares import SpareRecognizers
 from transcribe.speaker import Result, SpeakerStream
 from transcribe.utterance import PartialText, Speaker, Utterance
 
@@ -117,6 +122,8 @@ GOAL_FINAL_MS_P95 = 800.0  # a final utterance within this of the end of speech,
 BEHIND_S = 2.0  # the pool's defaults, as the server's config has them
 GIVE_UP_S = 20.0
 MAX_STREAMS = 64
+WARM_START_ROUNDS = 5  # cold and warm recognisers, alternated
+WARM_START_S = 2.0  # of the speech each one's first feed holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +266,40 @@ def endpoint_figures(speech: Speech, model: object) -> dict[str, Any]:
         "phrases_final": len(final_at),
         "texts": [" ".join(texts.get(p, [])) for p in range(len(speech.phrases))],
     }
+
+
+def warm_start_figures(speech: Speech, model: object) -> dict[str, Any]:
+    """What a stream's first seconds cost on a new recogniser and on a warm spare.
+
+    The first ``WARM_START_S`` of the speech fed in one go, CPU time of this
+    thread, new and warm alternated ``WARM_START_ROUNDS`` times so a busy
+    neighbour weighs on both alike; the ratio of the medians is the figure.
+    """
+    decoder = OpusDecoder()
+    packets = speech.packets[: round(WARM_START_S * 1000 / FRAME_MS)]
+    pcm = b"".join(decoder.decode(packet) for packet in packets)
+    spares = SpareRecognizers(keep=1)
+    cold: list[float] = []
+    warm: list[float] = []
+    for _ in range(WARM_START_ROUNDS):
+        cold.append(_first_feed_cpu_s(StreamRecognizer(model), pcm))
+        spares.warm(model, 1)
+        warm.append(_first_feed_cpu_s(StreamRecognizer(model, warm=spares.take(model)), pcm))
+    cold_ms = float(np.median(cold)) * 1000
+    warm_ms = float(np.median(warm)) * 1000
+    return {
+        "seconds_fed": WARM_START_S,
+        "rounds": WARM_START_ROUNDS,
+        "new_cpu_ms_p50": round(cold_ms, 1),
+        "warm_cpu_ms_p50": round(warm_ms, 1),
+        "warm_over_new": round(warm_ms / cold_ms, 3) if cold_ms else None,
+    }
+
+
+def _first_feed_cpu_s(recognizer: StreamRecognizer, pcm: bytes) -> float:
+    started = time.thread_time()
+    recognizer.feed(pcm)
+    return time.thread_time() - started
 
 
 @dataclass(slots=True)
@@ -477,10 +518,12 @@ async def run_transcribe_benchmark(
         texts = [PHRASES[n % len(PHRASES)] for n in range(phrases)]
         speech = await asyncio.to_thread(synthesize, texts, Path(tmp))
     endpoint = await asyncio.to_thread(endpoint_figures, speech, model)
+    warm_start = await asyncio.to_thread(warm_start_figures, speech, model)
     head |= {
         "phrases": len(speech.phrases),
         "audio_s": round(speech.audio_s, 2),
         "endpoint": endpoint,
+        "warm_start": warm_start,
     }
     progress(
         f"bench: {len(speech.phrases)} phrases, {speech.audio_s:.1f} s of speech per stream; "

@@ -1,14 +1,14 @@
-"""A stream starts on a warm recogniser: its first words come sooner, and are the same.
+"""A stream starts on a warm recogniser and hears what a new one hears, at the same times.
 
-Guards: a recogniser warmed on quiet noise and reset decodes the same words at the same
-call times as a new one (Vosk keeps counting time across a reset; the recogniser takes
-that off); its first decode costs a fraction of a new one's (~0.5 s of CPU); spares are
-kept per model, up to the limit.
+Guards: a recogniser warmed on quiet noise and reset decodes the same words at the
+same call times as a new one (Vosk keeps counting time across a reset; the
+recogniser takes that off); spares are kept per model, up to the limit, and each is
+handed out once. What a warm start saves is a speed figure, so it is measured by
+``kotha bench transcribe`` (``warm_start``), not here.
 """
 
 from __future__ import annotations
 
-import time
 import wave
 from pathlib import Path
 
@@ -21,32 +21,22 @@ def finals(recognizer: StreamRecognizer, pcm: bytes) -> list[tuple[str, int, int
     return [(r.text, r.start_ms, r.end_ms) for r in results if isinstance(r, Final)]
 
 
-def first_second_cost(recognizer: StreamRecognizer, pcm: bytes) -> float:
-    started = time.thread_time()
-    recognizer.feed(pcm[: 16000 * 2])
-    return time.thread_time() - started
-
-
-def test_a_warm_recogniser_hears_the_same_words_at_the_same_times_sooner(
+def test_a_warm_recogniser_hears_the_same_words_at_the_same_times(
     korean_model: object, korean_speech: list[Path]
 ) -> None:
-    with wave.open(str(korean_speech[1])) as wav:
-        pcm = wav.readframes(wav.getnframes())
     spares = SpareRecognizers(keep=2)
     spares.warm(korean_model, 2)
     assert spares.count(korean_model) == 2
-
-    fresh = StreamRecognizer(korean_model, offset_ms=1_000)
-    cold_cost = first_second_cost(fresh, pcm)
-    warm = StreamRecognizer(korean_model, offset_ms=1_000, warm=spares.take(korean_model))
-    warm_cost = first_second_cost(warm, pcm)
-    assert warm_cost < cold_cost / 2, (warm_cost, cold_cost)
-
-    heard = finals(StreamRecognizer(korean_model, offset_ms=1_000), pcm)
-    again = finals(
-        StreamRecognizer(korean_model, offset_ms=1_000, warm=spares.take(korean_model)), pcm
-    )
-    assert heard and again == heard
+    for speech in korean_speech:
+        with wave.open(str(speech)) as wav:
+            pcm = wav.readframes(wav.getnframes())
+        heard = finals(StreamRecognizer(korean_model, offset_ms=1_000), pcm)
+        warm = spares.take(korean_model)
+        assert warm is not None
+        again = finals(StreamRecognizer(korean_model, offset_ms=1_000, warm=warm), pcm)
+        assert heard and again == heard
+        assert all(start >= 1_000 for _, start, _ in again), again
+    assert spares.count(korean_model) == 0
 
 
 def test_spares_are_kept_per_model_up_to_the_limit(korean_model: object) -> None:
