@@ -224,7 +224,8 @@ class TranscriptionPool:
         logger.warning("%s: %s", stream.speaker.participant_id, reason)
         self._forget(stream)
         stream.inbox.clear()
-        self._executor.submit(stream.release)
+        # Not kept: it failed, or is far behind with its audio cut off.
+        self._executor.submit(functools.partial(stream.release, keep=False))
         handlers[1](stream, reason)
         closing = self._closing.pop(stream, None)
         if closing is not None and not closing.done():

