@@ -35,8 +35,9 @@ WINDOW_SAMPLES = SAMPLE_RATE // 50
 # off (models.py) and each recogniser adds the same noise from its own seeded generator.
 DITHER = 1.0
 DITHER_SEED = 20261125
-# Silence fed to a recogniser being passed on, so that it is running and can be finished.
-FINISH_BYTES = SAMPLE_RATE * BYTES_PER_SAMPLE * MAX_CHUNK_MS // 1000
+# One chunk of silence, fed to a recogniser being passed on so it is running and can be
+# finished.
+FINISH_SILENCE = bytes(SAMPLE_RATE * BYTES_PER_SAMPLE * MAX_CHUNK_MS // 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,10 +205,9 @@ class StreamRecognizer:
         silence makes it.
         """
         self._carry.clear()
-        self._recognizer.AcceptWaveform(bytes(FINISH_BYTES))
+        self._recognizer.AcceptWaveform(FINISH_SILENCE)
         self._recognizer.FinalResult()
-        finish_ms = FINISH_BYTES / (SAMPLE_RATE * BYTES_PER_SAMPLE) * 1000
-        return WarmRecognizer(self._recognizer, self._origin_ms + self.fed_ms + finish_ms)
+        return WarmRecognizer(self._recognizer, self._origin_ms + self.fed_ms + MAX_CHUNK_MS)
 
     def _final(self, raw: str) -> Final | None:
         self._partial = ""

@@ -16,7 +16,7 @@ import { MonitorBanner } from "./monitor-banner.js";
 import { QualityIndicator } from "./quality-indicator.js";
 import { RemoteViews } from "./remote-views.js";
 import { SentimentGauge } from "./sentiment-gauge.js";
-import { Signal } from "./signal.js";
+import { openPageSignal } from "./signal.js";
 import { TokenStore } from "./token-store.js";
 import { TranscriptAlerts, TranscriptPanel } from "./transcript-panel.js";
 import { $, everySecond, secondsSince, setToggle } from "./ui.js";
@@ -102,16 +102,8 @@ class AgentConsole extends CallPage {
   // -- the socket --------------------------------------------------------
 
   connect(token) {
-    const signal = new Signal(token, { onToken: (renewed) => tokens.save(renewed) });
-    this.signal = signal;
+    const signal = openPageSignal(this, token, tokens);
     this.setPhase("loading");
-    signal.on("connected", ({ first }) => this.refresh(first));
-    signal.on("disconnected", () => this.render());
-    signal.on("refused", (error) => {
-      this.signOut();
-      this.showError(error);
-    });
-    signal.on("unreachable", (error) => this.showError(error));
     signal.on("agent_updated", ({ agent }) => {
       this.agent = agent;
       this.render();

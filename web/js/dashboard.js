@@ -15,7 +15,7 @@ import { setText } from "./floor-dom.js";
 import { FloorQueue } from "./floor-queue.js";
 import { clock, errorWords } from "./floor-words.js";
 import { Page } from "./page.js";
-import { Signal } from "./signal.js";
+import { openPageSignal } from "./signal.js";
 import { TokenStore } from "./token-store.js";
 import { $, everySecond } from "./ui.js";
 
@@ -66,19 +66,13 @@ class Dashboard extends Page {
   // -- the socket --------------------------------------------------------
 
   connect(token) {
-    const signal = new Signal(token, { onToken: (renewed) => tokens.save(renewed) });
-    this.signal = signal;
+    const signal = openPageSignal(this, token, tokens, {
+      onUnreachable: (error) => {
+        if (this.phase === "loading") this.showError(error);
+        this.render();
+      },
+    });
     this.setPhase("loading");
-    signal.on("connected", ({ first }) => this.refresh(first));
-    signal.on("disconnected", () => this.render());
-    signal.on("refused", (error) => {
-      this.signOut();
-      this.showError(error);
-    });
-    signal.on("unreachable", (error) => {
-      if (this.phase === "loading") this.showError(error);
-      this.render();
-    });
     signal.on("floor_updated", (floor) => this._setFloor(floor));
     signal.on("call_ended", (ended) => this._callEnded(ended));
     for (const name of ["monitor_updated", "call_updated", "participant_updated", "participant_left"]) {

@@ -181,3 +181,27 @@ function tokenLifetimeMs(token) {
     return 0;
   }
 }
+
+/**
+ * A signed-in page's socket, wired as every page wants it: renewed tokens kept in
+ * `tokens`, `page.refresh(first)` on each (re)connection, `page.render()` when it
+ * drops. A refused token signs the page out with the error shown, and an unreachable
+ * server shows its error, unless the page says otherwise.
+ */
+export function openPageSignal(page, token, tokens, { onRefused, onUnreachable } = {}) {
+  const signal = new Signal(token, { onToken: (renewed) => tokens.save(renewed) });
+  page.signal = signal;
+  signal.on("connected", ({ first }) => page.refresh(first));
+  signal.on("disconnected", () => page.render());
+  signal.on(
+    "refused",
+    onRefused ??
+      ((error) => {
+        page.signOut();
+        page.showError(error);
+      }),
+  );
+  // Shown until the socket is back (socket.io keeps retrying by itself).
+  signal.on("unreachable", onUnreachable ?? ((error) => page.showError(error)));
+  return signal;
+}

@@ -15,7 +15,7 @@ import * as i18n from "./i18n.js";
 import { LevelMeter } from "./level-meter.js";
 import { canShareScreen, openLocalMedia } from "./local-media.js";
 import { RemoteViews } from "./remote-views.js";
-import { Signal } from "./signal.js";
+import { openPageSignal } from "./signal.js";
 import { TokenStore } from "./token-store.js";
 import { $, everySecond, secondsSince, setToggle } from "./ui.js";
 
@@ -65,13 +65,9 @@ class SupportPage extends CallPage {
   // -- the socket --------------------------------------------------------
 
   connect(token) {
-    const signal = new Signal(token, { onToken: (renewed) => tokens.save(renewed) });
-    this.signal = signal;
-    signal.on("connected", ({ first }) => this.refresh(first));
-    signal.on("disconnected", () => this.render());
-    signal.on("refused", (error) => this._tokenRefused(error));
-    // Shown until the socket is back (socket.io keeps retrying by itself).
-    signal.on("unreachable", (error) => this.showError(error));
+    const signal = openPageSignal(this, token, tokens, {
+      onRefused: (error) => this._tokenRefused(error),
+    });
     signal.on("queue_position", (queue) => {
       this.queue = queue;
       this.render();
