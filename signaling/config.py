@@ -8,12 +8,14 @@ in the data directory, so tokens survive a restart.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -27,6 +29,22 @@ from pydantic import (
 from .errors import ConfigError
 
 ENV_PREFIX = "KOTHA_"
+IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, lower-cased, as browsers send it in Origin."""
+    parts = urlsplit(url.strip())
+    if not parts.scheme or not parts.hostname:
+        return ""
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    try:
+        port = parts.port
+    except ValueError:
+        return ""
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    suffix = f":{port}" if port is not None and port != default else ""
+    return f"{parts.scheme.lower()}://{host.lower()}{suffix}"
 
 
 class IceServer(BaseModel):
@@ -66,13 +84,52 @@ class Config(BaseModel):
     """Messages a second one socket may send before it gets "rate_limited" replies."""
     socket_rate_burst: Annotated[float, Field(ge=1)] = 100.0
     allowed_origins: list[str] = Field(default_factory=list)
-    """Extra origins allowed to open a socket (same origin is always allowed)."""
+    """Origins (``https://support.example.com``) whose pages may open a socket, besides
+    ``public_url``'s. The Host header is never trusted for this (DNS rebinding)."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses or networks (CIDR) of reverse proxies in front of this server; only from them
+    is ``X-Forwarded-For`` believed, and the per-address limits apply to the client it names."""
+
+    max_connections: Annotated[int, Field(ge=1)] = 10_000
+    """TCP connections this node holds at once (sockets, page loads, API calls)."""
+    max_connections_per_address: Annotated[int, Field(ge=1)] = 64
+    """TCP connections one address may hold at once. Generous because mobile carriers put many
+    customers behind one address (CGNAT); a trusted proxy is not counted."""
+    socket_connects_per_address_per_min: Annotated[float, Field(gt=0)] = 120.0
+    """New sockets one address may open a minute (a burst of a quarter of it at once)."""
+    max_sockets_per_token: Annotated[int, Field(ge=1, le=1000)] = 8
+    """Sockets open at once on one token and the tokens refreshed from it (a page, its reloads,
+    a second tab)."""
+    socket_sign_in_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    """A socket that has not signed in (sent its token) this long after opening is closed."""
+    http_idle_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 15.0
+    """An HTTP connection that sends nothing (no request, or headers stalled) this long is
+    closed."""
+    shutdown_timeout_s: Annotated[float, Field(gt=0, le=300)] = 8.0
+    """On SIGTERM: calls end (everyone told why), recordings finish, then the process exits;
+    anything still running after this is cut off. Below Docker's 10 s and systemd's 90 s."""
+    token_max_session_s: Annotated[int, Field(ge=60, le=30 * 86400)] = 24 * 3600
+    """The longest a sign-in lasts, however often its token is refreshed."""
+    api_calls_per_min: Annotated[float, Field(gt=0)] = 600.0
+    """Calls one API key may create a minute (a burst of a tenth of it at once)."""
+    guest_calls_per_min: Annotated[float, Field(gt=0)] = 10.0
+    """Guest calls one address may start a minute (demo mode only)."""
+    max_queued_per_address: Annotated[int, Field(ge=1)] = 20
+    """Customers one address may have waiting in the queue at once."""
+    joins_per_min: Annotated[float, Field(gt=0)] = 12.0
+    """Fresh media connections one participant may open a minute (reloads, network changes);
+    a page that fails and rejoins at once is refused, not given a peer each time."""
 
     ice_servers: list[IceServer] = Field(default_factory=list)
     turn_secret: str = ""
     turn_ttl_s: Annotated[int, Field(ge=60, le=86400)] = 3600
     ice_addresses: list[str] = Field(default_factory=list)
     """Addresses the server gathers ICE candidates on (all interfaces when empty)."""
+    ice_candidate_networks: list[str] | None = None
+    """Non-public networks (CIDR) a client's ICE candidates may name. Public unicast addresses
+    are always allowed; multicast and unspecified ones never. Unset: everything when this
+    server listens on a loopback or private address (a laptop, a LAN), public addresses only
+    otherwise, so that a client cannot make a public server probe its private neighbours."""
 
     auto_offer: bool = False
     """Offer the longest-waiting call to the longest-idle available agent."""
@@ -147,6 +204,47 @@ class Config(BaseModel):
                 "time-limited credentials"
             )
         return self
+
+    @field_validator("ice_candidate_networks", "trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str] | None) -> list[str] | None:
+        for text in value or []:
+            try:
+                ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{text!r} is not an address or a network like 10.0.0.0/8"
+                ) from None
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != origin_of(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port] with no path, "
+                    "for example https://support.example.com"
+                )
+        return value
+
+    @property
+    def candidate_networks(self) -> list[IPNetwork] | None:
+        """The non-public networks clients' ICE candidates may name; None: every network."""
+        if self.ice_candidate_networks is not None:
+            return [ipaddress.ip_network(n, strict=False) for n in self.ice_candidate_networks]
+        try:
+            own = ipaddress.ip_address(self.host)
+        except ValueError:
+            own = None  # a host name: treat it as public
+        # 0.0.0.0 and :: listen on every interface, the public ones too.
+        if own is not None and not own.is_unspecified and (own.is_loopback or own.is_private):
+            return None
+        return []
+
+    @property
+    def proxy_networks(self) -> list[IPNetwork]:
+        return [ipaddress.ip_network(n, strict=False) for n in self.trusted_proxies]
 
     @property
     def recordings_path(self) -> Path:
