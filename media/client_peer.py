@@ -3,6 +3,11 @@
 It answers the server's offers the way the browser pages do: each m-line the
 server marks ``publish`` gets the local track of that source, each
 ``subscribe`` m-line yields a remote track labelled with whose source it is.
+
+The local tracks belong to the caller, not to the peer: a client that joins
+again (a fresh peer) publishes the same microphone. aiortc stops a sender's
+track when the connection closes, so the peer sends each source through a
+:class:`BorrowedTrack` of its own, which it may stop without ending the source.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.jitterbuffer import JitterFrame
+from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from av.frame import Frame
+from av.packet import Packet
 
 from . import aiortc_compat
 from .peer import Slot, SlotDirection
@@ -32,11 +40,32 @@ TrackHandler = Callable[[SourceKey, MediaStreamTrack], None]
 SdpFilter = Callable[[str], str]
 
 
+class BorrowedTrack(MediaStreamTrack):
+    """One peer's way of sending a source track it does not own.
+
+    It passes on the source's frames; stopping it (as aiortc does to a
+    sender's track when the connection closes) leaves the source live for the
+    next peer. One borrowed track at a time should read a source: two would
+    share its frames between them.
+    """
+
+    def __init__(self, source: MediaStreamTrack) -> None:
+        super().__init__()
+        self.kind = source.kind
+        self.source = source
+
+    async def recv(self) -> Frame | Packet:
+        if self.readyState != "live":
+            raise MediaStreamError
+        return await self.source.recv()
+
+
 class ClientPeer:
     """One participant's RTCPeerConnection, answering the server's offers.
 
     Args:
-        sources: the local tracks to publish, by source.
+        sources: the local tracks to publish, by source. They stay the
+            caller's: closing the peer does not stop them.
         on_track: called with each remote track and whose source it carries.
         on_encoded_frame: when given, received media is not decoded at all;
             each encoded frame goes here (benchmarks, and tests that prove
@@ -71,6 +100,7 @@ class ClientPeer:
         self._answer_filter = answer_filter
         self._slots: dict[str, Slot] = {}
         self._tapped: set[str] = set()
+        self._borrowed: list[BorrowedTrack] = []
 
     async def answer(self, sdp: str, slots: Iterable[Slot]) -> str:
         """Apply the server's offer and return the answer SDP."""
@@ -97,10 +127,23 @@ class ClientPeer:
         for transceiver in self.pc.getTransceivers():
             slot = self._slots.get(transceiver.mid or "")
             if slot and slot.direction is SlotDirection.PUBLISH and slot.source == kind:
-                transceiver.sender.replaceTrack(track)
+                replaced = transceiver.sender.track
+                transceiver.sender.replaceTrack(None if track is None else self._borrow(track))
+                if isinstance(replaced, BorrowedTrack):
+                    replaced.stop()
+                    self._borrowed.remove(replaced)
 
     async def close(self) -> None:
+        """Close the connection; the source tracks stay live for their owner."""
         await self.pc.close()
+        for borrowed in self._borrowed:
+            borrowed.stop()  # a sender that never started has not stopped its track
+        self._borrowed.clear()
+
+    def _borrow(self, track: MediaStreamTrack) -> BorrowedTrack:
+        borrowed = BorrowedTrack(track)
+        self._borrowed.append(borrowed)
+        return borrowed
 
     def _bind(self, transceiver: RTCRtpTransceiver) -> None:
         slot = self._slots.get(transceiver.mid or "")
@@ -110,7 +153,7 @@ class ClientPeer:
         if slot.direction is SlotDirection.PUBLISH:
             track = self.sources.get(key.source)
             if track is not None and transceiver.sender.track is None:
-                transceiver.sender.replaceTrack(track)
+                transceiver.sender.replaceTrack(self._borrow(track))
             transceiver.direction = "sendonly"
             return
         if transceiver.mid in self._tapped:

@@ -19,16 +19,14 @@ from aiortc import (
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
-from aiortc.sdp import candidate_from_sdp
+from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from . import aiortc_compat
 from .errors import NegotiationError, PeerClosedError, StaleAnswerError
+from .ice_policy import CandidateGate, CandidatePolicy
 from .source import SourceKey
 
 logger = logging.getLogger(__name__)
-
-# rtpengine's limit: a peer that sends more candidates than this is broken or hostile.
-MAX_REMOTE_CANDIDATES = 100
 
 
 @unique
@@ -90,6 +88,10 @@ class Peer:
     must send and receive, so it adds the m-lines and the client only answers.
     That leaves no glare to resolve. Offers are serialised: a change while an
     offer is out is folded into the next offer, made when the answer arrives.
+
+    The client's ICE candidates, in an answer's SDP or trickled, pass
+    ``candidate_policy`` (default: any address, at most 100 per peer) before
+    aiortc sees them, since each one makes the server send STUN checks to it.
     """
 
     def __init__(
@@ -101,6 +103,7 @@ class Peer:
         on_state: StateHandler,
         answer_timeout: float = 20.0,
         label: str = "",
+        candidate_policy: CandidatePolicy | None = None,
     ) -> None:
         self.participant_id = participant_id
         # Names this connection: an answer or candidate meant for an earlier
@@ -117,7 +120,10 @@ class Peer:
         self._pending_offer: int | None = None
         self._answered = asyncio.Event()
         self._needed = asyncio.Event()
-        self._remote_candidates = 0
+        # Candidates from the answers' SDP and trickled ones pass one gate, one limit.
+        self._candidates = CandidateGate(
+            candidate_policy if candidate_policy is not None else CandidatePolicy()
+        )
         self._early_candidates: list[RTCIceCandidate | None] = []
         self._closed = False
         self._task = asyncio.get_running_loop().create_task(
@@ -164,12 +170,44 @@ class Peer:
                 f"answer is for offer {offer_id}, but the offer awaiting an answer is "
                 f"{self._pending_offer if self._pending_offer is not None else 'none'}"
             )
+        screened = self._candidates.screen(sdp)
+        if screened.dropped:
+            logger.info(
+                "Peer(%s) answer %d: dropped %d of %d ICE candidates "
+                "(%d refused by policy, %d over the limit of %d, %d unreadable)%s",
+                self._label,
+                offer_id,
+                screened.dropped,
+                screened.dropped + screened.kept,
+                screened.refused,
+                screened.over_limit,
+                self._candidates.policy.max_candidates,
+                screened.unreadable,
+                f"; e.g. {screened.example}" if screened.example else "",
+            )
+        # Read it first, apart from applying it, so that the client learns which
+        # of the two went wrong: aiortc's parser asserts and raises whatever
+        # int(), split() and dict lookups raise, and setRemoteDescription raises
+        # ValueError or its own errors. Their text means nothing to a client
+        # (and names our internals), so the client gets words, the log the text.
         try:
-            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
-        except (ValueError, KeyError, IndexError) as exc:
-            raise NegotiationError(f"the answer's SDP cannot be applied: {exc}") from exc
-        except Exception as exc:  # aiortc raises its own InvalidStateError/OperationError
-            raise NegotiationError(f"the answer was refused: {exc}") from exc
+            SessionDescription.parse(screened.sdp)
+        except Exception as exc:
+            logger.debug("Peer(%s) answer %d unreadable: %r", self._label, offer_id, exc)
+            raise NegotiationError(
+                "the answer's SDP cannot be read: it is not well-formed SDP"
+            ) from exc
+        try:
+            await self._pc.setRemoteDescription(
+                RTCSessionDescription(sdp=screened.sdp, type="answer")
+            )
+        except Exception as exc:
+            logger.debug("Peer(%s) answer %d refused: %r", self._label, offer_id, exc)
+            raise NegotiationError(
+                "the answer does not fit the offer: it must answer every m-line in order, "
+                "each with ICE credentials, a=setup:active or passive, a=rtcp-mux and a "
+                "codec the offer lists"
+            ) from exc
         self._pending_offer = None
         early, self._early_candidates = self._early_candidates, []
         for candidate in early:
@@ -189,8 +227,6 @@ class Peer:
         self._check_open()
         parsed: RTCIceCandidate | None = None
         if candidate:
-            if self._remote_candidates >= MAX_REMOTE_CANDIDATES:
-                raise NegotiationError(f"more than {MAX_REMOTE_CANDIDATES} ICE candidates")
             if sdp_mid is None and index is None:
                 raise NegotiationError("the ICE candidate needs sdpMid or sdpMLineIndex")
             try:
@@ -198,10 +234,16 @@ class Peer:
             # aiortc's parser asserts on short input and raises whatever int()
             # or split() raise on the rest: anything it throws means "bad candidate".
             except Exception as exc:
-                raise NegotiationError(f"the ICE candidate cannot be parsed: {exc}") from exc
+                logger.debug("Peer(%s) unreadable ICE candidate: %r", self._label, exc)
+                raise NegotiationError(
+                    "the ICE candidate cannot be read: expected 'candidate:<foundation> "
+                    "<component> <protocol> <priority> <address> <port> typ <type>'"
+                ) from exc
+            refusal = self._candidates.admit(parsed)
+            if refusal is not None:
+                raise NegotiationError(refusal)
             parsed.sdpMid = sdp_mid
             parsed.sdpMLineIndex = index
-            self._remote_candidates += 1
         if self._pc.remoteDescription is None:
             self._early_candidates.append(parsed)
             return

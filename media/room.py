@@ -12,6 +12,7 @@ from aiortc import MediaStreamTrack, RTCBundlePolicy, RTCConfiguration, RTCRtpRe
 
 from . import aiortc_compat
 from .errors import MonitoringError, StaleAnswerError, UnknownParticipantError
+from .ice_policy import CandidatePolicy
 from .monitor import MonitorMode, hears, prepared
 from .peer import Offer, Peer, PeerState, SlotDirection
 from .router import Router
@@ -53,7 +54,9 @@ class Room:
     Everyone who receives gets every other member's sources, except that a
     monitoring supervisor is heard only as ``media.monitor`` says. A member
     keeps their sources across a fresh peer (reconnect), so the others keep
-    their tracks and only see a new epoch start.
+    their tracks and only see a new epoch start. ``candidate_policy`` says
+    which of the members' ICE candidates the server contacts (default: any
+    address, at most 100 per peer; see ``media.ice_policy``).
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class Room:
         configuration_factory: Callable[[], RTCConfiguration] | None = None,
         plane: MediaPlane | None = None,
         answer_timeout: float = 20.0,
+        candidate_policy: CandidatePolicy | None = None,
     ) -> None:
         self.room_id = room_id
         self.plane: MediaPlane = plane if plane is not None else Router()
@@ -72,6 +76,9 @@ class Room:
         self._on_state = on_state
         self._configuration_factory = configuration_factory or default_configuration
         self._answer_timeout = answer_timeout
+        self._candidate_policy = (
+            candidate_policy if candidate_policy is not None else CandidatePolicy()
+        )
         self._members: dict[str, Member] = {}
         self._peers: dict[str, Peer] = {}
         # What each peer receives of each source: (subscriber, source) -> track.
@@ -264,6 +271,7 @@ class Room:
             on_state=on_state,
             answer_timeout=self._answer_timeout,
             label=f"{self.room_id}/{participant_id}",
+            candidate_policy=self._candidate_policy,
         )
 
     def _publish(self, peer: Peer, key: SourceKey) -> None:
