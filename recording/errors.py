@@ -4,12 +4,19 @@
 
     RecordingError
     ├── RecordingNotFoundError  (also LookupError)   no recording with that id
-    └── RecordingStateError                          e.g. pause while already paused
+    ├── RecordingStateError                          e.g. pause while already paused
+    └── RangeNotSatisfiableError (also ValueError)   a Range header that is not one byte
+                                                     range inside the file
 """
 
 from __future__ import annotations
 
-__all__ = ["RecordingError", "RecordingNotFoundError", "RecordingStateError"]
+__all__ = [
+    "RangeNotSatisfiableError",
+    "RecordingError",
+    "RecordingNotFoundError",
+    "RecordingStateError",
+]
 
 
 class RecordingError(Exception):
@@ -22,3 +29,7 @@ class RecordingNotFoundError(RecordingError, LookupError):
 
 class RecordingStateError(RecordingError):
     """The recording is not in a state that allows this."""
+
+
+class RangeNotSatisfiableError(RecordingError, ValueError):
+    """A Range header that is not one byte range inside the file (HTTP 416)."""

@@ -2,6 +2,8 @@
 
 Finishing (closing files, the combined file, meta.json) runs in a thread and
 is awaited on shutdown, so a clean stop never leaves a recording unfinished.
+An ended call's recorder still takes its last events (the words said as the
+call was hung up) until it is finished and indexed; then it is let go.
 """
 
 from __future__ import annotations
@@ -40,9 +42,11 @@ class CallRecordings:
         self.root = root
         self.enabled = enabled
         self._recorders: dict[str, Recorder] = {}
-        # Ended calls whose last events (the words said as they hung up) may still come.
+        # Ended calls whose last events (the words said as they hung up) may still come,
+        # until their recordings are finished.
         self._ending: dict[str, Recorder] = {}
         self._finishing: set[asyncio.Task[Any]] = set()
+        self._opening: asyncio.Future[None] | None = None  # done once open() has ended
         self._created = time.time()
         # SQLite is used from one thread: the index gets a thread of its own.
         self._index_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recording-index")
@@ -58,12 +62,16 @@ class CallRecordings:
 
     async def open(self) -> None:
         """Open the index (rebuilding it from the folders if it is new), then recover."""
-        path = self.root / "index.sqlite3"
-        self._index = await self._in_index_thread(lambda: RecordingIndex(path))
-        if self._index.needs_reindex:
-            count = await self.in_index(lambda index: index.reindex(self.root))
-            logger.info("recording index built from %d folders", count)
-        await self.recover()
+        opened = self._opening = asyncio.get_running_loop().create_future()
+        try:
+            path = self.root / "index.sqlite3"
+            self._index = await self._in_index_thread(lambda: RecordingIndex(path))
+            if self._index.needs_reindex:
+                count = await self.in_index(lambda index: index.reindex(self.root))
+                logger.info("recording index built from %d folders", count)
+            await self.recover()
+        finally:
+            opened.set_result(None)
 
     async def in_index(self, work: Callable[[RecordingIndex], Any]) -> Any:
         """Run ``work`` with the index, in the index's thread."""
@@ -166,6 +174,10 @@ class CallRecordings:
 
     async def close(self) -> None:
         """Finish what is being finished (shutdown must not cut one short), close the index."""
+        if self._opening is not None:
+            # A node stopped as it started: opening (a reindex, recovered recordings
+            # being indexed) ends first, or it would find its threads shut down.
+            await self._opening
         await self.settle()
         await asyncio.wrap_future(self._disk.close())
         self._finisher.shutdown(wait=True)
@@ -181,6 +193,17 @@ class CallRecordings:
         return recorder
 
     async def _finish(self, recorder: Recorder, after: Awaitable[Any] | None) -> dict[str, Any]:
+        try:
+            return await self._finish_and_index(recorder, after)
+        finally:
+            # Finished (or failed for good): no late event can reach it any more, and
+            # keeping it would keep its writer, stream files and router for ever.
+            if self._ending.get(recorder.call_id) is recorder:
+                del self._ending[recorder.call_id]
+
+    async def _finish_and_index(
+        self, recorder: Recorder, after: Awaitable[Any] | None
+    ) -> dict[str, Any]:
         if after is not None:
             try:
                 await after

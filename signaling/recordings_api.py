@@ -3,7 +3,14 @@
 Only reviewer, supervisor and admin tokens get in. Opening a recording for
 playback and asking for a download each write one audit record first, then
 hand out short-lived signed URLs; the media itself is served from those
-URLs with HTTP range requests (aiohttp's FileResponse answers ``Range``).
+URLs with HTTP range requests (aiohttp's FileResponse answers ``Range``,
+once :func:`recording.playback.byte_range` has found it to be one range).
+
+Every file a person can fetch is audited as what it is: playback hands out
+the mixed ``playback`` rendition (and the video streams), and the full
+multi-track ``recording`` only for a recording that has no such rendition,
+with ``file: recording`` in the audit record; otherwise the full recording is
+a download.
 """
 
 from __future__ import annotations
@@ -13,20 +20,20 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from pydantic import Field
 
-from recording.errors import RecordingNotFoundError
+from recording.errors import RangeNotSatisfiableError, RecordingNotFoundError
 from recording.finalize import META, read_events
 from recording.index import Query
-from recording.playback import content_type, media_files, resolve
+from recording.playback import byte_range, content_type, media_files, resolve
 from recording.transcript import transcript_from
 
 from .api import bearer_identity
 from .audit import AuditRecord
 from .auth import Identity, Role
-from .errors import InvalidMessageError, NotFoundError
-from .keys import CONFIG, MEDIA_SIGNER, SWITCHBOARD
+from .errors import InvalidMessageError, NotFoundError, TokenRevokedError
+from .keys import CONFIG, MEDIA_SIGNER, REVOCATIONS, SWITCHBOARD
 from .schemas import CallId, Message, ShortText, parse, unix_day
 
 STAFF = (Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
@@ -114,18 +121,21 @@ async def open_playback(request: web.Request) -> web.Response:
     identity = bearer_identity(request)
     identity.require(*STAFF)
     _, meta = await _open(request)
-    await _audit(request, identity, "playback", meta["call_id"])
-    signer, ttl = request.app[MEDIA_SIGNER], request.app[CONFIG].media_url_ttl_s
     files = media_files(meta)
-    urls: dict[str, Any] = {
-        key: signer.url(meta["call_id"], key, identity.subject, ttl)
-        for key in ("playback", "recording")
-        if key in files
-    }
+    # The player needs one audio file: the mixed rendition. Only a recording made
+    # before renditions (or whose rendition failed) falls back to the full recording,
+    # and then the audit record says that this is what was handed out.
+    audio = next((key for key in ("playback", "recording") if key in files), None)
+    details = {"file": "recording"} if audio == "recording" else {}
+    await _audit(request, identity, "playback", meta["call_id"], **details)
+    signer, ttl = request.app[MEDIA_SIGNER], request.app[CONFIG].media_url_ttl_s
+    urls: dict[str, Any] = {}
+    if audio is not None:
+        urls[audio] = signer.url(meta["call_id"], audio, identity, ttl)
     urls["streams"] = [
         {
             **_stream_info(stream),
-            "url": signer.url(meta["call_id"], f"stream-{n}", identity.subject, ttl),
+            "url": signer.url(meta["call_id"], f"stream-{n}", identity, ttl),
         }
         for n, stream in enumerate(meta.get("streams") or [])
         if stream.get("kind") == "video"
@@ -145,7 +155,7 @@ async def open_download(request: web.Request) -> web.Response:
         raise NotFoundError(f"this recording has no {key}")
     await _audit(request, identity, "download", meta["call_id"], file=key)
     url = request.app[MEDIA_SIGNER].url(
-        meta["call_id"], key, identity.subject, request.app[CONFIG].media_url_ttl_s, download=True
+        meta["call_id"], key, identity, request.app[CONFIG].media_url_ttl_s, download=True
     )
     return web.json_response({"url": url})
 
@@ -154,15 +164,9 @@ async def serve_media(request: web.Request) -> web.StreamResponse:
     """``GET /media/{call_id}/{key}``: one file of a recording, from a signed URL, with ranges."""
     call_id, key = request.match_info["call_id"], request.match_info["key"]
     parse(_CallIdOnly, {"call_id": call_id})
-    query = request.query
-    grant = request.app[MEDIA_SIGNER].verify(
-        call_id,
-        key,
-        viewer=query.get("v", ""),
-        expires=query.get("exp", ""),
-        sig=query.get("sig", ""),
-        download=query.get("dl") == "1",
-    )
+    grant = request.app[MEDIA_SIGNER].verify(call_id, key, request.query)
+    if request.app[REVOCATIONS].revoked(grant.sign_in):
+        raise TokenRevokedError("the sign-in this link was made for was revoked")
     folder, meta = await _open(request, call_id)
     try:
         path = resolve(folder, meta, key)
@@ -176,12 +180,27 @@ async def serve_media(request: web.Request) -> web.StreamResponse:
         response = web.json_response(events, dumps=lambda x: json.dumps(x, ensure_ascii=False))
         filename = f"{call_id}-events.json"
     else:
+        if (asked := request.headers.get(hdrs.RANGE)) is not None:
+            size = path.stat().st_size
+            try:
+                byte_range(asked, size)
+            except RangeNotSatisfiableError as exc:
+                return _range_not_satisfiable(str(exc), size)
         response = web.FileResponse(path, headers={"Content-Type": content_type(path)})
     response.headers["Cache-Control"] = "private, max-age=300"
     response.headers["X-Content-Type-Options"] = "nosniff"
     if grant.download:
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _range_not_satisfiable(message: str, size: int) -> web.Response:
+    """416 with the reason in words, and the file's length (RFC 9110 section 15.5.17)."""
+    return web.json_response(
+        {"error": {"code": "range_not_satisfiable", "message": message}},
+        status=416,
+        headers={hdrs.CONTENT_RANGE: f"bytes */{size}"},
+    )
 
 
 async def _open(request: web.Request, call_id: str | None = None) -> tuple[Path, dict[str, Any]]:
