@@ -15,6 +15,7 @@ from typing import Any
 from .auth import Role, TokenAuthority
 from .config import Config, load_config
 from .errors import ConfigError
+from .text import plain_text, printable, printable_json
 
 DEMO_AGENTS = (("rahim", "Rahim"), ("nusrat", "Nusrat"))
 DEMO_REVIEWER = ("rina", "Rina")
@@ -57,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--data-dir", type=Path)
     token.set_defaults(func=_token)
 
+    _add_revoke(sub)
+
     _add_bench(sub)
 
     recordings = sub.add_parser("recordings", help="find, show and purge call recordings")
@@ -91,6 +94,21 @@ def _parser() -> argparse.ArgumentParser:
     for action in (listing, show, purge, reindex):
         action.add_argument("--data-dir", type=Path)
     return parser
+
+
+def _add_revoke(sub: Any) -> None:
+    revoke = sub.add_parser(
+        "revoke",
+        help="end sign-ins: one token's, everything of a person, or everything of a role",
+    )
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("--token", help="the token to revoke (and every token refreshed from it)")
+    which.add_argument("--grant", help="a sign-in's id (the token's gid claim)")
+    which.add_argument("--subject", help="a person's id: every sign-in of theirs until now")
+    which.add_argument("--role", choices=[r.value for r in Role], help="every sign-in of a role")
+    revoke.add_argument("--reason", default="", help="why (kept in the audit log)")
+    revoke.add_argument("--data-dir", type=Path)
+    revoke.set_defaults(func=_revoke)
 
 
 def _add_bench(sub: Any) -> None:
@@ -167,9 +185,9 @@ def _load(args: argparse.Namespace, **overrides: Any) -> Config:
 
 def _serve(args: argparse.Namespace) -> int:
     import uvloop
-    from aiohttp import web
 
     from .app import create_app
+    from .listener import serve
     from .logs import configure_logging
 
     overrides: dict[str, Any] = {
@@ -184,23 +202,13 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["transcribe_download"] = True
     config = _load(args, **overrides)
     configure_logging(config.log_level, config.log_format)
-    app = create_app(config)
-    loop = uvloop.new_event_loop()
-    asyncio.set_event_loop(loop)
     banner = _banner(config, demo=args.demo)
 
-    def print_banner(_: str) -> None:
-        print(banner, flush=True)
+    async def run() -> None:
+        await serve(create_app(config), config, ready=lambda: print(banner, flush=True))
 
-    web.run_app(
-        app,
-        host=config.host,
-        port=config.port,
-        loop=loop,
-        print=print_banner,
-        access_log=None,
-        handle_signals=True,
-    )
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(run())
     return 0
 
 
@@ -239,6 +247,12 @@ def _banner(config: Config, *, demo: bool) -> str:
 
 
 def _token(args: argparse.Namespace) -> int:
+    # The name is shown on every page and in the audit log, like a name given to the API.
+    for option, value in (("--name", args.name), ("--subject", args.subject)):
+        try:
+            plain_text(value or "")
+        except ValueError as exc:
+            raise ConfigError(f"{option} {exc}") from None
     config = _load(args, data_dir=args.data_dir)
     role = Role(args.role)
     if role is Role.CUSTOMER and not args.call:
@@ -252,6 +266,55 @@ def _token(args: argparse.Namespace) -> int:
         ttl_s=ttl,
     )
     print(token)
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    """Append a revocation to the data directory; a running server applies it within 2 s."""
+    import getpass
+
+    from .audit import AuditLog, AuditRecord
+    from .errors import AuthError
+    from .revocation import RevocationKind, RevocationList
+
+    config = _load(args, data_dir=args.data_dir)
+    revocations = RevocationList(
+        config.data_dir / "revocations.jsonl", max_session_s=config.token_max_session_s
+    )
+    until = 0.0
+    if args.token:
+        authority = TokenAuthority(config.jwt_secret, max_session_s=config.token_max_session_s)
+        try:
+            identity = authority.grant_of(args.token.strip())
+        except AuthError as exc:
+            raise ConfigError(f"cannot revoke that token: {exc.message}") from None
+        kind, value, until = RevocationKind.GRANT, identity.grant_id, identity.grant_expires_at
+    elif args.grant:
+        kind, value = RevocationKind.GRANT, args.grant
+    elif args.subject:
+        kind, value = RevocationKind.SUBJECT, args.subject
+    else:
+        kind, value = RevocationKind.ROLE, args.role
+    actor = f"cli:{getpass.getuser()}"
+    revocation = revocations.make(kind, value, by=actor, reason=args.reason, until=until)
+    audit = AuditLog(config.data_dir / "audit.jsonl")
+    try:
+        # The audit line goes first: no revocation without its record.
+        audit.append(
+            AuditRecord(
+                actor=actor,
+                role="operator",
+                action="revoke",
+                call_id=None,
+                source="cli",
+                details={"kind": kind.value, "value": value, "reason": args.reason},
+            ).to_line()
+        )
+        revocations.append(json.dumps(revocation.to_wire(), ensure_ascii=False))
+    finally:
+        audit.close()
+        revocations.close()
+    print(f"revoked {kind.value} {value}: a running server ends its sockets within 2 s")
     return 0
 
 
@@ -340,15 +403,20 @@ def _recordings_list(args: argparse.Namespace) -> int:
         raise ConfigError(f"dates are YYYY-MM-DD: {exc}") from exc
     with _recording_index(config) as index:
         rows = index.search(query)
+    # Names come from callers and from recordings of older versions: whatever they
+    # hold is printed escaped, never as raw control or direction characters.
     for row in rows:
         if args.json:
-            print(json.dumps(row, ensure_ascii=False))
+            print(printable_json(row))
         else:
             started = time.strftime("%Y-%m-%d %H:%M", time.gmtime(row["started_at"] or 0))
             print(
-                f"{row['call_id']}  {started}Z  {row['duration_ms'] / 1000:7.1f}s  "
-                f"agent={row['agent_name'] or '-'}  customer={row['customer_name'] or '-'}  "
-                f"tags={','.join(row['tags']) or '-'}{'  (recovered)' if row['recovered'] else ''}"
+                printable(
+                    f"{row['call_id']}  {started}Z  {row['duration_ms'] / 1000:7.1f}s  "
+                    f"agent={row['agent_name'] or '-'}  customer={row['customer_name'] or '-'}  "
+                    f"tags={','.join(row['tags']) or '-'}"
+                    f"{'  (recovered)' if row['recovered'] else ''}"
+                )
             )
     if not args.json:
         print(f"{len(rows)} recording(s)", file=sys.stderr)
@@ -361,11 +429,17 @@ def _recordings_show(args: argparse.Namespace) -> int:
         row = index.get(args.call_id)
     if row is None:
         print(
-            f"kotha: no recording of call {args.call_id} (try: kotha recordings reindex)",
+            printable(
+                f"kotha: no recording of call {args.call_id} (try: kotha recordings reindex)"
+            ),
             file=sys.stderr,
         )
         return 1
-    print((Path(row["folder"]) / "meta.json").read_text(encoding="utf-8"))
+    text = (Path(row["folder"]) / "meta.json").read_text(encoding="utf-8", errors="replace")
+    try:
+        print(printable_json(json.loads(text), indent=2))
+    except ValueError:  # not JSON (damaged by hand?): shown as it is, escaped
+        print("\n".join(printable(line) for line in text.rstrip("\n").split("\n")))
     return 0
 
 
@@ -382,7 +456,7 @@ def _recordings_purge(args: argparse.Namespace) -> int:
     old = expired(config.recordings_path, cutoff)
     if args.dry_run:
         for recording in old:
-            print(f"would delete {recording.call_id}  {recording.folder}")
+            print(printable(f"would delete {recording.call_id}  {recording.folder}"))
         print(f"{len(old)} recording(s) older than {days} days", file=sys.stderr)
         return 0
     audit = AuditLog(config.data_dir / "audit.jsonl")
@@ -401,7 +475,7 @@ def _recordings_purge(args: argparse.Namespace) -> int:
                 audit.append(record.to_line())
                 delete(recording, config.recordings_path)
                 index.remove(recording.call_id)
-                print(f"deleted {recording.call_id}")
+                print(printable(f"deleted {recording.call_id}"))
     finally:
         audit.close()
     print(f"{len(old)} recording(s) older than {days} days deleted", file=sys.stderr)

@@ -64,3 +64,7 @@ class ServerEvent(StrEnum):
     MONITOR_UPDATED = "monitor_updated"
     MONITOR_ENDED = "monitor_ended"
     FLOOR_UPDATED = "floor_updated"
+    SESSION_ENDED = "session_ended"
+    """The socket's sign-in ended (its token expired or was revoked); the socket closes."""
+    REFUSED = "refused"
+    """The socket broke the protocol's rules (binary, malformed, flooding); it closes."""

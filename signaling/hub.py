@@ -7,6 +7,7 @@ sends can raise into python-socketio or leave a call half-done.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -18,15 +19,21 @@ import socketio
 from .auth import Identity, Role, TokenAuthority
 from .calls import CallState
 from .errors import (
+    AuthError,
     CallStateError,
     ForbiddenError,
     InvalidMessageError,
     KothaError,
     RateLimitedError,
+    TokenExpiredError,
+    TokenRevokedError,
+    TooManySocketsError,
 )
 from .events import NAMESPACE, ClientEvent, ServerEvent
+from .limits import Tally
 from .logs import call_context
 from .monitoring import Seat
+from .revocation import Revocation, RevocationKind
 from .schemas import (
     AcceptCall,
     AddIceCandidate,
@@ -135,6 +142,12 @@ class CallNamespace(socketio.AsyncNamespace):
         self._authority = authority
         self._sockets: dict[str, _Socket] = {}
         self._staff_sockets = 0
+        # Sockets open on each grant (a token and the tokens refreshed from it).
+        self._per_grant = Tally(switchboard.config.max_sockets_per_token)
+        self._expiry: dict[str, asyncio.TimerHandle] = {}
+        self._ending: dict[str, asyncio.Task[None]] = {}
+        if authority.revocations is not None:
+            authority.revocations.on_revoked(self._revoked)
 
     # -- socket.io entry points ------------------------------------------
 
@@ -145,18 +158,28 @@ class CallNamespace(socketio.AsyncNamespace):
             if identity.role is Role.REVIEWER:
                 raise ForbiddenError("a reviewer cannot join live calls; replay recordings instead")
             identity.require(Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
-            await self._switchboard.connected(identity)
+            if not self._per_grant.acquire(identity.grant_id):
+                raise TooManySocketsError(
+                    f"this sign-in already has {self._per_grant.limit} connections open; "
+                    "close another tab or window first"
+                )
+            try:
+                await self._switchboard.connected(identity)
+            except BaseException:
+                self._per_grant.release(identity.grant_id)
+                raise
         except KothaError as exc:
             logger.info("refused socket %s: %s", sid, exc.message)
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_wire()) from None
         config = self._switchboard.config
         self._sockets[sid] = _Socket(
             identity,
-            _remote_address(environ),
+            environ.get("kotha.address"),
             config.socket_rate_per_s,
             config.socket_rate_burst,
             sid=sid,
         )
+        self._expire_at(sid, identity)
         if identity.role is Role.CUSTOMER:
             await self.enter_room(sid, customer_room(identity.call_id or ""))
         elif identity.role in STAFF:
@@ -167,10 +190,17 @@ class CallNamespace(socketio.AsyncNamespace):
             await self.enter_room(sid, agent_room(identity.subject))
         with call_context(identity.call_id):
             logger.info("socket %s connected: %s %s", sid, identity.role.value, identity.subject)
+        # A call that ended while this party was away (a restart between): say so.
+        for ended in self._switchboard.endings_for(identity):
+            await self.emit(ServerEvent.CALL_ENDED.value, ended, to=sid)
 
     async def on_disconnect(self, sid: str, *reason: Any) -> None:
         socket = self._sockets.pop(sid, None)
+        timer = self._expiry.pop(sid, None)
+        if timer is not None:
+            timer.cancel()
         if socket is not None:
+            self._per_grant.release(socket.identity.grant_id)
             if socket.identity.role in STAFF:
                 self._staff_sockets -= 1
             logger.info("socket %s disconnected: %s", sid, socket.identity.subject)
@@ -182,14 +212,81 @@ class CallNamespace(socketio.AsyncNamespace):
         sid = args[0]
         try:
             return {"ok": True, **(await self._dispatch(sid, event, args[1:]))}
+        except AuthError as exc:
+            if isinstance(exc, TokenExpiredError | TokenRevokedError):
+                self._end_session(sid, exc)
+            return {"ok": False, "error": exc.to_wire()}
         except KothaError as exc:
             return {"ok": False, "error": exc.to_wire()}
         except Exception:
-            logger.exception("event %r from socket %s failed", event, sid)
+            logger.exception("event %.64r from socket %s failed", event, sid)
             return {
                 "ok": False,
                 "error": {"code": "internal_error", "message": "the server failed; try again"},
             }
+
+    # -- the sign-in behind each socket --------------------------------------
+
+    def _expire_at(self, sid: str, identity: Identity) -> None:
+        """End the socket's session when its token expires (unless refreshed before)."""
+        old = self._expiry.pop(sid, None)
+        if old is not None:
+            old.cancel()
+        delay = max(0.0, identity.expires_at - time.time())
+        expired = TokenExpiredError("your sign-in has expired; sign in again")
+        self._expiry[sid] = asyncio.get_running_loop().call_later(
+            delay, self._end_session, sid, expired
+        )
+
+    def _check_session(self, socket: _Socket) -> None:
+        """Every event: the token behind the socket must still be valid."""
+        identity = socket.identity
+        if identity.expires_at <= time.time():
+            raise TokenExpiredError("your sign-in has expired; sign in again")
+        revocations = self._authority.revocations
+        if revocations is not None and revocations.revoked(identity.grant):
+            raise TokenRevokedError("your sign-in was revoked by an administrator")
+
+    def _revoked(self, revocation: Revocation) -> None:
+        field_of = {
+            RevocationKind.GRANT: lambda i: i.grant_id,
+            RevocationKind.SUBJECT: lambda i: i.subject,
+            RevocationKind.ROLE: lambda i: i.role.value,
+        }[revocation.kind]
+        ended = TokenRevokedError("your sign-in was revoked by an administrator")
+        for sid, socket in list(self._sockets.items()):
+            identity = socket.identity
+            if field_of(identity) == revocation.value and (
+                revocation.kind is RevocationKind.GRANT
+                or identity.granted_at <= revocation.revoked_at
+            ):
+                self._end_session(sid, ended)
+
+    def _end_session(self, sid: str, why: AuthError) -> None:
+        """Tell the socket why its session ended, then close it (a task owned by the hub)."""
+        if sid not in self._sockets or sid in self._ending:
+            return
+        task = asyncio.get_running_loop().create_task(self._close(sid, why), name=f"end:{sid}")
+        self._ending[sid] = task
+        task.add_done_callback(lambda _: self._ending.pop(sid, None))
+
+    async def _close(self, sid: str, why: AuthError) -> None:
+        socket = self._sockets.get(sid)
+        if socket is None:
+            return
+        logger.info("socket %s of %s: session ended (%s)", sid, socket.identity.subject, why.code)
+        await self.emit(ServerEvent.SESSION_ENDED.value, why.to_wire(), to=sid)
+        await self.server.end_socket(sid, NAMESPACE)
+
+    async def close(self) -> None:
+        """Stop the expiry timers and the session-ending tasks (the app is shutting down)."""
+        for timer in self._expiry.values():
+            timer.cancel()
+        self._expiry.clear()
+        tasks = list(self._ending.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _dispatch(self, sid: str, event: str, args: tuple[Any, ...]) -> Payload:
         socket = self._sockets.get(sid)
@@ -197,6 +294,9 @@ class CallNamespace(socketio.AsyncNamespace):
             raise InvalidMessageError("this socket is not signed in")
         if not socket.take():
             raise RateLimitedError("too many messages; slow down")
+        self._check_session(socket)
+        if not isinstance(event, str):
+            raise InvalidMessageError("an event's name must be a string", field="event")
         try:
             client_event = ClientEvent(event)
         except ValueError:
@@ -222,11 +322,13 @@ class CallNamespace(socketio.AsyncNamespace):
             if call.state is CallState.ENDED:
                 raise CallStateError("the call has ended; its token is not renewed")
         token = self._authority.refresh(socket.identity)
-        return {"token": token, "expires_at": self._authority.verify(token).expires_at}
+        socket.identity = self._authority.verify(token)
+        self._expire_at(socket.sid, socket.identity)
+        return {"token": token, "expires_at": socket.identity.expires_at}
 
     async def on_request_call(self, socket: _Socket, message: RequestCall) -> Payload:
         return await self._switchboard.request_call(
-            socket.identity, message.media, message.language
+            socket.identity, message.media, message.language, socket.source
         )
 
     async def on_cancel_call(self, socket: _Socket, message: CancelCall) -> None:
@@ -364,10 +466,3 @@ class CallNamespace(socketio.AsyncNamespace):
 
     async def to_agent(self, subject: str, event: ServerEvent, payload: Payload) -> None:
         await self.emit(event.value, payload, to=agent_room(subject))
-
-
-def _remote_address(environ: dict[str, Any]) -> str | None:
-    """The client's address as this server saw it (behind a proxy, the proxy's)."""
-    request = environ.get("aiohttp.request")
-    remote = getattr(request, "remote", None) or environ.get("REMOTE_ADDR")
-    return str(remote) if remote else None

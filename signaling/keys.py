@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import socketio
 from aiohttp import web
 
 from .auth import TokenAuthority
 from .config import Config
 from .hub import CallNamespace
+from .limits import RateLimiter
 from .media_urls import MediaSigner
+from .revocation import RevocationList
+from .socket_server import SocketServer
 from .switchboard import Switchboard
 
 CONFIG = web.AppKey("config", Config)
 AUTHORITY = web.AppKey("authority", TokenAuthority)
 SWITCHBOARD = web.AppKey("switchboard", Switchboard)
-SOCKETIO = web.AppKey("socketio", socketio.AsyncServer)
+SOCKETIO = web.AppKey("socketio", SocketServer)
 CALL_NAMESPACE = web.AppKey("call_namespace", CallNamespace)
-GUEST_LIMITER = web.AppKey("guest_limiter", dict)
+GUEST_LIMITER = web.AppKey("guest_limiter", RateLimiter)
+"""Guest calls per address (demo mode)."""
+API_LIMITER = web.AppKey("api_limiter", RateLimiter)
+"""Calls created per API key."""
+REVOCATIONS = web.AppKey("revocations", RevocationList)
 MEDIA_SIGNER = web.AppKey("media_signer", MediaSigner)

@@ -2,6 +2,8 @@
 
 Each message is a frozen pydantic model that forbids unknown fields and does
 no type coercion, so ``"1"`` is not a number and an extra field is an error.
+Every free-text field (names, tags, metadata, search words) refuses control and
+direction-override characters (:func:`signaling.text.plain_text`).
 :func:`parse` turns a failure into :class:`InvalidMessageError` naming the field.
 """
 
@@ -11,9 +13,20 @@ import calendar
 import time
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from .errors import InvalidMessageError
+from .text import plain_text, printable
+
+PlainText = AfterValidator(plain_text)
+"""Refuses control and direction-override characters: on every field a person reads."""
 
 CallId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{6,64}$")]
 PeerId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{12}$")]
@@ -22,8 +35,8 @@ MediaKind = Literal["audio", "video"]
 # A browser's SDP for a call with screen share is a few kilobytes; 64 KiB is
 # generous and keeps a malicious answer from costing the parser much.
 Sdp = Annotated[str, StringConstraints(min_length=10, max_length=65536)]
-ShortText = Annotated[str, StringConstraints(max_length=200)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)]
+ShortText = Annotated[str, StringConstraints(max_length=200), PlainText]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80), PlainText]
 
 
 class Message(BaseModel):
@@ -87,10 +100,7 @@ class AddIceCandidate(Message):
 
 
 Tag = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[^\x00-\x1f]+$"
-    ),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), PlainText
 ]
 
 
@@ -171,7 +181,8 @@ class CreateCallBody(Message):
     language: Language = "bn"
     media: MediaKind = "audio"
     metadata: Annotated[
-        dict[Annotated[str, StringConstraints(max_length=64)], ShortText], Field(max_length=20)
+        dict[Annotated[str, StringConstraints(max_length=64), PlainText], ShortText],
+        Field(max_length=20),
     ] = Field(default_factory=dict)
 
 
@@ -208,10 +219,14 @@ def parse(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]) or "$"
+        # A dict key is part of the location: it may be the very text that was refused.
+        field = ".".join(printable(str(part)) for part in error["loc"]) or "$"
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             message = "unknown field"
         elif error["type"] == "missing":
             message = "field required"
+        elif error["type"] == "value_error":
+            # Our validators' own words, without pydantic's "Value error, " before them.
+            message = str(error.get("ctx", {}).get("error", message))
         raise InvalidMessageError(f"{field}: {message}", field=field) from None

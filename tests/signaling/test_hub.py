@@ -13,32 +13,13 @@ import time
 from typing import Any
 
 import pytest
-import socketio
 
 from signaling.auth import Role, TokenAuthority
 from signaling.client import ClientError
 from signaling.events import NAMESPACE
 from tests.conftest import Server, connect_call
+from tests.conftest import connect_refusal as _refusal
 from tests.support import token_claims, unsigned_token
-
-
-async def _refusal(server: Server, auth: Any) -> dict[str, Any]:
-    """Connect with ``auth`` and return the connect_error data the server sent."""
-    sio = socketio.AsyncClient(reconnection=False)
-    refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-
-    @sio.on("connect_error", namespace=NAMESPACE)
-    async def on_error(data: Any) -> None:
-        if not refused.done():
-            refused.set_result(data["data"])
-
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await sio.connect(
-            server.url, auth=auth, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=5
-        )
-    data = await asyncio.wait_for(refused, 5)
-    await sio.disconnect()
-    return data
 
 
 async def test_socket_without_token_is_refused(server: Server) -> None:
