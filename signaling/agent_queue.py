@@ -6,9 +6,11 @@ standard library module that aiortc imports.)
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum, unique
 
@@ -56,13 +58,21 @@ class Agent:
 
 
 class AgentQueue:
-    """Waiting calls in arrival order, and the agents who may take them."""
+    """Waiting calls in arrival order, and the agents who may take them.
+
+    Calls are kept sorted by ``queued_at`` and found by id, so adding, removing
+    and placing a call cost the same with 500 waiting as with 5.
+    """
 
     def __init__(self, *, default_handle_time_s: float, max_waiting: int) -> None:
         self._waiting: list[Call] = []
+        self._ids: set[str] = set()
         self.agents: dict[str, Agent] = {}
         self._handle_time_s = default_handle_time_s
         self._max_waiting = max_waiting
+
+    def __len__(self) -> int:
+        return len(self._waiting)
 
     @property
     def is_full(self) -> bool:
@@ -73,23 +83,29 @@ class AgentQueue:
 
     def enqueue(self, call: Call) -> None:
         """Add a call in order of ``queued_at``, so a call that returns keeps its place."""
-        if call in self._waiting:
+        if call.call_id in self._ids:
             return
-        index = len(self._waiting)
-        while index > 0 and (self._waiting[index - 1].queued_at or 0) > (call.queued_at or 0):
-            index -= 1
-        self._waiting.insert(index, call)
+        self._ids.add(call.call_id)
+        bisect.insort_right(self._waiting, call, key=_arrival)
 
     def remove(self, call: Call) -> None:
-        if call in self._waiting:
-            self._waiting.remove(call)
+        index = self._index(call)
+        if index is not None:
+            del self._waiting[index]
+            self._ids.discard(call.call_id)
 
     def position(self, call: Call) -> int | None:
         """1-based place in the queue, or None when the call is not waiting."""
-        try:
-            return self._waiting.index(call) + 1
-        except ValueError:
+        index = self._index(call)
+        return None if index is None else index + 1
+
+    def _index(self, call: Call) -> int | None:
+        if call.call_id not in self._ids:
             return None
+        index = bisect.bisect_left(self._waiting, _arrival(call), key=_arrival)
+        while self._waiting[index].call_id != call.call_id:  # calls queued in the same instant
+            index += 1
+        return index
 
     def head(self) -> Call | None:
         return next((c for c in self._waiting if c.state is CallState.QUEUED), None)
@@ -107,21 +123,28 @@ class AgentQueue:
         )
 
     def estimated_wait_s(self, position: int) -> float | None:
-        """Expected seconds until an agent answers the call at ``position``.
+        """Expected seconds until an agent answers the call at ``position``."""
+        return self.wait_estimator()(position)
+
+    def wait_estimator(self) -> Callable[[int], float | None]:
+        """The wait estimate by position, with the agents counted once (for a whole queue).
 
         Free agents take the first calls at once. After that, each staffed
         agent frees up once per average handle time, the first time about
         half-way through their current call. With nobody staffed there is no
         honest estimate, so None.
         """
-        available = self._available()
-        if position <= available:
-            return 0.0
-        staffed = self.staffed()
-        if staffed == 0:
-            return None
-        rounds = math.ceil((position - available) / staffed)
-        return round((rounds - 0.5) * self._handle_time_s)
+        available, staffed, handle_time_s = self._available(), self.staffed(), self._handle_time_s
+
+        def estimate(position: int) -> float | None:
+            if position <= available:
+                return 0.0
+            if staffed == 0:
+                return None
+            rounds = math.ceil((position - available) / staffed)
+            return round((rounds - 0.5) * handle_time_s)
+
+        return estimate
 
     def record_handle_time(self, seconds: float) -> None:
         self._handle_time_s += _HANDLE_TIME_ALPHA * (seconds - self._handle_time_s)
@@ -144,3 +167,7 @@ class AgentQueue:
         return sum(
             1 for a in self.agents.values() if a.state is AgentState.AVAILABLE and a.connections
         )
+
+
+def _arrival(call: Call) -> float:
+    return call.queued_at or 0.0

@@ -28,14 +28,13 @@ from .errors import (
     TokenMissingError,
 )
 from .ice import ice_servers_for
-from .keys import AUTHORITY, CONFIG, GUEST_LIMITER, SWITCHBOARD
+from .keys import API_LIMITER, AUTHORITY, CONFIG, GUEST_LIMITER, SWITCHBOARD
+from .limits import RateLimiter
+from .remote import client_address
 from .schemas import CreateCallBody, GuestBody, Message, parse
 from .switchboard import Switchboard
 
 logger = logging.getLogger(__name__)
-
-# Guest calls a single address may start per minute (demo mode only).
-GUEST_CALLS_PER_MINUTE = 10
 
 M = TypeVar("M", bound=Message)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -46,6 +45,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Turn our errors into JSON replies; never show a traceback to a client."""
     try:
         return await handler(request)
+    except RateLimitedError as exc:
+        return web.json_response(
+            {"error": exc.to_wire()},
+            status=exc.http_status,
+            headers={"Retry-After": str(max(1, round(exc.retry_after_s)))},
+        )
     except KothaError as exc:
         return web.json_response({"error": exc.to_wire()}, status=exc.http_status)
     except web.HTTPException as exc:
@@ -70,17 +75,29 @@ def bearer_identity(request: web.Request) -> Identity:
     return request.app[AUTHORITY].verify(token.strip())
 
 
-def require_api_key(request: web.Request) -> None:
+def require_api_key(request: web.Request) -> int:
+    """The index of the shop's API key the request carries (its calls are counted by it)."""
     given = request.headers.get("X-API-Key", "")
     keys = request.app[CONFIG].api_keys
     # Compare with every key, in constant time, so timing says nothing about which.
-    matched = False
-    for key in keys:
-        matched |= hmac.compare_digest(given.encode(), key.encode())
+    matched = -1
+    for number, key in enumerate(keys):
+        if hmac.compare_digest(given.encode(), key.encode()):
+            matched = number
     if not given:
         raise TokenMissingError("send the shop's API key in the X-API-Key header")
-    if not matched:
+    if matched < 0:
         raise AuthError("the API key is not valid")
+    return matched
+
+
+def remote_address(request: web.Request) -> str:
+    """The client's address (behind a trusted proxy, the one it names)."""
+    return client_address(
+        request.remote,
+        request.headers.get("X-Forwarded-For"),
+        request.app[CONFIG].proxy_networks,
+    )
 
 
 async def read_body(request: web.Request, model: type[M]) -> M:
@@ -94,8 +111,11 @@ async def read_body(request: web.Request, model: type[M]) -> M:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    switchboard = request.app[SWITCHBOARD]
-    return web.json_response({"status": "ok", "live_calls": len(switchboard.live_calls())})
+    """Liveness for a load balancer: nothing about calls (that is for /metrics, with a token)."""
+    draining = request.app[SWITCHBOARD].draining
+    return web.json_response(
+        {"status": "draining" if draining else "ok"}, status=503 if draining else 200
+    )
 
 
 async def client_config(request: web.Request) -> web.Response:
@@ -112,7 +132,8 @@ async def client_config(request: web.Request) -> web.Response:
 
 async def create_call(request: web.Request) -> web.Response:
     """``POST /api/calls``: a shop's backend asks for a call and gets a join link."""
-    require_api_key(request)
+    key = require_api_key(request)
+    _take(request.app[API_LIMITER], f"key:{key}", "calls created with this API key")
     body = await read_body(request, CreateCallBody)
     config = request.app[CONFIG]
     return _new_call_response(
@@ -131,7 +152,7 @@ async def create_guest_call(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     if not config.guest_mode:
         raise ForbiddenError("guest calls are switched off; the shop must create the call")
-    _limit_guest(request)
+    _take(request.app[GUEST_LIMITER], remote_address(request), "guest calls from your address")
     body = await read_body(request, GuestBody)
     return _new_call_response(
         request,
@@ -238,18 +259,12 @@ def _new_call_response(
     )
 
 
-def _limit_guest(request: web.Request) -> None:
-    buckets: dict[str, list[float]] = request.app[GUEST_LIMITER]
-    address = request.remote or "?"
-    now = time.monotonic()
-    recent = [t for t in buckets.get(address, []) if now - t < 60]
-    if len(recent) >= GUEST_CALLS_PER_MINUTE:
-        raise RateLimitedError("too many guest calls from this address; wait a minute")
-    recent.append(now)
-    buckets[address] = recent
-    if len(buckets) > 10_000:  # forget the oldest addresses rather than grow forever
-        for stale in list(buckets)[:5_000]:
-            del buckets[stale]
+def _take(limiter: RateLimiter, key: str, what: str) -> None:
+    if not limiter.take(key):
+        wait = limiter.retry_after_s(key)
+        raise RateLimitedError(
+            f"too many {what} for now; try again in {max(1, round(wait))} s", retry_after_s=wait
+        )
 
 
 def add_routes(app: web.Application) -> None:

@@ -1,71 +1,70 @@
 """The application factory: wires config, auth, the switchboard, socket.io and the pages.
 
 ``create_app`` does no I/O; the switchboard starts and stops with the app
-(``cleanup_ctx``), and shutdown ends every live call so no peer is left open.
+(``cleanup_ctx``). Shutdown (``on_shutdown``, before aiohttp waits for open
+requests) goes in this order: new calls are refused, every live call ends with
+``call_ended`` (reason ``shutdown``) sent to its parties while their sockets are
+still open, the sockets close, then the cleanup contexts finish the recordings
+and close the peers.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+import asyncio
+from collections.abc import AsyncIterator
 
-import socketio
 from aiohttp import web
 
-from . import api, audit_api, metrics, recordings_api
+from . import api, audit_api, metrics, pages, recordings_api, revocations_api
 from .auth import TokenAuthority
 from .config import Config
 from .errors import ConfigError
 from .hub import CallNamespace
 from .keys import (
+    API_LIMITER,
     AUTHORITY,
     CALL_NAMESPACE,
     CONFIG,
     GUEST_LIMITER,
     MEDIA_SIGNER,
+    REVOCATIONS,
     SOCKETIO,
     SWITCHBOARD,
 )
+from .limits import RateLimiter
+from .listener import connection_limits
 from .media_urls import MediaSigner
+from .memory import trim_periodically
 from .metrics import METRICS, Metrics
+from .revocation import RevocationList
+from .socket_server import SocketServer
 from .switchboard import Switchboard
 
-WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
-PAGES = {
-    "/": "index.html",
-    "/support": "support.html",
-    "/agent": "agent.html",
-    "/replay": "replay.html",
-    "/dashboard": "dashboard.html",
-    "/audit": "audit.html",
-}
-# engine.io closes a connection that sends a bigger message (LiveKit does the
-# same with a 1009 close); SDP with screen share stays well below this.
-MAX_SOCKET_MESSAGE = 256 * 1024
 MAX_REST_BODY = 64 * 1024
 
 
 def create_app(config: Config) -> web.Application:
     if not config.jwt_secret:
         raise ConfigError("jwt_secret is empty; call Config.with_secret() first")
-    app = web.Application(client_max_size=MAX_REST_BODY, middlewares=[api.error_middleware])
+    app = web.Application(
+        client_max_size=MAX_REST_BODY,
+        middlewares=[connection_limits, api.error_middleware],
+    )
     app[CONFIG] = config
-    app[AUTHORITY] = TokenAuthority(config.jwt_secret)
-    app[GUEST_LIMITER] = {}
+    revocations = RevocationList(
+        config.data_dir / "revocations.jsonl", max_session_s=config.token_max_session_s
+    )
+    app[REVOCATIONS] = revocations
+    app[AUTHORITY] = TokenAuthority(
+        config.jwt_secret, max_session_s=config.token_max_session_s, revocations=revocations
+    )
+    app[GUEST_LIMITER] = RateLimiter(config.guest_calls_per_min / 60, config.guest_calls_per_min)
+    app[API_LIMITER] = RateLimiter(
+        config.api_calls_per_min / 60, max(1.0, config.api_calls_per_min / 10)
+    )
     app[MEDIA_SIGNER] = MediaSigner(config.jwt_secret)
 
-    sio = socketio.AsyncServer(
-        async_mode="aiohttp",
-        # None is same-origin only; an empty list would turn the check off.
-        cors_allowed_origins=config.allowed_origins or None,
-        max_http_buffer_size=MAX_SOCKET_MESSAGE,
-        # A phone that changes networks leaves a dead socket behind; notice it in
-        # about 15 s rather than engine.io's default 45 s, well inside rejoin_grace_s.
-        ping_interval=10,
-        ping_timeout=5,
-        logger=False,
-        engineio_logger=False,
-    )
+    sio = SocketServer(config)
     sio.attach(app)
     app[SOCKETIO] = sio
     switchboard = Switchboard(config)
@@ -79,15 +78,51 @@ def create_app(config: Config) -> web.Application:
     api.add_routes(app)
     recordings_api.add_routes(app)
     audit_api.add_routes(app)
+    revocations_api.add_routes(app)
     metrics.add_routes(app)
-    _add_pages(app)
+    pages.add_routes(app)
+    app.on_shutdown.append(_drain)
+    app.cleanup_ctx.append(_revocations_ctx)
+    app.cleanup_ctx.append(_sockets_ctx)
     app.cleanup_ctx.append(_switchboard_ctx)
     app.cleanup_ctx.append(_metrics_ctx)
+    app.cleanup_ctx.append(_memory_ctx)
     return app
+
+
+async def _memory_ctx(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.get_running_loop().create_task(trim_periodically(), name="malloc_trim")
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def _drain(app: web.Application) -> None:
+    """Refuse new calls, end the live ones telling everyone why, then close the sockets."""
+    await app[SWITCHBOARD].drain()
+    await app[SOCKETIO].close()
+
+
+async def _revocations_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Revocations are read before the first socket is let in, and re-read as they change."""
+    revocations = app[REVOCATIONS]
+    await asyncio.get_running_loop().run_in_executor(None, revocations.load)
+    watcher = asyncio.get_running_loop().create_task(revocations.watch(), name="revocations")
+    yield
+    watcher.cancel()
+    await asyncio.gather(watcher, return_exceptions=True)
+    revocations.close()
+
+
+async def _sockets_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[CALL_NAMESPACE].close()
+    await app[SOCKETIO].close()
 
 
 async def _switchboard_ctx(app: web.Application) -> AsyncIterator[None]:
     switchboard = app[SWITCHBOARD]
+    await switchboard.restore()
     switchboard.start()
     yield
     await switchboard.close()
@@ -99,19 +134,3 @@ async def _metrics_ctx(app: web.Application) -> AsyncIterator[None]:
     app_metrics.start()
     yield
     await app_metrics.stop()
-
-
-def _add_pages(app: web.Application) -> None:
-    for path, filename in PAGES.items():
-        app.router.add_get(path, _page(WEB_ROOT / filename))
-    # add_static refuses paths outside the folder and does not follow symlinks.
-    app.router.add_static("/static/", WEB_ROOT, follow_symlinks=False, append_version=False)
-
-
-def _page(path: Path) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
-    async def handler(request: web.Request) -> web.FileResponse:
-        response = web.FileResponse(path)
-        response.headers["Cache-Control"] = "no-cache"
-        return response
-
-    return handler

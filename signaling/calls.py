@@ -41,7 +41,8 @@ class EndReason(StrEnum):
     ABANDONED = "abandoned"  # the customer's connection did not come back while waiting
     DISCONNECTED = "disconnected"  # a party's connection did not come back during the call
     EXPIRED = "expired"  # the join link was never used
-    SHUTDOWN = "shutdown"
+    SHUTDOWN = "shutdown"  # the server was stopped (SIGTERM) and ended it
+    INTERRUPTED = "interrupted"  # the server stopped without ending it (a crash); found at start
 
 
 @dataclass(slots=True)
@@ -149,6 +150,8 @@ class Call:
     """The quality summary, once the call has ended (average and worst MOS, loss, alerts)."""
     offered_to: str | None = None
     declined_by: set[str] = field(default_factory=set)
+    queued_from: str | None = None
+    """The address the customer queued from, while the call waits (one address's share)."""
     monitors: dict[str, Monitor] = field(default_factory=dict)
     """Supervisors monitoring the call, by participant id (hidden until they barge)."""
 

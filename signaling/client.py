@@ -52,7 +52,9 @@ class KothaClient:
     Args:
         url: the server's base URL.
         token: a signed token (customer or agent).
-        sources: local tracks to publish, by source.
+        sources: local tracks to publish, by source. They stay the caller's:
+            every peer this client makes (a second :meth:`join_call`, a
+            restart) publishes the same tracks, and none of them stops them.
         on_track / on_encoded_frame: see :class:`media.client_peer.ClientPeer`.
         offer_filter / answer_filter: rewrite the SDP of each offer and answer,
             as :class:`media.client_peer.ClientPeer` does; tests route the

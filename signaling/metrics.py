@@ -9,7 +9,8 @@ Three sources feed them:
   samples and alert changes once per interval: packet and byte counters and
   the loss, jitter and MOS histograms;
 - a watchdog task that sleeps a quarter second and measures how late it
-  wakes up: the event loop's lag, the first sign of blocking code.
+  wakes up: the event loop's lag, the first sign of blocking code; and, at
+  scrape time, how many asyncio tasks the loop holds (a leak shows as a climb).
 
 Each app owns its own :class:`~prometheus_client.CollectorRegistry` (never
 the library's global one: tests run many apps in one process). Access:
@@ -141,6 +142,13 @@ class Metrics:
             "The event loop's lag at the latest measurement.",
             registry=registry,
         )
+        self.asyncio_tasks = Gauge(
+            "kotha_asyncio_tasks",
+            "Asyncio tasks not yet done in the node's event loop, counted at scrape time "
+            "(one that climbs while the calls do not is a leak).",
+            registry=registry,
+        )
+        self.asyncio_tasks.set_function(_asyncio_tasks)
         # Every series exists from the first scrape, so rate() and alert rules see zeros.
         for direction in Direction:
             self.mos.labels(direction.value)
@@ -219,6 +227,14 @@ class Metrics:
             lag = max(0.0, loop.time() - due)
             self.loop_lag.observe(lag)
             self.loop_lag_latest.set(lag)
+
+
+def _asyncio_tasks() -> float:
+    """Tasks of the running loop; 0 when scraped outside one (a test calling exposition())."""
+    try:
+        return float(len(asyncio.all_tasks()))
+    except RuntimeError:
+        return 0.0
 
 
 class SwitchboardCollector(Collector):

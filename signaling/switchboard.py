@@ -18,6 +18,7 @@ from aiortc import RTCConfiguration
 from media import aiortc_compat
 from media.baseline import TranscodingRelay
 from media.errors import MediaError, PeerClosedError, UnknownParticipantError
+from media.ice_policy import CandidatePolicy
 from media.monitor import MonitorMode
 from media.peer import Offer, PeerState
 from media.room import Room, default_configuration
@@ -27,6 +28,7 @@ from media.source import SourceKind
 from .agent_queue import AgentQueue, AgentState
 from .audit import AuditLog, AuditRecord
 from .auth import Identity, Role
+from .call_journal import CallJournal
 from .calls import Call, CallState, EndReason, Participant
 from .config import Config
 from .errors import (
@@ -35,10 +37,14 @@ from .errors import (
     MediaRequestError,
     NotFoundError,
     QueueFullError,
+    QueueShareError,
+    RateLimitedError,
+    ServerBusyError,
 )
 from .events import ServerEvent
 from .floor import Floor
 from .ice import ice_servers_for
+from .limits import RateLimiter, Tally
 from .logs import call_context
 from .monitoring import Monitoring, Seat
 from .notifier import Notifier, Payload
@@ -52,6 +58,13 @@ logger = logging.getLogger(__name__)
 # Ended calls stay visible (GET /api/calls/{id}, a late reload) this long.
 ENDED_CALL_RETENTION_S = 3600.0
 SWEEP_INTERVAL_S = 60.0
+# The call journal is rewritten with only the calls still known after this many lines.
+JOURNAL_REWRITE_LINES = 10_000
+# Waiting customers and agents hear of queue changes at most this often: a burst
+# of changes costs one round of news, not one per change per waiting customer.
+QUEUE_NEWS_INTERVAL_S = 0.25
+# Agents see the longest-waiting calls, this many, and how many wait in all.
+QUEUE_VIEW_LIMIT = 50
 
 __all__ = ["STAFF", "Notifier", "Payload", "Switchboard"]
 
@@ -79,6 +92,11 @@ class Switchboard:
         self._rooms: dict[str, Room] = {}
         self.recordings = CallRecordings(config.recordings_path, enabled=config.recording_enabled)
         self.audit = AuditLog(config.data_dir / "audit.jsonl")
+        self.journal = CallJournal(
+            config.data_dir / "calls.jsonl", retention_s=ENDED_CALL_RETENTION_S
+        )
+        # Agents of calls a crash interrupted, told when they are back: subject -> call ids.
+        self._interrupted: dict[str, list[str]] = {}
         self.quality = QualityMonitor(
             config, self.recordings, self._send_quality, watchers=self._send_watchers
         )
@@ -99,6 +117,18 @@ class Switchboard:
             changed=self._floor_changed,
         )
         self.floor = Floor(self)
+        networks = config.candidate_networks
+        # Which addresses a client's ICE candidates may make this server contact.
+        self._candidate_policy = CandidatePolicy(
+            networks=None if networks is None else tuple(networks)
+        )
+        self._queued_from = Tally(config.max_queued_per_address)
+        self._joins = RateLimiter(config.joins_per_min / 60, max(3.0, config.joins_per_min / 4))
+        self._queue_news_at = 0.0
+        self._queue_news_due = False
+        self._queue_told: dict[str, tuple[object, ...]] = {}
+        self.draining = False
+        """Set on SIGTERM: no new calls; the live ones are ending."""
         self._tasks = TaskSet("Switchboard")
 
     # -- lifecycle -------------------------------------------------------
@@ -113,10 +143,43 @@ class Switchboard:
         self._tasks.spawn(self.transcription.preload(), "speech_models")
         self._tasks.spawn(self.floor.run(), "floor")
 
-    async def close(self) -> None:
+    async def restore(self) -> None:
+        """Know the calls of the last run (before any socket comes in): a crash ended some."""
+        for call in await self.journal.restore():
+            self.calls[call.call_id] = call
+            if call.end_reason is EndReason.INTERRUPTED and call.agent is not None:
+                self._interrupted.setdefault(call.agent.subject, []).append(call.call_id)
+
+    def endings_for(self, identity: Identity) -> list[Payload]:
+        """``call_ended`` news a socket that just connected missed (its call ended meanwhile)."""
+        if identity.role is Role.CUSTOMER:
+            call = self.calls.get(identity.call_id or "")
+            ended = [call] if call is not None and call.state is CallState.ENDED else []
+        elif identity.role is Role.AGENT:
+            ids = self._interrupted.pop(identity.subject, [])
+            ended = [c for c in map(self.calls.get, ids) if c is not None]
+        else:
+            ended = []
+        return [_ended_payload(call) for call in ended]
+
+    async def drain(self) -> None:
+        """Stop taking calls and end the live ones, telling their parties (SIGTERM)."""
+        if not self.draining:
+            logger.info(
+                "draining: new calls are refused, %d live calls end", len(self.live_calls())
+            )
+        self.draining = True
         for call in list(self.calls.values()):
             if call.state is not CallState.ENDED:
                 await self._end_call(call, EndReason.SHUTDOWN)
+
+    def _refuse_if_draining(self) -> None:
+        if self.draining:
+            raise ServerBusyError("this server is shutting down; try again in a moment")
+
+    async def close(self) -> None:
+        await self.drain()
+        await self.journal.close()
         await self.recordings.close()
         await self.transcription.close()
         await self._tasks.close()
@@ -133,6 +196,7 @@ class Switchboard:
         media: str,
         metadata: dict[str, str] | None = None,
     ) -> Call:
+        self._refuse_if_draining()
         customer = Participant(
             participant_id=_participant_id(),
             role=Role.CUSTOMER,
@@ -149,6 +213,7 @@ class Switchboard:
             metadata=dict(metadata or {}),
         )
         self.calls[call.call_id] = call
+        self.journal.record(call, "created")
         with call_context(call.call_id):
             logger.info("Call(%s) created for customer %s", call.call_id, customer_subject)
         return call
@@ -279,7 +344,17 @@ class Switchboard:
     # -- monitoring (supervisors) ------------------------------------------
 
     async def monitor_call(self, seat: Seat, call_id: str, mode: str) -> Payload:
+        self._take_join(f"{seat.identity.subject}@{call_id}")
         return await self.monitoring.start(seat, call_id, MonitorMode(mode))
+
+    def _take_join(self, key: str) -> None:
+        """A fresh peer costs ports, DTLS and ICE checks: a page failing in a loop is refused."""
+        if not self._joins.take(key):
+            wait = self._joins.retry_after_s(key)
+            raise RateLimitedError(
+                f"too many reconnects in a short time; try again in {max(1, round(wait))} s",
+                retry_after_s=wait,
+            )
 
     async def set_monitor_mode(self, seat: Seat, call_id: str, mode: str) -> Payload:
         return await self.monitoring.set_mode(seat, call_id, MonitorMode(mode))
@@ -351,15 +426,29 @@ class Switchboard:
 
     # -- customer --------------------------------------------------------
 
-    async def request_call(self, identity: Identity, media: str, language: str) -> Payload:
+    async def request_call(
+        self, identity: Identity, media: str, language: str, source: str | None = None
+    ) -> Payload:
+        """The customer asks for an agent: the call joins the queue.
+
+        One address may have only ``max_queued_per_address`` customers waiting.
+        """
         identity.require(Role.CUSTOMER)
         call = self.visible_call(identity, identity.call_id or "")
         with call_context(call.call_id):
             if call.state is CallState.ENDED:
                 raise CallStateError("this call has ended; start a new one")
             if call.state is CallState.CREATED:
+                self._refuse_if_draining()
                 if self.queue.is_full:
                     raise QueueFullError("too many customers are waiting; please try again soon")
+                address = source or "unknown"
+                if not self._queued_from.acquire(address):
+                    raise QueueShareError(
+                        "too many calls from your address are already waiting; "
+                        "please wait for one of them to be answered"
+                    )
+                call.queued_from = address
                 call.media = media
                 call.language = language
                 call.customer.video_enabled = media == "video"
@@ -425,7 +514,8 @@ class Switchboard:
             )
             call.offered_to = None
             call.set_state(CallState.ACTIVE)
-            self.queue.remove(call)
+            self.journal.record(call, "answered")
+            self._dequeue(call)
             agent.set_state(AgentState.ON_CALL, call.call_id)
             room = self._rooms[call.call_id] = self._new_room(call)
             if isinstance(room.plane, Router):
@@ -465,6 +555,7 @@ class Switchboard:
                 f"the call is {call.state.value}; media starts when an agent takes it"
             )
         room = self._rooms[call_id]
+        self._take_join(participant.participant_id)
         sources = [SourceKind.MICROPHONE]
         if call.media == "video":
             sources.append(SourceKind.CAMERA)
@@ -645,6 +736,7 @@ class Switchboard:
             configuration_factory=self._configuration_factory,
             plane=plane,
             answer_timeout=self.config.answer_timeout_s,
+            candidate_policy=self._candidate_policy,
         )
 
     async def _media_state_changed(
@@ -704,25 +796,57 @@ class Switchboard:
         }
 
     def queue_view(self) -> Payload:
-        """The waiting calls, as agents and supervisors see them."""
+        """The waiting calls, as agents and supervisors see them (the longest-waiting first)."""
         now = time.time()
         waiting = self.queue.waiting()
         return {
-            "calls": [c.to_queue_entry(now) for c in waiting],
+            "calls": [c.to_queue_entry(now) for c in waiting[:QUEUE_VIEW_LIMIT]],
             "waiting": len(waiting),
             "longest_wait_s": round(now - (waiting[0].queued_at or now), 1) if waiting else 0,
         }
 
+    def _dequeue(self, call: Call) -> None:
+        self.queue.remove(call)
+        if call.queued_from is not None:
+            self._queued_from.release(call.queued_from)
+            call.queued_from = None
+
     async def _queue_changed(self) -> None:
+        """Agents and waiting customers hear of it: at once, or with the next round of news."""
         self._floor_changed()
+        if self._queue_news_due:
+            return  # a round is already due; it will say this too
+        wait = self._queue_news_at + QUEUE_NEWS_INTERVAL_S - time.monotonic()
+        if wait <= 0:
+            await self._send_queue_news()
+        else:
+            self._queue_news_due = True
+            self._tasks.call_later("queue_news", wait, self._send_queue_news)
+
+    async def _send_queue_news(self) -> None:
+        """One round: the queue to agents, and each waiting customer whose place changed."""
+        self._queue_news_due = False
+        self._queue_news_at = time.monotonic()
         await self.notifier.to_agents(ServerEvent.QUEUE_UPDATED, self.queue_view())
-        for call in self.queue.waiting():
+        estimate, online = self.queue.wait_estimator(), self.queue.staffed()
+        told: dict[str, tuple[object, ...]] = {}
+        for position, call in enumerate(self.queue.waiting(), 1):
+            wait_s = estimate(position)
+            told[call.call_id] = news = (position, wait_s, online)
+            if self._queue_told.get(call.call_id) == news:
+                continue
             await self.notifier.to_participant(
                 call.call_id,
                 call.customer.participant_id,
                 ServerEvent.QUEUE_POSITION,
-                self._position_payload(call),
+                {
+                    "call_id": call.call_id,
+                    "position": position,
+                    "estimated_wait_s": wait_s,
+                    "agents_online": online,
+                },
             )
+        self._queue_told = told
 
     async def _dispatch(self) -> None:
         """Offer waiting calls to idle agents, when calls are offered automatically."""
@@ -805,7 +929,8 @@ class Switchboard:
             call.end_reason = reason
             call.ended_by = by
             call.set_state(CallState.ENDED)
-            self.queue.remove(call)
+            self.journal.record(call, "ended")
+            self._dequeue(call)
             self._tasks.cancel_timer(f"offer:{call.call_id}")
             for participant in call.participants:
                 self._tasks.cancel_timer(f"grace:{call.call_id}:{participant.participant_id}")
@@ -830,16 +955,7 @@ class Switchboard:
                     agent.set_state(AgentState.AVAILABLE if agent.connections else AgentState.AWAY)
                     await self._agent_changed(subject)
             logger.info("Call(%s) ended: %s", call.call_id, reason.value)
-            await self.notifier.to_call(
-                call.call_id,
-                ServerEvent.CALL_ENDED,
-                {
-                    "call_id": call.call_id,
-                    "reason": reason.value,
-                    "ended_by": by,
-                    "call": call.to_wire(),
-                },
-            )
+            await self.notifier.to_call(call.call_id, ServerEvent.CALL_ENDED, _ended_payload(call))
         self._floor_changed()
         if reason is not EndReason.SHUTDOWN:
             await self._queue_changed()
@@ -859,6 +975,8 @@ class Switchboard:
                 and now - call.created_at > self.config.customer_token_ttl_s
             ):
                 await self._end_call(call, EndReason.EXPIRED)
+        if self.journal.lines_since_rewrite > JOURNAL_REWRITE_LINES:
+            self.journal.rewrite(list(self.calls.values()))
         self._tasks.call_later("sweep", SWEEP_INTERVAL_S, self._sweep)
 
 
@@ -872,6 +990,15 @@ class _Unwired:
 
     def staff_online(self) -> bool:
         return False
+
+
+def _ended_payload(call: Call) -> Payload:
+    return {
+        "call_id": call.call_id,
+        "reason": call.end_reason.value if call.end_reason else None,
+        "ended_by": call.ended_by,
+        "call": call.to_wire(),
+    }
 
 
 def _participant_id() -> str:

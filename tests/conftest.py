@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import socketio
 from aiohttp import web
 from yarl import URL
 
@@ -19,6 +20,7 @@ from signaling.app import create_app
 from signaling.auth import Role, TokenAuthority
 from signaling.client import KothaClient
 from signaling.config import Config
+from signaling.events import NAMESPACE
 from signaling.keys import SWITCHBOARD
 from signaling.switchboard import Switchboard
 
@@ -165,3 +167,22 @@ async def api_request(
         except ValueError:
             data = body
         return r.status, data, dict(r.headers)
+
+
+async def connect_refusal(server: Server, auth: Any) -> dict[str, Any]:
+    """Connect with ``auth`` and return the connect_error data the server sent."""
+    sio = socketio.AsyncClient(reconnection=False)
+    refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    @sio.on("connect_error", namespace=NAMESPACE)
+    async def on_error(data: Any) -> None:
+        if not refused.done():
+            refused.set_result(data["data"])
+
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await sio.connect(
+            server.url, auth=auth, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=5
+        )
+    data = await asyncio.wait_for(refused, 5)
+    await sio.disconnect()
+    return data

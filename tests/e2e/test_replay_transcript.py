@@ -412,7 +412,7 @@ async def check_scores_and_alerts(
     # While the reviewer scrolls the panel (back to the top), it does not pull them away.
     await box.hover()
     await page.mouse.wheel(0, -10 * scrolled)
-    await page.wait_for_function("document.getElementById('rt-scroll').scrollTop === 0")
+    await page.wait_for_function("() => document.getElementById('rt-scroll').scrollTop === 0")
     middle = page.locator("#rt-lines .rt-entry").nth(EXTRA_LINES // 2)
     await seek_audio(page, float(await middle.get_attribute("data-start") or 0) / 1000)
     await expect(middle).to_have_class(re.compile(r"\bcurrent\b"))

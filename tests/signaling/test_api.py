@@ -1,7 +1,10 @@
 """The REST API: how a shop creates calls, how the demo makes guest calls, who may look.
 
 Guards: API key checks, body validation that names the field, guest mode switch and rate
-limit, customers seeing only their own call, staff roles, static files not escaping web/.
+limit, customers seeing only their own call, staff roles, static files not escaping web/;
+names, metadata and tags holding control or direction-override characters (which drive
+an operator's terminal or make a name read backwards) are refused, naming the field,
+while Bengali (with its zero-width joiner), Korean and emoji names are welcome.
 """
 
 from __future__ import annotations
@@ -38,9 +41,10 @@ async def _request(
         return response.status, body
 
 
-async def test_health_answers(server: Server) -> None:
+async def test_health_answers_and_tells_a_stranger_nothing_about_calls(server: Server) -> None:
+    server.customer_call()
     status, body = await _request(server, "GET", "/healthz")
-    assert (status, body["status"]) == (200, "ok")
+    assert (status, body) == (200, {"status": "ok"})
 
 
 async def test_shop_creates_a_call_and_gets_a_join_link_bound_to_it(server: Server) -> None:
@@ -202,3 +206,83 @@ async def test_static_files_do_not_escape_the_web_folder(server: Server, path: s
             text = await response.text()
     assert response.status in (403, 404)
     assert "jwt_secret" not in text and "root:" not in text
+
+
+# Each kind of character that may not be in a name, metadata or a tag.
+REFUSED = [
+    pytest.param("Karim\x1b[2J", id="escape-clears-the-screen"),
+    pytest.param("Karim\x07", id="bell"),
+    pytest.param("Ka\x00rim", id="nul"),
+    pytest.param("Ka\x85rim", id="c1-next-line"),
+    pytest.param("Ka\x9brim", id="c1-control-sequence"),
+    pytest.param("Karim \u202egnp.exe", id="right-to-left-override"),
+    pytest.param("\u2066Karim\u2069", id="directional-isolates"),
+    pytest.param("Ka\u200frim", id="right-to-left-mark"),
+    pytest.param("Ka\u061crim", id="arabic-letter-mark"),
+]
+
+
+@pytest.mark.parametrize("name", REFUSED)
+async def test_a_guest_name_with_control_characters_is_refused(server: Server, name: str) -> None:
+    status, body = await _request(server, "POST", "/api/guest", json={"name": name})
+    assert status == 422
+    assert body["error"]["field"] == "name"
+    assert body["error"]["message"].startswith(
+        "name: must not contain control or direction-override characters"
+    )
+
+
+@pytest.mark.parametrize("text", REFUSED)
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [
+        pytest.param(
+            lambda text: {"customer": {"id": "x", "name": text}}, "customer.name", id="name"
+        ),
+        pytest.param(
+            lambda text: {"customer": {"id": "x"}, "metadata": {"order": text}},
+            "metadata.order",
+            id="metadata-value",
+        ),
+        pytest.param(
+            lambda text: {"customer": {"id": "x"}, "metadata": {text: "A-77"}},
+            "metadata.",
+            id="metadata-key",
+        ),
+    ],
+)
+async def test_a_shops_call_with_control_characters_is_refused_naming_the_field(
+    server: Server, text: str, where: Any, field: str
+) -> None:
+    status, body = await _request(
+        server, "POST", "/api/calls", json=where(text), headers={"X-API-Key": API_KEY}
+    )
+    assert status == 422
+    assert body["error"]["field"].startswith(field)
+    assert "control or direction-override characters" in body["error"]["message"]
+    assert body["error"]["message"].isprintable(), "the refusal shows the character escaped"
+    assert not server.switchboard.calls, "no call was made"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("র\u200d্যাব হোসেন", id="bengali-with-zero-width-joiner"),
+        pytest.param("করিম", id="bengali"),
+        pytest.param("김민수", id="korean"),
+        pytest.param("Karim 👍🏽 👨\u200d👩\u200d👧", id="emoji-with-joiners"),
+    ],
+)
+async def test_names_in_any_script_are_welcome(server: Server, name: str) -> None:
+    status, body = await _request(server, "POST", "/api/guest", json={"name": name})
+    assert status == 201, body
+    status, body = await _request(
+        server,
+        "POST",
+        "/api/calls",
+        json={"customer": {"id": "shop-42", "name": name}, "metadata": {"note": name}},
+        headers={"X-API-Key": API_KEY},
+    )
+    assert status == 201, body
+    call = server.switchboard.calls[body["call_id"]]
+    assert (call.customer.name, call.metadata["note"]) == (name, name)
