@@ -53,7 +53,6 @@ $(STAMPS)/web: web/package.json web/package-lock.json $(STAMPS)/node
 	npm ci --prefix web --no-audit --no-fund --loglevel=error
 	@mkdir -p web/vendor
 	cp web/node_modules/socket.io-client/dist/socket.io.esm.min.js web/vendor/
-	cp web/node_modules/socket.io-client/dist/socket.io.esm.min.js.map web/vendor/ 2>/dev/null || true
 	@touch $@
 
 $(STAMPS)/node:

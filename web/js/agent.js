@@ -9,7 +9,7 @@
 import { getCallTranscript } from "./api.js";
 import { CallPage } from "./page.js";
 import { enterCall } from "./enter-call.js";
-import { describeError } from "./i18n.js";
+import { describeError, tFor } from "./i18n.js";
 import { LevelMeter } from "./level-meter.js";
 import { canShareScreen } from "./local-media.js";
 import { MonitorBanner } from "./monitor-banner.js";
@@ -521,11 +521,22 @@ class AgentConsole extends CallPage {
   _tick() {
     if (this.phase === "incall") {
       $("call-timer").textContent = clock(secondsSince(this.call?.answered_at));
+      this._renderRetry();
       this.quality.tick();
       this.transcriptAlerts.tick();
     }
     if (this.phase === "queue-panel") this._renderQueue();
     this._renderRinging();
+  }
+
+  /** "Reconnecting the audio in 4 s…" while a failed connection waits to be tried again. */
+  _renderRetry() {
+    const seconds = this.session?.retryInSeconds() ?? null;
+    const note = $("media-retry");
+    note.hidden = seconds === null;
+    const key = this.call?.media === "video" ? "media_retry_video" : "media_retry_audio";
+    const text = seconds === null ? "" : tFor("en", key, { seconds });
+    if (note.textContent !== text) note.textContent = text;
   }
 
   _customer() {
@@ -572,6 +583,7 @@ class AgentConsole extends CallPage {
       peerState: this.session?.peer?.connectionState ?? null,
       peerId: this.session?.peer?.peerId ?? null,
       joinCount: this.session?.joinCount ?? 0,
+      retryInSeconds: this.session?.retryInSeconds() ?? null,
       muted: Boolean(this.session?.muted),
       endReason: this.end?.reason ?? null,
       quality: this.quality.snapshot(),

@@ -68,6 +68,12 @@ const FILE_WORDS = {
   transcript_vtt: "captions (WebVTT)",
 };
 
+const REVOKED_WORDS = {
+  grant: (value) => `one sign-in (${value})`,
+  subject: (value) => `every sign-in of ${value} until then`,
+  role: (value) => `every ${value}'s sign-in until then`,
+};
+
 /** Which kind of record this is (for its colour stripe and the filter). */
 export function kindOf(action) {
   const a = String(action || "");
@@ -99,6 +105,8 @@ export function actionWords(record) {
       const file = details.file ?? details.key;
       return DOWNLOADED[file] || "downloaded a file of";
     }
+    case "revoke":
+      return "revoked sign-ins";
     case "pause_recording":
       return "paused the recording of";
     case "resume_recording":
@@ -134,11 +142,16 @@ export function detailWords(record) {
       break;
     case "watch":
       break;
+    case "playback":
     case "download": {
       const file = d.file ?? d.key;
       if (file) out.push({ label: "File", value: FILE_WORDS[file] || file });
       break;
     }
+    case "revoke":
+      out.push({ label: "Ended", value: REVOKED_WORDS[d.kind] ? REVOKED_WORDS[d.kind](d.value) : String(d.value) });
+      if (d.reason) out.push({ label: "Why", value: String(d.reason) });
+      break;
     case "purge":
     case "purge_recording":
       if (d.retention_days !== undefined) out.push({ label: "Kept for", value: `${d.retention_days} days` });
@@ -169,6 +182,8 @@ const SHOWN_DETAILS = new Set([
   "participant_id",
   "retention_days",
   "started_at",
+  "kind",
+  "value",
 ]);
 
 /** A role in words ("Supervisor"). */

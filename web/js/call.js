@@ -11,7 +11,7 @@ const CONNECT_TIMEOUT_MS = 12000;
 // A rejoin whose ack takes longer than this suggests a dead socket that
 // socket.io has not noticed yet: open a new one rather than wait.
 const REJOIN_ACK_TIMEOUT_MS = 5000;
-// Backoff between failed join attempts.
+// Backoff between failed join attempts (a failed peer has its own: PeerSession).
 const RETRY_DELAYS_MS = [500, 1000, 2000, 4000];
 // Errors after which joining again cannot help: the call is over or not ours.
 const FINAL_JOIN_ERRORS = new Set(["call_state", "not_found", "forbidden", "token_expired", "token_invalid"]);
@@ -19,6 +19,7 @@ const FINAL_JOIN_ERRORS = new Set(["call_state", "not_found", "forbidden", "toke
 /**
  * Events:
  * - `state` {state}: "joining" | "connecting" | "connected" | "reconnecting" | "closed".
+ * - `retry` {reason, delayMs}: the media failed; a fresh peer is asked for at `retryAt`.
  * - `joined` {participantId, call, monitors}: a join_call ack (`monitors`: the agent's only, else null).
  * - `track` {slot, track}: a remote track (again after every fresh peer).
  * - `local` {}: a local control changed (muted, camera, sharing).
@@ -45,7 +46,7 @@ export class CallSession extends PeerSession {
     this.stats.start();
     this._unsubscribe.push(
       this._listen("media_failed", (msg) => {
-        if (msg.call_id === this.callId) this.rejoin("media_failed");
+        if (msg.call_id === this.callId) this._peerFailed("media_failed");
       }),
       this._listen("disconnected", () => this._setState("reconnecting")),
     );
@@ -62,11 +63,12 @@ export class CallSession extends PeerSession {
   }
 
   /**
-   * Replace our peer with a fresh one (the server has no ICE restart). When
+   * Replace our peer with a fresh one now (the server has no ICE restart). When
    * the socket is down the reconnect handler of the page calls this again.
    */
   rejoin(reason) {
     if (this._closed) return;
+    this._cancelRetry();
     this._setState("reconnecting");
     if (!this.signal.connected) return;
     console.info(`kotha: rejoining the call (${reason})`);
@@ -146,7 +148,7 @@ export class CallSession extends PeerSession {
       this._setState("connecting");
       this._emit("joined", { participantId: ack.participant_id, call: ack.call, monitors: ack.monitors ?? null });
       // If no offer is answered and connected in time, try again.
-      this._arm("connect", CONNECT_TIMEOUT_MS, () => this.rejoin("connect_timeout"));
+      this._arm("connect", CONNECT_TIMEOUT_MS, () => this._peerFailed("connect_timeout"));
     } catch (error) {
       if (this._closed) return;
       if (FINAL_JOIN_ERRORS.has(error.code)) {

@@ -36,6 +36,7 @@ export async function enterCall(page) {
     page.render();
   });
   session.addEventListener("local", () => page.render());
+  session.addEventListener("retry", () => page.render());
   session.addEventListener("joined", (e) => {
     page.participantId = e.detail.participantId;
     page.call = e.detail.call;

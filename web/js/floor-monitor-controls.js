@@ -158,6 +158,7 @@ export class MonitorControls extends EventTarget {
     const session = new MonitorSession(this.signal, this.callId);
     this.session = session;
     session.addEventListener("state", () => this.render());
+    session.addEventListener("retry", () => this.render());
     session.addEventListener("mode", () => {
       this.render();
       this._emit("change", {});
@@ -254,16 +255,24 @@ export class MonitorControls extends EventTarget {
     this.othersLine.textContent = this.others.length
       ? `Also monitoring: ${this.others.map((m) => `${m.name} (${MODE_NAMES[m.mode]?.toLowerCase() || m.mode})`).join(", ")}`
       : "";
-    const state = this.session?.state;
-    this.conn.hidden = !this.session || !state || state === "closed";
-    this.conn.dataset.state = state || "";
-    this.conn.textContent = CONNECTION_WORDS[state] || "";
+    this._renderConnection();
     this.metersBox.hidden = !this.session;
     this.soundButton.hidden = !this.soundBlocked;
   }
 
+  /** The audio connection in words, with the countdown while a failed one waits to be tried again. */
+  _renderConnection() {
+    const state = this.session?.state;
+    const seconds = this.session?.retryInSeconds() ?? null;
+    this.conn.hidden = !this.session || !state || state === "closed";
+    this.conn.dataset.state = state || "";
+    const text = seconds === null ? CONNECTION_WORDS[state] || "" : `Reconnecting the audio in ${seconds} s…`;
+    if (this.conn.textContent !== text) this.conn.textContent = text;
+  }
+
   _drawMeters() {
     if (!this.session) return;
+    this._renderConnection(); // the retry countdown; writes only when the words change
     for (const [role, meter] of Object.entries(this.meters)) {
       const level = meter.level();
       // RMS of speech sits around 0.01-0.2; a square-root scale makes it visible.

@@ -16,7 +16,8 @@ import { PeerSession } from "./peer-session.js";
 
 // A peer that does not connect in this long is given up and asked for again.
 const CONNECT_TIMEOUT_MS = 12000;
-// How often a failed peer is replaced before the session gives up.
+// How often a failed peer is replaced (after PeerSession's growing pauses) before the
+// session gives up; a connection that held for a while starts the count again.
 const MAX_RESTARTS = 2;
 
 export const MODES = ["listen", "whisper", "barge"];
@@ -24,6 +25,7 @@ export const MODES = ["listen", "whisper", "barge"];
 /**
  * Events:
  * - `state` {state}: "starting" | "connecting" | "connected" | "reconnecting" | "closed".
+ * - `retry` {reason, delayMs}: the audio failed; a fresh peer is asked for at `retryAt`.
  * - `mode` {mode}: the mode in force changed (the server's ack says so).
  * - `track` {slot, track}: a remote track (the customer's or the agent's), labelled by slot.
  * - `monitors` {monitors}: who monitors the call, from monitor_call's ack.
@@ -44,7 +46,7 @@ export class MonitorSession extends PeerSession {
     this._starting = null;
     this._unsubscribe.push(
       this._listen("media_failed", (failed) => {
-        if (failed?.call_id === this.callId && this.peer) this._replace("media_failed");
+        if (failed?.call_id === this.callId && this.peer) this._peerFailed("media_failed");
       }),
       this._listen("monitor_ended", (ended) => {
         if (ended?.call_id === this.callId && ended.participant_id === this.participantId) this.close(ended.reason);
@@ -140,7 +142,7 @@ export class MonitorSession extends PeerSession {
     this._setMode(ack.mode);
     this._emit("monitors", { monitors: ack.monitors || [] });
     this._setState("connecting");
-    this._arm("connect", CONNECT_TIMEOUT_MS, () => this._replace("connect_timeout"));
+    this._arm("connect", CONNECT_TIMEOUT_MS, () => this._peerFailed("connect_timeout"));
   }
 
   // -- PeerSession -------------------------------------------------------
@@ -149,18 +151,28 @@ export class MonitorSession extends PeerSession {
     return this._starting;
   }
 
-  _connected() {
+  _stable() {
     this.restarts = 0;
   }
 
-  /** The peer failed: ask for a fresh one, in the same mode. */
-  async _replace(reason) {
+  /** The peer failed: after the pause a fresh one, unless it failed too often (then stop). */
+  _peerFailed(reason) {
     if (this._closed || this._starting) return;
     if (this.restarts >= MAX_RESTARTS) {
-      this._emit("error", { error: { code: "media_error", message: `the audio connection failed (${reason})` }, action: "monitor" });
-      await this.stop().catch(() => {});
+      this._giveUp(reason);
       return;
     }
+    super._peerFailed(reason);
+  }
+
+  async _giveUp(reason) {
+    this._emit("error", { error: { code: "media_error", message: `the audio connection failed (${reason})` }, action: "monitor" });
+    await this.stop().catch(() => {});
+  }
+
+  /** Ask for a fresh peer, in the same mode. */
+  async _replace(reason) {
+    if (this._closed || this._starting) return;
     console.info(`kotha: monitoring again (${reason})`);
     this.restarts += 1;
     const mode = this.mode || "listen";

@@ -23,7 +23,15 @@ const SERVER_EVENTS = [
 // Long enough for a slow mobile network, short enough that a button does not hang.
 const ACK_TIMEOUT_MS = 15000;
 // Codes of a refused connection that retrying with the same token cannot fix.
-const FATAL_CODES = new Set(["token_missing", "token_expired", "token_invalid", "forbidden", "not_found"]);
+const FATAL_CODES = new Set([
+  "token_missing",
+  "token_expired",
+  "token_invalid",
+  "token_revoked",
+  "forbidden",
+  "not_found",
+  "too_many_sockets",
+]);
 
 /** An error the server answered with (or a local one in the same shape: timeout, network). */
 export class KothaError extends Error {
@@ -53,8 +61,12 @@ export class Signal extends EventTarget {
     this._closed = false;
     this._onToken = onToken;
     this._refreshTimer = null;
+    this._sessionEnded = false;
     this.socket = io("/call", {
       auth: { token },
+      // The server refuses HTTP long-polling: start on the websocket (socket.io-client
+      // would otherwise poll first and upgrade).
+      transports: ["websocket"],
       // Quick retries: the goal is to be back in a call within 10 s of a drop.
       reconnectionDelay: 500,
       reconnectionDelayMax: 2000,
@@ -70,9 +82,20 @@ export class Signal extends EventTarget {
     });
     this.socket.on("disconnect", (reason) => {
       this._emit("disconnected", { reason });
-      // After a server-side disconnect socket.io does not retry by itself.
-      if (reason === "io server disconnect") setTimeout(() => this.socket.connect(), 1000);
+      // After a server-side disconnect socket.io does not retry by itself; after the
+      // server ended this sign-in, retrying with the same token cannot help.
+      if (reason === "io server disconnect" && !this._sessionEnded) {
+        setTimeout(() => this.socket.connect(), 1000);
+      }
     });
+    // The sign-in ended (the token expired, or an admin revoked it): the server closes
+    // the socket next; the page signs out with the reason shown.
+    this.socket.on("session_ended", (error) => {
+      this._sessionEnded = true;
+      this._emit("refused", new KothaError(error));
+    });
+    // The server closed the socket for breaking the protocol (a bug in this page).
+    this.socket.on("refused", (error) => console.warn("kotha: the server refused this socket", error));
     // A phone that changed networks can keep a dead connection that socket.io
     // only notices after the engine.io ping timeout (25 + 20 s by default).
     this._onOnline = () => {

@@ -320,6 +320,16 @@ class SupportPage extends CallPage {
     this._renderTimer();
   }
 
+  /** "Reconnecting the audio in 4 s…" while a failed connection waits to be tried again. */
+  _renderRetry() {
+    const seconds = this.session?.retryInSeconds() ?? null;
+    const note = $("media-retry");
+    note.hidden = seconds === null;
+    const key = this.call?.media === "video" ? "media_retry_video" : "media_retry_audio";
+    const text = seconds === null ? "" : i18n.t(key, { seconds });
+    if (note.textContent !== text) note.textContent = text;
+  }
+
   /** A supervisor who barged in, labelled as one, beside the agent; nothing when there is none. */
   _renderParties() {
     const supervisors = (this.call?.participants ?? []).filter((p) => p.role === "supervisor");
@@ -333,6 +343,7 @@ class SupportPage extends CallPage {
 
   _renderTimer() {
     if (this.phase !== "incall") return;
+    this._renderRetry();
     $("call-timer").textContent = i18n.formatClock(secondsSince(this.call?.answered_at));
   }
 
@@ -391,6 +402,7 @@ class SupportPage extends CallPage {
       peerState: this.session?.peer?.connectionState ?? null,
       peerId: this.session?.peer?.peerId ?? null,
       joinCount: this.session?.joinCount ?? 0,
+      retryInSeconds: this.session?.retryInSeconds() ?? null,
       muted: Boolean(this.session?.muted),
       sharing: Boolean(this.session?.sharing),
       endReason: this.end?.reason ?? null,
