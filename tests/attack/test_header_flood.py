@@ -15,9 +15,7 @@ REQUESTS = 300
 
 
 async def _one(port: int, header: str) -> bytes:
-    reader, writer = await asyncio.open_connection(
-        "127.0.0.1", port, local_addr=("127.0.0.2", 0)
-    )
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.2", 0))
     writer.write(f"GET /healthz HTTP/1.1\r\nHost: x\r\nRange: {header}\r\n\r\n".encode())
     await writer.drain()
     status = await reader.readline()
