@@ -116,6 +116,9 @@ class Config(BaseModel):
     """Guest calls one address may start a minute (demo mode only)."""
     max_queued_per_address: Annotated[int, Field(ge=1)] = 20
     """Customers one address may have waiting in the queue at once."""
+    ended_call_retention_s: Annotated[float, Field(ge=10, le=7 * 86400)] = 3600.0
+    """How long an ended call stays in memory, so ``GET /api/calls/{id}`` and a page that
+    reconnects still learn how it ended (the recording keeps it for good)."""
     joins_per_min: Annotated[float, Field(gt=0)] = 12.0
     """Fresh media connections one participant may open a minute (reloads, network changes);
     a page that fails and rejoins at once is refused, not given a peer each time."""

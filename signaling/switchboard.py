@@ -56,7 +56,6 @@ from .transcription import Transcription
 logger = logging.getLogger(__name__)
 
 # Ended calls stay visible (GET /api/calls/{id}, a late reload) this long.
-ENDED_CALL_RETENTION_S = 3600.0
 SWEEP_INTERVAL_S = 60.0
 # The call journal is rewritten with only the calls still known after this many lines.
 JOURNAL_REWRITE_LINES = 10_000
@@ -93,10 +92,11 @@ class Switchboard:
         self.recordings = CallRecordings(config.recordings_path, enabled=config.recording_enabled)
         self.audit = AuditLog(config.data_dir / "audit.jsonl")
         self.journal = CallJournal(
-            config.data_dir / "calls.jsonl", retention_s=ENDED_CALL_RETENTION_S
+            config.data_dir / "calls.jsonl", retention_s=config.ended_call_retention_s
         )
         # Agents of calls a crash interrupted, told when they are back: subject -> call ids.
         self._interrupted: dict[str, list[str]] = {}
+        self._sweep_every = min(SWEEP_INTERVAL_S, config.ended_call_retention_s / 2)
         self.quality = QualityMonitor(
             config, self.recordings, self._send_quality, watchers=self._send_watchers
         )
@@ -137,7 +137,7 @@ class Switchboard:
         aiortc_compat.check_compatibility()
         aiortc_compat.restrict_ice_addresses(self.config.ice_addresses)
         self._tasks.spawn(self.recordings.open(), "open_recordings")
-        self._tasks.call_later("sweep", SWEEP_INTERVAL_S, self._sweep)
+        self._tasks.call_later("sweep", self._sweep_every, self._sweep)
         self._tasks.spawn(self.quality.run(), "quality")
         self._tasks.spawn(self.transcription.run(), "transcription")
         self._tasks.spawn(self.transcription.preload(), "speech_models")
@@ -967,7 +967,7 @@ class Switchboard:
         for call in list(self.calls.values()):
             if (
                 call.state is CallState.ENDED
-                and now - (call.ended_at or now) > ENDED_CALL_RETENTION_S
+                and now - (call.ended_at or now) > self.config.ended_call_retention_s
             ):
                 del self.calls[call.call_id]
             elif (
@@ -977,7 +977,7 @@ class Switchboard:
                 await self._end_call(call, EndReason.EXPIRED)
         if self.journal.lines_since_rewrite > JOURNAL_REWRITE_LINES:
             self.journal.rewrite(list(self.calls.values()))
-        self._tasks.call_later("sweep", SWEEP_INTERVAL_S, self._sweep)
+        self._tasks.call_later("sweep", self._sweep_every, self._sweep)
 
 
 class _Unwired:
