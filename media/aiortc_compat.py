@@ -49,13 +49,14 @@ import pylibsrtp
 from aiortc import RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.codecs import get_encoder
 from aiortc.codecs.base import Encoder
-from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
 from aiortc.rtcrtpsender import random_sequence_number
 from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket, is_rtcp
 from aiortc.utils import random32, uint16_add, uint16_gt, uint32_add
 
 from .errors import AiortcCompatError
+from .frame_assembly import VideoFrameAssembler
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ _DTLS_RX_PACKETS = "_RTCDtlsTransport__rx_packets"
 _DTLS_HANDLE_RTP = "_handle_rtp_data"
 # Seconds from the NTP epoch (1900) to the Unix epoch (1970).
 _REMOTE_STREAMS = "_RTCRtpReceiver__remote_streams"
+_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
+_TIMESTAMP_MAPPER = "_RTCRtpReceiver__timestamp_mapper"
 _SENDER_STATS = "_RTCRtpSender__stats"
 _NTP_UNIX_OFFSET = 2208988800
 
@@ -105,18 +108,33 @@ class EncodedFrameSink:
 
     aiortc's decoder thread calls ``get()``; returning ``None`` at once makes
     that thread exit before it creates a decoder, so nothing is decoded and
-    no thread is left per track.
+    no thread is left per track. Frames the video assembler completed
+    together with the one aiortc hands over follow it at once, their
+    timestamps mapped as aiortc maps that one's.
     """
 
-    def __init__(self, on_frame: FrameListener, ssrc_of: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        on_frame: FrameListener,
+        ssrc_of: Callable[[], int],
+        take_ready: Callable[[], list[JitterFrame]] = list,
+        map_timestamp: Callable[[int], int] | None = None,
+    ) -> None:
         self._on_frame = on_frame
         self._ssrc_of = ssrc_of
+        self._take_ready = take_ready
+        self._map_timestamp = map_timestamp
 
     def put(self, item: tuple[RTCRtpCodecParameters, JitterFrame] | None) -> None:
         if item is None:
             return
         codec, frame = item
-        self._on_frame(codec, frame, self._ssrc_of())
+        ssrc = self._ssrc_of()
+        self._on_frame(codec, frame, ssrc)
+        for extra in self._take_ready():
+            if self._map_timestamp is not None:
+                extra.timestamp = self._map_timestamp(extra.timestamp)
+            self._on_frame(codec, extra, ssrc)
 
     def get(self) -> None:
         return None
@@ -145,31 +163,27 @@ class PassthroughAudioBuffer:
         return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
 
 
-class SsrcNotingJitterBuffer(JitterBuffer):
-    """aiortc's video jitter buffer, noting the media SSRC for keyframe requests."""
-
-    media_ssrc = 0
-
-    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
-        self.media_ssrc = packet.ssrc
-        return super().add(packet)
-
-
 def tap_receiver(receiver: RTCRtpReceiver, on_frame: FrameListener) -> None:
     """Route every encoded frame of ``receiver`` to ``on_frame`` instead of a decoder.
 
     Must be called before the receiver starts (``receive()``), that is before
     the answer that negotiates it is applied.
     """
-    _require(receiver, _DECODER_QUEUE, _JITTER_BUFFER, _KIND)
+    _require(receiver, _DECODER_QUEUE, _JITTER_BUFFER, _KIND, _TIMESTAMP_MAPPER)
     kind = getattr(receiver, _KIND)
-    buffer: PassthroughAudioBuffer | SsrcNotingJitterBuffer
     if kind == "audio":
-        buffer = PassthroughAudioBuffer()
-    else:
-        buffer = SsrcNotingJitterBuffer(capacity=512, is_video=True)
-    setattr(receiver, _JITTER_BUFFER, buffer)
-    setattr(receiver, _DECODER_QUEUE, EncodedFrameSink(on_frame, lambda: buffer.media_ssrc))
+        audio = PassthroughAudioBuffer()
+        setattr(receiver, _JITTER_BUFFER, audio)
+        setattr(receiver, _DECODER_QUEUE, EncodedFrameSink(on_frame, lambda: audio.media_ssrc))
+        return
+    video = VideoFrameAssembler()
+    mapper = getattr(receiver, _TIMESTAMP_MAPPER)
+    setattr(receiver, _JITTER_BUFFER, video)
+    setattr(
+        receiver,
+        _DECODER_QUEUE,
+        EncodedFrameSink(on_frame, lambda: video.media_ssrc, video.take_ready, mapper.map),
+    )
 
 
 def is_tapped(receiver: RTCRtpReceiver) -> bool:
@@ -468,7 +482,15 @@ class SendCounters:
 
 
 def receive_counters(receiver: RTCRtpReceiver) -> list[ReceiveCounters]:
+    """The media streams' totals; retransmission (RTX) streams are left out.
+
+    aiortc keeps statistics for every SSRC that arrives, RTX included. An RTX
+    stream carries old packets resent late and padding the sender uses to
+    probe bandwidth, so its "jitter" is meaningless (2,339,339 ms was seen on
+    a clean loopback call) and its sequence numbers are not the media's.
+    """
     streams: dict[int, Any] = getattr(receiver, _REMOTE_STREAMS)
+    rtx: dict[int, int] = getattr(receiver, _RTX_SSRC)
     return [
         ReceiveCounters(
             ssrc,
@@ -478,7 +500,7 @@ def receive_counters(receiver: RTCRtpReceiver) -> list[ReceiveCounters]:
             stream.jitter,
         )
         for ssrc, stream in list(streams.items())
-        if stream.max_seq is not None
+        if stream.max_seq is not None and ssrc not in rtx
     ]
 
 

@@ -32,6 +32,8 @@ class Thresholds:
 
     jitter_ms: float = 30.0
     loss_pct: float = 3.0
+    video_jitter_ms: float = 100.0  # video's own (config: quality_video_*)
+    video_loss_pct: float = 5.0
     loss_average_pct: float = 3.0  # ...or this, averaged over the last LOSS_AVERAGE_SAMPLES
     rtt_ms: float = 400.0
     mos: float = 3.0  # bad below this
@@ -80,16 +82,24 @@ class AlertChange:
 class _Rule:
     kind: AlertKind
     value: Callable[[StreamSample], float | None]
-    bad: Callable[[float], bool]
-    threshold: float
+    above: bool  # bad above the threshold (else below)
+    audio: float
+    video: float
+
+    def threshold(self, media: str) -> float:
+        return self.video if media == "video" else self.audio
+
+    def bad(self, value: float, media: str) -> bool:
+        limit = self.threshold(media)
+        return value > limit if self.above else value < limit
 
 
 def _rules(t: Thresholds) -> list[_Rule]:
     return [
-        _Rule(AlertKind.HIGH_JITTER, lambda s: s.jitter_ms, lambda v: v > t.jitter_ms, t.jitter_ms),
-        _Rule(AlertKind.HIGH_LOSS, lambda s: s.loss_pct, lambda v: v > t.loss_pct, t.loss_pct),
-        _Rule(AlertKind.HIGH_RTT, lambda s: s.rtt_ms, lambda v: v > t.rtt_ms, t.rtt_ms),
-        _Rule(AlertKind.LOW_MOS, lambda s: s.mos, lambda v: v < t.mos, t.mos),
+        _Rule(AlertKind.HIGH_JITTER, lambda s: s.jitter_ms, True, t.jitter_ms, t.video_jitter_ms),
+        _Rule(AlertKind.HIGH_LOSS, lambda s: s.loss_pct, True, t.loss_pct, t.video_loss_pct),
+        _Rule(AlertKind.HIGH_RTT, lambda s: s.rtt_ms, True, t.rtt_ms, t.rtt_ms),
+        _Rule(AlertKind.LOW_MOS, lambda s: s.mos, False, t.mos, t.mos),
     ]
 
 
@@ -125,13 +135,14 @@ class AlertRules:
                 continue  # not measured this second: the window waits
             history = state.history.setdefault(rule.kind, deque(maxlen=t.window))
             values = state.values.setdefault(rule.kind, deque(maxlen=LOSS_AVERAGE_SAMPLES))
-            history.append(rule.bad(value))
+            history.append(rule.bad(value, sample.kind))
             values.append(value)
             bad = sum(history)
             firing = bad >= t.needed
             if rule.kind is AlertKind.HIGH_LOSS and len(values) == LOSS_AVERAGE_SAMPLES:
                 average = sum(values) / len(values)
-                if not firing and average > t.loss_average_pct:
+                limit = t.video_loss_pct if sample.kind == "video" else t.loss_average_pct
+                if not firing and average > limit:
                     # Fired by the average: say the average, not this second's figure.
                     firing, value = True, average
             changes += self._settle(
@@ -139,7 +150,7 @@ class AlertRules:
                 rule.kind,
                 sample,
                 value=value,
-                threshold=rule.threshold,
+                threshold=rule.threshold(sample.kind),
                 firing=firing,
                 bad=bad,
             )

@@ -161,6 +161,11 @@ class Config(BaseModel):
     quality_rtt_ms: Annotated[float, Field(gt=0)] = 400.0
     quality_mos: Annotated[float, Field(ge=1, le=5)] = 3.0
     """Alert thresholds: a sample is bad above these (below, for MOS)."""
+    quality_video_jitter_ms: Annotated[float, Field(gt=0)] = 100.0
+    quality_video_loss_pct: Annotated[float, Field(gt=0, le=100)] = 5.0
+    """Video's own: a frame leaves the browser as a burst of packets and the receiver buffers
+    whole frames, retransmitting what is lost, so video bears more jitter and loss than a
+    voice does before anyone sees it (audio's 30 ms would call a clean camera poor)."""
     quality_no_audio_s: Annotated[int, Field(ge=1, le=60)] = 3
     """Seconds without audio from a participant's microphone before the no-audio alert."""
 

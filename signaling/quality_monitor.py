@@ -57,6 +57,8 @@ def thresholds_from(config: Config) -> Thresholds:
     return Thresholds(
         jitter_ms=config.quality_jitter_ms,
         loss_pct=config.quality_loss_pct,
+        video_jitter_ms=config.quality_video_jitter_ms,
+        video_loss_pct=config.quality_video_loss_pct,
         loss_average_pct=config.quality_loss_average_pct,
         rtt_ms=config.quality_rtt_ms,
         mos=config.quality_mos,

@@ -129,6 +129,7 @@ class ClientAudioStats(Message):
 class ClientVideoStats(Message):
     """What the page's own ``getStats()`` says of the video it receives."""
 
+    jitter_ms: Milliseconds | None = None
     frames_per_second: Annotated[float, Field(ge=0, le=240, allow_inf_nan=False)] | None = None
     frame_width: Annotated[int, Field(ge=0, le=8192)] | None = None
     frame_height: Annotated[int, Field(ge=0, le=8192)] | None = None

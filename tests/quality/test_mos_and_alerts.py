@@ -131,3 +131,21 @@ def test_unmeasured_figures_neither_fire_nor_clear() -> None:
     for _ in range(10):
         assert fired(rules, sample(rtt_ms=None)) == []  # type: ignore[arg-type]
     assert [a.kind for a in rules.active] == [AlertKind.HIGH_RTT]
+
+
+def video(**kw: float) -> StreamSample:
+    return StreamSample("p1", "customer", Direction.INBOUND, "video", "camera", 0.0, 90, **kw)  # type: ignore[arg-type]
+
+
+def test_video_has_its_own_jitter_and_loss_thresholds() -> None:
+    """A frame is a burst of packets: 60 ms of jitter troubles a voice, not a camera."""
+    voice, camera = AlertRules(), AlertRules()
+    for _ in range(5):
+        assert all(kind != "high_jitter" for kind, _ in fired(camera, video(jitter_ms=60)))
+        assert all(kind != "high_loss" for kind, _ in fired(camera, video(loss_pct=4)))
+    heard = [fired(voice, sample(jitter_ms=60)) for _ in range(3)]
+    assert heard[-1] == [("high_jitter", True)]
+    seen = [fired(camera, video(jitter_ms=150)) for _ in range(3)]
+    assert ("high_jitter", True) in seen[-1]
+    alert = next(a for a in camera.active if a.kind.value == "high_jitter")
+    assert alert.threshold == 100.0 and alert.media == "video"

@@ -81,6 +81,7 @@ export function summarise(stats, previous) {
       out.audio = audio;
     } else if (entry.kind === "video") {
       const video = {};
+      if (typeof entry.jitter === "number") video.jitter_ms = round(entry.jitter * 1000);
       if (typeof entry.framesPerSecond === "number") video.frames_per_second = round(entry.framesPerSecond);
       if (typeof entry.frameWidth === "number") video.frame_width = entry.frameWidth;
       if (typeof entry.frameHeight === "number") video.frame_height = entry.frameHeight;
