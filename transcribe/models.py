@@ -17,6 +17,7 @@ import importlib.util
 import logging
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,14 @@ logger = logging.getLogger(__name__)
 MODEL_FILES = ("am/final.mdl", "conf/model.conf")
 # Vosk's names of downloadable models, by the languages the support centre uses.
 DOWNLOAD_NAMES = {"en": "en-us", "ko": "ko", "hi": "hi"}
+# A download that failed (no internet, as on most servers here) is not tried again for
+# this long: every call of that language would otherwise wait for it and fail the same way.
+DOWNLOAD_RETRY_S = 3600.0
+HOW_TO_INSTALL = (
+    "an operator installs a Vosk model for it and names its folder in transcribe_models "
+    "(or names another installed model there for this language); see the README, "
+    "'Speech models'"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +81,7 @@ class ModelCatalog:
         self._allow_download = allow_download
         self._cache_dir = cache_dir or Path(tempfile.gettempdir()) / "kotha-models"
         self._models: dict[str, object] = {}
+        self._failed: dict[str, tuple[float, ModelUnavailableError]] = {}
         self._lock = threading.Lock()
 
     def source(self, language: str) -> ModelSource:
@@ -93,8 +103,7 @@ class ModelCatalog:
         if self._allow_download and language in DOWNLOAD_NAMES:
             return ModelSource(language, "download", DOWNLOAD_NAMES[language])
         raise ModelUnavailableError(
-            f"no speech model for {language!r} is installed on this server"
-            + ("" if self._allow_download else " and downloading models is off")
+            f"no speech model for {language!r} is installed on this server: {HOW_TO_INSTALL}"
         )
 
     def load(self, language: str) -> object:
@@ -103,6 +112,9 @@ class ModelCatalog:
             model = self._models.get(language)
             if model is not None:
                 return model
+            failed = self._failed.get(language)
+            if failed is not None and time.monotonic() - failed[0] < DOWNLOAD_RETRY_S:
+                raise failed[1]
             source = self.source(language)
             if source.kind != "download":
                 source = ModelSource(
@@ -113,7 +125,13 @@ class ModelCatalog:
             with _LOADING:
                 model = _LOADED.get(source.location)
                 if model is None:
-                    model = _LOADED[source.location] = _load(source)
+                    try:
+                        model = _LOADED[source.location] = _load(source)
+                    except ModelUnavailableError as exc:
+                        if source.kind == "download":
+                            self._failed[language] = (time.monotonic(), exc)
+                            logger.warning("%s", exc.reason)
+                        raise
             self._models[language] = model
             return model
 
@@ -122,18 +140,43 @@ class ModelCatalog:
         return await asyncio.to_thread(self.load, language)
 
 
+class _Downloader:
+    """Vosk's own download steps, without a model.
+
+    ``vosk.Model(lang=...)`` downloads inside its constructor: when that fails, the
+    half-made model's ``__del__`` prints a traceback of its own, and a language Vosk
+    does not know calls ``sys.exit``. These are the same steps, run where both are caught.
+    """
+
+    get_model_by_lang = vosk.Model.get_model_by_lang
+    download_model = vosk.Model.download_model
+    download_progress_hook = vosk.Model.download_progress_hook
+
+
+def _download(source: ModelSource) -> str:
+    try:
+        return str(_Downloader().get_model_by_lang(source.location))
+    except (Exception, SystemExit) as exc:  # requests' and urllib's errors, Vosk's exit
+        logger.debug("download of the %s model failed: %r", source.location, exc)
+        raise ModelUnavailableError(
+            f"no speech model for {source.language!r} is installed on this server, and it "
+            f"could not be downloaded (the server cannot reach Vosk's model site; it is tried "
+            f"again in an hour): {HOW_TO_INSTALL}"
+        ) from exc
+
+
 def _load(source: ModelSource) -> object:
     vosk.SetLogLevel(-1)
+    location = _download(source) if source.kind == "download" else source.location
     try:
-        if source.kind == "download":
-            model = vosk.Model(lang=source.location)
-        else:
-            model = vosk.Model(source.location)
+        model = vosk.Model(location)
     except Exception as exc:  # Vosk raises a bare Exception when it cannot load
+        logger.debug("Vosk could not load %s: %r", location, exc)
         raise ModelUnavailableError(
-            f"the {source.language!r} speech model could not be loaded ({exc})"
+            f"the {source.language!r} speech model in {location} could not be loaded (a broken "
+            f"or partial model folder): {HOW_TO_INSTALL}"
         ) from exc
-    logger.info("speech model for %s loaded from %s", source.language, source.location)
+    logger.info("speech model for %s loaded from %s", source.language, location)
     return model
 
 
