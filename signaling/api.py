@@ -124,7 +124,7 @@ async def client_config(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "guest_mode": config.guest_mode,
-            "languages": ["bn", "en"],
+            "languages": config.call_languages,
             "recording": config.recording_enabled,
         }
     )

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from transcribe.models import installed_languages
+
 from .auth import Role, TokenAuthority
 from .config import Config, load_config
 from .errors import ConfigError
@@ -201,6 +203,8 @@ def _serve(args: argparse.Namespace) -> int:
         # internet; without it the console says plainly that there is no model.
         overrides["transcribe_download"] = True
     config = _load(args, **overrides)
+    if args.demo:
+        config = demo_languages(config)
     configure_logging(config.log_level, config.log_format)
     banner = _banner(config, demo=args.demo)
 
@@ -212,10 +216,18 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def demo_languages(config: Config) -> Config:
+    """The demo offers every language with an installed model, so a newcomer sees transcripts."""
+    installed = installed_languages(config.transcribe_models)
+    offered = [*config.call_languages, *(x for x in installed if x not in config.call_languages)]
+    return config.model_copy(update={"call_languages": offered})
+
+
 def _banner(config: Config, *, demo: bool) -> str:
     base = config.base_url
     lines = [
         f"kotha is serving on {base}",
+        f"  start here (every page):         {base}/",
         f"  customer page ('call support'): {base}/support",
         f"  agent console:                   {base}/agent",
         f"  call recordings (reviewers):     {base}/replay",
@@ -239,9 +251,14 @@ def _banner(config: Config, *, demo: bool) -> str:
         token = authority.issue(Role.ADMIN, subject, name=name, ttl_s=config.token_ttl_s)
         lines.append(f"  demo admin sign-in link (audit log): {base}/audit#token={token}")
         lines.append("  guest calls are on: open the customer page and press 'call support'")
+        installed = installed_languages(config.transcribe_models)
         lines.append(
-            "  live transcript: English calls fetch Vosk's model on first use (needs the"
-            " internet); Bengali has no Vosk model, so Bengali calls say so"
+            "  live transcript: the customer page offers "
+            + ", ".join(config.call_languages)
+            + "; transcribed here: "
+            + (", ".join(installed) or "none")
+            + " (choose Korean, 'ko', on the customer page to see it work; English fetches"
+            " Vosk's model on first use where there is internet; Bengali has no Vosk model)"
         )
     return "\n".join(lines)
 

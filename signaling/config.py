@@ -21,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
@@ -168,6 +169,13 @@ class Config(BaseModel):
     voice does before anyone sees it (audio's 30 ms would call a clean camera poor)."""
     quality_no_audio_s: Annotated[int, Field(ge=1, le=60)] = 3
     """Seconds without audio from a participant's microphone before the no-audio alert."""
+
+    call_languages: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]],
+        Field(min_length=1, max_length=20),
+    ] = Field(default_factory=lambda: ["bn", "en"])
+    """Languages a customer may choose for a call (the customer page offers them, the API
+    accepts them). ``kotha serve --demo`` adds every language with an installed speech model."""
 
     transcribe_enabled: bool = True
     """Transcribe calls live (where a speech model for the call's language exists)."""

@@ -30,7 +30,8 @@ PlainText = AfterValidator(plain_text)
 
 CallId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{6,64}$")]
 PeerId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{12}$")]
-Language = Literal["bn", "en"]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+"""A language code; which ones a call may have is config (``call_languages``)."""
 MediaKind = Literal["audio", "video"]
 # A browser's SDP for a call with screen share is a few kilobytes; 64 KiB is
 # generous and keeps a malicious answer from costing the parser much.

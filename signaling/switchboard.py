@@ -34,6 +34,7 @@ from .config import Config
 from .errors import (
     CallStateError,
     ForbiddenError,
+    InvalidMessageError,
     MediaRequestError,
     NotFoundError,
     QueueFullError,
@@ -197,6 +198,7 @@ class Switchboard:
         metadata: dict[str, str] | None = None,
     ) -> Call:
         self._refuse_if_draining()
+        self.require_language(language)
         customer = Participant(
             participant_id=_participant_id(),
             role=Role.CUSTOMER,
@@ -426,6 +428,15 @@ class Switchboard:
 
     # -- customer --------------------------------------------------------
 
+    def require_language(self, language: str) -> None:
+        """Calls are in the languages config offers (``call_languages``), no other."""
+        offered = self.config.call_languages
+        if language not in offered:
+            raise InvalidMessageError(
+                f"calls here are in {', '.join(offered)}; {language!r} is not one of them",
+                field="language",
+            )
+
     async def request_call(
         self, identity: Identity, media: str, language: str, source: str | None = None
     ) -> Payload:
@@ -440,6 +451,7 @@ class Switchboard:
                 raise CallStateError("this call has ended; start a new one")
             if call.state is CallState.CREATED:
                 self._refuse_if_draining()
+                self.require_language(language)
                 if self.queue.is_full:
                     raise QueueFullError("too many customers are waiting; please try again soon")
                 address = source or "unknown"

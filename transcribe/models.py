@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import importlib.util
 import logging
+import pkgutil
 import tempfile
 import threading
 import time
@@ -59,6 +60,18 @@ def _is_model(folder: Path) -> bool:
 # hundreds of megabytes, and two apps in one process (tests, benchmarks) share it.
 _LOADED: dict[str, object] = {}
 _LOADING = threading.Lock()
+
+
+def installed_languages(paths: Mapping[str, Path] | None = None) -> list[str]:
+    """Languages with a model on this machine: configured folders and model packages."""
+    found = {language for language, folder in (paths or {}).items() if _is_model(folder)}
+    for module in pkgutil.iter_modules():
+        language = module.name.removeprefix("vosk_model_")
+        if language != module.name and language.isidentifier():
+            spec = importlib.util.find_spec(module.name)
+            if spec is not None and spec.origin and _is_model(Path(spec.origin).parent / "model"):
+                found.add(language)
+    return sorted(found)
 
 
 class ModelCatalog:

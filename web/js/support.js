@@ -26,6 +26,9 @@ class SupportPage extends CallPage {
   constructor() {
     super(SECTIONS, "ended");
     this.guestMode = false;
+    // Languages a call may be in (config): beyond the page's own two, the customer chooses.
+    this.callLanguages = [...i18n.LANGUAGES];
+    this.chosenLanguage = null;
     this.recorded = false; // the server records calls (client-config)
     this.signal = null;
     this.call = null; // the server's call object
@@ -51,6 +54,7 @@ class SupportPage extends CallPage {
       const config = await getClientConfig();
       this.guestMode = Boolean(config.guest_mode);
       this.recorded = Boolean(config.recording);
+      if (Array.isArray(config.languages) && config.languages.length) this.callLanguages = config.languages;
     } catch (error) {
       this.guestMode = false;
       if (!token) this.showError(error);
@@ -150,7 +154,7 @@ class SupportPage extends CallPage {
       const button = $("call-support");
       button.disabled = true;
       try {
-        const guest = await createGuestCall({ name: $("name").value.trim(), language: i18n.language() });
+        const guest = await createGuestCall({ name: $("name").value.trim(), language: this.callLanguage() });
         tokens.save(guest.token);
         this.connect(guest.token);
         await this.signal.whenConnected();
@@ -179,7 +183,7 @@ class SupportPage extends CallPage {
     const granted = this.localTracks.has("camera") ? "video" : "audio";
     if (granted !== media) this.showError({ code: "no_device" });
     try {
-      const ack = await this.signal.request("request_call", { media: granted, language: i18n.language() });
+      const ack = await this.signal.request("request_call", { media: granted, language: this.callLanguage() });
       this.participantId = ack.participant_id;
       this.queue = ack.queue ?? null;
       this._callChanged(ack.call);
@@ -247,9 +251,41 @@ class SupportPage extends CallPage {
     $("choose-voice").addEventListener("click", () => this.onChoose("audio"));
     $("choose-video").addEventListener("click", () => this.onChoose("video"));
     $("choose-back").addEventListener("click", () => this.setPhase("start"));
+    $("call-language").addEventListener("change", (event) => {
+      this.chosenLanguage = event.target.value;
+    });
     $("cancel").addEventListener("click", () => this.onCancel());
     this.bindCallControls();
     $("call-again").addEventListener("click", () => this.onCallAgain());
+  }
+
+  // -- the call's language -------------------------------------------------
+
+  /** The chosen language of the call; without a choice to make, the page's language. */
+  callLanguage() {
+    const offered = this.callLanguages;
+    if (this.chosenLanguage && offered.includes(this.chosenLanguage)) return this.chosenLanguage;
+    return offered.includes(i18n.language()) ? i18n.language() : offered[0];
+  }
+
+  _renderCallLanguages() {
+    const field = $("call-language-field");
+    field.hidden = this.callLanguages.every((code) => i18n.LANGUAGES.includes(code));
+    if (field.hidden) return;
+    const select = $("call-language");
+    const drawn = JSON.stringify([i18n.language(), this.callLanguages]);
+    if (select.dataset.drawn !== drawn) {
+      select.dataset.drawn = drawn;
+      select.replaceChildren(
+        ...this.callLanguages.map((code) => {
+          const option = document.createElement("option");
+          option.value = code;
+          option.textContent = i18n.has(`lang_${code}`) ? i18n.t(`lang_${code}`) : code;
+          return option;
+        }),
+      );
+    }
+    select.value = this.callLanguage();
   }
 
   // -- drawing -----------------------------------------------------------
@@ -262,6 +298,7 @@ class SupportPage extends CallPage {
     error.hidden = !this.error;
     error.textContent = this.error ? i18n.describeError(this.error) : "";
     $("name-field").hidden = !(this.guestMode && !this.signal);
+    this._renderCallLanguages();
     if (this.phase === "waiting") this._renderQueue();
     if (this.phase === "incall") this._renderCall();
     if (this.phase === "ended") this._renderEnded();

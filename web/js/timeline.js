@@ -7,6 +7,8 @@
 // Times are seconds since the recording started: events carry `t_ms` on the
 // same clock as the audio, so an event at t_ms is heard at t_ms / 1000.
 
+import { languageWords } from "./transcript-words.js";
+
 const ROLE_WORDS = { customer: "Customer", agent: "Agent", supervisor: "Supervisor" };
 const END_WORDS = {
   hung_up: "hung up",
@@ -15,12 +17,11 @@ const END_WORDS = {
   disconnected: "a connection was lost",
   expired: "the call link expired",
   shutdown: "the server shut down",
+  interrupted: "the server stopped unexpectedly",
 };
 // What a participant marker says after the role ("Customer", "Customer left").
 const MARKER_WORDS = { participant_joined: "", participant_rejoined: " rejoined", participant_left: " left" };
 const LEAVE_WORDS = { connection_lost: "connection lost" };
-// The speech model's language, in the transcription events.
-const LANGUAGE_WORDS = { bn: "Bengali", en: "English", ko: "Korean", hi: "Hindi" };
 // A supervisor's modes: the span's word, its one-letter form for a narrow span, and
 // who heard them (docs/protocol.md, "Monitoring: listen, whisper, barge").
 export const MODE_WORDS = {
@@ -202,7 +203,7 @@ export function describeEvent(event, participants) {
       return `${alert.active === false ? "Cleared" : alert.kind === "keyword" ? "Keyword" : "Alert"}: ${message}`;
     }
     case "transcription_state": {
-      const language = LANGUAGE_WORDS[event.language] || event.language || "";
+      const language = languageWords(event.language, "");
       if (event.state === "active") return `Transcription started${language ? ` (${language} speech model)` : ""}`;
       if (event.state === "off") return "Transcription off";
       return `Not transcribed${event.reason ? `: ${event.reason}` : ""}`;
