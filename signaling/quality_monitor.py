@@ -16,7 +16,7 @@ from typing import Any
 
 from media.room import Room
 from media.router import Router
-from quality.alerts import AlertChange, AlertKind, AlertRules, Thresholds
+from quality.alerts import Alert, AlertChange, AlertKind, AlertRules, Thresholds
 from quality.meter import StreamMeter
 from quality.sample import Direction, StreamSample
 from quality.sampler import CallSampler
@@ -116,8 +116,9 @@ class CallQuality:
             alerts = [a for a in active if a.participant_id == pid]
             scores = [s.mos for s in mine if s.mos is not None]
             mos = min(scores) if scores else None
-            rating, reason = _rating(mos, [a.message for a in alerts])
-            cause = alerts[0].kind if alerts else None
+            voice = [a for a in alerts if a.media != "video"]
+            rating, reason = _rating(mos, [a.message for a in voice])
+            cause = voice[0].kind if voice else None
             participants.append(
                 {
                     "participant_id": pid,
@@ -129,6 +130,7 @@ class CallQuality:
                     "suggestion": _suggestion(
                         rating, cause, participant.role.value, self.call.media
                     ),
+                    "video": _video_rating(mine, alerts),
                     "inbound": {
                         s.source: s.to_wire() for s in mine if s.direction is Direction.INBOUND
                     },
@@ -204,6 +206,19 @@ def _compact(view: dict[str, Any]) -> dict[str, Any]:
         ],
         "alerts": [],
     }
+
+
+def _video_rating(samples: list[StreamSample], alerts: list[Alert]) -> dict[str, str] | None:
+    """The party's video on its own: a camera's trouble is not a voice's (MOS is the voice's).
+
+    ``None`` when the party has no video either way.
+    """
+    troubles = [a for a in alerts if a.media == "video"]
+    if troubles:
+        return {"rating": "poor", "reason": troubles[0].message}
+    if any(s.kind == "video" for s in samples):
+        return {"rating": "good", "reason": ""}
+    return None
 
 
 def _rating(mos: float | None, alerts: list[str]) -> tuple[str, str]:

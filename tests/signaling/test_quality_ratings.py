@@ -1,0 +1,36 @@
+"""A party's rating says what is wrong: a camera's trouble is not a voice's.
+
+Guards (issue 13, item 1): "MOS 4.4 Poor" was shown when only the video was uneven, and the
+agent was told to check their headset. The voice rating goes with the MOS and the voice's
+alerts; the video has its own rating with the video alert's words.
+"""
+
+from __future__ import annotations
+
+from quality.alerts import AlertRules
+from quality.sample import Direction, StreamSample
+from signaling.quality_monitor import _rating, _video_rating
+
+
+def camera(jitter_ms: float) -> StreamSample:
+    return StreamSample(
+        "p1", "customer", Direction.INBOUND, "video", "camera", 0.0, 90, jitter_ms=jitter_ms
+    )
+
+
+def test_uneven_video_is_the_videos_rating_not_the_voices() -> None:
+    rules = AlertRules()
+    for _ in range(3):
+        rules.update(camera(150.0))
+    alerts = rules.active
+    assert [a.media for a in alerts] == ["video"]
+    voice = [a.message for a in alerts if a.media != "video"]
+    assert _rating(4.4, voice) == ("good", "")
+    video = _video_rating([camera(150.0)], alerts)
+    assert video is not None and video["rating"] == "poor"
+    assert "video" in video["reason"] and "150 ms" in video["reason"]
+
+
+def test_a_clean_camera_is_rated_good_and_no_camera_is_not_rated() -> None:
+    assert _video_rating([camera(3.0)], []) == {"rating": "good", "reason": ""}
+    assert _video_rating([], []) is None
