@@ -289,7 +289,6 @@ async def check_monitoring_words_and_seeks(
 ) -> None:
     """The events list says each step in words; a span plays from its start (click, Enter)."""
     spans = page.locator("#tl-mon-rows .tl-mon-seg")
-    await page.locator(".events-box summary").click()
     steps = page.locator("#events button[data-type^='monitor_']")
     await expect(steps).to_have_count(4)
     said = [

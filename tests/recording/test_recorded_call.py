@@ -9,6 +9,7 @@ audio after it stays in place; the folder is finished with checksums and a timel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -34,6 +35,7 @@ async def record_call(
     until: float,
     pause: tuple[float, float] | None = None,
     customer_loss_every: int | None = None,
+    page_reports_every_s: float | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Run a call whose parties beep at the given call times; return the finished folder."""
     customer_mic, agent_mic = BeepTrack(1000, []), BeepTrack(1500, [])
@@ -64,6 +66,17 @@ async def record_call(
     async def at(t: float) -> None:
         await asyncio.sleep(max(0.0, t0 + t - time.perf_counter()))
 
+    async def report_like_pages() -> None:
+        # What the browser pages send of their own getStats(), as they do, every few seconds.
+        assert page_reports_every_s is not None
+        report = {"call_id": call_id, "audio": {"jitter_ms": 2.0, "concealed_pct": 0.0}}
+        while True:
+            await asyncio.sleep(page_reports_every_s)
+            for party in (customer, agent):
+                await party.request("report_quality", report)
+
+    reporting = asyncio.create_task(report_like_pages()) if page_reports_every_s else None
+
     if pause is not None:
         await at(pause[0])
         assert (await agent.request("pause_recording", {"call_id": call_id}))[
@@ -74,6 +87,10 @@ async def record_call(
             "recording"
         ] == "recording"
     await at(until)
+    if reporting is not None:
+        reporting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reporting
     await agent.hang_up()
     await server.switchboard.recordings.settle()
     if customer_loss_every:

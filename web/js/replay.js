@@ -11,7 +11,7 @@ import { QualityChart, qualityModel } from "./quality-chart.js";
 import { RecordingsApi } from "./recordings-api.js";
 import { SentimentStrip, TranscriptPanel, sentimentModel, snippetNodes, transcriptModel } from "./replay-transcript.js";
 import { VideoSync } from "./replay-videos.js";
-import { Timeline, clock, describeEvent, roleWords, timelineModel } from "./timeline.js";
+import { Timeline, clock, describeEvent, isStoryEvent, roleWords, timelineModel } from "./timeline.js";
 import { TokenStore } from "./token-store.js";
 import { Page } from "./page.js";
 import { $ } from "./ui.js";
@@ -531,7 +531,7 @@ class ReplayPage extends Page {
 
   _renderEvents() {
     const rec = this.open.recording;
-    const items = this.open.timeline.map((event) => {
+    const items = this.open.timeline.filter(isStoryEvent).map((event) => {
       const item = document.createElement("li");
       const t = (event.t_ms ?? 0) / 1000;
       const button = document.createElement("button");

@@ -145,6 +145,15 @@ function pausesFromEvents(events) {
 }
 
 /** One event of the timeline in words, for the list under the bar. */
+// Per-second and per-few-seconds figures: they belong on the quality strips, not in the
+// list of what happened (a short call had 45 page reports burying its joins and pauses).
+const FIGURE_EVENTS = new Set(["quality_report", "quality_summary"]);
+
+/** True for the events a reviewer looks for in "What happened". */
+export function isStoryEvent(event) {
+  return !FIGURE_EVENTS.has(event.type);
+}
+
 export function describeEvent(event, participants) {
   const who = (id) => {
     if (!id || id === "system") return "";
