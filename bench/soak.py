@@ -16,7 +16,8 @@ peer) and hangs up later, or the customer's network goes and never comes back
 It samples the server's resident memory (``/proc/<pid>/status`` VmRSS), open
 files (``/proc/<pid>/fd``), threads (``Threads``) and asyncio tasks (the
 ``kotha_asyncio_tasks`` gauge of ``GET /metrics``). After a warm-up of calls
-(caches, pools and lazy imports fill), it lets every call end, waits, and takes
+(caches, pools and lazy imports fill, and the C allocator's arenas reach their
+high-water mark: resident memory rises for the first 60-70 calls and then stays), it lets every call end, waits, and takes
 the starting values; it runs for ``--minutes``, lets the last calls end, waits
 the same, and takes the final values. It prints one JSON line: start, end and
 end/start of each figure, each passing if it grew by at most ``--tolerance``
@@ -255,7 +256,7 @@ class Soak:
 
 async def soak(args: argparse.Namespace) -> dict[str, Any]:
     aiortc_compat.restrict_ice_addresses(["127.0.0.1"])
-    warmup_s = args.warmup if args.warmup is not None else min(60.0, max(15.0, args.minutes * 15))
+    warmup_s = args.warmup if args.warmup is not None else min(300.0, max(15.0, args.minutes * 30))
     with tempfile.TemporaryDirectory(prefix="kotha-soak-") as tmp:
         workdir = Path(args.workdir) if args.workdir else Path(tmp)
         server = ServerProcess(
@@ -328,7 +329,7 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0, help="how long to run (measured)")
     parser.add_argument("--calls", type=int, default=3, help="calls at once")
     parser.add_argument(
-        "--warmup", type=float, help="seconds of calls before the start values (default: 15-60)"
+        "--warmup", type=float, help="seconds of calls before the start values (default: 30 per minute run, 15-300)"
     )
     parser.add_argument("--tolerance", type=float, default=0.05, help="growth allowed (0.05: 5 %%)")
     parser.add_argument("--workdir", help="keep the server's data and log here")
