@@ -13,15 +13,15 @@ customer hangs up, the customer reloads the page mid-call (a fresh socket and
 peer) and hangs up later, or the customer's network goes and never comes back
 (the call ends when ``rejoin_grace_s`` runs out).
 
-It samples the server's resident memory (``/proc/<pid>/status`` VmRSS), open
-files (``/proc/<pid>/fd``), threads (``Threads``) and asyncio tasks (the
-``kotha_asyncio_tasks`` gauge of ``GET /metrics``). After a warm-up of calls
-(caches, pools and lazy imports fill, and the C allocator's arenas reach their
-high-water mark: resident memory rises for the first 60-70 calls and then stays), it lets every call end, waits, and takes
-the starting values; it runs for ``--minutes``, lets the last calls end, waits
-the same, and takes the final values. It prints one JSON line: start, end and
-end/start of each figure, each passing if it grew by at most ``--tolerance``
-(5 %), the calls made and how they ended, and the peaks seen while running.
+It samples the server's resident memory (``/proc/<pid>/status`` VmRSS), open files
+(``/proc/<pid>/fd``), threads (``Threads``) and asyncio tasks (the
+``kotha_asyncio_tasks`` gauge of ``GET /metrics``). After a warm-up of calls (caches,
+pools and lazy imports fill, and the C allocator's arenas reach their high-water mark:
+resident memory rises for the first 60-70 calls, then stays), it lets every call end,
+waits, and takes the starting values; it runs for ``--minutes``, lets the last calls
+end, waits the same, and takes the final values. It prints one JSON line: start, end and
+end/start of each figure, each passing if it grew by at most ``--tolerance`` (5 %), the
+calls made and how they ended, and the peaks seen while running.
 The exit code is 0 when every figure passes.
 """
 
@@ -329,7 +329,9 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0, help="how long to run (measured)")
     parser.add_argument("--calls", type=int, default=3, help="calls at once")
     parser.add_argument(
-        "--warmup", type=float, help="seconds of calls before the start values (default: 30 per minute run, 15-300)"
+        "--warmup",
+        type=float,
+        help="seconds of calls before the start values (default: 30 per minute run, 15-300)",
     )
     parser.add_argument("--tolerance", type=float, default=0.05, help="growth allowed (0.05: 5 %%)")
     parser.add_argument("--workdir", help="keep the server's data and log here")

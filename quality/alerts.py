@@ -1,5 +1,9 @@
 """Quality alerts that fire and clear: a bad second is noise, three of five is a problem.
 
+One trouble is one alert: a slow or lossy line shows on every stream of the party (audio
+and video, both ways), so the streams' alerts of one kind are one alert per participant,
+naming the streams it covers. It fires with the first stream and clears with the last.
+
 The rules are those of public WebRTC SDKs (Twilio's voice SDK warns when 3
 of the last 5 one-second samples are bad): one lost burst or one slow
 round trip does not alarm anybody, a connection that stays bad does. An
@@ -11,7 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum, unique
 
 from .sample import Direction, StreamSample
@@ -58,6 +62,8 @@ class Alert:
     value: float
     threshold: float
     message: str
+    covers: tuple[tuple[Direction, str], ...] = ()
+    """The streams (direction, medium) in trouble; empty: just this alert's own."""
 
     def to_wire(self) -> dict[str, object]:
         return {
@@ -69,6 +75,10 @@ class Alert:
             "value": round(self.value, 1),
             "threshold": self.threshold,
             "message": self.message,
+            "covers": [
+                {"direction": d.value, "kind_of_media": m}
+                for d, m in (self.covers or ((self.direction, self.media),))
+            ],
         }
 
 
@@ -111,6 +121,21 @@ class _StreamState:
     silent_s: int = 0
 
 
+@dataclass(slots=True)
+class _Trouble:
+    """One participant's alerts of one kind: the alert announced, and each stream's own."""
+
+    announced: Alert
+    streams: dict[tuple[Direction, str], Alert]
+
+    def alert(self) -> Alert:
+        """The announced alert, naming every stream it covers now."""
+        covers = tuple(sorted(self.streams, key=lambda k: (k[1] != "audio", k[0].value)))
+        first = self.announced
+        message = describe_streams(first.kind, first.role, covers, first.value)
+        return replace(first, covers=covers, message=message)
+
+
 class AlertRules:
     """The alert state of every stream of a call; feed it each second's samples."""
 
@@ -118,13 +143,39 @@ class AlertRules:
         self.thresholds = thresholds or Thresholds()
         self._rules = _rules(self.thresholds)
         self._streams: dict[tuple[str, Direction, str], _StreamState] = {}  # (who, way, source)
+        self._troubles: dict[tuple[str, AlertKind], _Trouble] = {}
 
     @property
     def active(self) -> list[Alert]:
-        return [a for state in self._streams.values() for a in state.active.values()]
+        """One alert per participant and kind, naming the streams it covers."""
+        return [trouble.alert() for trouble in self._troubles.values()]
 
     def update(self, sample: StreamSample) -> list[AlertChange]:
-        """Take one sample; return the alerts it fired or cleared."""
+        """Take one sample; return the alerts it fired or cleared (one per trouble)."""
+        return self._gather(self._update_stream(sample))
+
+    def _gather(self, changes: list[AlertChange]) -> list[AlertChange]:
+        """Streams' alerts into troubles: fired with the first stream, cleared with the last."""
+        out: list[AlertChange] = []
+        for change in changes:
+            stream_alert = change.alert
+            key = (stream_alert.participant_id, stream_alert.kind)
+            stream = (stream_alert.direction, stream_alert.media)
+            trouble = self._troubles.get(key)
+            if change.active:
+                if trouble is None:
+                    trouble = self._troubles[key] = _Trouble(stream_alert, {stream: stream_alert})
+                    out.append(AlertChange(trouble.alert(), active=True))
+                else:
+                    trouble.streams[stream] = stream_alert
+            elif trouble is not None:
+                trouble.streams.pop(stream, None)
+                if not trouble.streams:
+                    del self._troubles[key]
+                    out.append(AlertChange(trouble.announced, active=False))
+        return out
+
+    def _update_stream(self, sample: StreamSample) -> list[AlertChange]:
         key = (sample.participant_id, sample.direction, sample.source)
         state = self._streams.setdefault(key, _StreamState())
         changes: list[AlertChange] = []
@@ -174,7 +225,7 @@ class AlertRules:
         for key in [k for k in self._streams if k[0] == participant_id]:
             state = self._streams.pop(key)
             changes += [AlertChange(alert, active=False) for alert in state.active.values()]
-        return changes
+        return self._gather(changes)
 
     def _settle(
         self,
@@ -201,7 +252,8 @@ class AlertRules:
             )
             state.active[kind] = alert
             return [AlertChange(alert, active=True)]
-        clears = not firing if kind is AlertKind.NO_AUDIO else bad <= self.thresholds.clear_at
+        # Not while it is still firing (loss fires on its average too: no flapping).
+        clears = not firing and (kind is AlertKind.NO_AUDIO or bad <= self.thresholds.clear_at)
         if current is not None and clears:
             del state.active[kind]
             return [AlertChange(current, active=False)]
@@ -221,3 +273,23 @@ def describe(kind: AlertKind, role: str, direction: Direction, media: str, value
         heard = "sounds" if direction is Direction.INBOUND else "hears the call"
         return f"the {role} {heard} poor (MOS {value:.1f})"
     return f"no audio from the {role} for {value:.0f} s: a muted or failed microphone, or one-way"
+
+
+def describe_streams(
+    kind: AlertKind, role: str, covers: tuple[tuple[Direction, str], ...], value: float
+) -> str:
+    """One alert's words for every stream it covers, each medium and direction named once."""
+    if len(covers) <= 1 or kind in (AlertKind.HIGH_RTT, AlertKind.NO_AUDIO):
+        direction, media = covers[0] if covers else (Direction.INBOUND, "audio")
+        return describe(kind, role, direction, media, value)
+    media = " and ".join(dict.fromkeys(m for _, m in covers))
+    ways = {d for d, _ in covers}
+    if len(ways) == 2:
+        way = f"both ways: from and to the {role}"
+    else:
+        way = f"{'from' if Direction.INBOUND in ways else 'to'} the {role}"
+    if kind is AlertKind.HIGH_LOSS:
+        return f"the {role}'s network is losing {value:.0f}% of {media} packets ({way})"
+    if kind is AlertKind.HIGH_JITTER:
+        return f"the {role}'s network delivers {media} unevenly: jitter {value:.0f} ms ({way})"
+    return f"the {role}'s call sounds poor ({way}; MOS {value:.1f})"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from quality.alerts import AlertKind, AlertRules, Thresholds
+from quality.alerts import AlertChange, AlertKind, AlertRules, Thresholds
 from quality.mos import mos, r_factor
 from quality.sample import Direction, StreamSample
 
@@ -149,3 +149,40 @@ def test_video_has_its_own_jitter_and_loss_thresholds() -> None:
     assert ("high_jitter", True) in seen[-1]
     alert = next(a for a in camera.active if a.kind.value == "high_jitter")
     assert alert.threshold == 100.0 and alert.media == "video"
+
+
+def test_one_slow_line_is_one_alert_naming_its_streams_once() -> None:
+    """A slow, lossy line shows on audio and video both ways: one alert each, not four."""
+    rules = AlertRules()
+
+    def second(loss: float, rtt: float) -> list[AlertChange]:
+        changes = []
+        for direction in Direction:
+            for medium, source in (("audio", "microphone"), ("video", "camera")):
+                name = source if direction is Direction.INBOUND else medium
+                s = StreamSample(
+                    "p1", "customer", direction, medium, name, 0.0, 50, loss_pct=loss, rtt_ms=rtt
+                )
+                changes += rules.update(s)
+        return changes
+
+    fired = [c for _ in range(3) for c in second(loss=12, rtt=900)]
+    assert sorted((c.alert.kind.value, c.active) for c in fired) == [
+        ("high_loss", True),
+        ("high_rtt", True),
+    ]
+    active = {a.kind.value: a for a in rules.active}
+    assert set(active) == {"high_loss", "high_rtt"}
+    loss = active["high_loss"]
+    assert loss.message == (
+        "the customer's network is losing 12% of audio and video packets "
+        "(both ways: from and to the customer)"
+    )
+    assert len(loss.to_wire()["covers"]) == 4  # type: ignore[arg-type]
+    # (loss clears once its 7-second average is back under the threshold too)
+    cleared = [c for _ in range(8) for c in second(loss=0, rtt=40)]
+    assert sorted((c.alert.kind.value, c.active) for c in cleared) == [
+        ("high_loss", False),
+        ("high_rtt", False),
+    ]
+    assert rules.active == []
