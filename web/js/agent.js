@@ -621,9 +621,18 @@ function queueRow(entry, elapsed, busy) {
   return row;
 }
 
+// The console's own words for a sign-in that fails; the rest come from i18n.js (whose
+// token words speak of a customer's call link).
+const SIGN_IN_WORDS = {
+  token_missing: "Sign in with your agent token (the link your supervisor gave you).",
+  token_expired: "Your sign-in has expired: ask your supervisor for a new link, or sign in again.",
+  token_invalid: "This sign-in link is not valid: check that it was copied whole, or ask your supervisor for a new one.",
+  token_revoked: "Your sign-in was revoked by an administrator: ask your supervisor for a new link.",
+};
+
 /** An error in words, with the server's own (English) explanation when it gave one. */
 function agentError(error) {
-  const words = describeError(error, "en");
+  const words = SIGN_IN_WORDS[error?.code] || describeError(error, "en");
   const detail = error.message && !words.includes(error.message) ? ` (${error.message})` : "";
   return words + detail;
 }
