@@ -270,6 +270,34 @@ async def test_videos_follow_the_audio(server: Server, browser: Browser) -> None
         timeout=1.0,
     )
     await expect(page.locator("#error")).to_be_hidden()
+    # A video call is a video call, as the console and dashboard say; the share is named.
+    await expect(page.locator("#p-badges")).to_contain_text("Video")
+    await expect(page.locator("#p-badges")).to_contain_text("Screen shared")
+
+
+async def test_a_voice_call_with_a_screen_share_is_a_voice_call(
+    server: Server, browser: Browser
+) -> None:
+    """The replay called it "Video" while the console and dashboard called it "Voice"."""
+    pair = await connect_call(
+        server, customer_sources=participant_media(1000), agent_sources=participant_media(1500)
+    )
+    await pair.customer.start_screen_share(TestCardTrack(640, 360))
+    await asyncio.sleep(2.5)
+    await pair.agent.hang_up()
+    await server.switchboard.recordings.settle()
+
+    page, log = await new_page(browser)
+    await page.goto(f"{server.url}/replay#token={server.token(Role.REVIEWER, 'Rina')}")
+    row = page.locator("#result-rows tr", has_text="Karim")
+    await expect(row).to_contain_text("Voice")
+    await expect(row).not_to_contain_text("Video")
+    await row.get_by_role("button").click()
+    await wait_for(page, log, "the recording opening", lambda s: s["open"] and s["ready"])
+    badges = page.locator("#p-badges")
+    await expect(badges).to_contain_text("Voice")
+    await expect(badges).to_contain_text("Screen shared")
+    await expect(badges).not_to_contain_text("Video")
 
 
 async def test_seeking_a_one_hour_recording_is_instant(server: Server, browser: Browser) -> None:

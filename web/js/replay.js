@@ -505,7 +505,8 @@ class ReplayPage extends Page {
       rec.end_reason ? `ended: ${END_WORDS[rec.end_reason] || rec.end_reason}` : "",
     ];
     $("p-details").textContent = details.filter(Boolean).join(" · ");
-    $("p-badges").replaceChildren(...badges({ recovered: rec.recovered, has_video: (this.open.urls.streams || []).length > 0 }));
+    const sources = (this.open.urls.streams || []).map((stream) => stream.source);
+    $("p-badges").replaceChildren(...badges({ recovered: rec.recovered, media: rec.call?.media ?? rec.media, sources }));
     $("p-tags").replaceChildren(...(rec.tags || []).map((tag) => chip(tag, "tag")));
     const downloads = new Set(rec.downloads || []);
     for (const button of document.querySelectorAll("button.download")) {
@@ -693,9 +694,14 @@ function chip(text, className, title = "") {
   return span;
 }
 
-function badges({ recovered, has_video: hasVideo }) {
+// The call's kind as the console and dashboard say it (a voice call stays a voice call when
+// someone shares their screen), and what pictures the recording holds beside it.
+function badges({ recovered, media, has_video: hasVideo, sources }) {
   const out = [];
-  if (hasVideo) out.push(chip("Video", "badge badge-video", "This recording has video"));
+  if (media === "video") out.push(chip("Video", "badge badge-video", "A video call"));
+  else if (media) out.push(chip("Voice", "badge", "A voice call"));
+  const screen = sources ? sources.includes("screen") : hasVideo && media !== "video";
+  if (screen) out.push(chip("Screen shared", "badge badge-video", "Someone shared their screen; the recording has it"));
   if (recovered) {
     out.push(
       chip("Recovered", "badge badge-recovered", "The server stopped during this call; the recording was recovered and may end early"),
