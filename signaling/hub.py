@@ -402,13 +402,13 @@ class CallNamespace(socketio.AsyncNamespace):
         return {}
 
     async def on_watch_call(self, socket: _Socket, message: CallRef) -> Payload:
-        view = await self._switchboard.watch_call(socket.identity, message.call_id, socket.source)
+        view = await self._switchboard.watch_call(socket.seat, message.call_id)
         await self.enter_room(socket.sid, watch_room(message.call_id))
         return view
 
     async def on_unwatch_call(self, socket: _Socket, message: CallRef) -> Payload:
         """Stop watching; a monitoring session on the call ends with it."""
-        await self._switchboard.monitoring.stop_if_held(socket.seat, message.call_id)
+        await self._switchboard.unwatch_call(socket.seat, message.call_id)
         await self.leave_room(socket.sid, watch_room(message.call_id))
         return {}
 

@@ -53,6 +53,7 @@ from .quality_monitor import QualityMonitor
 from .recordings import CallRecordings
 from .tasks import TaskSet
 from .transcription import Transcription
+from .watching import Watches
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class Switchboard:
         self._rooms: dict[str, Room] = {}
         self.recordings = CallRecordings(config.recordings_path, enabled=config.recording_enabled)
         self.audit = AuditLog(config.data_dir / "audit.jsonl")
+        self.watches = Watches(self.audit)
         self.journal = CallJournal(
             config.data_dir / "calls.jsonl", retention_s=config.ended_call_retention_s
         )
@@ -313,26 +315,18 @@ class Switchboard:
             raise CallStateError("quality reports are for calls in progress")
         self.quality.report(call_id, participant.participant_id, participant.role.value, report)
 
-    async def watch_call(self, identity: Identity, call_id: str, source: str | None) -> Payload:
+    async def watch_call(self, seat: Seat, call_id: str) -> Payload:
         """A supervisor starts watching a live call: its transcript and quality from now on.
 
-        Watching is monitoring: it is audited (and refused if the record cannot be
-        written). The supervisor publishes nothing by watching.
+        Watching is monitoring: it is audited, start and end (refused if the record cannot
+        be written). The supervisor publishes nothing by watching.
         """
+        identity = seat.identity
         identity.require(*STAFF)
         call = self.calls.get(call_id)
         if call is None or call.state is not CallState.ACTIVE:
             raise CallStateError("only a call in progress can be watched")
-        await self.audit.record(
-            AuditRecord(
-                actor=identity.subject,
-                role=identity.role.value,
-                action="watch",
-                call_id=call_id,
-                source=source,
-                name=identity.name,
-            )
-        )
+        await self.watches.start(identity, seat.sid, call_id, seat.source)
         transcript = self.transcription.transcript(call_id)
         quality = self.quality.quality(call_id)
         return {
@@ -364,10 +358,16 @@ class Switchboard:
     async def stop_monitoring(self, seat: Seat, call_id: str) -> None:
         await self.monitoring.stop(seat, call_id)
 
+    async def unwatch_call(self, seat: Seat, call_id: str) -> None:
+        """Stop watching; a monitoring session on the call ends with it."""
+        await self.monitoring.stop_if_held(seat, call_id)
+        await self.watches.stop(seat.sid, call_id)
+
     async def socket_closed(self, seat: Seat) -> None:
         """A socket closed: a supervisor's monitoring ends with it, a party may come back."""
         if seat.identity.role in STAFF:
             await self.monitoring.socket_closed(seat.sid)
+            await self.watches.socket_closed(seat.sid)
         await self.disconnected(seat.identity)
 
     async def _send_watchers(self, call_id: str, event: ServerEvent, payload: Payload) -> None:
@@ -949,6 +949,7 @@ class Switchboard:
             call.quality = self.quality.unwatch(call.call_id)
             # Supervisors leave first: their sessions' ends are audited and on the timeline.
             await self.monitoring.call_ended(call)
+            await self.watches.call_ended(call.call_id)
             room = self._rooms.pop(call.call_id, None)
             # The last words are recognised after the hang-up; the recording waits for them.
             transcribed = self._tasks.spawn(

@@ -342,7 +342,7 @@ async def test_admin_audits_a_monitored_call_and_the_reviewer_sees_it_on_the_tim
     newest = current["records"][0]
     assert (newest["action"], newest["actor"], newest["role"]) == ("playback", "rina", "reviewer")
     first = audit.locator("#rows tr").first
-    await expect(first.locator("td.au-what")).to_have_text("played the recording of")
+    await expect(first.locator("td.au-what")).to_have_text("opened the recording of")
     await expect(first.locator("td.au-who")).to_contain_text("Reviewer")
     await audit.screenshot(path=artifacts / "audit-page.png", full_page=True)
 
@@ -472,7 +472,7 @@ async def test_pages_kinds_and_days(server: Server, browser: Browser) -> None:
     await pages.older()
     await pages.shows("playback and downloads, page 2", 26, played[25:], 33)
     words = {
-        "playback": "played the recording of",
+        "playback": "opened the recording of",
         "download": "downloaded the dual-channel audio of",
     }
     await expect(page.locator("#rows tr td.au-what").first).to_have_text(

@@ -81,6 +81,38 @@ async def test_a_supervisor_watches_a_live_call_but_cannot_take_part(
     assert refused.value.code == "forbidden"
 
 
+async def test_every_watch_has_an_end_on_the_audit_log(server: Server) -> None:
+    """Unwatching, closing the page and the call ending each close the watch's record."""
+    pair = await connect_call(server, join=False)
+    sumi, laila, arif = (
+        server.client(server.token(role, name))
+        for role, name in (
+            (Role.SUPERVISOR, "Sumi"),
+            (Role.SUPERVISOR, "Laila"),
+            (Role.ADMIN, "Arif"),
+        )
+    )
+    for watcher in (sumi, laila, arif):
+        await watcher.connect()
+        await watcher.request("watch_call", {"call_id": pair.call_id})
+    await sumi.request("unwatch_call", {"call_id": pair.call_id})
+    await laila.close()
+    await pair.agent.hang_up()
+
+    async def ended() -> dict[str, str]:
+        records = [r for r in server.switchboard.audit.read() if r["action"] == "watch_ended"]
+        return {r["actor"]: r["details"]["reason"] for r in records}
+
+    for _ in range(50):
+        if len(await ended()) == 3:
+            break
+        await asyncio.sleep(0.1)
+    assert await ended() == {"sumi": "stopped", "laila": "page_closed", "arif": "call_ended"}
+    for record in server.switchboard.audit.read():
+        if record["action"] == "watch_ended":
+            assert record["call_id"] == pair.call_id and record["details"]["duration_s"] >= 0
+
+
 async def test_customer_token_for_an_unknown_call_is_refused(server: Server) -> None:
     token = server.token(Role.CUSTOMER, "karim", call_id="c_doesnotexist")
     assert (await _refusal(server, {"token": token}))["code"] == "not_found"

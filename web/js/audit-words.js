@@ -85,6 +85,12 @@ export function kindOf(action) {
   return "other";
 }
 
+const WATCH_ENDED = {
+  stopped: "stopped watching",
+  page_closed: "stopped watching (their page closed)",
+  call_ended: "stopped watching (the call ended)",
+};
+
 /** What the person did, as the words between their name and the call ("barged into"). */
 export function actionWords(record) {
   const details = record.details || {};
@@ -92,6 +98,8 @@ export function actionWords(record) {
   switch (record.action) {
     case "watch":
       return "started watching (transcript and quality, no sound)";
+    case "watch_ended":
+      return WATCH_ENDED[details.reason] || "stopped watching";
     case "monitor_started":
       return STARTED[mode] || `started monitoring (${mode || "unknown mode"})`;
     case "monitor_mode_changed":
@@ -99,7 +107,8 @@ export function actionWords(record) {
     case "monitor_ended":
       return ENDED[details.reason] || `stopped monitoring (${details.reason || "no reason given"})`;
     case "playback":
-      return "played the recording of";
+      // Written when the recording is opened (its playback links handed out), played or not.
+      return "opened the recording of";
     case "download": {
       // The server writes the file's key as `file` (docs/protocol.md says `key`): take either.
       const file = details.file ?? details.key;
@@ -141,6 +150,9 @@ export function detailWords(record) {
       if (d.reason && !(d.reason in ENDED)) out.push({ label: "Why", value: END_REASON_WORDS[d.reason] || d.reason });
       break;
     case "watch":
+      break;
+    case "watch_ended":
+      if (typeof d.duration_s === "number") out.push({ label: "Lasted", value: duration(d.duration_s) });
       break;
     case "playback":
     case "download": {
