@@ -496,6 +496,10 @@ class Switchboard:
         agent = self.queue.agent(identity.subject, identity.name)
         if agent.state is AgentState.ON_CALL:
             raise CallStateError("you are already on a call; hang up first")
+        if agent.state is AgentState.AWAY:
+            # Away is not taking calls: the waiting customers are told no agent is, so an
+            # Away agent taking one would make that untrue.
+            raise CallStateError("you are Away: set yourself Available to take calls")
         if call_id is None:
             offered = (
                 self.calls.get(agent.call_id or "") if agent.state is AgentState.RINGING else None

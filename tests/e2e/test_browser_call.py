@@ -116,7 +116,7 @@ async def customer_waits_in_bengali(pages: Pages) -> None:
     await customer.locator("#choose-voice").click()
     await expect(customer.locator("#waiting")).to_be_visible()
     await expect(customer.locator("#queue-position")).to_contain_text("লাইনে আপনার অবস্থান: ১")
-    await expect(customer.locator("#queue-wait")).to_contain_text("কোনো এজেন্ট অনলাইনে নেই")
+    await expect(customer.locator("#queue-wait")).to_contain_text("কোনো এজেন্ট কল নিচ্ছেন না")
     await expect(customer.locator("#recording-notice")).to_have_text(
         "মান নিয়ন্ত্রণ ও প্রশিক্ষণের জন্য এই কলটি রেকর্ড করা হয়।"
     )
@@ -128,6 +128,10 @@ async def agent_accepts_from_queue(pages: Pages, customer_name: str) -> None:
     await agent.goto(f"{pages.server.url}/agent#token={token}")
     await expect(agent.locator("#agent-name")).to_have_text("Rahim")
     assert "token" not in agent.url, f"the token stayed in the address bar: {agent.url}"
+    # Away is not taking calls (the customer is told no agent is): no Accept until Available.
+    waiting = agent.locator("#queue-rows tr", has_text=customer_name)
+    await expect(waiting.get_by_role("button", name="Accept")).to_be_disabled()
+    await expect(agent.locator("#queue-summary")).to_contain_text("You are Away")
     await agent.locator("#availability").click()
     await expect(agent.locator("#availability")).to_have_attribute("data-state", "available")
     row = agent.locator("#queue-rows tr", has_text=customer_name)

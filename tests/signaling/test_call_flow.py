@@ -58,6 +58,22 @@ async def test_customers_wait_in_order_and_see_their_position(server: Server) ->
     await jamal.wait_for(ServerEvent.QUEUE_POSITION, lambda p: p["position"] == 2)
 
 
+async def test_an_away_agent_takes_no_call_so_the_customer_is_told_the_truth(
+    server: Server,
+) -> None:
+    """Away means not taking calls: the customer hears no agent is, and that holds."""
+    call_id, karim = await _waiting_customer(server, "Karim")
+    agent = await _agent(server, "Rahim", available=False)
+    told = await karim.wait_for(ServerEvent.QUEUE_POSITION, lambda p: p["position"] == 1)
+    assert told["agents_online"] == 0 and told["estimated_wait_s"] is None
+    with pytest.raises(ClientError) as refused:
+        await agent.accept_call(call_id)
+    assert refused.value.code == "call_state"
+    assert "Away" in refused.value.message and "Available" in refused.value.message
+    await agent.set_availability("available")
+    assert (await agent.accept_call(call_id))["call"]["call_id"] == call_id
+
+
 async def test_agent_accepts_and_both_sides_see_the_active_call(server: Server) -> None:
     call_id, karim = await _waiting_customer(server, "Karim")
     agent = await _agent(server, "Rahim")

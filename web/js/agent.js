@@ -443,13 +443,14 @@ class AgentConsole extends CallPage {
     const calls = this.queue.calls || [];
     $("queue-count").textContent = calls.length ? `(${calls.length})` : "";
     $("queue-empty").hidden = calls.length > 0;
-    const busy = this.agent?.state === "on_call";
+    // Away is not taking calls (the customers waiting are told no agent is): no Accept.
+    const away = this.agent?.state === "away";
+    const busy = this.agent?.state === "on_call" || away;
     $("accept-next").disabled = busy || !calls.some((c) => !c.offered);
-    $("queue-summary").textContent = calls.length
-      ? `Longest wait ${clock(this.queue.longest_wait_s + elapsed)}`
-      : this.agent?.state === "away"
-        ? "You are away: go available to be counted as staffed."
-        : "";
+    const longest = calls.length ? `Longest wait ${clock(this.queue.longest_wait_s + elapsed)}` : "";
+    $("queue-summary").textContent = away
+      ? `You are Away: set yourself Available to take calls.${longest ? ` ${longest}.` : ""}`
+      : longest;
     $("queue-rows").replaceChildren(...calls.map((entry) => queueRow(entry, elapsed, busy)));
   }
 

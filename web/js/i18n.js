@@ -37,7 +37,7 @@ const STRINGS = {
     queue_position_unknown: "লাইনে আপনার অবস্থান জানা হচ্ছে…",
     wait_estimate: "আনুমানিক অপেক্ষা: {wait}",
     wait_now: "একজন এজেন্ট এখনই আপনার কল ধরবেন।",
-    wait_no_agent: "এখন কোনো এজেন্ট অনলাইনে নেই। কেউ অনলাইনে এলেই আপনার কল ধরা হবে।",
+    wait_no_agent: "এই মুহূর্তে কোনো এজেন্ট কল নিচ্ছেন না। কেউ কল নেওয়া শুরু করলেই আপনার কল ধরা হবে।",
     waiting_keep_open: "এই পেজটি খোলা রাখুন।",
     cancel_call: "কল বাতিল করুন",
 
@@ -156,7 +156,7 @@ const STRINGS = {
     queue_position_unknown: "Finding your place in line…",
     wait_estimate: "Estimated wait: {wait}",
     wait_now: "An agent will take your call now.",
-    wait_no_agent: "No agent is online right now. Your call will be taken as soon as one comes online.",
+    wait_no_agent: "No agent is taking calls right now. Your call will be answered as soon as one is.",
     waiting_keep_open: "Keep this page open.",
     cancel_call: "Cancel call",
 
