@@ -328,7 +328,7 @@ class CallNamespace(socketio.AsyncNamespace):
 
     async def on_request_call(self, socket: _Socket, message: RequestCall) -> Payload:
         return await self._switchboard.request_call(
-            socket.identity, message.media, message.language, socket.source
+            socket.identity, message.media, message.language, socket.source, name=message.name
         )
 
     async def on_cancel_call(self, socket: _Socket, message: CancelCall) -> None:

@@ -47,6 +47,8 @@ class Message(BaseModel):
 class RequestCall(Message):
     media: MediaKind = "audio"
     language: Language = "bn"
+    name: Name = ""
+    """The customer's name, when their call has none yet (a guest who named themself late)."""
 
 
 class CancelCall(Message):

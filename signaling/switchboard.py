@@ -59,6 +59,7 @@ logger = logging.getLogger(__name__)
 
 # Ended calls stay visible (GET /api/calls/{id}, a late reload) this long.
 SWEEP_INTERVAL_S = 60.0
+DEFAULT_CUSTOMER_NAME = "Customer"  # a customer who gave no name
 # The call journal is rewritten with only the calls still known after this many lines.
 JOURNAL_REWRITE_LINES = 10_000
 # Waiting customers and agents hear of queue changes at most this often: a burst
@@ -205,7 +206,7 @@ class Switchboard:
             participant_id=_participant_id(),
             role=Role.CUSTOMER,
             subject=customer_subject,
-            name=customer_name or "Customer",
+            name=customer_name or DEFAULT_CUSTOMER_NAME,
             connected=False,
             video_enabled=media == "video",
         )
@@ -438,7 +439,13 @@ class Switchboard:
             )
 
     async def request_call(
-        self, identity: Identity, media: str, language: str, source: str | None = None
+        self,
+        identity: Identity,
+        media: str,
+        language: str,
+        source: str | None = None,
+        *,
+        name: str = "",
     ) -> Payload:
         """The customer asks for an agent: the call joins the queue.
 
@@ -463,6 +470,8 @@ class Switchboard:
                 call.queued_from = address
                 call.media = media
                 call.language = language
+                if name and call.customer.name == DEFAULT_CUSTOMER_NAME:
+                    call.customer.name = name  # a name given by the shop is kept
                 call.customer.video_enabled = media == "video"
                 call.set_state(CallState.QUEUED)
                 self.queue.enqueue(call)

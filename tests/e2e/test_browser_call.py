@@ -282,3 +282,21 @@ async def test_language_follows_the_browser_and_the_toggle_is_remembered(
     await expect(page.locator("#call-support")).to_have_text("কল সাপোর্ট")
     await page.get_by_role("button", name="English").click()
     await expect(page.locator("#start h1")).to_have_text("Talk to our support team")
+
+
+async def test_a_guest_who_goes_back_can_still_give_their_name(open_pages: PagesFactory) -> None:
+    """Call support, then Back: the name field was gone and the call was 'Customer Customer'."""
+    pages = await open_pages()
+    customer = pages.customer
+    await customer.goto(f"{pages.server.url}/support")
+    await customer.locator("#call-support").click()
+    await expect(customer.locator("#choose-voice")).to_be_visible()
+    await customer.locator("#choose-back").click()
+    name = customer.locator("#name")
+    await expect(name).to_be_visible()
+    await name.fill("Salma")
+    await customer.locator("#call-support").click()
+    await customer.locator("#choose-voice").click()
+    await expect(customer.locator("#waiting")).to_be_visible()
+    calls = list(pages.server.switchboard.calls.values())
+    assert [c.customer.name for c in calls] == ["Salma"], calls

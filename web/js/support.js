@@ -183,7 +183,7 @@ class SupportPage extends CallPage {
     const granted = this.localTracks.has("camera") ? "video" : "audio";
     if (granted !== media) this.showError({ code: "no_device" });
     try {
-      const ack = await this.signal.request("request_call", { media: granted, language: this.callLanguage() });
+      const ack = await this.signal.request("request_call", { media: granted, language: this.callLanguage(), name: $("name").value.trim() });
       this.participantId = ack.participant_id;
       this.queue = ack.queue ?? null;
       this._callChanged(ack.call);
@@ -297,7 +297,8 @@ class SupportPage extends CallPage {
     const error = $("error");
     error.hidden = !this.error;
     error.textContent = this.error ? i18n.describeError(this.error) : "";
-    $("name-field").hidden = !(this.guestMode && !this.signal);
+    // Shown until the call is asked for, so "Back" from the choice can still name the caller.
+    $("name-field").hidden = !(this.guestMode && (!this.signal || this.phase === "start"));
     this._renderCallLanguages();
     if (this.phase === "waiting") this._renderQueue();
     if (this.phase === "incall") this._renderCall();
