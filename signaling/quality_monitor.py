@@ -22,7 +22,7 @@ from quality.sample import Direction, StreamSample
 from quality.sampler import CallSampler
 from quality.summary import QualitySummary
 
-from .calls import Call
+from .calls import Call, Monitor, Participant
 from .config import Config
 from .errors import CallStateError, RateLimitedError
 from .events import ServerEvent
@@ -91,9 +91,10 @@ class CallQuality:
         """Sample every connection of the call; return the alerts that fired or cleared."""
         counts = self.meter.take()
         self.frames_metered += sum(c.frames for c in counts.values())
-        # The customer's and the agent's connections: monitoring supervisors are not
-        # part of the call's quality (a listening one sends nothing, by design).
-        peers = {pid: peer for pid, peer in self.room.peers().items() if self.call.participant(pid)}
+        # The customer's and the agent's connections, and a supervisor's while they are
+        # heard (whispering or barging): a listening one sends nothing, by design.
+        heard = self._sampled_ids()
+        peers = {pid: peer for pid, peer in self.room.peers().items() if pid in heard}
         self.latest = self.sampler.sample(peers, counts, now)
         self.history.extend(s for s in self.latest if s.source == "microphone")
         changes: list[AlertChange] = []
@@ -108,8 +109,9 @@ class CallQuality:
         """The live quality view of the call: per participant, both directions, in words."""
         participants = []
         active = self.rules.active
-        for participant in self.call.participants:
+        for participant in self._sampled():
             pid = participant.participant_id
+            role = self._role_of(pid)
             mine = [s for s in self.latest if s.participant_id == pid]
             if not mine:
                 continue
@@ -122,14 +124,12 @@ class CallQuality:
             participants.append(
                 {
                     "participant_id": pid,
-                    "role": participant.role.value,
+                    "role": role,
                     "name": participant.name,
                     "mos": mos,
                     "rating": rating,
                     "reason": reason,
-                    "suggestion": _suggestion(
-                        rating, cause, participant.role.value, self.call.media
-                    ),
+                    "suggestion": _suggestion(rating, cause, role, self.call.media),
                     "video": _video_rating(mine, alerts),
                     "inbound": {
                         s.source: s.to_wire() for s in mine if s.direction is Direction.INBOUND
@@ -181,9 +181,19 @@ class CallQuality:
             return None
         return report
 
+    def _sampled(self) -> list[Participant | Monitor]:
+        """Whose lines are measured: the parties, and supervisors while they are heard."""
+        speaking = [m for m in self.call.monitors.values() if m.mode.speaks]
+        return [*self.call.participants, *speaking]
+
+    def _sampled_ids(self) -> set[str]:
+        return {p.participant_id for p in self._sampled()}
+
     def _role_of(self, participant_id: str) -> str:
         participant = self.call.participant(participant_id)
-        return participant.role.value if participant else "participant"
+        if participant is not None:
+            return participant.role.value
+        return "supervisor" if participant_id in self.call.monitors else "participant"
 
 
 def _compact(view: dict[str, Any]) -> dict[str, Any]:
@@ -238,6 +248,8 @@ def _suggestion(rating: str, cause: AlertKind | None, role: str, media: str) -> 
     if rating != "poor":
         return ""
     customer = role == "customer"
+    if role == "supervisor":
+        return "the supervisor's own connection is poor: they should move to a better one"
     if cause is AlertKind.NO_AUDIO:
         if customer:
             return "ask the customer to check that their microphone is on and not muted"

@@ -389,3 +389,33 @@ async def test_two_pages_of_one_supervisor_racing_to_monitor_get_one_session(
         r for r in monitoring_records(server, pair.call_id) if r["action"] == "monitor_started"
     ]
     assert len(started) == 1
+
+
+async def test_a_barging_supervisors_line_is_measured_and_a_listening_one_is_not(
+    server: Server,
+) -> None:
+    """A bad supervisor line was invisible: nobody sampled it, even while everyone heard it."""
+    pair = await connect_call(server, customer_sources=_tone(440), agent_sources=_tone(660))
+    nasrin = await supervisor(server)
+    await nasrin.monitor_call(pair.call_id, "listen")
+
+    def roles(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return {p["role"]: p for p in view["participants"]}
+
+    listening = await pair.agent.wait_for(
+        ServerEvent.QUALITY_UPDATED, lambda v: len(v["participants"]) == 2, timeout=15
+    )
+    assert set(roles(listening)) == {"customer", "agent"}
+    await nasrin.set_monitor_mode("barge")
+
+    def measured(view: dict[str, Any]) -> bool:
+        line = roles(view).get("supervisor")
+        return line is not None and (line["inbound"].get("microphone") or {}).get("packets", 0) > 0
+
+    view = await pair.agent.wait_for(ServerEvent.QUALITY_UPDATED, measured, timeout=15)
+    line = roles(view)["supervisor"]
+    assert line["name"] == "Nasrin" and line["rating"] in ("good", "unknown")
+
+
+def _tone(hz: float) -> dict[SourceKind, Any]:
+    return {SourceKind.MICROPHONE: ToneTrack(hz)}
