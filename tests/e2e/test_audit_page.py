@@ -386,6 +386,28 @@ async def test_a_supervisor_token_is_refused_in_words(server: Server, browser: B
     await expect(error).to_be_hidden()
 
 
+PLACEHOLDER_FITS = """(input) => {
+  const style = getComputedStyle(input);
+  const context = document.createElement("canvas").getContext("2d");
+  context.font = style.font;
+  const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return { text: input.placeholder, width: context.measureText(input.placeholder).width, room };
+}"""
+
+
+@pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["laptop", "phone"])
+async def test_the_filters_placeholders_are_read_whole(
+    server: Server, browser: Browser, viewport: dict[str, int]
+) -> None:
+    """They were cut off ("Call id, e.g. c_8f", "Their id, e.g. sur") at 1280 px."""
+    page, _ = await new_page(browser, "audit", viewport)
+    await page.goto(f"{server.url}/audit#token={server.token(Role.ADMIN, 'Ada')}")
+    await expect(page.locator("#empty")).to_contain_text("No records yet", timeout=WAIT_MS)
+    for field in ("#f-call", "#f-actor"):
+        fit = await page.locator(field).evaluate(PLACEHOLDER_FITS)
+        assert fit["text"] and fit["width"] <= fit["room"], (field, fit)
+
+
 def day(date: str, hour: int = 8) -> float:
     return float(calendar.timegm(time.strptime(date, "%Y-%m-%d")) + hour * 3600)
 
