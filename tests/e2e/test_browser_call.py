@@ -146,15 +146,24 @@ async def both_connect(pages: Pages) -> None:
 
 async def start_voice_call(pages: Pages) -> None:
     """The customer calls by voice (guest, English), the agent takes the longest waiting."""
+    await start_call(pages, "voice")
+
+
+async def start_call(pages: Pages, choice: str) -> str:
+    """The customer calls (``choice``: "voice" or "video"); the agent takes the longest waiting.
+
+    Returns the call's id once both pages are connected.
+    """
     await pages.customer.goto(f"{pages.server.url}/support")
     await pages.customer.locator("#call-support").click()
-    await pages.customer.locator("#choose-voice").click()
+    await pages.customer.locator(f"#choose-{choice}").click()
     await expect(pages.customer.locator("#waiting")).to_be_visible()
     token = pages.server.token(Role.AGENT, "Rahim")
     await pages.agent.goto(f"{pages.server.url}/agent#token={token}")
     await pages.agent.locator("#availability").click()
     await pages.agent.locator("#accept-next").click()
     await both_connect(pages)
+    return next(c.call_id for c in pages.server.switchboard.live_calls())
 
 
 # -- tests ----------------------------------------------------------------------

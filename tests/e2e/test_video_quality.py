@@ -20,10 +20,8 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from signaling.auth import Role
-
-from .conftest import Pages, PagesFactory
-from .test_browser_call import both_connect
+from .conftest import PagesFactory
+from .test_browser_call import start_call
 
 pytestmark = pytest.mark.e2e
 
@@ -32,24 +30,11 @@ CLEAN_JITTER_MS = 15.0  # a loopback line: browsers measure 1-5 ms
 AGREE_WITHIN_MS = 5.0
 
 
-async def start_video_call(pages: Pages) -> str:
-    await pages.customer.goto(f"{pages.server.url}/support")
-    await pages.customer.locator("#call-support").click()
-    await pages.customer.locator("#choose-video").click()
-    await expect(pages.customer.locator("#waiting")).to_be_visible()
-    token = pages.server.token(Role.AGENT, "Rahim")
-    await pages.agent.goto(f"{pages.server.url}/agent#token={token}")
-    await pages.agent.locator("#availability").click()
-    await pages.agent.locator("#accept-next").click()
-    await both_connect(pages)
-    return next(c.call_id for c in pages.server.switchboard.live_calls())
-
-
 async def test_a_clean_video_call_is_rated_good_with_the_browsers_jitter(
     open_pages: PagesFactory,
 ) -> None:
     pages = await open_pages()
-    call_id = await start_video_call(pages)
+    call_id = await start_call(pages, "video")
     quality = pages.server.switchboard.quality
     fired: list[dict[str, Any]] = []
     pairs: list[tuple[float, float]] = []  # (server's camera jitter, agent browser's)
