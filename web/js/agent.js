@@ -478,8 +478,11 @@ class AgentConsole extends CallPage {
     if (customer && !customer.connected) notices.push("The customer's connection dropped; waiting for them…");
     else if (customer && !customer.audio_enabled) notices.push("The customer muted their microphone.");
     if (customer && isVideo && !customer.video_enabled) notices.push("The customer's camera is off.");
+    // Not a trouble, news: said once in the live region, kept while the screen is shown.
+    const news = customer?.screen_sharing ? ["The customer is sharing their screen: it is shown large."] : [];
     $("notices").replaceChildren(
       ...notices.map((text) => Object.assign(document.createElement("li"), { textContent: text })),
+      ...news.map((text) => Object.assign(document.createElement("li"), { textContent: text, className: "info" })),
     );
     $("enable-sound").hidden = !this.soundBlocked;
 
