@@ -65,6 +65,10 @@ class Alert:
     covers: tuple[tuple[Direction, str], ...] = ()
     """The streams (direction, medium) in trouble; empty: just this alert's own."""
 
+    def touches(self, media: str) -> bool:
+        """Whether any stream in this trouble is ``media`` ("audio" or "video")."""
+        return any(m == media for _, m in (self.covers or ((self.direction, self.media),)))
+
     def to_wire(self) -> dict[str, object]:
         return {
             "kind": self.kind.value,

@@ -176,6 +176,8 @@ class Floor:
                     "mos": None if pid in silent else rating.get("mos"),
                     "rating": rating.get("rating", "unknown"),
                     "reason": rating.get("reason", ""),
+                    # The video rated on its own (None without video): MOS is the voice's.
+                    "video": rating.get("video"),
                 }
             )
             if not party.connected:

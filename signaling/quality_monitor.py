@@ -118,7 +118,7 @@ class CallQuality:
             alerts = [a for a in active if a.participant_id == pid]
             scores = [s.mos for s in mine if s.mos is not None]
             mos = min(scores) if scores else None
-            voice = [a for a in alerts if a.media != "video"]
+            voice = [a for a in alerts if a.touches("audio")]
             rating, reason = _rating(mos, [a.message for a in voice])
             cause = voice[0].kind if voice else None
             participants.append(
@@ -223,7 +223,7 @@ def _video_rating(samples: list[StreamSample], alerts: list[Alert]) -> dict[str,
 
     ``None`` when the party has no video either way.
     """
-    troubles = [a for a in alerts if a.media == "video"]
+    troubles = [a for a in alerts if a.touches("video")]
     if troubles:
         return {"rating": "poor", "reason": troubles[0].message}
     if any(s.kind == "video" for s in samples):
@@ -297,6 +297,18 @@ class QualityMonitor:
         summary = quality.summary.to_dict()
         self._recordings.event(call_id, "quality_summary", summary=summary)
         return summary
+
+    def participant_left(self, call_id: str, participant_id: str) -> None:
+        """A party left a call that goes on: their figures go, their alerts clear."""
+        quality = self._calls.get(call_id)
+        if quality is None:
+            return
+        quality.meter.forget(participant_id)
+        quality.sampler.forget(participant_id)
+        quality.reports.pop(participant_id, None)
+        for change in quality.rules.forget(participant_id):
+            alert = change.alert.to_wire()
+            self._recordings.event(call_id, "quality_alert", alert=alert, active=False)
 
     def report(self, call_id: str, participant_id: str, role: str, report: dict[str, Any]) -> None:
         """Keep a page's report (one per REPORT_MIN_INTERVAL_S at most); put it on the timeline."""

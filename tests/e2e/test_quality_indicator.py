@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
+from quality.alerts import AlertRules
+from quality.sample import Direction, StreamSample
 from signaling.auth import Role
 from signaling.client import KothaClient
 from tests.conftest import Server
@@ -129,3 +131,40 @@ async def test_agent_sees_the_customer_line_turn_poor_when_their_audio_stops(
     quality = (await page_state(page))["quality"]
     assert quality["customer"] is None and quality["alerts"] == [], quality
     await expect(page.locator("#error")).to_be_hidden()
+
+
+async def test_a_pile_of_alerts_shows_three_and_a_button_for_the_rest(
+    server: Server, agent_page: tuple[Page, PageLog]
+) -> None:
+    """Guards (issue 13, item 5): the alert list had no bound and pushed the call down."""
+    rules = AlertRules()
+    for _ in range(5):
+        for who, role in (("p-customer", "customer"), ("p-agent", "agent")):
+            rules.update(
+                StreamSample(
+                    who, role, Direction.INBOUND, "audio", "microphone", time.time(), 50,
+                    loss_pct=12.0, jitter_ms=90.0, rtt_ms=900.0, mos=2.0,
+                )
+            )  # fmt: skip
+    alerts = [alert.to_wire() for alert in rules.active]
+    assert len(alerts) >= 6, alerts  # loss, jitter and round trip, for each party at least
+
+    page, _ = agent_page
+    await page.goto(f"{server.url}/agent")
+    await expect(page.locator("#signin")).to_be_visible()
+    await page.evaluate(
+        """async (view) => {
+          document.querySelector("#incall").hidden = false;
+          const { QualityIndicator } = await import("/static/js/quality-indicator.js");
+          window.indicator = new QualityIndicator(document.querySelector("#quality"));
+          window.indicator.update(view, null);
+        }""",
+        {"call_id": "c_test", "participants": [], "alerts": alerts},
+    )
+    listed = page.locator("#quality .q-alert")
+    await expect(listed).to_have_count(3)
+    more = page.get_by_role("button", name=f"Show all {len(alerts)} alerts")
+    await more.click()
+    await expect(listed).to_have_count(len(alerts))
+    await page.get_by_role("button", name="Show fewer alerts").click()
+    await expect(listed).to_have_count(3)

@@ -114,6 +114,38 @@ async def check_seek(page: Page, log: PageLog, duration: float) -> None:
         assert left == pytest.approx(50, abs=2), f"{head} is at {left}%"
 
 
+async def check_video_trouble_marked_not_rated(page: Page, log: PageLog, call_id: str) -> None:
+    """The same alert, had it been the camera's: marked on the strip, but the voice is not red.
+
+    The strip is the voice's (its MOS); a video alert had coloured it poor to the end, under
+    "Average MOS 4.1 (good)" (issue 13, item 1).
+    """
+
+    async def as_video(route: Route) -> None:
+        response = await route.fetch()
+        body = await response.json()
+        for event in body["timeline"]:
+            if event["type"] == "quality_alert":
+                alert = event["alert"]
+                alert["kind_of_media"] = "video"
+                alert["covers"] = [{"direction": alert["direction"], "kind_of_media": "video"}]
+        await route.fulfill(response=response, body=json.dumps(body))
+
+    await page.route(f"**/api/recordings/{call_id}", as_video)
+    await page.reload()
+    reopened = await wait_for(
+        page, log, "the recording reopening", lambda s: s["open"] == call_id and s["ready"]
+    )
+    customer = reopened["quality"]["lanes"][0]
+    assert customer["role"] == "customer", customer
+    strip = page.locator("#quality .q-strip").first
+    await expect(strip.locator(".q-alert-mark[data-kind=high_loss]").first).to_be_attached()
+    poor = [s for s in customer["rated"] if s["rating"] == "poor"]
+    low = [s for s in poor if s["mos"] is None or s["mos"] >= 3.6]
+    assert low == [], f"seconds rated poor by a video alert: {low}"
+    await page.unroute(f"**/api/recordings/{call_id}")
+
+
 async def check_hidden_without_quality(page: Page, log: PageLog, call_id: str) -> None:
     """A recording made before quality was measured: no chart, the rest as before."""
 
@@ -168,4 +200,5 @@ async def test_reviewer_sees_each_partys_quality_under_the_timeline(
     await expect(page.locator("#error")).to_be_hidden()
     assert (await state(page))["error"] is None
 
+    await check_video_trouble_marked_not_rated(page, log, call_id)
     await check_hidden_without_quality(page, log, call_id)

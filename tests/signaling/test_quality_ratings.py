@@ -34,3 +34,25 @@ def test_uneven_video_is_the_videos_rating_not_the_voices() -> None:
 def test_a_clean_camera_is_rated_good_and_no_camera_is_not_rated() -> None:
     assert _video_rating([camera(3.0)], []) == {"rating": "good", "reason": ""}
     assert _video_rating([], []) is None
+
+
+def microphone(jitter_ms: float) -> StreamSample:
+    return StreamSample(
+        "p1", "customer", Direction.INBOUND, "audio", "microphone", 0.0, 50, jitter_ms=jitter_ms
+    )
+
+
+def test_a_trouble_the_camera_started_rates_the_voice_once_the_microphone_joins_it() -> None:
+    rules = AlertRules()
+    for _ in range(3):
+        rules.update(camera(150.0))
+    for _ in range(3):
+        rules.update(camera(150.0))
+        rules.update(microphone(80.0))
+    [alert] = rules.active
+    assert alert.media == "video"  # announced by the camera...
+    assert alert.touches("audio") and alert.touches("video")  # ...and now the voice's too
+    voice = [a.message for a in rules.active if a.touches("audio")]
+    assert _rating(4.4, voice)[0] == "poor"
+    video = _video_rating([camera(150.0)], rules.active)
+    assert video is not None and video["rating"] == "poor"

@@ -19,6 +19,7 @@ import {
   languageWords,
   moodParts,
   mosBadge,
+  videoBadge,
   sentence,
 } from "./floor-words.js";
 import { scoreWords } from "./sentiment-gauge.js";
@@ -40,7 +41,10 @@ export function isSilent(row, participantId) {
 export function partyBadges(row) {
   const parties = (row.participants || []).filter((p) => p.role === "customer" || p.role === "agent");
   parties.sort((a, b) => (a.role === "customer" ? -1 : 1) - (b.role === "customer" ? -1 : 1));
-  return parties.map((p) => mosBadge({ ...p, silent: isSilent(row, p.participant_id) }));
+  return parties.flatMap((p) => [
+    mosBadge({ ...p, silent: isSilent(row, p.participant_id) }),
+    ...(p.video ? [videoBadge(p)] : []),
+  ]);
 }
 
 /** The recording state as a symbol and a word. */
@@ -187,7 +191,7 @@ export class FloorCalls {
 
     const language = node.querySelector(".fc-lang");
     setText(language, [languageWords(row.language, "Language unknown"), MEDIA_WORDS[row.media]].filter(Boolean).join(" · "));
-    const lines = (row.participants || []).map((p) => [p.role, p.mos, p.rating, p.reason, isSilent(row, p.participant_id)]);
+    const lines = (row.participants || []).map((p) => [p.role, p.mos, p.rating, p.reason, isSilent(row, p.participant_id), p.video]);
     drawIfChanged(node.querySelector(".fc-parties"), lines, () => partyBadges(row));
     const mood = row.sentiment;
     drawIfChanged(node.querySelector(".fc-mood"), [mood?.now, mood?.label, mood?.direction, row.transcription], () => moodNodes(row));
@@ -219,6 +223,7 @@ export class FloorCalls {
         role: p.role,
         mos: isSilent(row, p.participant_id) ? null : p.mos,
         rating: p.rating,
+        video: p.video?.rating ?? null,
       })),
       mood: row.sentiment?.now ?? null,
       monitors: (row.monitors || []).map((m) => monitorWords(m, this.myMonitorId)),

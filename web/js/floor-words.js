@@ -143,6 +143,27 @@ export function mosBadge({ role, mos, rating, silent = false, reason = "" }) {
   return badge;
 }
 
+/**
+ * A video badge beside the MOS one ("✓ Customer video Good"): the party's video rated on its
+ * own, so a camera's trouble never reads as the voice's ("MOS 4.4 Poor").
+ */
+export function videoBadge({ role, video }) {
+  const known = video?.rating in RATING_WORDS ? video.rating : "unknown";
+  const badge = element("span", "mos-badge video-badge");
+  badge.dataset.rating = known;
+  badge.dataset.role = role || "";
+  const word = known === "unknown" ? "not measured yet" : RATING_WORDS[known];
+  badge.append(
+    element("span", "q-symbol", RATING_SYMBOLS[known]),
+    element("span", "mos-who", ROLE_WORDS[role] || sentence(role || "someone")),
+    element("span", "mos-value", "video"),
+    element("span", "mos-word", word),
+  );
+  badge.querySelector(".q-symbol").setAttribute("aria-hidden", "true");
+  badge.title = video?.reason ? sentence(video.reason) : `${ROLE_WORDS[role] || role}'s video: ${word}`;
+  return badge;
+}
+
 /** The customer's mood as words: "Negative −0.42, falling" (null: none to show). */
 export function moodParts(mood) {
   if (!mood || typeof mood.now !== "number") return null;

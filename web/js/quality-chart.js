@@ -93,7 +93,10 @@ export function qualityModel(recording, series, events, duration) {
     const t = clamp((event.t_ms ?? 0) / 1000, duration);
     const target = lane(alert.participant_id, alert.role);
     const key = `${alert.kind}|${alert.direction}|${alert.kind_of_media}`;
-    if (event.active) target.alerts.push({ key, kind: alert.kind, message: alert.message || "", start: t, end: null });
+    // The strip is the voice's (MOS): a trouble of the video alone is marked, not rated.
+    const covers = alert.covers?.length ? alert.covers : [{ kind_of_media: alert.kind_of_media }];
+    const voice = covers.some((c) => c.kind_of_media !== "video");
+    if (event.active) target.alerts.push({ key, kind: alert.kind, message: alert.message || "", voice, start: t, end: null });
     else {
       const open = target.alerts.findLast((a) => a.key === key && a.end === null);
       if (open) open.end = t;
@@ -104,7 +107,7 @@ export function qualityModel(recording, series, events, duration) {
     // The server's rating: poor while an alert is on, else by MOS band. An alert is
     // written in the same tick as the sample that fired (or cleared) it.
     for (const s of l.seconds) {
-      const alerted = l.alerts.some((a) => a.start <= s.end + TICK_SLACK_S && s.end < (a.end ?? Infinity) - TICK_SLACK_S);
+      const alerted = l.alerts.some((a) => a.voice && a.start <= s.end + TICK_SLACK_S && s.end < (a.end ?? Infinity) - TICK_SLACK_S);
       s.rating = s.silent || alerted ? "poor" : mosRating(s.mos);
     }
     for (const a of l.alerts) a.end ??= duration;
@@ -229,6 +232,7 @@ export class QualityChart {
         name: l.name,
         points: l.points,
         seconds: l.seconds.length,
+        rated: l.seconds.map(({ rating, mos }) => ({ rating, mos })),
         segments: l.segments.length,
         alerts: l.alerts.length,
         mosAverage: l.mosAverage,

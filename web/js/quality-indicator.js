@@ -18,6 +18,8 @@ const RATING_SYMBOLS = { good: "✓", fair: "!", poor: "✕", unknown: "…" };
 const STALE_MS = 4000;
 // A cleared alert stays listed (as cleared) this long, so the agent sees it went away.
 const CLEARED_SHOWN_MS = 8000;
+// The list shows this many alerts (active first) before "Show all": the call stays in view.
+const ALERTS_SHOWN = 3;
 
 const SOURCE_WORDS = {
   inbound: { microphone: "Microphone", camera: "Camera", screen: "Screen share" },
@@ -96,6 +98,7 @@ class QualityCard {
     this.suggestion = root.querySelector(".q-suggestion");
     this.figures = root.querySelector(".q-figures");
     this.streams = root.querySelector(".q-streams");
+    this.video = root.querySelector(".q-video");
     this.state = null;
   }
 
@@ -115,6 +118,9 @@ class QualityCard {
       ratingText: RATING_WORDS[rating],
       reason,
       suggestion,
+      // The video on its own (the rating above is the voice's, with its MOS).
+      video: participant?.video?.rating in RATING_WORDS ? participant.video.rating : null,
+      videoReason: sentence(participant?.video?.reason),
       ...figures,
     };
     this._draw(participant);
@@ -138,6 +144,15 @@ class QualityCard {
     const tip = state?.suggestion ? `${state.suggestion.replace(/\.$/, "")}.` : "";
     this.suggestion.replaceChildren(...(tip ? [element("strong", "", "Try: "), tip] : []));
     this.suggestion.hidden = !tip;
+    this.video.hidden = !state?.video;
+    if (state?.video) {
+      const why = state.video === "good" ? "" : ` ${state.videoReason.replace(/\.$/, "")}.`;
+      this.video.dataset.rating = state.video;
+      this.video.replaceChildren(
+        element("span", "q-video-word", `${RATING_SYMBOLS[state.video]} Video ${RATING_WORDS[state.video].toLowerCase()}.`),
+        why,
+      );
+    }
     this.figures.textContent = [
       `MOS ${figure(state?.mos, "mos")}`,
       `loss ${figure(state?.lossPct, "%")}`,
@@ -206,6 +221,8 @@ export class QualityIndicator {
     this.updatedAt = null; // performance.now() of the last quality_updated
     this.updates = 0;
     this.alerts = new Map(); // key -> {alert, active, clearedAt}
+    this.alertsExpanded = false;
+    this.alertsDrawn = null; // what the list shows, so an unchanged list is not redrawn each second
     this.clear();
   }
 
@@ -254,6 +271,7 @@ export class QualityIndicator {
     this.updatedAt = null;
     this.updates = 0;
     this.alerts.clear();
+    this.alertsExpanded = false;
     for (const card of Object.values(this.cards)) card.clear();
     this.staleNote.hidden = true;
     this.root.dataset.stale = "false";
@@ -280,8 +298,34 @@ export class QualityIndicator {
     // little room); the list has the others, and those that cleared.
     const reasons = new Set(Object.values(this.cards).map((card) => card.state?.reason));
     const listed = entries.filter(({ alert, active }) => !active || !reasons.has(sentence(alert.message)));
+    const shown = this.alertsExpanded ? listed : listed.slice(0, ALERTS_SHOWN);
+    const drawn = JSON.stringify([this.alertsExpanded, listed.map(({ alert, active }) => [alert.message, active])]);
+    if (drawn !== this.alertsDrawn) this._listAlerts(shown, listed.length);
+    this.alertsDrawn = drawn;
+    this.alertList.hidden = listed.length === 0;
+    for (const card of Object.values(this.cards)) {
+      const id = card.state?.participantId;
+      card.root.dataset.alert = String(Boolean(id) && entries.some((e) => e.active && e.alert.participant_id === id));
+    }
+  }
+
+  /** The alerts shown, and past the first few a button for the rest (or for fewer again). */
+  _listAlerts(shown, total) {
+    const more = [];
+    if (total > ALERTS_SHOWN) {
+      const toggle = element("button", "link q-alerts-more", this.alertsExpanded ? "Show fewer alerts" : `Show all ${total} alerts`);
+      toggle.type = "button";
+      toggle.setAttribute("aria-expanded", String(this.alertsExpanded));
+      toggle.addEventListener("click", () => {
+        this.alertsExpanded = !this.alertsExpanded;
+        this._drawAlerts();
+        this.alertList.querySelector(".q-alerts-more")?.focus();
+      });
+      more.push(element("li", "q-alerts-toggle"));
+      more[0].append(toggle);
+    }
     this.alertList.replaceChildren(
-      ...listed.map(({ alert, active }) => {
+      ...shown.map(({ alert, active }) => {
         const item = element("li", "q-alert");
         item.dataset.active = String(active);
         item.dataset.kind = alert.kind;
@@ -292,12 +336,8 @@ export class QualityIndicator {
         );
         return item;
       }),
+      ...more,
     );
-    this.alertList.hidden = listed.length === 0;
-    for (const card of Object.values(this.cards)) {
-      const id = card.state?.participantId;
-      card.root.dataset.alert = String(Boolean(id) && entries.some((e) => e.active && e.alert.participant_id === id));
-    }
   }
 
   /** What the tests read (window.kotha.state().quality). */
