@@ -168,3 +168,29 @@ async def test_a_pile_of_alerts_shows_three_and_a_button_for_the_rest(
     await expect(listed).to_have_count(len(alerts))
     await page.get_by_role("button", name="Show fewer alerts").click()
     await expect(listed).to_have_count(3)
+
+
+async def test_a_burst_of_keywords_shows_the_newest_three_and_counts_the_rest(
+    server: Server, agent_page: tuple[Page, PageLog]
+) -> None:
+    """The transcript's alerts are bounded too: a burst of keywords kept the call out of view."""
+    page, _ = agent_page
+    await page.goto(f"{server.url}/agent")
+    await expect(page.locator("#signin")).to_be_visible()
+    await page.evaluate(
+        """async (words) => {
+          document.querySelector("#incall").hidden = false;
+          const { TranscriptAlerts } = await import("/static/js/transcript-panel.js");
+          const alerts = new TranscriptAlerts(document.querySelector("#transcript-alerts"));
+          for (const [n, keyword] of words.entries()) {
+            const message = `the customer said "${keyword}"`;
+            alerts.add({ kind: "keyword", keyword, utterance_id: `u${n}`, message });
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+        }""",
+        ["refund", "cancel", "complaint", "manager", "lawyer"],
+    )
+    listed = page.locator("#transcript-alerts .t-alert")
+    await expect(listed).to_have_count(3)
+    await expect(listed.first).to_contain_text('"lawyer"')  # the newest first
+    await expect(page.locator("#transcript-alerts")).to_contain_text("and 2 earlier alerts")

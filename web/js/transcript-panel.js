@@ -405,6 +405,9 @@ const MOOD_ALERT_WORDS = {
   falling: "the customer's mood is falling",
 };
 
+// Transcript alerts listed at once (active and newest first); the rest are counted.
+const TRANSCRIPT_ALERTS_SHOWN = 3;
+
 /**
  * Keyword and mood alerts (`transcript_alert`), as short notices in the console's
  * alert style. A keyword alert is shown for a while; a mood alert until it clears,
@@ -470,8 +473,10 @@ export class TranscriptAlerts {
 
   _draw() {
     const entries = [...this.entries.values()].sort((a, b) => Number(b.active) - Number(a.active) || b.shownAt - a.shownAt);
+    // The newest few: a burst of keywords must not push the call out of view.
+    const hidden = entries.length - TRANSCRIPT_ALERTS_SHOWN;
     this.list.replaceChildren(
-      ...entries.map((entry) => {
+      ...entries.slice(0, TRANSCRIPT_ALERTS_SHOWN).map((entry) => {
         const { alert, active } = entry;
         // The console's quality alerts look the same (css q-alert): one style for "look at this".
         const item = element("li", "q-alert t-alert");
@@ -481,6 +486,7 @@ export class TranscriptAlerts {
         item.append(element("span", "q-alert-state", chip), element("span", "q-alert-text", sentence(alert.message)));
         return item;
       }),
+      ...(hidden > 0 ? [element("li", "t-alerts-more hint", `and ${hidden} earlier alert${hidden === 1 ? "" : "s"}`)] : []),
     );
     this.list.hidden = entries.length === 0;
   }
