@@ -283,8 +283,10 @@ export class TranscriptPanel {
     if (!status || status.state === "starting") {
       if (this.callId) notices.push({ kind: "starting", severity: "info", text: "Live transcript starting…" });
     } else if (status.state === "unavailable" || status.state === "off") {
-      const why = sentence(status.reason) || "no reason was given";
-      notices.push({ kind: status.state, severity: "error", text: `Live transcript is off for this call: ${why}` });
+      // The server's reason already starts "no live transcript for Bengali: …" when it is the model.
+      const why = sentence(status.reason);
+      const text = /^no live transcript\b/i.test(why) ? why : `Live transcript is off for this call: ${why || "no reason was given"}`;
+      notices.push({ kind: status.state, severity: "error", text });
     }
     if (status?.paused) {
       notices.push({ kind: "paused", severity: "warn", text: "Recording paused: nothing is being transcribed" });
