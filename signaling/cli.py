@@ -380,10 +380,6 @@ def _bench_transcribe(args: argparse.Namespace) -> int:
     return 0 if "error" not in result else 1
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 @contextlib.contextmanager
 def _recording_index(config: Config, *, rebuild_stale: bool = True) -> Iterator[Any]:
     """The recording index, closed afterwards; a new or outdated one is rebuilt first."""
@@ -505,3 +501,7 @@ def _recordings_reindex(args: argparse.Namespace) -> int:
         count = index.reindex(config.recordings_path)
     print(f"indexed {count} recording(s) from {config.recordings_path}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

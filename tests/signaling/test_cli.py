@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -152,6 +154,25 @@ def test_recordings_list_escapes_control_characters_in_names(
     assert "agent=Rahim\\u202eUddin" in out
     assert "customer=Karim\\x1b[2J\\x1b]0;pwned\\x07" in out
     assert "tags=refund\\x9b31m" in out
+
+
+def test_the_module_runs_as_a_script_and_lists_recordings(poisoned: Path) -> None:
+    """`python -m signaling.cli recordings list`: every subcommand is defined before it runs.
+
+    The `__main__` guard once sat above the recordings functions, so running the module
+    raised NameError; calling `main()` in-process never showed it.
+    """
+    done = subprocess.run(
+        [sys.executable, "-m", "signaling.cli", "recordings", "list", "--data-dir", str(poisoned)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    assert "c_evil000001" in done.stdout
+    assert "1 recording(s)" in done.stderr
 
 
 def test_recordings_list_json_escapes_them_and_still_parses(
