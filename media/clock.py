@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from .source import EncodedFrame
 
+# RTP clock rate by media kind: Opus runs at 48 kHz (RFC 7587), video at 90 kHz (RFC 3551).
+CLOCK_RATES = {"audio": 48000, "video": 90000}
+
 # How often the anchor is checked against arrivals, and by how much the
 # earliest arrival in that window may disagree before it is moved. Network
 # jitter only ever delays packets, so the earliest arrival is the truest.

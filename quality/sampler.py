@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from media.aiortc_compat import ReceiveCounters, SendCounters
+from media.clock import CLOCK_RATES
 from media.peer import SlotCounters, SlotDirection
 from media.source import SourceKey
 
 from .meter import StreamCounts
 from .mos import mos
 from .sample import Direction, StreamSample
-
-CLOCK_RATES = {"audio": 48000, "video": 90000}
 
 
 class HasCounters(Protocol):

@@ -19,7 +19,7 @@ from enum import StrEnum, unique
 from pathlib import Path
 from typing import Any
 
-from media.clock import StreamClock
+from media.clock import CLOCK_RATES, StreamClock
 from media.source import EncodedFrame, SourceKey
 
 from .errors import RecordingStateError
@@ -27,8 +27,6 @@ from .finalize import finalize
 from .writer import DiskWriter, RecordingWriter
 
 logger = logging.getLogger(__name__)
-
-CLOCK_RATES = {"audio": 48000, "video": 90000}
 
 
 @unique

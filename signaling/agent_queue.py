@@ -60,8 +60,11 @@ class Agent:
 class AgentQueue:
     """Waiting calls in arrival order, and the agents who may take them.
 
-    Calls are kept sorted by ``queued_at`` and found by id, so adding, removing
-    and placing a call cost the same with 500 waiting as with 5.
+    A call whose agent's connection was lost (``requeued_at`` set) goes ahead of
+    every call waiting for a first agent, as contact centres re-queue a dropped
+    agent's call with priority; among themselves calls wait in arrival order.
+    Calls are kept sorted so and found by id, so adding, removing and placing a
+    call cost the same with 500 waiting as with 5.
     """
 
     def __init__(self, *, default_handle_time_s: float, max_waiting: int) -> None:
@@ -82,11 +85,14 @@ class AgentQueue:
         return list(self._waiting)
 
     def enqueue(self, call: Call) -> None:
-        """Add a call in order of ``queued_at``, so a call that returns keeps its place."""
+        """Add a call in its place (``requeued_at`` first, then ``queued_at``).
+
+        A call that returns keeps its place: its ``queued_at`` stays.
+        """
         if call.call_id in self._ids:
             return
         self._ids.add(call.call_id)
-        bisect.insort_right(self._waiting, call, key=_arrival)
+        bisect.insort_right(self._waiting, call, key=_place)
 
     def remove(self, call: Call) -> None:
         index = self._index(call)
@@ -102,7 +108,7 @@ class AgentQueue:
     def _index(self, call: Call) -> int | None:
         if call.call_id not in self._ids:
             return None
-        index = bisect.bisect_left(self._waiting, _arrival(call), key=_arrival)
+        index = bisect.bisect_left(self._waiting, _place(call), key=_place)
         while self._waiting[index].call_id != call.call_id:  # calls queued in the same instant
             index += 1
         return index
@@ -150,7 +156,7 @@ class AgentQueue:
         self._handle_time_s += _HANDLE_TIME_ALPHA * (seconds - self._handle_time_s)
 
     def next_match(self) -> tuple[Call, Agent] | None:
-        """The longest-waiting call and the longest-idle available agent who has not declined it."""
+        """The first waiting call (re-queued ones first) and the longest-idle agent free for it."""
         idle = sorted(
             (a for a in self.agents.values() if a.state is AgentState.AVAILABLE and a.connections),
             key=lambda a: a.state_since,
@@ -169,5 +175,6 @@ class AgentQueue:
         )
 
 
-def _arrival(call: Call) -> float:
-    return call.queued_at or 0.0
+def _place(call: Call) -> tuple[bool, float]:
+    """Sort key: re-queued calls (False sorts first), then arrival. Fixed while a call waits."""
+    return call.requeued_at is None, call.queued_at or 0.0

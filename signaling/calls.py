@@ -29,7 +29,8 @@ _NEXT: dict[CallState, frozenset[CallState]] = {
     CallState.CREATED: frozenset({CallState.QUEUED, CallState.ENDED}),
     CallState.QUEUED: frozenset({CallState.OFFERED, CallState.ACTIVE, CallState.ENDED}),
     CallState.OFFERED: frozenset({CallState.QUEUED, CallState.ACTIVE, CallState.ENDED}),
-    CallState.ACTIVE: frozenset({CallState.ENDED}),
+    # Back to the queue: the agent's connection did not come back, the customer is still there.
+    CallState.ACTIVE: frozenset({CallState.QUEUED, CallState.ENDED}),
     CallState.ENDED: frozenset(),
 }
 
@@ -154,6 +155,11 @@ class Call:
     """The address the customer queued from, while the call waits (one address's share)."""
     monitors: dict[str, Monitor] = field(default_factory=dict)
     """Supervisors monitoring the call, by participant id (hidden until they barge)."""
+    requeued_at: float | None = None
+    """Set while the call waits again because its agent's connection was lost: it goes
+    to the head of the queue. Cleared when the next agent takes it."""
+    former_agents: list[Participant] = field(default_factory=list)
+    """Agents who left the call before it ended; what they said stays theirs."""
 
     @staticmethod
     def new_id() -> str:
@@ -168,7 +174,9 @@ class Call:
 
     def speaker(self, participant_id: str) -> tuple[Role, str] | None:
         """Role and name of whoever publishes as ``participant_id``: a party or a supervisor."""
-        party = self.participant(participant_id)
+        party = self.participant(participant_id) or next(
+            (p for p in self.former_agents if p.participant_id == participant_id), None
+        )
         if party is not None:
             return party.role, party.name
         monitor = self.monitors.get(participant_id)
@@ -184,8 +192,8 @@ class Call:
         now = time.time()
         if state is CallState.QUEUED and self.queued_at is None:
             self.queued_at = now
-        elif state is CallState.ACTIVE:
-            self.answered_at = now
+        elif state is CallState.ACTIVE and self.answered_at is None:
+            self.answered_at = now  # a call taken again keeps its first answer
         elif state is CallState.ENDED:
             self.ended_at = now
 
@@ -211,6 +219,7 @@ class Call:
             "end_reason": self.end_reason.value if self.end_reason else None,
             "ended_by": self.ended_by,
             "recording": self.recording_state,
+            "requeued_at": self.requeued_at,
             "participants": [p.to_wire() for p in self.participants] + barging,
         }
 
@@ -223,4 +232,5 @@ class Call:
             "media": self.media,
             "waiting_s": round(now - (self.queued_at or now), 1),
             "offered": self.state is CallState.OFFERED,
+            "requeued": self.requeued_at is not None,
         }

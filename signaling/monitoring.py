@@ -211,6 +211,15 @@ class Monitoring:
         for monitor in list(call.monitors.values()):
             await self._end(call, monitor, "call_ended")
 
+    async def agent_lost(self, call: Call) -> None:
+        """The agent's connection was lost and the call went back to the queue: sessions end.
+
+        Whom a whisper coaches is the agent who left; a supervisor monitors the call
+        again once the next agent has taken it.
+        """
+        for monitor in list(call.monitors.values()):
+            await self._end(call, monitor, "agent_lost")
+
     async def media_changed(self, call: Call, monitor: Monitor) -> None:
         """The supervisor's connection changed state: those who see them see it too."""
         notifier = self._notifier()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 from .events import ServerEvent
 
 Payload = dict[str, object]
+# One participant's news, sent by a service that holds no notifier: call id,
+# participant id, event, payload (a coroutine, so that it can be run as a task).
+Send = Callable[[str, str, ServerEvent, Payload], Coroutine[Any, Any, None]]
 
 
 class Notifier(Protocol):

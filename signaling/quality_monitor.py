@@ -26,6 +26,7 @@ from .calls import Call, Monitor, Participant
 from .config import Config
 from .errors import CallStateError, RateLimitedError
 from .events import ServerEvent
+from .notifier import Send
 from .recordings import CallRecordings
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,6 @@ RECENT_VIEWS = 120
 GOOD_MOS = 4.0
 FAIR_MOS = 3.6
 
-Send = Callable[[str, str, ServerEvent, dict[str, Any]], Awaitable[None]]
 # To everyone watching a call (supervisors): call id, event, payload.
 Watchers = Callable[[str, ServerEvent, dict[str, Any]], Awaitable[None]]
 # Told every tick, for each call: its samples and the alerts that fired or cleared

@@ -51,6 +51,7 @@ from .monitoring import Monitoring, Seat
 from .notifier import Notifier, Payload
 from .quality_monitor import QualityMonitor
 from .recordings import CallRecordings
+from .requeue import requeue_call, taken_again
 from .tasks import TaskSet
 from .transcription import Transcription
 from .watching import Watches
@@ -312,7 +313,7 @@ class Switchboard:
     ) -> None:
         """A page's own view of its media; shown beside the server's figures."""
         call, participant = self._participant_of(identity, call_id)
-        if call.state is not CallState.ACTIVE:
+        if call.call_id not in self._rooms:
             raise CallStateError("quality reports are for calls in progress")
         self.quality.report(call_id, participant.participant_id, participant.role.value, report)
 
@@ -542,11 +543,16 @@ class Switchboard:
             self.journal.record(call, "answered")
             self._dequeue(call)
             agent.set_state(AgentState.ON_CALL, call.call_id)
-            room = self._rooms[call.call_id] = self._new_room(call)
-            if isinstance(room.plane, Router):
-                self.recordings.start(call, room.plane)
-            self.quality.watch(call, room)
-            self.transcription.start(call, room)
+            if call.call_id in self._rooms:
+                # Back from the queue (its agent was lost): this agent joins the same
+                # room, recording, quality timeline and transcript.
+                taken_again(self, call)
+            else:
+                room = self._rooms[call.call_id] = self._new_room(call)
+                if isinstance(room.plane, Router):
+                    self.recordings.start(call, room.plane)
+                self.quality.watch(call, room)
+                self.transcription.start(call, room)
             await self.notifier.to_call(
                 call.call_id, ServerEvent.CALL_UPDATED, {"call": call.to_wire()}
             )
@@ -575,11 +581,12 @@ class Switchboard:
                 "a supervisor takes no part in calls; monitor_call listens without being seen"
             )
         call, participant = self._participant_of(identity, call_id)
-        if call.state is not CallState.ACTIVE:
+        # A customer whose agent was lost keeps their media while the call waits again.
+        room = self._rooms.get(call_id)
+        if room is None:
             raise CallStateError(
                 f"the call is {call.state.value}; media starts when an agent takes it"
             )
-        room = self._rooms[call_id]
         self._take_join(participant.participant_id)
         sources = [SourceKind.MICROPHONE]
         if call.media == "video":
@@ -827,7 +834,10 @@ class Switchboard:
         return {
             "calls": [c.to_queue_entry(now) for c in waiting[:QUEUE_VIEW_LIMIT]],
             "waiting": len(waiting),
-            "longest_wait_s": round(now - (waiting[0].queued_at or now), 1) if waiting else 0,
+            # Re-queued calls come first, so the longest wait is not always the first's.
+            "longest_wait_s": round(now - min(c.queued_at or now for c in waiting), 1)
+            if waiting
+            else 0,
         }
 
     def _dequeue(self, call: Call) -> None:
@@ -943,6 +953,19 @@ class Switchboard:
         if agent.state is AgentState.RINGING and call is not None:
             await self._withdraw_offer(call.call_id, reason="agent_disconnected")
         elif agent.state is AgentState.ON_CALL and call is not None and call.agent is not None:
+            if call.state is CallState.ACTIVE and not self.draining:
+                # The customer is still there (had their own grace run out, the call
+                # would have ended): the call goes back to the queue, first in line.
+                left = await requeue_call(self, call)
+                self._tasks.spawn(
+                    self.transcription.speaker_left(call.call_id, left),
+                    f"transcription:{call.call_id}:{left}",
+                )
+                agent.set_state(AgentState.AWAY)
+                await self._agent_changed(subject)
+                await self._dispatch()
+                await self._queue_changed()
+                return
             await self._end_call(call, EndReason.DISCONNECTED, by=call.agent.participant_id)
         agent.set_state(AgentState.AWAY)
         await self._queue_changed()

@@ -207,6 +207,18 @@ class Transcription:
                 mood=transcript.mood.to_wire(),
             )
 
+    async def speaker_left(self, call_id: str, participant_id: str) -> None:
+        """A party left a call that goes on (an agent whose connection was lost).
+
+        What they said up to then is recognised and kept; their recogniser is let go.
+        """
+        transcript = self._calls.get(call_id)
+        stream = transcript.streams.pop(participant_id, None) if transcript else None
+        if transcript is None or stream is None:
+            return
+        await self.pool.remove(stream)
+        self._changed(transcript)
+
     async def preload(self) -> None:
         """Load the models calls will need now, not when the first call's first words come."""
         if not self.enabled:

@@ -1,4 +1,7 @@
-"""The queue: first come first served, a fair wait estimate, the longest-idle agent first."""
+"""The queue: first come first served, a fair wait estimate, the longest-idle agent first.
+
+A call whose agent was lost comes back ahead of every call waiting for a first agent.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +30,24 @@ def test_calls_wait_in_arrival_order_and_a_returning_call_keeps_its_place() -> N
     queue.remove(first)
     queue.enqueue(first)  # an offer that timed out puts the call back
     assert [queue.position(c) for c in (first, second, third)] == [1, 2, 3]
+
+
+def test_a_call_whose_agent_was_lost_goes_ahead_of_calls_that_waited_longer() -> None:
+    queue = AgentQueue(default_handle_time_s=120, max_waiting=10)
+    earliest, later, lost = _call(1, 10.0), _call(2, 20.0), _call(3, 15.0)
+    queue.enqueue(earliest)
+    queue.enqueue(later)
+    lost.requeued_at = 50.0
+    queue.enqueue(lost)
+    another_lost = _call(4, 5.0)
+    another_lost.requeued_at = 60.0
+    queue.enqueue(another_lost)
+    # Among re-queued calls, and among the rest, the longest-waiting goes first.
+    assert queue.waiting() == [another_lost, lost, earliest, later]
+    assert [queue.position(c) for c in (another_lost, lost, earliest, later)] == [1, 2, 3, 4]
+    assert queue.head() is another_lost
+    queue.remove(lost)
+    assert queue.position(earliest) == 2
 
 
 def test_no_estimate_without_agents_and_zero_wait_with_a_free_agent() -> None:

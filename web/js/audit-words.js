@@ -46,12 +46,14 @@ const ENDED = {
   call_ended: "stopped monitoring (call ended)",
   disconnected: "stopped monitoring (their connection dropped)",
   failed: "could not monitor (the media failed)",
+  agent_lost: "stopped monitoring (the agent's connection was lost)",
 };
 const END_REASON_WORDS = {
   stopped: "they stopped",
   call_ended: "the call ended",
   disconnected: "their connection dropped",
   failed: "the media failed",
+  agent_lost: "the agent's connection was lost",
 };
 const DOWNLOADED = {
   recording: "downloaded the recording (WebM) of",

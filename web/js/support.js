@@ -76,7 +76,11 @@ class SupportPage extends CallPage {
       this.queue = queue;
       this.render();
     });
-    signal.on("call_updated", ({ call }) => this._callChanged(call));
+    signal.on("call_updated", ({ call }) => {
+      // Back in line (the agent's connection was lost): the old place in line is gone.
+      if (call.state === "queued" && this.call?.state === "active") this.queue = null;
+      this._callChanged(call);
+    });
     signal.on("participant_updated", ({ call_id: callId, participant }) =>
       this._participantChanged(callId, participant),
     );
@@ -96,6 +100,7 @@ class SupportPage extends CallPage {
       // The socket dropped: offers may have been lost, so start media afresh.
       this.call = state.call;
       this.session.rejoin("socket_reconnected");
+      this.enterCall(); // shows the call again if it was taken while we were away
       this.render();
       return;
     }
@@ -200,7 +205,11 @@ class SupportPage extends CallPage {
 
   /** The call is active: open media if a reload lost it, then join. */
   enterCall() {
-    if (this.session && this.session.callId === this.call.call_id) return;
+    if (this.session && this.session.callId === this.call.call_id) {
+      // Taken again after the agent's connection was lost: the media never stopped.
+      if (this.phase !== "incall") this.setPhase("incall");
+      return;
+    }
     if (!this._entering) {
       this._entering = this._enterCall().finally(() => {
         this._entering = null;
@@ -307,9 +316,12 @@ class SupportPage extends CallPage {
 
   _renderQueue() {
     const queue = this.queue;
-    $("queue-position").textContent = queue?.position
-      ? i18n.t("queue_position", { position: queue.position })
-      : i18n.t("queue_position_unknown");
+    // Waiting again because the agent's connection was lost: say so, and that they go first.
+    const requeued = Boolean(this.call?.requeued_at);
+    let place = i18n.t("queue_position_unknown");
+    if (requeued && queue?.position === 1) place = i18n.t("requeued_next");
+    else if (queue?.position) place = i18n.t(requeued ? "requeued_position" : "queue_position", { position: queue.position });
+    $("queue-position").textContent = place;
     let wait = "";
     if (queue && queue.estimated_wait_s === null) wait = i18n.t("wait_no_agent");
     else if (queue && queue.estimated_wait_s === 0) wait = i18n.t("wait_now");

@@ -34,6 +34,7 @@ const MONITOR_END_WORDS = {
   call_ended: " (the call ended)",
   disconnected: " (their connection dropped)",
   failed: " (monitoring failed)",
+  agent_lost: " (the agent's connection was lost)",
 };
 // Arrow keys move 5 s, Page Up/Down 30 s.
 const STEP_S = 5;
@@ -176,6 +177,10 @@ export function describeEvent(event, participants) {
       return `Recording paused${by(event.by)}`;
     case "recording_resumed":
       return event.by === "system" ? "Recording resumed (the call ended while paused)" : `Recording resumed${by(event.by)}`;
+    case "call_requeued":
+      return `Back in the queue, first in line: ${roleWords(event.role).toLowerCase()} ${event.name || ""}'s connection did not come back`.replace("  ", " ");
+    case "call_taken_again":
+      return `${roleWords(event.role)} ${event.name || ""} took the call over`.replace("  ", " ");
     case "call_tagged":
       return `Tagged ${(event.tags || []).join(", ")}${by(event.by)}`;
     case "call_ended": {

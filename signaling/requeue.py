@@ -1,0 +1,85 @@
+"""A call whose agent's connection never came back goes back to the queue, at its head.
+
+Contact centres do this (Amazon Connect and Twilio Flex re-queue the call of an
+agent who dropped, with priority) rather than drop a customer who did nothing
+wrong. The call keeps its id, the customer's media connection, the recording,
+the transcript and the quality timeline: the agent who left leaves the media
+room, and the next agent to take the call joins that same room. On the
+recording's timeline the gap reads: the agent left (connection lost), the call
+went back to the queue, the next agent joined.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from .calls import Call, CallState
+from .events import ServerEvent
+from .logs import call_context
+
+if TYPE_CHECKING:
+    from .switchboard import Switchboard
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["REQUEUED_EVENT", "TAKEN_AGAIN_EVENT", "requeue_call", "taken_again"]
+
+REQUEUED_EVENT = "call_requeued"
+"""On the recording's timeline: the call went back to the queue (its agent was lost)."""
+TAKEN_AGAIN_EVENT = "call_taken_again"
+"""On the recording's timeline: the next agent took the call that had gone back."""
+
+
+async def requeue_call(board: Switchboard, call: Call) -> str:
+    """Take the lost agent out of the active ``call`` and put it first in the queue.
+
+    The customer must still be there (connected, or within their own grace).
+    Returns the participant id of the agent who left. The caller sets that agent
+    away, lets go of their recogniser and offers the call to the next agent.
+    """
+    agent = call.agent
+    if agent is None or call.state is not CallState.ACTIVE:
+        raise RuntimeError(f"Call({call.call_id}) has no agent to lose")
+    call_id = call.call_id
+    with call_context(call_id):
+        board.recordings.event(
+            call_id,
+            REQUEUED_EVENT,
+            participant_id=agent.participant_id,
+            role=agent.role.value,
+            name=agent.name,
+            reason="agent_connection_lost",
+        )
+        # A whisper coaches the agent who left: supervisors monitor again once one takes it.
+        await board.monitoring.agent_lost(call)
+        await board.room(call_id).leave(agent.participant_id)
+        board.quality.participant_left(call_id, agent.participant_id)
+        call.former_agents.append(agent)
+        call.agent = None
+        call.declined_by.clear()  # a new offer: who declined the first may take this one
+        call.requeued_at = time.time()
+        call.set_state(CallState.QUEUED)
+        board.journal.record(call, "requeued")
+        board.queue.enqueue(call)
+        logger.info(
+            "Call(%s) back in the queue, first in line: agent %s's connection did not come back",
+            call_id,
+            agent.subject,
+        )
+    await board.notifier.to_call(call_id, ServerEvent.CALL_UPDATED, {"call": call.to_wire()})
+    return agent.participant_id
+
+
+def taken_again(board: Switchboard, call: Call) -> None:
+    """The next agent took a re-queued call: it is no longer first in line by right."""
+    call.requeued_at = None
+    if call.agent is not None:
+        board.recordings.event(
+            call.call_id,
+            TAKEN_AGAIN_EVENT,
+            participant_id=call.agent.participant_id,
+            role=call.agent.role.value,
+            name=call.agent.name,
+        )
