@@ -6,7 +6,9 @@ whisper and barge, and its end) each leave exactly one record. The record
 is written (and flushed to disk) before the action takes effect; if it
 cannot be written the action is refused, so nothing auditable happens
 unaudited (a monitoring session's end excepted: see signaling/monitoring.py).
-Writes run in a thread of their own, in order.
+Writes run in a thread of their own, in order. Queries read the file incrementally:
+the records parsed so far are kept, and each query parses only the lines appended
+since (by this server, or by the ``kotha`` CLI in another process).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import json
 import logging
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -84,6 +87,15 @@ class AuditLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit")
+        # What has been read of the file: its records, oldest first, and where the
+        # next read starts. Queries run in the log's thread, tests call read() on the
+        # loop: the lock keeps the two from parsing the same lines twice.
+        self._lock = threading.Lock()
+        self._records: list[dict[str, Any]] = []
+        self._offset = 0
+        self._file_id: tuple[int, int] | None = None
+        self.bytes_read = 0
+        """Bytes read from the file so far (each query reads only what was appended)."""
 
     async def record(self, record: AuditRecord) -> None:
         """Write ``record`` durably, or raise AuditError (and the caller refuses the action)."""
@@ -113,14 +125,40 @@ class AuditLog:
         Read in the log's own thread, after the writes queued before it.
         """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, lambda: query.apply(self.read()))
+        return await loop.run_in_executor(self._thread, self._query, query)
+
+    def _query(self, query: AuditQuery) -> tuple[list[dict[str, Any]], int]:
+        with self._lock:
+            self._catch_up()
+            return query.apply(self._records)
 
     def read(self) -> list[dict[str, Any]]:
+        """Every record, oldest first (the new ones read from the file, the rest kept)."""
+        with self._lock:
+            self._catch_up()
+            return list(self._records)
+
+    def _catch_up(self) -> None:
+        """Parse the lines appended since the last read; all of them if the file was replaced."""
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
+            with self.path.open("rb") as file:
+                stat = os.fstat(file.fileno())
+                file_id = (stat.st_dev, stat.st_ino)
+                if file_id != self._file_id or stat.st_size < self._offset:
+                    # A new file (first read, restored or rotated by an operator): start over.
+                    self._records, self._offset, self._file_id = [], 0, file_id
+                file.seek(self._offset)
+                chunk = file.read()
         except FileNotFoundError:
-            return []
-        return [json.loads(line) for line in lines if line.strip()]
+            self._records, self._offset, self._file_id = [], 0, None
+            return
+        self.bytes_read += len(chunk)
+        # A line still being written (no newline yet) waits for the next read.
+        complete = chunk.rfind(b"\n") + 1
+        for line in chunk[:complete].splitlines():
+            if line.strip():
+                self._records.append(json.loads(line))
+        self._offset += complete
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)

@@ -314,7 +314,7 @@ def _revoke(args: argparse.Namespace) -> int:
         kind, value = RevocationKind.ROLE, args.role
     actor = f"cli:{getpass.getuser()}"
     revocation = revocations.make(kind, value, by=actor, reason=args.reason, until=until)
-    audit = AuditLog(config.data_dir / "audit.jsonl")
+    audit = AuditLog(config.audit_path)
     try:
         # The audit line goes first: no revocation without its record.
         audit.append(
@@ -472,7 +472,7 @@ def _recordings_purge(args: argparse.Namespace) -> int:
             print(printable(f"would delete {recording.call_id}  {recording.folder}"))
         print(f"{len(old)} recording(s) older than {days} days", file=sys.stderr)
         return 0
-    audit = AuditLog(config.data_dir / "audit.jsonl")
+    audit = AuditLog(config.audit_path)
     try:
         with _recording_index(config) as index:
             for recording in old:

@@ -269,6 +269,11 @@ class Config(BaseModel):
         )
 
     @property
+    def audit_path(self) -> Path:
+        """The audit log: in data_dir, beside the secret, not with the recordings it audits."""
+        return self.data_dir / "audit.jsonl"
+
+    @property
     def base_url(self) -> str:
         if self.public_url:
             return self.public_url

@@ -10,18 +10,22 @@ Guards:
 - supervisor, agent, reviewer and customer tokens get 403 (in words naming the role), no
   token 401 token_missing, a forged one 401 token_invalid;
 - bad query values are 422 invalid_message naming the field: a limit that is not a number,
-  a day that does not exist, an unknown parameter, a malformed call id, person or action.
+  a day that does not exist, an unknown parameter, a malformed call id, person or action;
+- a query reads only the lines appended since the last one (the server's own and the CLI's,
+  from another process), never the whole file again; a half-written line waits for its
+  newline; a file replaced by an operator is read afresh.
 """
 
 from __future__ import annotations
 
 import calendar
+import os
 import time
 from typing import Any
 
 import pytest
 
-from signaling.audit import AuditRecord
+from signaling.audit import AuditLog, AuditRecord
 from signaling.auth import Role
 from tests.conftest import Server, api_request
 
@@ -211,3 +215,57 @@ async def test_bad_query_values_are_refused_naming_the_field(
     error = body["error"]
     assert (error["code"], error["field"]) == ("invalid_message", field), error
     assert error["message"].startswith(f"{field}: "), error
+
+
+def line(actor: str, action: str, when: float) -> str:
+    return AuditRecord(
+        actor=actor, role="admin", action=action, call_id=None, source="cli", at=when
+    ).to_line()
+
+
+async def test_a_query_reads_only_what_was_appended_since_the_last(audited: Server) -> None:
+    log = audited.switchboard.audit
+    size = log.path.stat().st_size
+    status, body = await get_audit(audited, "", admin(audited))
+    assert (status, body["total"]) == (200, len(RECORDS)), body
+    assert log.bytes_read == size, "the first query reads the file once"
+
+    await get_audit(audited, "", admin(audited))
+    assert log.bytes_read == size, "nothing new: nothing read"
+
+    # Another process (the kotha CLI) appends through its own AuditLog.
+    cli = AuditLog(log.path)
+    new = line("cli:ops", "revoke", at("2026-03-05"))
+    cli.append(new)
+    cli.close()
+    status, body = await get_audit(audited, "", admin(audited))
+    assert log.bytes_read == size + len(new.encode()) + 1, "only the new line is read"
+    assert body["total"] == len(RECORDS) + 1
+    assert [r["action"] for r in body["records"]] == ["revoke", *NEWEST_FIRST]
+    _, body = await get_audit(audited, "?action=monitor", admin(audited))
+    assert [r["action"] for r in body["records"]] == NEWEST_FIRST[-3:], "filters still right"
+
+
+async def test_a_half_written_line_waits_for_its_newline(audited: Server) -> None:
+    log = audited.switchboard.audit
+    whole = line("cli:ops", "purge_recording", at("2026-03-06")).encode()
+    with log.path.open("ab") as file:
+        file.write(whole[:20])
+    _, body = await get_audit(audited, "", admin(audited))
+    assert body["total"] == len(RECORDS)
+    with log.path.open("ab") as file:
+        file.write(whole[20:] + b"\n")
+    _, body = await get_audit(audited, "", admin(audited))
+    assert body["total"] == len(RECORDS) + 1
+    assert body["records"][0]["action"] == "purge_recording"
+
+
+async def test_an_audit_file_replaced_by_an_operator_is_read_afresh(audited: Server) -> None:
+    log = audited.switchboard.audit
+    await get_audit(audited, "", admin(audited))
+    kept = log.path.with_name("audit.jsonl.new")
+    kept.write_text(line("sumi", "watch", at("2026-04-01")) + "\n")
+    os.replace(kept, log.path)
+    _, body = await get_audit(audited, "", admin(audited))
+    assert [(r["actor"], r["action"]) for r in body["records"]] == [("sumi", "watch")]
+    assert body["total"] == 1
