@@ -44,6 +44,12 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+FLOOR_ROLES = (Role.SUPERVISOR, Role.ADMIN)
+"""Who sees the live floor (the dashboard), watches and monitors calls, and takes part in none."""
+REPLAY_ROLES = (Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
+"""Who may find, replay and download recordings."""
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     """Who is connected, as the token says."""

@@ -16,7 +16,7 @@ from typing import Any
 
 import socketio
 
-from .auth import Identity, Role, TokenAuthority
+from .auth import FLOOR_ROLES, Identity, Role, TokenAuthority
 from .calls import CallState
 from .errors import (
     AuthError,
@@ -52,7 +52,7 @@ from .schemas import (
     TagCall,
     parse,
 )
-from .switchboard import STAFF, Payload, Switchboard
+from .switchboard import Payload, Switchboard
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ class CallNamespace(socketio.AsyncNamespace):
         self._expire_at(sid, identity)
         if identity.role is Role.CUSTOMER:
             await self.enter_room(sid, customer_room(identity.call_id or ""))
-        elif identity.role in STAFF:
+        elif identity.role in FLOOR_ROLES:
             self._staff_sockets += 1
             await self.enter_room(sid, SUPERVISORS_ROOM)
         else:
@@ -201,7 +201,7 @@ class CallNamespace(socketio.AsyncNamespace):
             timer.cancel()
         if socket is not None:
             self._per_grant.release(socket.identity.grant_id)
-            if socket.identity.role in STAFF:
+            if socket.identity.role in FLOOR_ROLES:
                 self._staff_sockets -= 1
             logger.info("socket %s disconnected: %s", sid, socket.identity.subject)
             await self._switchboard.socket_closed(socket.seat)

@@ -31,12 +31,11 @@ from recording.transcript import transcript_from
 
 from .api import bearer_identity
 from .audit import AuditRecord
-from .auth import Identity, Role
+from .auth import REPLAY_ROLES, Identity
 from .errors import InvalidMessageError, NotFoundError, TokenRevokedError
 from .keys import CONFIG, MEDIA_SIGNER, REVOCATIONS, SWITCHBOARD
 from .schemas import CallId, Message, ShortText, parse, unix_day
 
-STAFF = (Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
 Date = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 
 
@@ -64,7 +63,7 @@ class _CallIdOnly(Message):
 
 
 async def list_recordings(request: web.Request) -> web.Response:
-    bearer_identity(request).require(*STAFF)
+    bearer_identity(request).require(*REPLAY_ROLES)
     search = parse(RecordingSearch, dict(request.query))
     query = Query(
         since=unix_day(search.since, "since") if search.since else None,
@@ -97,7 +96,7 @@ DOWNLOADS = ("recording", "dual_channel", "events", "transcript", "transcript_vt
 
 
 async def get_recording(request: web.Request) -> web.Response:
-    bearer_identity(request).require(*STAFF)
+    bearer_identity(request).require(*REPLAY_ROLES)
     folder, meta = await _open(request)
     events = await asyncio.get_running_loop().run_in_executor(None, read_events, folder)
     transcript = transcript_from(events)
@@ -119,7 +118,7 @@ async def get_recording(request: web.Request) -> web.Response:
 async def open_playback(request: web.Request) -> web.Response:
     """``POST /api/recordings/{call_id}/playback``: audit, then signed URLs for the player."""
     identity = bearer_identity(request)
-    identity.require(*STAFF)
+    identity.require(*REPLAY_ROLES)
     _, meta = await _open(request)
     files = media_files(meta)
     # The player needs one audio file: the mixed rendition. Only a recording made
@@ -146,7 +145,7 @@ async def open_playback(request: web.Request) -> web.Response:
 async def open_download(request: web.Request) -> web.Response:
     """``POST /api/recordings/{call_id}/downloads/{key}``: audit, then one signed URL."""
     identity = bearer_identity(request)
-    identity.require(*STAFF)
+    identity.require(*REPLAY_ROLES)
     key = request.match_info["key"]
     if key not in DOWNLOADS:
         raise InvalidMessageError(f"downloads are {', '.join(DOWNLOADS)}", field="key")
