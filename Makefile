@@ -11,8 +11,8 @@ STAMPS := .stamps
 HOST ?= 127.0.0.1
 PORT ?= 8080
 # Debian packages the tests need: a real browser, a Bengali font for its screenshots,
-# and tools that make speech for its fake microphone.
-TEST_APT := chromium fonts-lohit-beng-bengali fonts-nanum sox espeak-ng
+# tools that make speech for its fake microphone, and a real Redis for the registry's tests.
+TEST_APT := chromium fonts-lohit-beng-bengali fonts-nanum sox espeak-ng redis-server
 
 .PHONY: run test setup setup-test lint bench clean apt
 
@@ -60,7 +60,7 @@ $(STAMPS)/node:
 	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt PACKAGES="nodejs npm"
 	@touch $@
 
-$(STAMPS)/apt-test:
+$(STAMPS)/apt-test: Makefile
 	@mkdir -p $(STAMPS)
 	@dpkg -s $(TEST_APT) >/dev/null 2>&1 || $(MAKE) --no-print-directory apt PACKAGES="$(TEST_APT)"
 	@touch $@
