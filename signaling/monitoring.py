@@ -33,7 +33,7 @@ from .errors import CallStateError, MediaRequestError
 from .events import ServerEvent
 from .ice import ice_servers_for
 from .logs import call_context
-from .notifier import Notifier
+from .notifier import Notifier, Payload
 from .recordings import CallRecordings
 
 logger = logging.getLogger(__name__)
@@ -41,8 +41,6 @@ logger = logging.getLogger(__name__)
 # Supervisors on one call at once: enough for a team lead, a trainer and QA,
 # few enough that the agent's peer does not grow without bound.
 MAX_MONITORS_PER_CALL = 5
-
-Payload = dict[str, object]
 
 
 @dataclass(frozen=True, slots=True)

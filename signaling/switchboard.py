@@ -27,7 +27,7 @@ from media.source import SourceKind
 
 from .agent_queue import AgentQueue, AgentState
 from .audit import AuditLog, AuditRecord
-from .auth import Identity, Role
+from .auth import FLOOR_ROLES, Identity, Role
 from .call_journal import CallJournal
 from .calls import Call, CallState, EndReason, Participant
 from .config import Config
@@ -69,10 +69,7 @@ QUEUE_NEWS_INTERVAL_S = 0.25
 # Agents see the longest-waiting calls, this many, and how many wait in all.
 QUEUE_VIEW_LIMIT = 50
 
-__all__ = ["STAFF", "Notifier", "Payload", "Switchboard"]
-
-# Staff who watch calls rather than take part in them.
-STAFF = (Role.SUPERVISOR, Role.ADMIN)
+__all__ = ["Notifier", "Payload", "Switchboard"]
 
 
 class Switchboard:
@@ -94,7 +91,7 @@ class Switchboard:
         self._configuration_factory = configuration_factory
         self._rooms: dict[str, Room] = {}
         self.recordings = CallRecordings(config.recordings_path, enabled=config.recording_enabled)
-        self.audit = AuditLog(config.data_dir / "audit.jsonl")
+        self.audit = AuditLog(config.audit_path)
         self.watches = Watches(self.audit)
         self.journal = CallJournal(
             config.data_dir / "calls.jsonl", retention_s=config.ended_call_retention_s
@@ -249,7 +246,7 @@ class Switchboard:
 
     async def connected(self, identity: Identity) -> Payload:
         """A socket of this identity connected; returns what the client should show."""
-        if identity.role in STAFF:
+        if identity.role in FLOOR_ROLES:
             return self.state_for(identity)
         if identity.role is Role.CUSTOMER:
             call = self.visible_call(identity, identity.call_id or "")
@@ -274,7 +271,7 @@ class Switchboard:
     async def disconnected(self, identity: Identity) -> None:
         """A socket closed. The party may come back within ``rejoin_grace_s``."""
         grace = self.config.rejoin_grace_s
-        if identity.role in STAFF:
+        if identity.role in FLOOR_ROLES:
             return
         if identity.role is Role.CUSTOMER:
             call = self.calls.get(identity.call_id or "")
@@ -324,7 +321,7 @@ class Switchboard:
         be written). The supervisor publishes nothing by watching.
         """
         identity = seat.identity
-        identity.require(*STAFF)
+        identity.require(*FLOOR_ROLES)
         call = self.calls.get(call_id)
         if call is None or call.state is not CallState.ACTIVE:
             raise CallStateError("only a call in progress can be watched")
@@ -367,7 +364,7 @@ class Switchboard:
 
     async def socket_closed(self, seat: Seat) -> None:
         """A socket closed: a supervisor's monitoring ends with it, a party may come back."""
-        if seat.identity.role in STAFF:
+        if seat.identity.role in FLOOR_ROLES:
             await self.monitoring.socket_closed(seat.sid)
             await self.watches.socket_closed(seat.sid)
         await self.disconnected(seat.identity)
@@ -393,7 +390,7 @@ class Switchboard:
             )
 
     def state_for(self, identity: Identity) -> Payload:
-        if identity.role in STAFF:
+        if identity.role in FLOOR_ROLES:
             return {
                 "server_time": time.time(),
                 "role": identity.role.value,
@@ -576,7 +573,7 @@ class Switchboard:
 
     async def join_call(self, identity: Identity, call_id: str) -> Payload:
         """Start (or restart, with a fresh peer) the participant's media."""
-        if identity.role in STAFF:
+        if identity.role in FLOOR_ROLES:
             raise ForbiddenError(
                 "a supervisor takes no part in calls; monitor_call listens without being seen"
             )

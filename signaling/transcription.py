@@ -34,6 +34,7 @@ from transcribe.utterance import PartialText, Speaker, Utterance
 from .calls import Call
 from .config import Config
 from .events import ServerEvent
+from .notifier import Send
 from .quality_monitor import QualityMonitor
 from .recordings import CallRecordings
 
@@ -44,7 +45,6 @@ LAG_REPORT_TICKS = 8  # every 2 s, consoles hear how far behind transcription ru
 LAG_SHOWN_MS = 1500  # ...when it is at least this far behind (and once when it caught up)
 LANGUAGE_NAMES = {"bn": "Bengali", "en": "English", "ko": "Korean", "hi": "Hindi"}
 
-Send = Callable[[str, str, ServerEvent, dict[str, Any]], Coroutine[Any, Any, None]]
 # To everyone watching a call (supervisors): call id, event, payload.
 Watchers = Callable[[str, ServerEvent, dict[str, Any]], Coroutine[Any, Any, None]]
 # Told every event of every call (supervisors' dashboards, metrics). Runs on the loop.
