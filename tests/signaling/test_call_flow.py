@@ -9,6 +9,7 @@ and one that does not.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -232,11 +233,18 @@ async def test_connected_page_renews_its_token_for_a_call_longer_than_the_token(
     server: Server,
 ) -> None:
     call_id, _ = server.customer_call("Karim")
-    short = server.authority.issue(Role.CUSTOMER, "karim", name="Karim", call_id=call_id, ttl_s=120)
+    # Issued 30 s ago: a renewed token starts now, so it runs out 30 s later than this one.
+    short = server.authority.issue(
+        Role.CUSTOMER, "karim", name="Karim", call_id=call_id, ttl_s=120, now=time.time() - 30
+    )
+    first = server.authority.verify(short)
     karim = server.client(short)
     await karim.connect()
     renewed = await karim.request("refresh_token")
+    assert renewed["token"] != short, "a new token, not the old one handed back"
     identity = server.authority.verify(renewed["token"])
+    assert identity.token_id != first.token_id
+    assert identity.expires_at >= first.expires_at + 29, "it carries the later expiry"
     assert identity.call_id == call_id and identity.subject == "karim"
     assert identity.expires_at - identity.issued_at == 120  # same lifetime, from now
     assert renewed["expires_at"] == identity.expires_at

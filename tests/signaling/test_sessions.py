@@ -58,12 +58,16 @@ async def test_an_expired_token_no_longer_opens_the_floor(server: Server) -> Non
 async def test_a_refreshed_token_keeps_its_lifetime_and_keeps_the_socket_open(
     server: Server,
 ) -> None:
-    client = server.client(server.token(Role.ADMIN, "Arif", ttl_s=3))
+    token = server.token(Role.ADMIN, "Arif", ttl_s=3)
+    client = server.client(token)
     await client.connect()
-    first = server.authority.verify(client.token)
+    first = server.authority.verify(token)
     await asyncio.sleep(1.5)
     renewed = (await client.request("refresh_token"))["token"]
     identity = server.authority.verify(renewed)
+    # A new token (the old one handed back would pass every check below but this).
+    assert renewed != token and identity.token_id != first.token_id
+    assert identity.expires_at > first.expires_at, "it runs out later than the first"
     # Not 60 s as before: the lifetime the admin was given.
     assert identity.expires_at - identity.issued_at == 3
     assert identity.grant_id == first.grant_id
