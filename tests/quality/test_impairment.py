@@ -131,11 +131,9 @@ async def test_the_relay_drops_the_share_it_is_told_to_per_stream() -> None:
     # Binomial: 3.5 standard deviations of 20000 draws at 10 % are 0.74 points.
     assert abs(stream.applied_loss - 0.1) < 0.0074, stream.applied_loss
     assert upstream.dropped + upstream.forwarded == upstream.received == 40000
+    # Nothing was held back: without a delay setting every forwarded packet was sent
+    # before push() returned (how long handling takes is machine speed, not asserted).
     assert len(sent) == upstream.forwarded
-    # Nothing was delayed: the applied delays are the microseconds of handling. The worst
-    # of 20000 can meet a garbage collection or a busy machine (9 ms was seen in CI beside
-    # other tests), still far below the 20 ms and more a delay setting adds.
-    assert stream.max_delay_ms < 15 and stream.applied_jitter_ms < 0.5
 
     # The same seed drops the same packets of a stream, whatever else passes.
     again = LinkDirection("upstream", Impairment(loss=0.1), seed=7, send=lambda data: True)
