@@ -77,6 +77,8 @@ class Config(BaseModel):
     guest_token_ttl_s: Annotated[int, Field(ge=60, le=86400)] = 30 * 60
     guest_mode: bool = False
     """Let the customer page mint a short-lived token bound to one new call (demo)."""
+    page_test_hooks: bool = False
+    """Pages expose their state as ``window.kotha`` for browser tests (tests only)."""
     api_keys: list[Annotated[str, Field(min_length=16)]] = Field(default_factory=list)
     """Keys a shop backend uses for POST /api/calls (X-API-Key header)."""
     metrics_token: Annotated[str, Field(min_length=16)] | None = None

@@ -7,6 +7,9 @@
 - ``/static/`` serves only what the pages load: files of ``STATIC_SUFFIXES`` in the folders
   of ``STATIC_FOLDERS``. Everything else of ``web/`` (node_modules, package.json and its
   lock, source maps, the pages themselves, dotfiles) answers 404, as do symlinks.
+- With ``page_test_hooks`` on (browser tests only), each page carries
+  ``<meta name="kotha-test-hooks" content="on">``, and only then does it expose its
+  state as ``window.kotha``; without it the page is sent as the file it is.
 - Every response that goes through the app (pages, API, socket.io, errors, 404s) names
   the server only as ``kotha`` (aiohttp would name itself and the Python version) and
   carries ``X-Content-Type-Options: nosniff``.
@@ -19,6 +22,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import hdrs, web
+
+from .keys import CONFIG
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 PAGES = {
@@ -34,6 +39,8 @@ PAGES = {
 STATIC_FOLDERS = frozenset({"js", "css", "img", "vendor"})
 STATIC_SUFFIXES = frozenset({".js", ".css", ".svg", ".png", ".webp", ".woff2"})
 SERVER_NAME = "kotha"
+# Read by web/js/ui.js exposeForTests(); a meta tag, so the page knows before any request.
+TEST_HOOKS_META = '<meta name="kotha-test-hooks" content="on">'
 
 # https://www.w3.org/TR/CSP3/. 'self' also matches ws: and wss: on the page's own host
 # and port (CSP3 "self" scheme rule, in Chromium and Firefox), which is how socket.io
@@ -75,14 +82,24 @@ def add_routes(app: web.Application) -> None:
     app.on_response_prepare.append(_common_headers)
 
 
-def _page(path: Path) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
-    async def handler(request: web.Request) -> web.FileResponse:
-        response = web.FileResponse(path)
+def _page(path: Path) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response: web.StreamResponse
+        if request.app[CONFIG].page_test_hooks:
+            response = web.Response(text=with_test_hooks(path), content_type="text/html")
+        else:
+            response = web.FileResponse(path)
         response.headers["Cache-Control"] = "no-cache"
         response.headers.update(PAGE_HEADERS)
         return response
 
     return handler
+
+
+def with_test_hooks(path: Path) -> str:
+    """The page with the meta tag that lets it expose ``window.kotha`` (browser tests)."""
+    html = path.read_text(encoding="utf-8")
+    return html.replace("</head>", f"  {TEST_HOOKS_META}\n</head>", 1)
 
 
 async def _static(request: web.Request) -> web.FileResponse:

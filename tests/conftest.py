@@ -39,6 +39,8 @@ def make_config(tmp_path: Path, **overrides: Any) -> Config:
         "ice_addresses": ["127.0.0.1"],
         "rejoin_grace_s": 5.0,
         "log_format": "text",
+        # The pages expose window.kotha.state(), which the browser tests read.
+        "page_test_hooks": True,
     }
     values.update(overrides)
     return Config(**values)

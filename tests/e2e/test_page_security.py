@@ -11,6 +11,8 @@ Guards:
 - /static/ serves the pages' modules, styles, icons and the socket.io client, and 404s
   node_modules, package.json, package-lock.json, source maps, the pages, dotfiles and
   paths that climb out of their folder;
+- a page exposes its state as ``window.kotha`` only when the server's ``page_test_hooks`` says
+  so (the tests' config): without it the page is sent as its file and has no window.kotha;
 - a page framed by another origin is refused (frame-ancestors): nothing of it loads;
 - each of the six pages, signed in (the dashboard with a live call open, the agent with a
   customer waiting), works under its policy: no "Refused to ..." in the console, no
@@ -38,7 +40,7 @@ from aiohttp import web
 from playwright.async_api import Browser, ConsoleMessage, Page, ViewportSize, expect
 
 from signaling.auth import Role
-from signaling.pages import PAGES
+from signaling.pages import PAGES, TEST_HOOKS_META, WEB_ROOT
 from tests.conftest import Server, ServerFactory, api_request, connect_call
 
 from .conftest import BrowserFactory, Microphones, PageLog, page_state, poll_state
@@ -135,6 +137,40 @@ async def test_every_page_is_sent_with_the_security_headers(server: Server, path
     permissions = headers.get("Permissions-Policy", "")
     for feature in ("camera=(self)", "microphone=(self)", "display-capture=(self)"):
         assert feature in permissions, f"{path}: Permissions-Policy is {permissions!r}"
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+async def test_pages_carry_the_test_hooks_tag_only_when_the_config_says_so(
+    start_server: ServerFactory, path: str
+) -> None:
+    production = await start_server(page_test_hooks=False)
+    status, body, headers = await api_request(production, "GET", path)
+    assert status == 200
+    assert body == (WEB_ROOT / PAGES[path]).read_bytes(), "sent as the file it is"
+    assert TEST_HOOKS_META.encode() not in body
+
+    tested = await start_server(page_test_hooks=True)
+    status, body, hooked = await api_request(tested, "GET", path)
+    assert status == 200
+    assert body.count(TEST_HOOKS_META.encode()) == 1
+    assert hooked["Content-Type"].startswith("text/html")
+    assert {k: hooked.get(k) for k in PAGE_HEADERS} == {k: headers.get(k) for k in PAGE_HEADERS}
+    assert hooked["Content-Security-Policy"] == headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("hooks", [False, True], ids=["production", "tests"])
+async def test_a_page_exposes_window_kotha_only_when_the_server_says_so(
+    start_server: ServerFactory, browser: Browser, hooks: bool
+) -> None:
+    server = await start_server(page_test_hooks=hooks)
+    page = await browser.new_page()
+    log = PageLog("audit", page)
+    await page.goto(f"{server.url}/audit#token={server.token(Role.ADMIN, 'Ada')}")
+    await expect(page.locator("#log")).to_be_visible(timeout=WAIT_MS)
+    exposed = await page.evaluate("typeof window.kotha")
+    assert exposed == ("object" if hooks else "undefined"), log
+    if hooks:
+        assert (await page_state(page)).get("phase"), log
 
 
 async def test_api_replies_carry_no_page_headers_but_nosniff(server: Server) -> None:

@@ -19,15 +19,21 @@ import { SentimentGauge } from "./sentiment-gauge.js";
 import { openPageSignal } from "./signal.js";
 import { TokenStore } from "./token-store.js";
 import { TranscriptAlerts, TranscriptPanel } from "./transcript-panel.js";
-import { $, everySecond, secondsSince, setToggle } from "./ui.js";
+import { $, clock, everySecond, exposeForTests, secondsSince, setToggle } from "./ui.js";
 import { languageWords } from "./transcript-words.js";
+import { ClientEvent, ServerEvent } from "./events.js";
 
 const SECTIONS = ["loading", "signin", "queue-panel", "incall", "summary"];
 const tokens = new TokenStore("kotha.agent.token");
 // The meter bar redraws ten times a second: smooth enough, cheap enough.
 const METER_INTERVAL_MS = 100;
 // The live transcript's facts; they only reach the agent of the call (signaling/transcription.py).
-const TRANSCRIPT_EVENTS = ["transcription_state", "transcript_partial", "transcript_utterance", "transcript_alert"];
+const TRANSCRIPT_EVENTS = [
+  ServerEvent.TRANSCRIPTION_STATE,
+  ServerEvent.TRANSCRIPT_PARTIAL,
+  ServerEvent.TRANSCRIPT_UTTERANCE,
+  ServerEvent.TRANSCRIPT_ALERT,
+];
 // Facts of a call this page does not know yet (they can beat the accept's answer), kept until it does.
 const EARLY_TRANSCRIPT_MAX = 200;
 // A call whose transcription state has not come by then is asked for it (GET): the
@@ -105,23 +111,23 @@ class AgentConsole extends CallPage {
   connect(token) {
     const signal = openPageSignal(this, token, tokens);
     this.setPhase("loading");
-    signal.on("agent_updated", ({ agent }) => {
+    signal.on(ServerEvent.AGENT_UPDATED, ({ agent }) => {
       this.agent = agent;
       this.render();
     });
-    signal.on("queue_updated", (queue) => this._setQueue(queue));
-    signal.on("call_offered", ({ call, timeout_s: timeout }) => {
+    signal.on(ServerEvent.QUEUE_UPDATED, (queue) => this._setQueue(queue));
+    signal.on(ServerEvent.CALL_OFFERED, ({ call, timeout_s: timeout }) => {
       this.offer = { call, deadline: performance.now() + timeout * 1000 };
       this.notice = null;
       this.render();
     });
-    signal.on("call_offer_withdrawn", ({ call_id: callId, reason }) => {
+    signal.on(ServerEvent.CALL_OFFER_WITHDRAWN, ({ call_id: callId, reason }) => {
       if (this.offer?.call.call_id === callId) this.offer = null;
       this.notice = WITHDRAWN_WORDS[reason] || `The offer was withdrawn (${reason}).`;
       this.render();
     });
     // call_updated only reaches the agent of that call.
-    signal.on("call_updated", ({ call }) => {
+    signal.on(ServerEvent.CALL_UPDATED, ({ call }) => {
       if (call.state === "active") {
         this.call = call;
         this.enterCall();
@@ -129,26 +135,26 @@ class AgentConsole extends CallPage {
       }
     });
     // Also a supervisor who barges in (role "supervisor"); participant_left when they stop.
-    signal.on("participant_updated", ({ call_id: callId, participant }) => {
+    signal.on(ServerEvent.PARTICIPANT_UPDATED, ({ call_id: callId, participant }) => {
       if (!this.call || this.call.call_id !== callId) return;
       const others = this.call.participants.filter((p) => p.participant_id !== participant.participant_id);
       this.call = { ...this.call, participants: [...others, participant] };
       this.render();
     });
-    signal.on("participant_left", ({ call_id: callId, participant_id: participantId }) => {
+    signal.on(ServerEvent.PARTICIPANT_LEFT, ({ call_id: callId, participant_id: participantId }) => {
       if (!this.call || this.call.call_id !== callId) return;
       const participants = this.call.participants.filter((p) => p.participant_id !== participantId);
       this.call = { ...this.call, participants };
       this.render();
     });
-    signal.on("monitor_updated", ({ call_id: callId, monitors }) => this.showMonitors(callId, monitors));
-    signal.on("call_ended", (ended) => this.showEnded(ended));
+    signal.on(ServerEvent.MONITOR_UPDATED, ({ call_id: callId, monitors }) => this.showMonitors(callId, monitors));
+    signal.on(ServerEvent.CALL_ENDED, (ended) => this.showEnded(ended));
     // signal.js does not re-dispatch the quality facts (they only reach the
     // agent of a call), so they are taken from its socket; close() drops them.
-    signal.socket.on("quality_updated", (view) => {
+    signal.socket.on(ServerEvent.QUALITY_UPDATED, (view) => {
       if (view?.call_id && view.call_id === this.call?.call_id) this.quality.update(view, this.participantId);
     });
-    signal.socket.on("quality_alert", (change) => {
+    signal.socket.on(ServerEvent.QUALITY_ALERT, (change) => {
       if (change?.alert && change.call_id === this.call?.call_id) this.quality.alert(change);
     });
     for (const name of TRANSCRIPT_EVENTS) {
@@ -206,7 +212,7 @@ class AgentConsole extends CallPage {
     this.clearError();
     this.notice = null;
     try {
-      const ack = await this.signal.request("accept_call", callId ? { call_id: callId } : {});
+      const ack = await this.signal.request(ClientEvent.ACCEPT_CALL, callId ? { call_id: callId } : {});
       this.offer = null;
       this.call = ack.call;
       this.enterCall();
@@ -219,13 +225,13 @@ class AgentConsole extends CallPage {
     const callId = this.offer?.call.call_id;
     if (!callId) return;
     this.offer = null;
-    await this.attempt(() => this.signal.request("decline_call", { call_id: callId }));
+    await this.attempt(() => this.signal.request(ClientEvent.DECLINE_CALL, { call_id: callId }));
   }
 
   async toggleAvailability() {
     const next = this.agent?.state === "available" ? "away" : "available";
     await this.attempt(async () => {
-      const ack = await this.signal.request("set_availability", { status: next });
+      const ack = await this.signal.request(ClientEvent.SET_AVAILABILITY, { status: next });
       this.agent = ack.agent;
     });
   }
@@ -335,15 +341,15 @@ class AgentConsole extends CallPage {
   }
 
   _applyTranscript(name, payload) {
-    if (name === "transcription_state") {
+    if (name === ServerEvent.TRANSCRIPTION_STATE) {
       this.transcript.setStatus(payload);
       this.gauge.setTranscribing(payload.state !== "off" && payload.state !== "unavailable");
-    } else if (name === "transcript_partial") {
+    } else if (name === ServerEvent.TRANSCRIPT_PARTIAL) {
       this.transcript.partial(payload.partial);
-    } else if (name === "transcript_utterance") {
+    } else if (name === ServerEvent.TRANSCRIPT_UTTERANCE) {
       this.transcript.utterance(payload.utterance);
       this.gauge.update(payload.mood, payload.utterance);
-    } else if (name === "transcript_alert") {
+    } else if (name === ServerEvent.TRANSCRIPT_ALERT) {
       this.transcriptAlerts.add(payload.alert);
     }
   }
@@ -386,7 +392,7 @@ class AgentConsole extends CallPage {
     this.bindCallControls();
     $("record").addEventListener("click", () =>
       this.attempt(async () => {
-        const verb = this.call?.recording === "paused" ? "resume_recording" : "pause_recording";
+        const verb = this.call?.recording === "paused" ? ClientEvent.RESUME_RECORDING : ClientEvent.PAUSE_RECORDING;
         await this.signal.request(verb, { call_id: this.call.call_id });
       }),
     );
@@ -447,7 +453,7 @@ class AgentConsole extends CallPage {
     const away = this.agent?.state === "away";
     const busy = this.agent?.state === "on_call" || away;
     $("accept-next").disabled = busy || !calls.some((c) => !c.offered);
-    const longest = calls.length ? `Longest wait ${clock(this.queue.longest_wait_s + elapsed)}` : "";
+    const longest = calls.length ? `Longest wait ${clock(this.queue.longest_wait_s + elapsed, { twoDigitMinutes: true })}` : "";
     $("queue-summary").textContent = away
       ? `You are Away: set yourself Available to take calls.${longest ? ` ${longest}.` : ""}`
       : longest;
@@ -510,7 +516,7 @@ class AgentConsole extends CallPage {
     const customer = call?.participants?.find((p) => p.role === "customer");
     $("summary-detail").textContent = [
       customer ? `Customer: ${customer.name}` : "",
-      talked !== null ? `Length: ${clock(talked)}` : "",
+      talked !== null ? `Length: ${clock(talked, { twoDigitMinutes: true })}` : "",
     ].filter(Boolean).join(" · ");
   }
 
@@ -525,7 +531,7 @@ class AgentConsole extends CallPage {
 
   _tick() {
     if (this.phase === "incall") {
-      $("call-timer").textContent = clock(secondsSince(this.call?.answered_at));
+      $("call-timer").textContent = clock(secondsSince(this.call?.answered_at), { twoDigitMinutes: true });
       this._renderRetry();
       this.quality.tick();
       this.transcriptAlerts.tick();
@@ -605,7 +611,7 @@ function queueRow(entry, elapsed, busy) {
     ["Customer", entry.customer_name],
     ["Language", languageWords(entry.language, "")],
     ["Media", MEDIA_WORDS[entry.media] || entry.media],
-    ["Waiting", clock(entry.waiting_s + elapsed) + (entry.offered ? " · ringing" : "")],
+    ["Waiting", clock(entry.waiting_s + elapsed, { twoDigitMinutes: true }) + (entry.offered ? " · ringing" : "")],
   ];
   for (const [label, text] of cells) {
     const cell = document.createElement("td");
@@ -641,17 +647,9 @@ function agentError(error) {
   return words + detail;
 }
 
-function clock(seconds) {
-  const s = Math.max(0, Math.floor(seconds));
-  const pad = (v) => String(v).padStart(2, "0");
-  const h = Math.floor(s / 3600);
-  const tail = `${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
-  return h ? `${h}:${tail}` : tail;
-}
-
 const agentConsole = new AgentConsole();
-window.kotha = {
+exposeForTests({
   remoteAudioLevel: () => agentConsole.meter.level(),
   state: () => agentConsole.snapshot(),
-};
+});
 agentConsole.start();

@@ -1,10 +1,9 @@
-// The admins' audit API (docs/protocol.md, `GET /api/audit`): the token goes as
-// `Authorization: Bearer`, and every failure becomes an ApiError with the
+// The admins' audit API (docs/protocol.md, `GET /api/audit`), on BearerApi: the token
+// goes as `Authorization: Bearer`, and every failure becomes a KothaError with the
 // server's code, message and field, so the page can say what went wrong in words.
 
-import { ApiError, BearerApi, queryString } from "./bearer-api.js";
-
-export { ApiError };
+import { BearerApi, queryString } from "./api.js";
+import { KothaError } from "./errors.js";
 
 /** Sign in with an admin's token (the server refuses every other role). */
 export class AuditApi extends BearerApi {
@@ -16,7 +15,7 @@ export class AuditApi extends BearerApi {
   async list(query) {
     const data = await this._request("GET", `/api/audit${queryString(query)}`);
     if (!Array.isArray(data.records)) {
-      throw new ApiError({ code: "http_error", message: "the reply was not an audit page" });
+      throw new KothaError({ code: "http_error", message: "the reply was not an audit page" });
     }
     return { records: data.records, total: Number(data.total) || 0 };
   }

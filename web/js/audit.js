@@ -18,9 +18,9 @@ import {
   roleWords,
   sourceWords,
 } from "./audit-words.js";
-import { TokenStore } from "./token-store.js";
+import { TokenStore, tokenClaims } from "./token-store.js";
 import { Page } from "./page.js";
-import { $ } from "./ui.js";
+import { $, exposeForTests } from "./ui.js";
 
 const SECTIONS = ["loading", "signin", "log"];
 const tokens = new TokenStore("kotha.audit.token");
@@ -80,17 +80,6 @@ function errorWords(error) {
 function serverWords(error) {
   const message = String(error?.message || "").trim().replace(/\.$/, "");
   return /^HTTP \d+$/.test(message) ? "" : message;
-}
-
-/** The claims of a token, for showing who is signed in (the server checks it; this does not). */
-function tokenClaims(token) {
-  try {
-    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    const bytes = Uint8Array.from(atob(part), (c) => c.charCodeAt(0));
-    return JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    return {};
-  }
 }
 
 function kindById(id) {
@@ -539,5 +528,5 @@ function recordRow(record) {
 }
 
 const page = new AuditPage();
-window.kotha = { state: () => page.snapshot() };
+exposeForTests({ state: () => page.snapshot() });
 page.start();

@@ -5,6 +5,7 @@
 
 import { PeerSession } from "./peer-session.js";
 import { StatsReporter } from "./stats-report.js";
+import { ClientEvent, ServerEvent } from "./events.js";
 // A peer that never reaches "connected" (ICE checks that go nowhere) is
 // replaced after this long; Chromium itself takes ~30 s to declare it failed.
 const CONNECT_TIMEOUT_MS = 12000;
@@ -45,7 +46,7 @@ export class CallSession extends PeerSession {
     this.stats = new StatsReporter(signal, callId, () => this.peer?.pc ?? null);
     this.stats.start();
     this._unsubscribe.push(
-      this._listen("media_failed", (msg) => {
+      this._listen(ServerEvent.MEDIA_FAILED, (msg) => {
         if (msg.call_id === this.callId) this._peerFailed("media_failed");
       }),
       this._listen("disconnected", () => this._setState("reconnecting")),
@@ -102,7 +103,7 @@ export class CallSession extends PeerSession {
     this._emit("local", {});
     let ack;
     try {
-      ack = await this.signal.request("start_screen_share", { call_id: this.callId });
+      ack = await this.signal.request(ClientEvent.START_SCREEN_SHARE, { call_id: this.callId });
     } catch (err) {
       await this._dropScreen(track);
       throw err;
@@ -117,11 +118,11 @@ export class CallSession extends PeerSession {
     const track = this.localTracks.get("screen");
     if (!track) return;
     await this._dropScreen(track);
-    await this.signal.request("stop_screen_share", { call_id: this.callId });
+    await this.signal.request(ClientEvent.STOP_SCREEN_SHARE, { call_id: this.callId });
   }
 
   async hangUp() {
-    await this.signal.request("hang_up", { call_id: this.callId });
+    await this.signal.request(ClientEvent.HANG_UP, { call_id: this.callId });
   }
 
   /** Close the peer and stop local tracks; safe to call twice. */
@@ -139,7 +140,7 @@ export class CallSession extends PeerSession {
     this._setState(reason === "start" ? "joining" : "reconnecting");
     try {
       const timeoutMs = reason === "start" ? undefined : REJOIN_ACK_TIMEOUT_MS;
-      const ack = await this.signal.request("join_call", { call_id: this.callId }, { timeoutMs });
+      const ack = await this.signal.request(ClientEvent.JOIN_CALL, { call_id: this.callId }, { timeoutMs });
       if (this._closed) return;
       this.joinCount += 1;
       this.participantId = ack.participant_id;
@@ -177,7 +178,7 @@ export class CallSession extends PeerSession {
 
   async _trackState(kind, enabled) {
     try {
-      await this.signal.request("set_track_state", { call_id: this.callId, kind, enabled });
+      await this.signal.request(ClientEvent.SET_TRACK_STATE, { call_id: this.callId, kind, enabled });
     } catch (error) {
       this._emit("error", { error, action: "track_state" });
     }

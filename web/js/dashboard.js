@@ -13,11 +13,12 @@ import { FloorCalls } from "./floor-calls.js";
 import { ServerClock } from "./floor-clock.js";
 import { setText } from "./floor-dom.js";
 import { FloorQueue } from "./floor-queue.js";
-import { clock, errorWords } from "./floor-words.js";
+import { errorWords } from "./floor-words.js";
 import { Page } from "./page.js";
 import { openPageSignal } from "./signal.js";
 import { TokenStore } from "./token-store.js";
-import { $, everySecond } from "./ui.js";
+import { $, clock, everySecond, exposeForTests } from "./ui.js";
+import { ClientEvent, ServerEvent } from "./events.js";
 
 const SECTIONS = ["loading", "signin", "floor"];
 const STAFF_ROLES = new Set(["supervisor", "admin"]);
@@ -73,9 +74,15 @@ class Dashboard extends Page {
       },
     });
     this.setPhase("loading");
-    signal.on("floor_updated", (floor) => this._setFloor(floor));
-    signal.on("call_ended", (ended) => this._callEnded(ended));
-    for (const name of ["monitor_updated", "call_updated", "participant_updated", "participant_left"]) {
+    signal.on(ServerEvent.FLOOR_UPDATED, (floor) => this._setFloor(floor));
+    signal.on(ServerEvent.CALL_ENDED, (ended) => this._callEnded(ended));
+    const panelEvents = [
+      ServerEvent.MONITOR_UPDATED,
+      ServerEvent.CALL_UPDATED,
+      ServerEvent.PARTICIPANT_UPDATED,
+      ServerEvent.PARTICIPANT_LEFT,
+    ];
+    for (const name of panelEvents) {
       signal.on(name, (payload) => this.panel.event(name, payload));
     }
     // signal.js does not re-dispatch a watched call's quality and transcript facts.
@@ -88,7 +95,7 @@ class Dashboard extends Page {
     if (this.error?.code === "network") this.clearError();
     let state;
     try {
-      state = await this.signal.request("get_state");
+      state = await this.signal.request(ClientEvent.GET_STATE);
     } catch (error) {
       this.showError(error);
       return;
@@ -290,8 +297,8 @@ class Dashboard extends Page {
 }
 
 const dashboard = new Dashboard();
-window.kotha = {
+exposeForTests({
   remoteAudioLevel: () => dashboard.panel.monitor.level(),
   state: () => ({ ...dashboard.snapshot(), remoteAudioLevel: dashboard.panel.monitor.level() }),
-};
+});
 dashboard.start();

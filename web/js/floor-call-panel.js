@@ -14,21 +14,22 @@ import {
   CALL_END_WORDS,
   MEDIA_WORDS,
   ROLE_WORDS,
-  clock,
   element,
   languageWords,
 } from "./floor-words.js";
+import { clock } from "./ui.js";
 import { SentimentGauge } from "./sentiment-gauge.js";
 import { TranscriptAlerts, TranscriptPanel } from "./transcript-panel.js";
+import { ClientEvent, ServerEvent } from "./events.js";
 
 // The live facts of a watched call that the panel shows (signal.socket.on: signal.js does not re-dispatch them).
 export const WATCHED_EVENTS = [
-  "quality_updated",
-  "quality_alert",
-  "transcription_state",
-  "transcript_partial",
-  "transcript_utterance",
-  "transcript_alert",
+  ServerEvent.QUALITY_UPDATED,
+  ServerEvent.QUALITY_ALERT,
+  ServerEvent.TRANSCRIPTION_STATE,
+  ServerEvent.TRANSCRIPT_PARTIAL,
+  ServerEvent.TRANSCRIPT_UTTERANCE,
+  ServerEvent.TRANSCRIPT_ALERT,
 ];
 // Transcript and mood alerts are shown by TranscriptAlerts; the panel's own list has the rest.
 const PANEL_ALERT_SOURCES = new Set(["quality", "connection"]);
@@ -98,7 +99,7 @@ export class CallPanel extends EventTarget {
   async _watch(callId) {
     let ack;
     try {
-      ack = await this.signal.request("watch_call", { call_id: callId });
+      ack = await this.signal.request(ClientEvent.WATCH_CALL, { call_id: callId });
     } catch (error) {
       if (this.callId !== callId) return;
       this._reset();
@@ -107,7 +108,7 @@ export class CallPanel extends EventTarget {
     }
     if (this.callId !== callId) {
       // Closed (or another call opened) while asking: not watching this one after all.
-      this.signal.request("unwatch_call", { call_id: callId }).catch(() => {});
+      this.signal.request(ClientEvent.UNWATCH_CALL, { call_id: callId }).catch(() => {});
       return;
     }
     this.watching = true;
@@ -129,7 +130,7 @@ export class CallPanel extends EventTarget {
     // Also when the watch_call ack has not come yet: the server answers in order, and a
     // monitor_call sent meanwhile watches too.
     if (!this.signal?.connected) return Promise.resolve();
-    return this.signal.request("unwatch_call", { call_id: callId }).catch((error) => {
+    return this.signal.request(ClientEvent.UNWATCH_CALL, { call_id: callId }).catch((error) => {
       console.warn("kotha: unwatch_call failed", error);
     });
   }
@@ -172,40 +173,40 @@ export class CallPanel extends EventTarget {
   event(name, payload) {
     if (!payload || payload.call_id !== this.callId) return;
     switch (name) {
-      case "quality_updated":
+      case ServerEvent.QUALITY_UPDATED:
         this.trend.add(payload);
         break;
-      case "quality_alert":
+      case ServerEvent.QUALITY_ALERT:
         break; // the next floor snapshot lists it (and quality_updated's alerts chart it)
-      case "transcription_state":
+      case ServerEvent.TRANSCRIPTION_STATE:
         this.transcript.setStatus(payload);
         this.gauge.setTranscribing(payload.state !== "off" && payload.state !== "unavailable");
         break;
-      case "transcript_partial":
+      case ServerEvent.TRANSCRIPT_PARTIAL:
         this.transcript.partial(payload.partial);
         break;
-      case "transcript_utterance":
+      case ServerEvent.TRANSCRIPT_UTTERANCE:
         this.transcript.utterance(payload.utterance);
         this.gauge.update(payload.mood, payload.utterance);
         break;
-      case "transcript_alert":
+      case ServerEvent.TRANSCRIPT_ALERT:
         this.transcriptAlerts.add(payload.alert);
         break;
-      case "monitor_updated":
+      case ServerEvent.MONITOR_UPDATED:
         this.monitor.setMonitors(payload.monitors);
         break;
-      case "call_updated":
+      case ServerEvent.CALL_UPDATED:
         this.call = payload.call;
         this._draw();
         break;
-      case "participant_updated":
+      case ServerEvent.PARTICIPANT_UPDATED:
         if (this.call) {
           const others = (this.call.participants || []).filter((p) => p.participant_id !== payload.participant.participant_id);
           this.call = { ...this.call, participants: [...others, payload.participant] };
           this._draw();
         }
         break;
-      case "participant_left":
+      case ServerEvent.PARTICIPANT_LEFT:
         if (this.call) {
           const left = (this.call.participants || []).filter((p) => p.participant_id !== payload.participant_id);
           this.call = { ...this.call, participants: left };

@@ -14,7 +14,6 @@ import {
   MODE_VERBS,
   RECORDING_SYMBOLS,
   RECORDING_WORDS,
-  clock,
   element,
   languageWords,
   moodParts,
@@ -22,6 +21,7 @@ import {
   videoBadge,
   sentence,
 } from "./floor-words.js";
+import { clock } from "./ui.js";
 import { scoreWords } from "./sentiment-gauge.js";
 
 // A row lists this many reasons at most; the call's panel has them all.

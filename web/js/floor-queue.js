@@ -3,7 +3,8 @@
 // between snapshots.
 
 import { syncList, setText } from "./floor-dom.js";
-import { MEDIA_WORDS, clock, element, languageWords } from "./floor-words.js";
+import { MEDIA_WORDS, element, languageWords } from "./floor-words.js";
+import { clock } from "./ui.js";
 
 export class FloorQueue {
   /**

@@ -1,6 +1,6 @@
 // The supervisors' dashboard in words: what each code of the floor snapshot
 // (signaling/floor.py) and of monitoring (docs/protocol.md) means to a person,
-// and the small formats the floor modules share (a running clock, a MOS badge).
+// and the small formats the floor modules share (a MOS badge; the clock is ui.js clock()).
 //
 // English only, like the agent console.
 
@@ -97,15 +97,6 @@ export function errorWords(error) {
   const useful = error?.message && error.message !== code && !OWN_WORDS_ONLY.has(code);
   const detail = useful && !words.includes(error.message) ? ` (${error.message})` : "";
   return words + detail;
-}
-
-/** A duration for people: m:ss, h:mm:ss past an hour. */
-export function clock(seconds) {
-  const s = Math.max(0, Math.floor(Number.isFinite(seconds) ? seconds : 0));
-  const pad = (v) => String(v).padStart(2, "0");
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
 }
 
 /** A short "for how long" (state_for_s): "12 s", "4 min", "1 h 5 min". */

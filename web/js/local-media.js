@@ -1,7 +1,7 @@
 // The local microphone and camera, and what went wrong getting them, as error codes
 // the pages can put in words (i18n "error_<code>").
 
-import { KothaError } from "./signal.js";
+import { KothaError } from "./errors.js";
 
 // Echo cancellation and noise suppression matter on a phone's speaker.
 const AUDIO = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };

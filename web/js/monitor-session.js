@@ -13,6 +13,7 @@
 
 import { openLocalMedia } from "./local-media.js";
 import { PeerSession } from "./peer-session.js";
+import { ClientEvent, ServerEvent } from "./events.js";
 
 // A peer that does not connect in this long is given up and asked for again.
 const CONNECT_TIMEOUT_MS = 12000;
@@ -45,10 +46,10 @@ export class MonitorSession extends PeerSession {
     this.restarts = 0;
     this._starting = null;
     this._unsubscribe.push(
-      this._listen("media_failed", (failed) => {
+      this._listen(ServerEvent.MEDIA_FAILED, (failed) => {
         if (failed?.call_id === this.callId && this.peer) this._peerFailed("media_failed");
       }),
-      this._listen("monitor_ended", (ended) => {
+      this._listen(ServerEvent.MONITOR_ENDED, (ended) => {
         if (ended?.call_id === this.callId && ended.participant_id === this.participantId) this.close(ended.reason);
       }),
     );
@@ -86,7 +87,7 @@ export class MonitorSession extends PeerSession {
       await this._openMicrophone();
       let ack;
       try {
-        ack = await this._request("set_monitor_mode", { call_id: this.callId, mode });
+        ack = await this._request(ClientEvent.SET_MONITOR_MODE, { call_id: this.callId, mode });
       } catch (error) {
         // Refused (the audit log, say): still listening, so send nothing again.
         if (this.mode === "listen") await this._closeMicrophone();
@@ -97,7 +98,7 @@ export class MonitorSession extends PeerSession {
     }
     // Silent first: the supervisor asked not to be heard, so stop sending at once.
     await this._closeMicrophone();
-    const ack = await this._request("set_monitor_mode", { call_id: this.callId, mode });
+    const ack = await this._request(ClientEvent.SET_MONITOR_MODE, { call_id: this.callId, mode });
     this._setMode(ack.mode);
   }
 
@@ -106,7 +107,7 @@ export class MonitorSession extends PeerSession {
     if (this._closed) return;
     const started = Boolean(this.participantId);
     this.close("stopped");
-    if (started) await this.signal.request("stop_monitoring", { call_id: this.callId });
+    if (started) await this.signal.request(ClientEvent.STOP_MONITORING, { call_id: this.callId });
   }
 
   /** Close the peer and the microphone here; safe to call twice. */
@@ -127,14 +128,14 @@ export class MonitorSession extends PeerSession {
     try {
       if (mode !== "listen") await this._openMicrophone();
       if (this._closed) return;
-      ack = await this._request("monitor_call", { call_id: this.callId, mode });
+      ack = await this._request(ClientEvent.MONITOR_CALL, { call_id: this.callId, mode });
     } catch (error) {
       if (!this._closed) this.close("refused");
       throw error;
     }
     if (this._closed) {
       // Closed while asking (the panel was closed): the server's session must end too.
-      this.signal.request("stop_monitoring", { call_id: this.callId }).catch(() => {});
+      this.signal.request(ClientEvent.STOP_MONITORING, { call_id: this.callId }).catch(() => {});
       return;
     }
     this.participantId = ack.participant_id;

@@ -3,6 +3,7 @@
 // actions that may fail, and the in-call buttons). Each page supplies render().
 
 import { $, showOnly } from "./ui.js";
+import { ClientEvent } from "./events.js";
 
 /** A page of sections shown one at a time (its phases), and the error it shows in words. */
 export class Page {
@@ -75,7 +76,7 @@ export class CallPage extends Page {
   async fetchState() {
     if (this.error?.code === "network") this.clearError();
     try {
-      return await this.signal.request("get_state");
+      return await this.signal.request(ClientEvent.GET_STATE);
     } catch (error) {
       this.showError(error);
       return null;

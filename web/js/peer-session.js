@@ -5,6 +5,7 @@
 // to ask for a fresh peer (join_call, monitor_call) is the subclass's `_replace`.
 
 import { MediaPeer } from "./media-peer.js";
+import { ClientEvent, ServerEvent } from "./events.js";
 
 // A peer that stays "disconnected" this long is given up and replaced.
 const DISCONNECTED_GRACE_MS = 3000;
@@ -51,7 +52,7 @@ export class PeerSession extends EventTarget {
     this.retryAt = null; // Date.now() at which a fresh peer is asked for, while waiting
     this._offers = Promise.resolve();
     this._timers = new Map();
-    this._unsubscribe = [this._listen("media_offer", (offer) => this._onOffer(offer))];
+    this._unsubscribe = [this._listen(ServerEvent.MEDIA_OFFER, (offer) => this._onOffer(offer))];
   }
 
   /** Ask the server for a fresh peer; `reason` says why (for the log). */
@@ -137,7 +138,7 @@ export class PeerSession extends EventTarget {
     const peer = this.peer;
     const description = await peer.answer(offer);
     if (peer !== this.peer) return;
-    await this.signal.request("send_answer", {
+    await this.signal.request(ClientEvent.SEND_ANSWER, {
       call_id: this.callId,
       peer_id: offer.peer_id,
       offer_id: offer.offer_id,
@@ -157,7 +158,7 @@ export class PeerSession extends EventTarget {
   _sendCandidate(peer, candidate) {
     if (peer !== this.peer) return;
     this.signal
-      .request("add_ice_candidate", { call_id: this.callId, peer_id: peer.peerId, candidate })
+      .request(ClientEvent.ADD_ICE_CANDIDATE, { call_id: this.callId, peer_id: peer.peerId, candidate })
       .catch((error) => {
         // A candidate for a peer the server already replaced is refused; harmless.
         if (peer === this.peer) console.warn("kotha: ICE candidate refused", error);

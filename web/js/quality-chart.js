@@ -11,7 +11,8 @@
 // summary; null for recordings made before quality was measured).
 
 import { FAIR_MOS, GOOD_MOS, RATING_WORDS, figure, mosRating, sentence } from "./quality-indicator.js";
-import { clock, roleWords } from "./timeline.js";
+import { roleWords } from "./timeline.js";
+import { clock } from "./ui.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 // The strip's drawing box; stretched to the strip's size (lines keep their width).

@@ -1,9 +1,7 @@
 // The reviewers' REST API (docs/protocol.md, "Recordings"), on BearerApi: the token
-// goes as `Authorization: Bearer` and a failure is an ApiError with the server's words.
+// goes as `Authorization: Bearer` and a failure is a KothaError with the server's words.
 
-import { ApiError, BearerApi, queryString } from "./bearer-api.js";
-
-export { ApiError };
+import { BearerApi, queryString } from "./api.js";
 
 /** Sign in with a reviewer's, supervisor's or admin's token. */
 export class RecordingsApi extends BearerApi {

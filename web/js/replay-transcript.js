@@ -20,7 +20,8 @@
 // `transcription_refused` events of its `timeline` (docs/protocol.md).
 // Every text from the server goes in with textContent, never as markup.
 
-import { clock, roleWords } from "./timeline.js";
+import { roleWords } from "./timeline.js";
+import { clock } from "./ui.js";
 import { element, escapeRegExp, languageWords, sentence } from "./transcript-words.js";
 
 const SENTIMENT_WORDS = { positive: "positive", neutral: "neutral", negative: "negative" };

@@ -11,7 +11,8 @@
 // moves to the first frame). A video more than DRIFT_S away from where the
 // audio is gets moved.
 
-import { clock, roleWords } from "./timeline.js";
+import { roleWords } from "./timeline.js";
+import { clock } from "./ui.js";
 
 const DRIFT_S = 0.3;
 const SOURCE_WORDS = { camera: "camera", screen: "screen" };

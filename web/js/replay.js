@@ -11,10 +11,10 @@ import { QualityChart, qualityModel } from "./quality-chart.js";
 import { RecordingsApi } from "./recordings-api.js";
 import { SentimentStrip, TranscriptPanel, sentimentModel, snippetNodes, transcriptModel } from "./replay-transcript.js";
 import { VideoSync } from "./replay-videos.js";
-import { Timeline, clock, describeEvent, isStoryEvent, roleWords, timelineModel } from "./timeline.js";
-import { TokenStore } from "./token-store.js";
+import { Timeline, describeEvent, isStoryEvent, roleWords, timelineModel } from "./timeline.js";
+import { TokenStore, tokenClaims } from "./token-store.js";
 import { Page } from "./page.js";
-import { $ } from "./ui.js";
+import { $, clock, exposeForTests } from "./ui.js";
 import { languageWords } from "./transcript-words.js";
 
 const SECTIONS = ["loading", "signin", "browse", "player"];
@@ -105,17 +105,6 @@ function errorWords(error) {
       return `The recording could not be played: ${error.message}.`;
     default:
       return `Something went wrong${detail || ` (${code})`}.`;
-  }
-}
-
-/** The claims of a token, for showing who is signed in (the server checks it; this does not). */
-function tokenClaims(token) {
-  try {
-    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    const bytes = Uint8Array.from(atob(part), (c) => c.charCodeAt(0));
-    return JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    return {};
   }
 }
 
@@ -794,5 +783,5 @@ function matchesRow(entry, opening) {
 }
 
 const page = new ReplayPage();
-window.kotha = { state: () => page.snapshot() };
+exposeForTests({ state: () => page.snapshot() });
 page.start();

@@ -3,22 +3,26 @@
 
 import { io } from "/static/vendor/socket.io.esm.min.js";
 
+import { KothaError } from "./errors.js";
+import { tokenClaims } from "./token-store.js";
+import { ClientEvent, NAMESPACE, ServerEvent } from "./events.js";
+
 // Server facts (docs/protocol.md), re-dispatched as events of the same name.
 const SERVER_EVENTS = [
-  "call_updated",
-  "queue_position",
-  "queue_updated",
-  "agent_updated",
-  "call_offered",
-  "call_offer_withdrawn",
-  "participant_updated",
-  "participant_left",
-  "monitor_updated",
-  "monitor_ended",
-  "floor_updated",
-  "media_offer",
-  "media_failed",
-  "call_ended",
+  ServerEvent.CALL_UPDATED,
+  ServerEvent.QUEUE_POSITION,
+  ServerEvent.QUEUE_UPDATED,
+  ServerEvent.AGENT_UPDATED,
+  ServerEvent.CALL_OFFERED,
+  ServerEvent.CALL_OFFER_WITHDRAWN,
+  ServerEvent.PARTICIPANT_UPDATED,
+  ServerEvent.PARTICIPANT_LEFT,
+  ServerEvent.MONITOR_UPDATED,
+  ServerEvent.MONITOR_ENDED,
+  ServerEvent.FLOOR_UPDATED,
+  ServerEvent.MEDIA_OFFER,
+  ServerEvent.MEDIA_FAILED,
+  ServerEvent.CALL_ENDED,
 ];
 // Long enough for a slow mobile network, short enough that a button does not hang.
 const ACK_TIMEOUT_MS = 15000;
@@ -33,15 +37,7 @@ const FATAL_CODES = new Set([
   "too_many_sockets",
 ]);
 
-/** An error the server answered with (or a local one in the same shape: timeout, network). */
-export class KothaError extends Error {
-  constructor(error = {}) {
-    super(error.message || error.code || "error");
-    this.name = "KothaError";
-    this.code = error.code || "error";
-    this.field = error.field ?? null;
-  }
-}
+export { KothaError };
 
 /**
  * One signed-in socket. Events it dispatches:
@@ -62,7 +58,7 @@ export class Signal extends EventTarget {
     this._onToken = onToken;
     this._refreshTimer = null;
     this._sessionEnded = false;
-    this.socket = io("/call", {
+    this.socket = io(NAMESPACE, {
       auth: { token },
       // The server refuses HTTP long-polling: start on the websocket (socket.io-client
       // would otherwise poll first and upgrade).
@@ -90,12 +86,12 @@ export class Signal extends EventTarget {
     });
     // The sign-in ended (the token expired, or an admin revoked it): the server closes
     // the socket next; the page signs out with the reason shown.
-    this.socket.on("session_ended", (error) => {
+    this.socket.on(ServerEvent.SESSION_ENDED, (error) => {
       this._sessionEnded = true;
       this._emit("refused", new KothaError(error));
     });
     // The server closed the socket for breaking the protocol (a bug in this page).
-    this.socket.on("refused", (error) => console.warn("kotha: the server refused this socket", error));
+    this.socket.on(ServerEvent.REFUSED, (error) => console.warn("kotha: the server refused this socket", error));
     // A phone that changed networks can keep a dead connection that socket.io
     // only notices after the engine.io ping timeout (25 + 20 s by default).
     this._onOnline = () => {
@@ -180,7 +176,7 @@ export class Signal extends EventTarget {
     if (!lifetime) return;
     this._refreshTimer = setTimeout(async () => {
       try {
-        const { token: renewed } = await this.request("refresh_token");
+        const { token: renewed } = await this.request(ClientEvent.REFRESH_TOKEN);
         this.socket.auth.token = renewed;
         if (this._onToken) this._onToken(renewed);
         this._scheduleRefresh(renewed);
@@ -197,12 +193,9 @@ export class Signal extends EventTarget {
 
 /** exp - iat of a JWT in milliseconds (read, not verified: the server verifies). */
 function tokenLifetimeMs(token) {
-  try {
-    const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-    return (claims.exp - claims.iat) * 1000;
-  } catch {
-    return 0;
-  }
+  const claims = tokenClaims(token);
+  const lifetime = (claims.exp - claims.iat) * 1000;
+  return Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 0;
 }
 
 /**

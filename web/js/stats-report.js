@@ -4,6 +4,8 @@
 // waited to be played, how much of it was concealed, frames dropped).
 // Supervisors see it beside the server's own figures.
 
+import { ClientEvent } from "./events.js";
+
 const REPORT_EVERY_MS = 5000;
 
 /** Sends `report_quality` for the current peer of a call until stopped. */
@@ -37,7 +39,7 @@ export class StatsReporter {
     try {
       const report = summarise(await pc.getStats(), this.previous);
       if (!report.audio && !report.video) return;
-      await this.signal.request("report_quality", { call_id: this.callId, ...report });
+      await this.signal.request(ClientEvent.REPORT_QUALITY, { call_id: this.callId, ...report });
       this.sent += 1;
     } catch (error) {
       // A refused report (rate limit, call ended) is not worth troubling the user.

@@ -16,6 +16,7 @@
 // Every text from the server goes in with textContent, never as markup.
 
 import { element, escapeRegExp, languageWords, sentence } from "./transcript-words.js";
+import { clock } from "./ui.js";
 
 // Whose words a line is. The console belongs to the agent, so the agent is "You";
 // on the supervisors' dashboard (viewer "staff") the agent is "Agent".
@@ -44,11 +45,7 @@ const BENGALI_ENDINGS = "(?:ে|ের|কে|তে|য়|র|রা|দের
 
 /** Call time for people: mm:ss (h:mm:ss past an hour). */
 export function callTime(ms) {
-  const s = Math.max(0, Math.floor((Number.isFinite(ms) ? ms : 0) / 1000));
-  const pad = (v) => String(v).padStart(2, "0");
-  const h = Math.floor(s / 3600);
-  const tail = `${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
-  return h ? `${h}:${tail}` : tail;
+  return clock((Number.isFinite(ms) ? ms : 0) / 1000, { twoDigitMinutes: true });
 }
 
 /** Who said it, in words, for whoever reads the transcript ("agent" or "staff"). */

@@ -16,6 +16,26 @@ export function secondsSince(epochSeconds) {
   return epochSeconds ? Math.max(0, Date.now() / 1000 - epochSeconds) : 0;
 }
 
+/**
+ * A duration for people: m:ss, or h:mm:ss past an hour. `twoDigitMinutes` gives mm:ss,
+ * as the agent console's running call clock and live transcript show it.
+ */
+export function clock(seconds, { twoDigitMinutes = false } = {}) {
+  const s = Math.max(0, Math.floor(Number.isFinite(seconds) ? seconds : 0));
+  const pad = (v) => String(v).padStart(2, "0");
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h || twoDigitMinutes ? `${h ? `${h}:` : ""}${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
+
+/**
+ * Expose `hooks` as `window.kotha` (what the browser tests read: `window.kotha.state()`),
+ * only where the server asked for it: `page_test_hooks` puts a meta tag in the page.
+ */
+export function exposeForTests(hooks) {
+  if (document.querySelector('meta[name="kotha-test-hooks"]')?.content === "on") window.kotha = hooks;
+}
+
 /** Set a toggle button's pressed state and label. */
 export function setToggle(button, pressed, label) {
   button.setAttribute("aria-pressed", String(pressed));

@@ -1,0 +1,13 @@
+// The one error class of the pages: what the server answered (over socket.io or REST),
+// or a local failure in the same shape (timeout, network, no camera).
+
+/** An error with the server's code, message and field (and the HTTP status, for REST). */
+export class KothaError extends Error {
+  constructor(error = {}, status = 0) {
+    super(error.message || error.code || "error");
+    this.name = "KothaError";
+    this.code = error.code || "error";
+    this.field = error.field ?? null;
+    this.status = status;
+  }
+}
