@@ -173,7 +173,7 @@ export class MonitorControls extends EventTarget {
       const reason = event.detail.reason;
       // A refused start is said by its error; the supervisor's own Stop needs no notice.
       if (reason && reason !== "refused" && reason !== "stopped") {
-        this._emit("notice", { text: MONITOR_END_WORDS[reason] || `Listening stopped (${reason}).` });
+        this._emit("notice", { text: MONITOR_END_WORDS[reason] || "Your listening stopped." });
       }
       this.render();
       this._emit("change", {});
@@ -188,7 +188,7 @@ export class MonitorControls extends EventTarget {
     this._clearMedia();
     session.close(reason || "stopped");
     if (reason && reason !== "stopped") {
-      this._emit("notice", { text: MONITOR_END_WORDS[reason] || `Listening stopped (${reason}).` });
+      this._emit("notice", { text: MONITOR_END_WORDS[reason] || "Your listening stopped." });
     }
     this.render();
     this._emit("change", {});

@@ -61,6 +61,7 @@ export const MONITOR_END_WORDS = {
   disconnected: "Your listening stopped: your connection to the server dropped.",
   call_ended: "The call ended, so your listening stopped.",
   failed: "Listening stopped: the audio connection to the server failed.",
+  agent_lost: "Your listening stopped: the agent's connection was lost and the call went back to the queue. Monitor it again once another agent takes it.",
 };
 
 export const CALL_END_WORDS = {
