@@ -39,6 +39,9 @@ class Agent:
     state_since: float = field(default_factory=time.monotonic)
     call_id: str | None = None
     connections: int = 0
+    lost_call: str | None = None
+    """The call that went back to the queue when this agent's connection was lost, until
+    they say what they do next (Available or Away): their console tells them."""
 
     def set_state(self, state: AgentState, call_id: str | None = None) -> None:
         if state is not self.state:

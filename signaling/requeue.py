@@ -54,8 +54,7 @@ async def requeue_call(board: Switchboard, call: Call) -> str:
         )
         # A whisper coaches the agent who left: supervisors monitor again once one takes it.
         await board.monitoring.agent_lost(call)
-        await board.room(call_id).leave(agent.participant_id)
-        board.quality.participant_left(call_id, agent.participant_id)
+        await board.media_of(call_id).participant_left(agent.participant_id)
         call.former_agents.append(agent)
         call.agent = None
         call.declined_by.clear()  # a new offer: who declined the first may take this one

@@ -25,10 +25,11 @@ from media.room import Room, default_configuration
 from media.router import Router
 from media.source import SourceKind
 
-from .agent_queue import AgentQueue, AgentState
+from .agent_queue import Agent, AgentQueue, AgentState
 from .audit import AuditLog, AuditRecord
 from .auth import FLOOR_ROLES, Identity, Role
 from .call_journal import CallJournal
+from .call_media import CallMedia
 from .calls import Call, CallState, EndReason, Participant
 from .config import Config
 from .errors import (
@@ -89,7 +90,7 @@ class Switchboard:
         )
         self.notifier: Notifier = notifier if notifier is not None else _Unwired()
         self._configuration_factory = configuration_factory
-        self._rooms: dict[str, Room] = {}
+        self._media: dict[str, CallMedia] = {}
         self.recordings = CallRecordings(config.recordings_path, enabled=config.recording_enabled)
         self.audit = AuditLog(config.audit_path)
         self.watches = Watches(self.audit)
@@ -112,7 +113,7 @@ class Switchboard:
         self.monitoring = Monitoring(
             config,
             self.calls,
-            room_of=self._rooms.get,
+            room_of=self.room_of,
             audit=self.audit,
             recordings=self.recordings,
             notifier=lambda: self.notifier,
@@ -234,10 +235,21 @@ class Switchboard:
 
     def room(self, call_id: str) -> Room:
         """The media room of a live call (operators' tools and tests look inside it)."""
-        room = self._rooms.get(call_id)
+        room = self.room_of(call_id)
         if room is None:
             raise NotFoundError(f"call {call_id} has no media room; it is not active")
         return room
+
+    def room_of(self, call_id: str) -> Room | None:
+        media = self._media.get(call_id)
+        return media.room if media is not None else None
+
+    def media_of(self, call_id: str) -> CallMedia:
+        """The call's media on this node (a call taken by an agent that has not ended)."""
+        media = self._media.get(call_id)
+        if media is None:
+            raise NotFoundError(f"call {call_id} has no media here; it is not active")
+        return media
 
     def live_calls(self) -> list[Call]:
         return [c for c in self.calls.values() if c.state is not CallState.ENDED]
@@ -310,7 +322,7 @@ class Switchboard:
     ) -> None:
         """A page's own view of its media; shown beside the server's figures."""
         call, participant = self._participant_of(identity, call_id)
-        if call.call_id not in self._rooms:
+        if call.call_id not in self._media:
             raise CallStateError("quality reports are for calls in progress")
         self.quality.report(call_id, participant.participant_id, participant.role.value, report)
 
@@ -423,7 +435,15 @@ class Switchboard:
             "call": current.to_wire() if current is not None else None,
             "participant_id": current.agent.participant_id if current and current.agent else None,
             "monitors": self.monitoring.monitors_of(current) if current is not None else [],
+            "lost_call": self._lost_call(agent),
         }
+
+    def _lost_call(self, agent: Agent) -> Payload | None:
+        """The call this agent lost with their connection (it went back to the queue)."""
+        call = self.calls.get(agent.lost_call or "")
+        if call is None:
+            return None
+        return {"call_id": call.call_id, "customer_name": call.customer.name}
 
     # -- customer --------------------------------------------------------
 
@@ -493,6 +513,7 @@ class Switchboard:
         if agent.state in (AgentState.ON_CALL, AgentState.RINGING):
             raise CallStateError(f"cannot change availability while {agent.state.value}")
         agent.set_state(AgentState.AVAILABLE if status == "available" else AgentState.AWAY)
+        agent.lost_call = None  # told, and decided what to do next
         await self._agent_changed(agent.subject)
         await self._queue_changed()
         await self._dispatch()
@@ -540,16 +561,19 @@ class Switchboard:
             self.journal.record(call, "answered")
             self._dequeue(call)
             agent.set_state(AgentState.ON_CALL, call.call_id)
-            if call.call_id in self._rooms:
+            if call.call_id in self._media:
                 # Back from the queue (its agent was lost): this agent joins the same
                 # room, recording, quality timeline and transcript.
                 taken_again(self, call)
             else:
-                room = self._rooms[call.call_id] = self._new_room(call)
-                if isinstance(room.plane, Router):
-                    self.recordings.start(call, room.plane)
-                self.quality.watch(call, room)
-                self.transcription.start(call, room)
+                self._media[call.call_id] = CallMedia(
+                    call,
+                    self._new_room(call),
+                    recordings=self.recordings,
+                    quality=self.quality,
+                    transcription=self.transcription,
+                    tasks=self._tasks,
+                )
             await self.notifier.to_call(
                 call.call_id, ServerEvent.CALL_UPDATED, {"call": call.to_wire()}
             )
@@ -579,7 +603,7 @@ class Switchboard:
             )
         call, participant = self._participant_of(identity, call_id)
         # A customer whose agent was lost keeps their media while the call waits again.
-        room = self._rooms.get(call_id)
+        room = self.room_of(call_id)
         if room is None:
             raise CallStateError(
                 f"the call is {call.state.value}; media starts when an agent takes it"
@@ -739,7 +763,7 @@ class Switchboard:
         return call, participant.participant_id
 
     def _live_room(self, call: Call) -> Room:
-        room = self._rooms.get(call.call_id)
+        room = self.room_of(call.call_id)
         if room is None:
             raise CallStateError(f"the call is {call.state.value}; it has no media")
         return room
@@ -959,6 +983,7 @@ class Switchboard:
                     f"transcription:{call.call_id}:{left}",
                 )
                 agent.set_state(AgentState.AWAY)
+                agent.lost_call = call.call_id
                 await self._agent_changed(subject)
                 await self._dispatch()
                 await self._queue_changed()
@@ -979,18 +1004,16 @@ class Switchboard:
             self._tasks.cancel_timer(f"offer:{call.call_id}")
             for participant in call.participants:
                 self._tasks.cancel_timer(f"grace:{call.call_id}:{participant.participant_id}")
-            call.quality = self.quality.unwatch(call.call_id)
-            # Supervisors leave first: their sessions' ends are audited and on the timeline.
+            media = self._media.get(call.call_id)
+            call.quality = media.stop_sampling() if media is not None else None
+            # Supervisors leave first (the room still there): their sessions' ends are
+            # audited and on the timeline.
             await self.monitoring.call_ended(call)
             await self.watches.call_ended(call.call_id)
-            room = self._rooms.pop(call.call_id, None)
-            # The last words are recognised after the hang-up; the recording waits for them.
-            transcribed = self._tasks.spawn(
-                self.transcription.stop(call.call_id, room), f"transcription:{call.call_id}"
-            )
-            self.recordings.finish(call, reason.value, after=transcribed)
-            if room is not None:
-                await room.close()
+            self._media.pop(call.call_id, None)
+            if media is not None:
+                # The last words are recognised after the hang-up; the recording waits.
+                await media.close(call, reason.value)
             if was_active and call.answered_at is not None:
                 self.queue.record_handle_time(time.time() - call.answered_at)
             for subject in filter(

@@ -33,7 +33,7 @@ async def recorded_call(server: Server) -> tuple[weakref.ref[Recorder], weakref.
     )
     recorder = server.switchboard.recordings.recorder(pair.call_id)
     assert recorder is not None, "an accepted call must be recorded"
-    router = server.switchboard._rooms[pair.call_id].plane
+    router = server.switchboard.room(pair.call_id).plane
     assert isinstance(router, Router), "recorded calls forward packets through a Router"
     deadline = time.monotonic() + 10
     while not recorder._streams:

@@ -135,7 +135,7 @@ async def test_a_requeued_call_the_customer_gives_up_on_ends_as_cancelled_and_le
     ended = await pair.customer.wait_for(ServerEvent.CALL_ENDED, timeout=5)
     assert ended["reason"] == "cancelled"
     switchboard = server.switchboard
-    assert pair.call_id not in switchboard._rooms
+    assert switchboard.room_of(pair.call_id) is None
     assert switchboard.recordings.recorder(pair.call_id) is None
     assert switchboard.queue.waiting() == []
     assert [t for t in switchboard._tasks._timers if pair.call_id in t] == []
@@ -155,3 +155,20 @@ async def test_a_call_whose_customer_is_gone_too_ends_as_disconnected(
         "disconnected",
     )
     assert server.switchboard.queue.waiting() == []
+
+
+async def test_the_lost_agent_coming_back_is_told_their_call_went_to_another_agent(
+    start_server: ServerFactory,
+) -> None:
+    server = await start_server(rejoin_grace_s=GRACE_S)
+    pair = await connect_call(server, join=False)
+    await _lose_the_agent(server, pair)
+
+    # The laptop opens again: the same agent's console signs in once more.
+    back = server.client(server.token(Role.AGENT, "Rahim"))
+    state = await back.connect()
+    assert state["call"] is None and state["agent"]["state"] == "away"
+    assert state["lost_call"] == {"call_id": pair.call_id, "customer_name": "Karim"}
+    # Once they say what they do next, it is old news.
+    await back.set_availability("available")
+    assert (await back.request("get_state"))["lost_call"] is None

@@ -188,6 +188,13 @@ class AgentConsole extends CallPage {
       else this.enterCall();
       // Opened (or back) mid-call: what was said so far, and whatever the socket missed.
       this._loadTranscript(call.call_id);
+    } else if (state.lost_call) {
+      // Away too long: the call went back to the queue for another agent (it goes on).
+      this._leaveCall();
+      this.notice =
+        `Your connection was lost for too long during the call with ${state.lost_call.customer_name}: ` +
+        "it went back to the queue, first in line for another agent. You are Away; set yourself Available to take calls.";
+      this.setPhase("queue-panel");
     } else if (this.session) {
       // Our call ended while the socket was away.
       this.showEnded({ reason: "disconnected", ended_by: null, call: null });
@@ -233,6 +240,7 @@ class AgentConsole extends CallPage {
     await this.attempt(async () => {
       const ack = await this.signal.request(ClientEvent.SET_AVAILABILITY, { status: next });
       this.agent = ack.agent;
+      this.notice = null; // what happened before (a lost call) is dealt with
     });
   }
 
@@ -278,6 +286,12 @@ class AgentConsole extends CallPage {
   showEnded({ reason, ended_by: endedBy, call }) {
     if (call && this.call && call.call_id !== this.call.call_id) return;
     this.end = { reason, endedBy, call: call ?? this.call, me: this.participantId };
+    this._leaveCall();
+    this.setPhase("summary");
+  }
+
+  /** Let go of the call's media and everything shown of it. */
+  _leaveCall() {
     if (this.session) this.session.close();
     this.session = null;
     for (const track of this.localTracks?.values() ?? []) track.stop();
@@ -290,7 +304,6 @@ class AgentConsole extends CallPage {
     this.monitorBanner.clear();
     this.call = null;
     this.participantId = null;
-    this.setPhase("summary");
   }
 
   signOut() {

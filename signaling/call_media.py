@@ -1,0 +1,66 @@
+"""One call's media on this node: its room, and what is wired into it.
+
+From the first agent's accept to the call's end, a call's media lives on the node that
+accepted it (the registry will record which: ``CallValue.media_node``). ``CallMedia`` owns
+the room and wires the recording, quality sampling and live transcription into it when it
+opens, and unwires them, in order, when it closes: the switchboard no longer does that by
+hand in two places. A call that goes back to the queue (its agent was lost) keeps its media;
+the next agent joins the same room.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from media.room import Room
+from media.router import Router
+
+from .calls import Call
+from .quality_monitor import QualityMonitor
+from .recordings import CallRecordings
+from .tasks import TaskSet
+from .transcription import Transcription
+
+
+class CallMedia:
+    """The room of one call and its recorder, quality watcher and transcript."""
+
+    def __init__(
+        self,
+        call: Call,
+        room: Room,
+        *,
+        recordings: CallRecordings,
+        quality: QualityMonitor,
+        transcription: Transcription,
+        tasks: TaskSet,
+    ) -> None:
+        self.call_id = call.call_id
+        self.room = room
+        self._recordings = recordings
+        self._quality = quality
+        self._transcription = transcription
+        self._tasks = tasks
+        if isinstance(room.plane, Router):
+            recordings.start(call, room.plane)
+        quality.watch(call, room)
+        transcription.start(call, room)
+
+    async def participant_left(self, participant_id: str) -> None:
+        """A party left a call that goes on: their media and their quality figures go."""
+        await self.room.leave(participant_id)
+        self._quality.participant_left(self.call_id, participant_id)
+
+    def stop_sampling(self) -> dict[str, Any] | None:
+        """Quality sampling stops; returns the call's quality summary (before anyone leaves)."""
+        summary: dict[str, Any] | None = self._quality.unwatch(self.call_id)
+        return summary
+
+    async def close(self, call: Call, reason: str) -> None:
+        """The call ended: its last words are recognised (in a task of the switchboard's),
+        the recording is finished once they are on its timeline, and the room closes."""
+        transcribed = self._tasks.spawn(
+            self._transcription.stop(self.call_id, self.room), f"transcription:{self.call_id}"
+        )
+        self._recordings.finish(call, reason, after=transcribed)
+        await self.room.close()
