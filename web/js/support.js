@@ -11,13 +11,14 @@
 import { CallPage } from "./page.js";
 import { enterCall } from "./enter-call.js";
 import { createGuestCall, getClientConfig } from "./api.js";
+import { ClientEvent, ServerEvent } from "./events.js";
 import * as i18n from "./i18n.js";
 import { LevelMeter } from "./level-meter.js";
 import { canShareScreen, openLocalMedia } from "./local-media.js";
 import { RemoteViews } from "./remote-views.js";
 import { openPageSignal } from "./signal.js";
 import { TokenStore } from "./token-store.js";
-import { $, everySecond, secondsSince, setToggle } from "./ui.js";
+import { $, everySecond, exposeForTests, secondsSince, setToggle } from "./ui.js";
 
 const SECTIONS = ["loading", "start", "choose", "media", "waiting", "incall", "ended", "no-link"];
 const tokens = new TokenStore("kotha.customer.token");
@@ -72,22 +73,22 @@ class SupportPage extends CallPage {
     const signal = openPageSignal(this, token, tokens, {
       onRefused: (error) => this._tokenRefused(error),
     });
-    signal.on("queue_position", (queue) => {
+    signal.on(ServerEvent.QUEUE_POSITION, (queue) => {
       this.queue = queue;
       this.render();
     });
-    signal.on("call_updated", ({ call }) => {
+    signal.on(ServerEvent.CALL_UPDATED, ({ call }) => {
       // Back in line (the agent's connection was lost): the old place in line is gone.
       if (call.state === "queued" && this.call?.state === "active") this.queue = null;
       this._callChanged(call);
     });
-    signal.on("participant_updated", ({ call_id: callId, participant }) =>
+    signal.on(ServerEvent.PARTICIPANT_UPDATED, ({ call_id: callId, participant }) =>
       this._participantChanged(callId, participant),
     );
-    signal.on("participant_left", ({ call_id: callId, participant_id: participantId }) =>
+    signal.on(ServerEvent.PARTICIPANT_LEFT, ({ call_id: callId, participant_id: participantId }) =>
       this._participantLeft(callId, participantId),
     );
-    signal.on("call_ended", (ended) => this.showEnded(ended));
+    signal.on(ServerEvent.CALL_ENDED, (ended) => this.showEnded(ended));
   }
 
   /** After (re)connecting: ask the server where we are, and rejoin an active call. */
@@ -188,7 +189,7 @@ class SupportPage extends CallPage {
     const granted = this.localTracks.has("camera") ? "video" : "audio";
     if (granted !== media) this.showError({ code: "no_device" });
     try {
-      const ack = await this.signal.request("request_call", { media: granted, language: this.callLanguage(), name: $("name").value.trim() });
+      const ack = await this.signal.request(ClientEvent.REQUEST_CALL, { media: granted, language: this.callLanguage(), name: $("name").value.trim() });
       this.participantId = ack.participant_id;
       this.queue = ack.queue ?? null;
       this._callChanged(ack.call);
@@ -200,7 +201,7 @@ class SupportPage extends CallPage {
   }
 
   async onCancel() {
-    await this.attempt(() => this.signal.request("cancel_call"));
+    await this.attempt(() => this.signal.request(ClientEvent.CANCEL_CALL));
   }
 
   /** The call is active: open media if a reload lost it, then join. */
@@ -484,8 +485,8 @@ function partyItem(participant) {
 }
 
 const page = new SupportPage();
-window.kotha = {
+exposeForTests({
   remoteAudioLevel: () => page.meter.level(),
   state: () => page.snapshot(),
-};
+});
 page.start();

@@ -8,6 +8,7 @@
 // same clock as the audio, so an event at t_ms is heard at t_ms / 1000.
 
 import { languageWords } from "./transcript-words.js";
+import { clock } from "./ui.js";
 
 const ROLE_WORDS = { customer: "Customer", agent: "Agent", supervisor: "Supervisor" };
 const END_WORDS = {
@@ -227,15 +228,6 @@ export function describeEvent(event, participants) {
     default:
       return String(event.type || "event").replaceAll("_", " ");
   }
-}
-
-/** m:ss, or h:mm:ss past an hour. */
-export function clock(seconds) {
-  const s = Math.max(0, Math.floor(Number.isFinite(seconds) ? seconds : 0));
-  const pad = (v) => String(v).padStart(2, "0");
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  return h ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
 }
 
 function clampTime(t, duration) {
