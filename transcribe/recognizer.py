@@ -29,6 +29,8 @@ ENDPOINT_MS = 500
 # background is louder, Vosk's own endpointer still closes utterances.
 QUIET_RMS = 150
 WINDOW_SAMPLES = SAMPLE_RATE // 50
+WINDOW_BYTES = WINDOW_SAMPLES * BYTES_PER_SAMPLE
+CHUNK_BYTES = SAMPLE_RATE * BYTES_PER_SAMPLE * MAX_CHUNK_MS // 1000
 # Kaldi dithers the audio (Gaussian noise of 1 LSB) so digital silence does not break
 # its features and endpointer, but from one random generator for the whole process: the
 # same audio then gives different words each time. Models are loaded with its dither
@@ -37,7 +39,7 @@ DITHER = 1.0
 DITHER_SEED = 20261125
 # One chunk of silence, fed to a recogniser being passed on so it is running and can be
 # finished.
-FINISH_SILENCE = bytes(SAMPLE_RATE * BYTES_PER_SAMPLE * MAX_CHUNK_MS // 1000)
+FINISH_SILENCE = bytes(CHUNK_BYTES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,11 @@ class StreamRecognizer:
         self.fed_ms = 0.0
         self._partial = ""
         self._carry = bytearray()  # audio short of a whole chunk, fed with the next
+        self._tracked = 0  # bytes of it whose quiet is counted (whole windows)
+        # The chunk being filled ends this far into the carry: short after an utterance
+        # closed mid-chunk, and then left out if it stays quiet (see _skip_rest).
+        self._chunk_bytes = CHUNK_BYTES
+        self._rest_quiet = False
         # Where fed audio sits on the call clock: (fed ms, call ms) at each jump.
         self._fed_marks = [0.0]
         self._call_marks = [float(offset_ms)]
@@ -141,32 +148,82 @@ class StreamRecognizer:
         """Whether words have been heard since the last final utterance."""
         return bool(self._partial)
 
+    @property
+    def quiet_left_ms(self) -> float | None:
+        """How much more quiet audio ends the utterance being spoken (None: none is open)."""
+        if not self._partial or self._endpoint_ms is None:
+            return None
+        return max(0.0, self._endpoint_ms - self._quiet_ms)
+
     def feed(self, pcm: bytes) -> list[Result]:
         """Decode 16-bit mono 16 kHz ``pcm`` (any length), 100 ms at a time.
 
         Vosk's words depend on where the chunks it is fed begin and end, so the audio
-        is always cut on the same 100 ms grid however it arrives: the same speech gives
-        the same words live as from a file.
+        is always cut on the same grid however it arrives: 100 ms chunks from the start
+        of an utterance, the same speech giving the same words live as from a file. The
+        quiet that ends an utterance is counted window by window (20 ms) as the audio
+        arrives: once it reaches ``endpoint_ms`` the audio short of a chunk is fed and
+        the utterance is final there, not up to 80 ms later at the end of its chunk.
         """
         results: list[Result] = []
         self._carry += pcm
-        step = SAMPLE_RATE * BYTES_PER_SAMPLE * MAX_CHUNK_MS // 1000
-        whole = len(self._carry) - len(self._carry) % step
-        for start in range(0, whole, step):
-            results += self._accept(bytes(self._carry[start : start + step]))
-        del self._carry[:whole]
+        while self._tracked + WINDOW_BYTES <= len(self._carry):
+            window = self._carry[self._tracked : self._tracked + WINDOW_BYTES]
+            if self._track_quiet(np.frombuffer(window, dtype=np.int16)):
+                self._rest_quiet = False
+            self._tracked += WINDOW_BYTES
+            if self._tracked == self._chunk_bytes:
+                if self._rest_quiet:
+                    self._skip_rest()
+                else:
+                    results += self._accept(bytes(self._carry[: self._tracked]))
+                self._drop(self._tracked)
+            elif self._closing():
+                results += self._accept(bytes(self._carry[: self._tracked]))
+                rest = CHUNK_BYTES - self._tracked
+                self._drop(self._tracked)
+                self._chunk_bytes, self._rest_quiet = rest, True
         return results
+
+    def _skip_rest(self) -> None:
+        """Leave out the quiet rest of a chunk an utterance closed in, so the next
+        utterance starts on the grid, fed what it would have been fed had the last one
+        closed at the end of that chunk: the same words (the dither is drawn for it too)."""
+        rest_ms = self._tracked / BYTES_PER_SAMPLE / SAMPLE_RATE * 1000
+        self._dither.normal(0.0, DITHER, self._tracked // BYTES_PER_SAMPLE)
+        at = self.fed_ms
+        marks = [(f, c) for f, c in zip(self._fed_marks, self._call_marks, strict=True) if f < at]
+        marks.append((at, self.call_time(at + rest_ms)))
+        marks += [
+            (f - rest_ms, c)
+            for f, c in zip(self._fed_marks, self._call_marks, strict=True)
+            if f > at + rest_ms
+        ]
+        self._fed_marks = [f for f, _ in marks]
+        self._call_marks = [c for _, c in marks]
+
+    def _drop(self, fed: int) -> None:
+        del self._carry[:fed]
+        self._tracked = 0
+        self._chunk_bytes, self._rest_quiet = CHUNK_BYTES, False
+
+    def _closing(self) -> bool:
+        """Whether an utterance is open and the speaker has been quiet long enough to end it."""
+        return (
+            bool(self._partial)
+            and self._endpoint_ms is not None
+            and self._quiet_ms >= self._endpoint_ms
+        )
 
     def _accept(self, chunk: bytes) -> list[Result]:
         samples = np.frombuffer(chunk, dtype=np.int16)
         self.fed_ms += len(samples) / SAMPLE_RATE * 1000
-        self._track_quiet(samples)
         noise = self._dither.normal(0.0, DITHER, len(samples))
         dithered = np.clip(samples + np.round(noise), -32768, 32767).astype(np.int16)
         if self._recognizer.AcceptWaveform(dithered.tobytes()):
             final = self._final(self._recognizer.Result())
             return [final] if final is not None else []
-        if self._partial and self._endpoint_ms is not None and self._quiet_ms >= self._endpoint_ms:
+        if self._closing():
             final = self._final(self._recognizer.FinalResult())
             return [final] if final is not None else []
         text = json.loads(self._recognizer.PartialResult()).get("partial", "")
@@ -175,22 +232,22 @@ class StreamRecognizer:
             return [Partial(text)]
         return []
 
-    def _track_quiet(self, samples: np.ndarray) -> None:
-        """Add up the quiet at the end of the audio, 20 ms window by window."""
-        windows = samples[: len(samples) - len(samples) % WINDOW_SAMPLES].reshape(
-            -1, WINDOW_SAMPLES
-        )
-        loud = np.sqrt(np.mean(windows.astype(np.float64) ** 2, axis=1)) >= QUIET_RMS
-        if not loud.any():
-            self._quiet_ms += len(samples) / SAMPLE_RATE * 1000
-        else:
-            last_loud = int(np.nonzero(loud)[0][-1])
-            self._quiet_ms = (len(loud) - 1 - last_loud) * WINDOW_SAMPLES / SAMPLE_RATE * 1000
+    def _track_quiet(self, window: np.ndarray) -> bool:
+        """Add one 20 ms window to the quiet at the end of the audio; whether it was loud."""
+        if np.sqrt(np.mean(window.astype(np.float64) ** 2)) >= QUIET_RMS:
+            self._quiet_ms = 0.0
+            return True
+        self._quiet_ms += len(window) / SAMPLE_RATE * 1000
+        return False
 
     def finish(self) -> list[Result]:
         """The stream ended or went quiet: whatever was being said becomes final."""
+        while self._tracked + WINDOW_BYTES <= len(self._carry):
+            window = self._carry[self._tracked : self._tracked + WINDOW_BYTES]
+            self._track_quiet(np.frombuffer(window, dtype=np.int16))
+            self._tracked += WINDOW_BYTES
         results = self._accept(bytes(self._carry)) if self._carry else []
-        self._carry.clear()
+        self._drop(len(self._carry))
         final = self._final(self._recognizer.FinalResult())
         return results + ([final] if final is not None else [])
 
@@ -204,7 +261,7 @@ class StreamRecognizer:
         FinalResult only finishes a recogniser that is running, which a chunk of
         silence makes it.
         """
-        self._carry.clear()
+        self._drop(len(self._carry))
         self._recognizer.AcceptWaveform(FINISH_SILENCE)
         self._recognizer.FinalResult()
         return WarmRecognizer(self._recognizer, self._origin_ms + self.fed_ms + MAX_CHUNK_MS)

@@ -250,7 +250,7 @@ def endpoint_figures(speech: Speech, model: object) -> dict[str, Any]:
             elif isinstance(result, Final):
                 p = _phrase_at(edges, (result.start_ms + result.end_ms) / 2)
                 final_at[p] = k
-                trailing_ms[p] = recognizer.fed_ms - result.end_ms
+                trailing_ms[p] = recognizer.call_time(recognizer.fed_ms) - result.end_ms
                 texts.setdefault(p, []).append(result.text)
     partial_ms = [
         (first_partial[p] - phrase.first) * FRAME_MS if p in first_partial else None
