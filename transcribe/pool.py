@@ -16,7 +16,9 @@ import asyncio
 import functools
 import logging
 import os
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +34,8 @@ logger = logging.getLogger(__name__)
 # A stream quiet this long with words still open is flushed (muted, paused, hung up).
 IDLE_FLUSH_S = 0.7
 
+Job = Callable[[], list[Result]]
+ReadyJob = tuple[SpeakerStream, Job, bool]  # the stream, its job, whether it closes for sure
 OnResults = Callable[[SpeakerStream, list[Result]], None]
 OnStopped = Callable[[SpeakerStream, str], None]
 
@@ -64,6 +68,8 @@ class TranscriptionPool:
         self.behind_s = behind_s
         self.give_up_s = give_up_s
         self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="transcribe")
+        self._ready: deque[ReadyJob] = deque()  # queued jobs (taken from worker threads)
+        self._ready_lock = threading.Lock()
         self.spares = SpareRecognizers(keep=max_streams)
         self._warm_models: dict[int, object] = {}
         self._warming: set[int] = set()
@@ -127,7 +133,7 @@ class TranscriptionPool:
                 and stream.last_arrival is not None
                 and now - stream.last_arrival > IDLE_FLUSH_S
             ):
-                self._run(stream, stream.flush)
+                self._run(stream, stream.flush, closes=True)
 
     def lag_s(self, now: float | None = None) -> float:
         now = time.perf_counter() if now is None else now
@@ -169,7 +175,7 @@ class TranscriptionPool:
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def _last_job(self, stream: SpeakerStream) -> Callable[[], list[Result]]:
+    def _last_job(self, stream: SpeakerStream) -> Job:
         def last() -> list[Result]:
             results: list[Result] = []
             while stream.inbox:
@@ -180,21 +186,45 @@ class TranscriptionPool:
 
         return last
 
-    def _run(self, stream: SpeakerStream, job: Callable[[], list[Result]]) -> None:
+    def _run(self, stream: SpeakerStream, job: Job, *, closes: bool = False) -> None:
+        """Queue ``stream``'s next job; one that closes an utterance goes before the rest.
+
+        The workers take the queued jobs in order, except that a job that will close
+        an utterance (a flush, or a stream whose queued audio ends what is being said:
+        ``SpeakerStream.closing``) is taken first: its words are final as soon as it is
+        done, while the others, mid-speech, only owe a partial. Jobs are picked when a
+        worker is free, not when queued, so a stream that reaches its end of speech
+        while queued moves up too.
+        """
         stream.busy = True
         assert self._loop is not None
-        loop = self._loop
+        with self._ready_lock:
+            self._ready.append((stream, job, closes))
+        self._executor.submit(self._work, self._loop)
 
-        def work() -> None:
-            try:
-                results = job()
-                error = None
-            except Exception as exc:  # a decoder or recogniser failure ends this stream only
-                logger.exception("transcription of %s failed", stream.speaker.participant_id)
-                results, error = [], exc
-            loop.call_soon_threadsafe(self._done, stream, results, error)
+    def _work(self, loop: asyncio.AbstractEventLoop) -> None:
+        """In a worker: run the most pressing queued job (each job queued one of these)."""
+        with self._ready_lock:
+            entry = self._next_job()
+        if entry is None:
+            return
+        stream, job, _ = entry
+        try:
+            results = job()
+            error = None
+        except Exception as exc:  # a decoder or recogniser failure ends this stream only
+            logger.exception("transcription of %s failed", stream.speaker.participant_id)
+            results, error = [], exc
+        loop.call_soon_threadsafe(self._done, stream, results, error)
 
-        self._executor.submit(work)
+    def _next_job(self) -> ReadyJob | None:
+        for n, entry in enumerate(self._ready):
+            stream, _, closes = entry
+            if closes or stream.closing:
+                del self._ready[n]
+                return entry
+        # None left: a stream stopped while its job was queued takes the job out.
+        return self._ready.popleft() if self._ready else None
 
     def _done(self, stream: SpeakerStream, results: list[Result], error: Exception | None) -> None:
         stream.busy = False
@@ -224,6 +254,8 @@ class TranscriptionPool:
         logger.warning("%s: %s", stream.speaker.participant_id, reason)
         self._forget(stream)
         stream.inbox.clear()
+        with self._ready_lock:  # a queued job of it must not run after the release
+            self._ready = deque(entry for entry in self._ready if entry[0] is not stream)
         # Not kept: it failed, or is far behind with its audio cut off.
         self._executor.submit(functools.partial(stream.release, keep=False))
         handlers[1](stream, reason)

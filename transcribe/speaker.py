@@ -33,6 +33,8 @@ MAX_FILL_MS = 1000
 ENDPOINT_MS = 600
 # At most this much queued audio is decoded in one go, so partials keep flowing.
 MAX_BATCH_FRAMES = 25
+# What a queued frame holds, before it is decoded: browsers send Opus in 20 ms frames.
+FRAME_MS = 20
 BYTES_PER_MS = SAMPLE_RATE * BYTES_PER_SAMPLE / 1000
 
 Result = PartialText | Utterance
@@ -100,6 +102,16 @@ class SpeakerStream:
     @property
     def speaking(self) -> bool:
         return self._recognizer is not None and self._recognizer.speaking
+
+    @property
+    def closing(self) -> bool:
+        """Whether the queued audio, if quiet, ends the utterance being spoken.
+
+        The pool serves such a stream first: its next job makes the words final.
+        """
+        recognizer = self._recognizer
+        left = recognizer.quiet_left_ms if recognizer is not None else None
+        return left is not None and left <= len(self.inbox) * FRAME_MS
 
     def backlog_s(self, now: float) -> float:
         """How long the oldest queued frame has waited (0 when nothing waits)."""
