@@ -10,7 +10,8 @@ a video call in which the customer shares a screen:
 - the controls sit under the pictures, in the window, clear of the transcript;
 - the console says the customer is sharing their screen;
 - both line cards keep a readable width.
-Screenshots of both sizes are kept in test-artifacts/.
+Screenshots of both sizes are kept in test-artifacts/, with the supervisor's dashboard during
+the call and the replay of it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from signaling.auth import Role
 from tests.conftest import Server
 from tests.support import TestCardTrack, ToneTrack
 
-from .conftest import BrowserFactory, Microphones, PageLog
+from .conftest import BrowserFactory, Microphones, PageLog, poll_state
 from .test_browser_call import CONNECT_TIMEOUT_S, wait_for_state
 
 pytestmark = pytest.mark.e2e
@@ -75,6 +76,35 @@ async def video_box(page: Page, selector: str) -> dict[str, float] | None:
     return box
 
 
+async def check_layout(page: Page, size: dict[str, int], artifacts: Path) -> None:
+    """At one window size: the pictures and the controls whole, in place, uncovered."""
+    await page.set_viewport_size(size)
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.wait_for_timeout(300)
+    where = f"at {size['width']}x{size['height']}"
+    await page.screenshot(
+        path=artifacts / f"agent-console-screen-share-{size['width']}x{size['height']}.png"
+    )
+    boxes: dict[str, Any] = {
+        "screen": await video_box(page, "#remote-screen"),
+        "camera": await video_box(page, "#remote-camera"),
+    }
+    for name in ("#mute", "#hangup", ".t-scroll", ".q-card[data-party='self']"):
+        boxes[name] = await page.locator(name).bounding_box()
+    drawn = "; ".join(f"{name}: {box_text(box)}" for name, box in boxes.items())
+    for name in ("screen", "camera", "#mute", "#hangup"):
+        assert inside(boxes[name], size), f"{name} is not whole in the window {where}: {drawn}"
+    screen, camera = boxes["screen"], boxes["camera"]
+    assert screen["width"] * screen["height"] > 2 * camera["width"] * camera["height"], drawn
+    assert screen["height"] >= size["height"] * 0.35, f"a small screen {where}: {drawn}"
+    assert not overlaps(boxes["#hangup"], boxes[".t-scroll"]), f"{where}: {drawn}"
+    assert not overlaps(boxes["#mute"], screen), f"controls over the screen {where}: {drawn}"
+    assert not overlaps(boxes["camera"], screen), f"camera over the screen {where}: {drawn}"
+    for party in ("customer", "self"):
+        card = await page.locator(f".q-card[data-party='{party}']").bounding_box()
+        assert card and card["width"] >= READABLE_CARD_PX, f"{party} card {where}: {card}"
+
+
 async def test_a_laptop_shows_the_customers_screen_and_camera_with_the_controls(
     server: Server, launch_browser: BrowserFactory, microphones: Microphones, artifacts: Path
 ) -> None:
@@ -106,33 +136,31 @@ async def test_a_laptop_shows_the_customers_screen_and_camera_with_the_controls(
         )
 
     for size in LAPTOPS:
-        await page.set_viewport_size(size)
-        await page.evaluate("window.scrollTo(0, 0)")
-        await page.wait_for_timeout(300)
-        where = f"at {size['width']}x{size['height']}"
-        await page.screenshot(
-            path=artifacts / f"agent-console-screen-share-{size['width']}x{size['height']}.png"
-        )
-        boxes: dict[str, Any] = {
-            "screen": await video_box(page, "#remote-screen"),
-            "camera": await video_box(page, "#remote-camera"),
-        }
-        for name in ("#mute", "#hangup", ".t-scroll", ".q-card[data-party='self']"):
-            boxes[name] = await page.locator(name).bounding_box()
-        drawn = "; ".join(f"{name}: {box_text(box)}" for name, box in boxes.items())
-        for name in ("screen", "camera", "#mute", "#hangup"):
-            assert inside(boxes[name], size), f"{name} is not whole in the window {where}: {drawn}"
-        screen, camera = boxes["screen"], boxes["camera"]
-        assert screen["width"] * screen["height"] > 2 * camera["width"] * camera["height"], drawn
-        assert screen["height"] >= size["height"] * 0.35, f"a small screen {where}: {drawn}"
-        assert not overlaps(boxes["#hangup"], boxes[".t-scroll"]), f"{where}: {drawn}"
-        assert not overlaps(boxes["#mute"], screen), f"controls over the screen {where}: {drawn}"
-        assert not overlaps(boxes["camera"], screen), f"camera over the screen {where}: {drawn}"
-        for party in ("customer", "self"):
-            card = await page.locator(f".q-card[data-party='{party}']").bounding_box()
-            assert card and card["width"] >= READABLE_CARD_PX, f"{party} card {where}: {card}"
+        await check_layout(page, size, artifacts)
+
+    # The supervisor's dashboard and, after the call, the replay, at the laptop size.
+    dashboard = await context.new_page()
+    supervisor = server.token(Role.SUPERVISOR, "Sumi")
+    await dashboard.goto(f"{server.url}/dashboard#token={supervisor}")
+    await expect(dashboard.locator(".mos-badge").first).to_be_visible(timeout=10_000)
+    await dashboard.screenshot(path=artifacts / "dashboard-screen-share-call.png")
 
     await customer.stop_screen_share()
     await expect(page.locator("#remote-screen-view")).to_be_hidden()
     await expect(notices).not_to_contain_text("sharing")
+    await page.locator("#hangup").click()
+    await server.switchboard.recordings.settle()
+    replay = await context.new_page()
+    await replay.goto(f"{server.url}/replay#token={server.token(Role.REVIEWER, 'Rina')}")
+    await replay.locator("#result-rows tr", has_text="Karim").get_by_role("button").click()
+    await expect(replay.locator("#p-badges")).to_contain_text("Screen shared")
+    await expect(replay.locator("#videos figcaption")).to_have_count(3)  # 2 cameras, 1 screen
+    # A clean call with no alert: no second of either strip is poor (the first second,
+    # before a microphone's first packet, was drawn poor under "Average MOS 4.4 (good)").
+    opened = await poll_state(
+        replay, PageLog("replay", replay), "the quality chart", lambda s: s["quality"]["shown"], 10
+    )
+    for lane in opened["quality"]["lanes"]:
+        assert [s for s in lane["rated"] if s["rating"] == "poor"] == [], lane
+    await replay.screenshot(path=artifacts / "replay-screen-share-call.png", full_page=True)
     await context.close()

@@ -115,7 +115,8 @@ async def check_seek(page: Page, log: PageLog, duration: float) -> None:
 
 
 async def check_video_trouble_marked_not_rated(page: Page, log: PageLog, call_id: str) -> None:
-    """The same alert, had it been the camera's: marked on the strip, but the voice is not red.
+    """The same alert, had it been the camera's: marked on the strip, but the voice is not red;
+    and a first second before any audio is "not measured", not poor (no alert said so).
 
     The strip is the voice's (its MOS); a video alert had coloured it poor to the end, under
     "Average MOS 4.1 (good)" (issue 13, item 1).
@@ -129,6 +130,10 @@ async def check_video_trouble_marked_not_rated(page: Page, log: PageLog, call_id
                 alert = event["alert"]
                 alert["kind_of_media"] = "video"
                 alert["covers"] = [{"direction": alert["direction"], "kind_of_media": "video"}]
+        # ...and the first second's microphones had sent nothing yet (no alert says so).
+        for sample in body["quality"][0]["samples"]:
+            if sample["direction"] == "inbound" and sample["kind"] == "audio":
+                sample["packets"] = 0
         await route.fulfill(response=response, body=json.dumps(body))
 
     await page.route(f"**/api/recordings/{call_id}", as_video)
@@ -142,7 +147,8 @@ async def check_video_trouble_marked_not_rated(page: Page, log: PageLog, call_id
     await expect(strip.locator(".q-alert-mark[data-kind=high_loss]").first).to_be_attached()
     poor = [s for s in customer["rated"] if s["rating"] == "poor"]
     low = [s for s in poor if s["mos"] is None or s["mos"] >= 3.6]
-    assert low == [], f"seconds rated poor by a video alert: {low}"
+    assert low == [], f"seconds rated poor by a video alert or before any audio: {low}"
+    assert customer["rated"][0]["rating"] == "unknown", customer["rated"][:2]
     await page.unroute(f"**/api/recordings/{call_id}")
 
 

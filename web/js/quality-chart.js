@@ -109,7 +109,9 @@ export function qualityModel(recording, series, events, duration) {
     // written in the same tick as the sample that fired (or cleared) it.
     for (const s of l.seconds) {
       const alerted = l.alerts.some((a) => a.voice && a.start <= s.end + TICK_SLACK_S && s.end < (a.end ?? Infinity) - TICK_SLACK_S);
-      s.rating = s.silent || alerted ? "poor" : mosRating(s.mos);
+      // A microphone that sent nothing is poor once its no-audio alert says so (as live);
+      // before that (the first second of a call) it is not measured.
+      s.rating = alerted ? "poor" : s.silent ? "unknown" : mosRating(s.mos);
     }
     for (const a of l.alerts) a.end ??= duration;
     const scores = l.seconds.map((s) => s.mos).filter((m) => typeof m === "number");
