@@ -11,11 +11,12 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import Field
 
-from .api import bearer_identity
-from .audit import AuditQuery
-from .auth import Role
-from .keys import SWITCHBOARD
-from .schemas import CallId, Message, parse, unix_day
+from signaling.audit import AuditQuery
+from signaling.auth import Role
+from signaling.keys import SWITCHBOARD
+from signaling.schemas import CallId, Message, parse, unix_day
+
+from .calls import bearer_identity
 
 DAY_S = 86400
 Date = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from .auth import Identity, Role
-from .calls import Call
-from .errors import (
+from signaling.auth import Identity, Role
+from signaling.calls import Call
+from signaling.errors import (
     AuthError,
     ForbiddenError,
     InvalidMessageError,
@@ -27,12 +27,12 @@ from .errors import (
     RateLimitedError,
     TokenMissingError,
 )
-from .ice import ice_servers_for
-from .keys import API_LIMITER, AUTHORITY, CONFIG, GUEST_LIMITER, SWITCHBOARD
-from .limits import RateLimiter
-from .remote import client_address
-from .schemas import CreateCallBody, GuestBody, Message, parse
-from .switchboard import Switchboard
+from signaling.ice import ice_servers_for
+from signaling.keys import API_LIMITER, AUTHORITY, CONFIG, GUEST_LIMITER, SWITCHBOARD
+from signaling.limits import RateLimiter
+from signaling.remote import client_address
+from signaling.schemas import CreateCallBody, GuestBody, Message, parse
+from signaling.switchboard import Switchboard
 
 logger = logging.getLogger(__name__)
 

@@ -45,15 +45,15 @@ from media.router import Router
 from media.source import SourceKind
 from quality.alerts import AlertChange, AlertKind
 from quality.sample import Direction, StreamSample
+from signaling.agent_queue import AgentState
+from signaling.auth import Role
+from signaling.calls import Call, CallState
+from signaling.errors import NotFoundError
+from signaling.keys import CONFIG
+from signaling.switchboard import Switchboard
+from signaling.tasks import TaskSet
 
-from .agent_queue import AgentState
-from .api import bearer_identity
-from .auth import Role
-from .calls import Call, CallState
-from .errors import NotFoundError
-from .keys import CONFIG
-from .switchboard import Switchboard
-from .tasks import TaskSet
+from .calls import bearer_identity
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from aiohttp import hdrs, web
 
-from .keys import CONFIG
+from signaling.keys import CONFIG
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 PAGES = {

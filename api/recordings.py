@@ -28,13 +28,13 @@ from recording.finalize import META, read_events
 from recording.index import Query
 from recording.playback import byte_range, content_type, media_files, resolve
 from recording.transcript import transcript_from
+from signaling.audit import AuditRecord
+from signaling.auth import REPLAY_ROLES, Identity
+from signaling.errors import InvalidMessageError, NotFoundError, TokenRevokedError
+from signaling.keys import CONFIG, MEDIA_SIGNER, REVOCATIONS, SWITCHBOARD
+from signaling.schemas import CallId, Message, ShortText, parse, unix_day
 
-from .api import bearer_identity
-from .audit import AuditRecord
-from .auth import REPLAY_ROLES, Identity
-from .errors import InvalidMessageError, NotFoundError, TokenRevokedError
-from .keys import CONFIG, MEDIA_SIGNER, REVOCATIONS, SWITCHBOARD
-from .schemas import CallId, Message, ShortText, parse, unix_day
+from .calls import bearer_identity
 
 Date = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 

@@ -14,13 +14,14 @@ from typing import Annotated, Literal
 from aiohttp import web
 from pydantic import Field
 
-from .api import bearer_identity, read_body, remote_address
-from .audit import AuditRecord
-from .auth import Role
-from .errors import InvalidMessageError
-from .keys import AUTHORITY, REVOCATIONS, SWITCHBOARD
-from .revocation import RevocationKind
-from .schemas import Message
+from signaling.audit import AuditRecord
+from signaling.auth import Role
+from signaling.errors import InvalidMessageError
+from signaling.keys import AUTHORITY, REVOCATIONS, SWITCHBOARD
+from signaling.revocation import RevocationKind
+from signaling.schemas import Message
+
+from .calls import bearer_identity, read_body, remote_address
 
 Subject = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w.@:+-]+$")]
 GrantId = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]

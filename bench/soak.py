@@ -7,7 +7,7 @@ Usage (from the repository root):
 
 It starts kotha as an operator runs it (its own process, ``python -m signaling
 serve``) and keeps ``--calls`` calls going at once, each a customer and an
-agent (:class:`~signaling.client.KothaClient` peers playing tones) that last a
+agent (:class:`~client.participant.KothaClient` peers playing tones) that last a
 random 5-20 s and end in one of the ways real calls do: the agent or the
 customer hangs up, the customer reloads the page mid-call (a fresh socket and
 peer) and hangs up later, or the customer's network goes and never comes back
@@ -48,10 +48,10 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from client.participant import KothaClient  # noqa: E402
 from media import aiortc_compat  # noqa: E402
 from media.source import SourceKind  # noqa: E402
 from signaling.auth import Role  # noqa: E402
-from signaling.client import KothaClient  # noqa: E402
 from signaling.events import ServerEvent  # noqa: E402
 from tests.attack.server import API_KEY, METRICS_TOKEN, ServerProcess  # noqa: E402
 from tests.support import ToneTrack  # noqa: E402

@@ -15,7 +15,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from . import api, audit_api, metrics, pages, recordings_api, revocations_api
+from api import audit, calls, metrics, pages, recordings
+from api import revocations as revocation_routes
+from api.metrics import METRICS, Metrics
+
 from .auth import TokenAuthority
 from .config import Config
 from .errors import ConfigError
@@ -35,7 +38,6 @@ from .limits import RateLimiter
 from .listener import connection_limits
 from .media_urls import MediaSigner
 from .memory import trim_periodically
-from .metrics import METRICS, Metrics
 from .revocation import RevocationList
 from .socket_server import SocketServer
 from .switchboard import Switchboard
@@ -48,7 +50,7 @@ def create_app(config: Config) -> web.Application:
         raise ConfigError("jwt_secret is empty; call Config.with_secret() first")
     app = web.Application(
         client_max_size=MAX_REST_BODY,
-        middlewares=[connection_limits, api.error_middleware],
+        middlewares=[connection_limits, calls.error_middleware],
     )
     app[CONFIG] = config
     revocations = RevocationList(
@@ -75,12 +77,9 @@ def create_app(config: Config) -> web.Application:
     app[CALL_NAMESPACE] = hub
     app[METRICS] = Metrics(switchboard)
 
-    api.add_routes(app)
-    recordings_api.add_routes(app)
-    audit_api.add_routes(app)
-    revocations_api.add_routes(app)
-    metrics.add_routes(app)
-    pages.add_routes(app)
+    # The REST edge (api/): calls, recordings, the audit log, revocations, /metrics, pages.
+    for routes in (calls, recordings, audit, revocation_routes, metrics, pages):
+        routes.add_routes(app)
     app.on_shutdown.append(_drain)
     app.cleanup_ctx.append(_revocations_ctx)
     app.cleanup_ctx.append(_sockets_ctx)

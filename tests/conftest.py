@@ -15,10 +15,10 @@ import socketio
 from aiohttp import web
 from yarl import URL
 
+from client.participant import KothaClient
 from media.source import SourceKind
 from signaling.app import create_app
 from signaling.auth import Role, TokenAuthority
-from signaling.client import KothaClient
 from signaling.config import Config
 from signaling.events import NAMESPACE
 from signaling.keys import SWITCHBOARD

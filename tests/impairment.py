@@ -454,7 +454,7 @@ class ImpairedLink:
         await self.close()
 
     def client_options(self) -> dict[str, Any]:
-        """Keyword arguments for :class:`signaling.client.KothaClient` that route it here."""
+        """Keyword arguments for :class:`client.participant.KothaClient` that route it here."""
         return {"offer_filter": self.rewrite_offer, "answer_filter": self.rewrite_answer}
 
     def rewrite_offer(self, sdp: str) -> str:

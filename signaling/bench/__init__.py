@@ -2,7 +2,7 @@
 
 The benchmark runs kotha as a separate process, exactly as an operator would,
 and loads it with two-party audio calls made by headless aiortc peers that
-speak the real protocol (:class:`~signaling.client.KothaClient`). It then
+speak the real protocol (:class:`~client.participant.KothaClient`). It then
 measures, over a window that starts after every call carries media:
 
 * the server process's CPU time (``/proc/<pid>/stat``, all threads) divided by

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from client.participant import KothaClient
 from media import aiortc_compat
 from media.source import SourceKind
 
-from ..client import KothaClient
 from .opus_loop import read_packets
 from .streams import LoopTrack, Tally, Window
 

@@ -23,9 +23,9 @@ import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
+from client.participant import KothaClient
 from media.source import SourceKey, SourceKind
 from signaling.auth import Role
-from signaling.client import KothaClient
 from signaling.events import NAMESPACE
 from tests.attack.server import API_KEY, ServerProcess
 from tests.support import ToneTrack

@@ -16,8 +16,8 @@ import json
 
 import aiohttp
 
+from client.participant import KothaClient
 from signaling.auth import Role
-from signaling.client import KothaClient
 from tests.attack.conftest import StartProbe, StartServer
 from tests.attack.server import ServerProcess
 

@@ -38,9 +38,9 @@ from urllib.parse import quote
 import pytest
 from playwright.async_api import Browser, Page, Route, expect
 
+from client.participant import KothaClient
 from media.source import SourceKind
 from signaling.auth import Role
-from signaling.client import KothaClient
 from signaling.events import ServerEvent
 from tests.conftest import Server, ServerFactory, api_request, connect_call
 from tests.support import SpeechTrack

@@ -23,6 +23,7 @@ import pytest
 from aiortc import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
+from client.participant import ClientError
 from media import aiortc_compat
 from media.client_peer import ClientPeer, SdpFilter
 from media.errors import NegotiationError
@@ -30,7 +31,6 @@ from media.ice_policy import CandidateGate, CandidatePolicy
 from media.peer import Offer, PeerState
 from media.room import Room
 from media.source import SourceKind
-from signaling.client import ClientError
 from tests.conftest import Server, connect_call
 from tests.support import ToneTrack, record_audio, tone_levels
 

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from client.participant import KothaClient
 from media.source import SourceKey, SourceKind
 from signaling.auth import Role
-from signaling.client import KothaClient
 from signaling.events import ServerEvent
 from tests.conftest import Pair, Server, connect_call
 from tests.support import Ear, TestCardTrack, ToneTrack, participant_media

@@ -27,8 +27,8 @@ import pytest
 from aiortc import MediaStreamTrack, RTCPeerConnection
 from av import AudioFrame
 
+from client.participant import KothaClient
 from media.source import SourceKey, SourceKind
-from signaling.client import KothaClient
 from tests.conftest import Server
 from tests.impairment import (
     ImpairedLink,

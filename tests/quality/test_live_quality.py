@@ -21,9 +21,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from client.participant import ClientError
 from recording.finalize import read_events
 from signaling.auth import Role
-from signaling.client import ClientError
 from signaling.events import ServerEvent
 from tests.conftest import Server, connect_call
 from tests.support import drop_every, participant_media

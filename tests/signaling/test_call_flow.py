@@ -13,9 +13,9 @@ import time
 
 import pytest
 
+from client.participant import ClientError, KothaClient
 from recording.finalize import read_events
 from signaling.auth import Role
-from signaling.client import ClientError, KothaClient
 from signaling.events import ServerEvent
 from tests.conftest import Server, ServerFactory, connect_call
 

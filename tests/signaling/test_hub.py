@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from client.participant import ClientError
 from signaling.auth import Role, TokenAuthority
-from signaling.client import ClientError
 from signaling.events import NAMESPACE
 from tests.conftest import Server, connect_call
 from tests.conftest import connect_refusal as _refusal

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import asyncio
 
+from client.participant import KothaClient
 from media.source import SourceKind
 from recording.finalize import read_events
 from signaling.auth import Role
-from signaling.client import KothaClient
 from signaling.events import ServerEvent
 from tests.conftest import Pair, Server, ServerFactory, connect_call
 from tests.support import Ear, ToneTrack

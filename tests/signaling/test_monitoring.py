@@ -26,10 +26,10 @@ from typing import Any
 
 import pytest
 
+from client.participant import ClientError, KothaClient
 from media.source import SourceKind
 from recording.finalize import read_events
 from signaling.auth import Role
-from signaling.client import ClientError, KothaClient
 from signaling.events import ServerEvent
 from tests.conftest import Server, connect_call
 from tests.support import ToneTrack

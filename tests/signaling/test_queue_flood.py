@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from client.participant import ClientError
 from signaling.auth import Identity, Role, TokenAuthority
-from signaling.client import ClientError
 from signaling.errors import QueueShareError
 from signaling.events import ServerEvent
 from signaling.notifier import Payload

@@ -20,9 +20,9 @@ import time
 
 import pytest
 
+from client.participant import KothaClient
 from signaling.auth import Role, TokenAuthority
 from signaling.cli import main as kotha
-from signaling.client import KothaClient
 from signaling.errors import TokenExpiredError
 from signaling.keys import CONFIG
 from tests.conftest import TEST_SECRET, Server, api_request, connect_refusal

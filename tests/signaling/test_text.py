@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from api.recordings import RecordingSearch
 from signaling.errors import InvalidMessageError
-from signaling.recordings_api import RecordingSearch
 from signaling.schemas import CreateCallBody, GuestBody, TagCall, parse
 from signaling.text import plain_text, printable, printable_json
 
