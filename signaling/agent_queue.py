@@ -12,7 +12,8 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum, unique
+
+from callcenter.states import AgentState
 
 from .calls import Call, CallState
 
@@ -21,14 +22,6 @@ logger = logging.getLogger(__name__)
 # Weight of the newest call in the handle-time average: recent calls matter
 # more, one odd call does not swing the estimate.
 _HANDLE_TIME_ALPHA = 0.2
-
-
-@unique
-class AgentState(StrEnum):
-    AWAY = "away"  # signed in, not taking calls
-    AVAILABLE = "available"  # waiting for a call
-    RINGING = "ringing"  # a call is offered and not yet accepted
-    ON_CALL = "on_call"
 
 
 @dataclass(slots=True)

@@ -6,44 +6,15 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
-from enum import StrEnum, unique
 
+from callcenter.states import NEXT_CALL_STATES, CallState, EndReason
 from media.monitor import MonitorMode
 
 from .auth import Role
 
 logger = logging.getLogger(__name__)
 
-
-@unique
-class CallState(StrEnum):
-    CREATED = "created"  # a join link exists; the customer has not asked for an agent yet
-    QUEUED = "queued"  # waiting for an agent
-    OFFERED = "offered"  # offered to one agent, who has not accepted yet
-    ACTIVE = "active"  # an agent took it; media flows
-    ENDED = "ended"  # terminal
-
-
-# Which state may follow which: anything else is a bug in the switchboard.
-_NEXT: dict[CallState, frozenset[CallState]] = {
-    CallState.CREATED: frozenset({CallState.QUEUED, CallState.ENDED}),
-    CallState.QUEUED: frozenset({CallState.OFFERED, CallState.ACTIVE, CallState.ENDED}),
-    CallState.OFFERED: frozenset({CallState.QUEUED, CallState.ACTIVE, CallState.ENDED}),
-    # Back to the queue: the agent's connection did not come back, the customer is still there.
-    CallState.ACTIVE: frozenset({CallState.QUEUED, CallState.ENDED}),
-    CallState.ENDED: frozenset(),
-}
-
-
-@unique
-class EndReason(StrEnum):
-    HUNG_UP = "hung_up"
-    CANCELLED = "cancelled"  # the customer gave up waiting
-    ABANDONED = "abandoned"  # the customer's connection did not come back while waiting
-    DISCONNECTED = "disconnected"  # a party's connection did not come back during the call
-    EXPIRED = "expired"  # the join link was never used
-    SHUTDOWN = "shutdown"  # the server was stopped (SIGTERM) and ended it
-    INTERRUPTED = "interrupted"  # the server stopped without ending it (a crash); found at start
+__all__ = ["Call", "CallState", "EndReason", "Monitor", "Participant"]
 
 
 @dataclass(slots=True)
@@ -185,7 +156,7 @@ class Call:
     def set_state(self, state: CallState) -> None:
         if state is self.state:
             return
-        if state not in _NEXT[self.state]:
+        if state not in NEXT_CALL_STATES[self.state]:
             raise RuntimeError(f"Call({self.call_id}) cannot go from {self.state} to {state}")
         logger.info("Call(%s) %s -> %s", self.call_id, self.state.value, state.value)
         self.state = state
