@@ -11,13 +11,16 @@ and close the peers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
 from api import audit, calls, metrics, pages, recordings
 from api import revocations as revocation_routes
 from api.metrics import METRICS, Metrics
+from media.baseline import TranscodingRelay
+from media.room import MediaPlane
+from media.router import Router
 
 from .auth import TokenAuthority
 from .config import Config
@@ -45,7 +48,11 @@ from .switchboard import Switchboard
 MAX_REST_BODY = 64 * 1024
 
 
-def create_app(config: Config) -> web.Application:
+def create_app(
+    config: Config, *, plane_factory: Callable[[], MediaPlane] | None = None
+) -> web.Application:
+    """The server: every part wired; ``plane_factory`` makes each call's media plane
+    (the forwarding router; a benchmark passes its transcoding baseline)."""
     if not config.jwt_secret:
         raise ConfigError("jwt_secret is empty; call Config.with_secret() first")
     app = web.Application(
@@ -69,7 +76,9 @@ def create_app(config: Config) -> web.Application:
     sio = SocketServer(config)
     sio.attach(app)
     app[SOCKETIO] = sio
-    switchboard = Switchboard(config)
+    if plane_factory is None:
+        plane_factory = TranscodingRelay if config.media_plane == "transcode" else Router
+    switchboard = Switchboard(config, plane_factory=plane_factory)
     hub = CallNamespace(switchboard, app[AUTHORITY])
     switchboard.notifier = hub
     sio.register_namespace(hub)

@@ -177,6 +177,11 @@ def _add_bench(sub: Any) -> None:
         action="store_true",
         help="try 1, 2, 4, 6, 8, ... streams until the pool falls behind; report the capacity",
     )
+    transcribe.add_argument(
+        "--warm-spares",
+        type=int,
+        help="warm recognisers the pool keeps ready (default: one per worker)",
+    )
     transcribe.add_argument("--json", action="store_true", help="print only the JSON line")
     transcribe.set_defaults(func=_bench_transcribe)
 
@@ -374,6 +379,7 @@ def _bench_transcribe(args: argparse.Namespace) -> int:
             max_streams=args.max_streams,
             find_capacity=args.find_capacity,
             quiet=args.json,
+            warm_spares=args.warm_spares,
         )
     )
     print(json.dumps(result, ensure_ascii=False), flush=True)

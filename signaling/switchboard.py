@@ -16,12 +16,11 @@ from typing import Any
 from aiortc import RTCConfiguration
 
 from media import aiortc_compat
-from media.baseline import TranscodingRelay
 from media.errors import MediaError, PeerClosedError, UnknownParticipantError
 from media.ice_policy import CandidatePolicy
 from media.monitor import MonitorMode
 from media.peer import Offer, PeerState
-from media.room import Room, default_configuration
+from media.room import MediaPlane, Room, default_configuration
 from media.router import Router
 from media.source import SourceKind
 
@@ -82,8 +81,11 @@ class Switchboard:
         notifier: Notifier | None = None,
         *,
         configuration_factory: Callable[[], RTCConfiguration] = default_configuration,
+        plane_factory: Callable[[], MediaPlane] = Router,
     ) -> None:
         self.config = config
+        # What moves each call's media: the router; a benchmark passes its baseline.
+        self._plane_factory = plane_factory
         self.calls: dict[str, Call] = {}
         self.queue = AgentQueue(
             default_handle_time_s=config.default_handle_time_s, max_waiting=config.max_queue
@@ -781,13 +783,12 @@ class Switchboard:
                 self._media_state_changed(call_id, participant_id, state), "media_state"
             )
 
-        plane = TranscodingRelay() if self.config.media_plane == "transcode" else Router()
         return Room(
             call_id,
             on_offer=on_offer,
             on_state=on_state,
             configuration_factory=self._configuration_factory,
-            plane=plane,
+            plane=self._plane_factory(),
             answer_timeout=self.config.answer_timeout_s,
             candidate_policy=self._candidate_policy,
         )

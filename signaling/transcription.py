@@ -135,6 +135,7 @@ class Transcription:
             max_streams=config.transcribe_max_streams,
             behind_s=config.transcribe_behind_s,
             give_up_s=config.transcribe_give_up_s,
+            warm_spares=config.transcribe_warm_spares or None,
         )
         self.spotter = KeywordSpotter(config.transcribe_keywords)
         self._languages = dict(config.transcribe_languages)

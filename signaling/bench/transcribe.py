@@ -399,6 +399,7 @@ async def run_streams(
     workers: int | None = None,
     max_streams: int = MAX_STREAMS,
     reference: dict[str, Any] | None = None,
+    warm_spares: int | None = None,
 ) -> dict[str, Any]:
     """``streams`` microphones saying ``speech`` at once into one pool; the run's figures."""
     pool = TranscriptionPool(
@@ -406,12 +407,13 @@ async def run_streams(
         max_streams=max(max_streams, streams),
         behind_s=BEHIND_S,
         give_up_s=GIVE_UP_S,
+        warm_spares=warm_spares,
     )
     # As a server does once its model has loaded: a warm recogniser per worker, refilled
     # as streams take them (pool.tick), so streams do not pay a new one's first decode.
     pool.warm(model)
     for _ in range(600):
-        if pool.spares.count(model) >= pool.workers:
+        if pool.spares.count(model) >= pool.warm_spares:
             break
         await asyncio.sleep(0.05)
     spotter = KeywordSpotter()
@@ -451,6 +453,7 @@ async def run_streams(
     result: dict[str, Any] = {
         "streams": streams,
         "workers": pool.workers,
+        "warm_spares": pool.warm_spares,
         "audio_s": round(audio_s, 2),
         "pool_audio_s": round(stats.audio_s, 2),
         "busy_s": round(stats.busy_s, 3),
@@ -497,6 +500,7 @@ async def run_transcribe_benchmark(
     max_streams: int = MAX_STREAMS,
     find_capacity: bool = False,
     quiet: bool = False,
+    warm_spares: int | None = None,
 ) -> dict[str, Any]:
     """One run of ``streams`` microphones, or the capacity search; figures as one JSON-able dict.
 
@@ -506,6 +510,7 @@ async def run_transcribe_benchmark(
         workers: the pool's threads (default: one per core).
         max_streams: the pool's limit; with ``find_capacity``, the most streams tried.
         find_capacity: try 1, 2, 4, 6, 8, ... streams until the pool cannot keep up.
+        warm_spares: warm recognisers the pool keeps ready (default: one per worker).
         quiet: no progress lines on stderr.
     """
     if streams < 1 or phrases < 1 or max_streams < 1:
@@ -547,6 +552,7 @@ async def run_transcribe_benchmark(
             workers=workers,
             max_streams=max_streams,
             reference=endpoint,
+            warm_spares=warm_spares,
         )
         progress(_line(run))
         return {**head, **run, "machine": machine_info()}
@@ -560,6 +566,7 @@ async def run_transcribe_benchmark(
             workers=workers,
             max_streams=max_streams,
             reference=endpoint,
+            warm_spares=warm_spares,
         )
         runs.append(run)
         progress(_line(run))
