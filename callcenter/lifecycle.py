@@ -56,6 +56,17 @@ def _agent(draft: Draft, subject: str) -> AgentValue:
     return agent
 
 
+def create(call: CallValue) -> Change[CallValue]:
+    """A new call (a customer's link was made): it exists, waiting for nobody yet."""
+
+    def apply(draft: Draft) -> CallValue:
+        if draft.call(call.call_id) is not None:
+            raise Refused("exists", f"there is already a call {call.call_id}")
+        return draft.put_call(call)
+
+    return Change(apply, calls=(call.call_id,))
+
+
 def request(call_id: str, now: float) -> Change[CallValue]:
     """The customer asks for an agent: the call waits in the queue (a returning call keeps
     its place; one whose agent's connection was lost goes ahead of first-time callers)."""
@@ -114,6 +125,73 @@ def accept(
         draft.put_agent(agent.moved_to(AgentState.ON_CALL, now, call_id))
         draft.dequeue(call_id)
         return draft.put_call(taken)
+
+    return Change(apply, calls=(call_id,), agents=(subject,), queue=True)
+
+
+def withdraw(
+    call_id: str, subject: str, now: float, agent_state: AgentState | None
+) -> Change[CallValue]:
+    """An offer to ``subject`` ends unanswered: the call waits in its place again, and the
+    agent becomes ``agent_state`` (Away after a timeout; None: their state stays, as when
+    they took another call)."""
+
+    def apply(draft: Draft) -> CallValue:
+        call = _call(draft, call_id)
+        if call.state is not CallState.OFFERED or call.offered_to != subject:
+            raise Refused("call_state", f"call {call_id} is not ringing for {subject}")
+        agent = draft.agent(subject)
+        if agent is not None and agent.call_id == call_id:
+            state = agent_state if agent_state is not None else agent.state
+            draft.put_agent(agent.moved_to(state, now))
+        return draft.put_call(replace(call.moved_to(CallState.QUEUED, now), offered_to=None))
+
+    return Change(apply, calls=(call_id,), agents=(subject,))
+
+
+def decline(call_id: str, subject: str, now: float) -> Change[CallValue]:
+    """The agent the call rings for declines it: it waits again, never to ring them again."""
+
+    def apply(draft: Draft) -> CallValue:
+        call, agent = _call(draft, call_id), _agent(draft, subject)
+        if call.state is not CallState.OFFERED or call.offered_to != subject:
+            raise Refused("call_state", "that call is not being offered to you")
+        if agent.call_id == call_id:
+            draft.put_agent(agent.moved_to(AgentState.AVAILABLE, now))
+        waiting = replace(
+            call.moved_to(CallState.QUEUED, now),
+            offered_to=None,
+            declined_by=call.declined_by | {subject},
+        )
+        return draft.put_call(waiting)
+
+    return Change(apply, calls=(call_id,), agents=(subject,))
+
+
+def requeue(call_id: str, subject: str, now: float) -> Change[CallValue]:
+    """The agent's connection never came back: the call waits again, ahead of first-time
+    callers, with the agent among its former ones and nobody's decline held against it.
+    The agent is Away, and told of the call they lost when they are back."""
+
+    def apply(draft: Draft) -> CallValue:
+        call = _call(draft, call_id)
+        party = call.agent
+        if call.state is not CallState.ACTIVE or party is None or party.subject != subject:
+            raise Refused("call_state", f"call {call_id} has no agent {subject} to lose")
+        agent = draft.agent(subject)
+        if agent is not None and agent.call_id == call_id:
+            away = agent.moved_to(AgentState.AWAY, now)
+            draft.put_agent(replace(away, lost_call=call_id))
+        waiting = replace(
+            call.moved_to(CallState.QUEUED, now),
+            agent=None,
+            former_agents=(*call.former_agents, party),
+            declined_by=frozenset(),
+            requeued_at=now,
+        )
+        stored = draft.put_call(waiting)
+        draft.enqueue(call_id, QueueEntry.score_of(stored.queued_at or now, requeued=True))
+        return stored
 
     return Change(apply, calls=(call_id,), agents=(subject,), queue=True)
 

@@ -195,6 +195,9 @@ class AgentValue:
     state: AgentState = AgentState.AWAY
     state_since: float = 0.0
     call_id: str | None = None
+    lost_call: str | None = None
+    """The call that went back to the queue when this agent's connection was lost, until
+    they say what they do next (Available or Away): their console tells them."""
     version: int = 0
 
     def moved_to(self, state: AgentState, now: float, call_id: str | None = None) -> AgentValue:
@@ -209,6 +212,7 @@ class AgentValue:
             "state": self.state.value,
             "state_since": self.state_since,
             "call_id": self.call_id,
+            "lost_call": self.lost_call,
             "version": self.version,
         }
 
@@ -220,6 +224,7 @@ class AgentValue:
             state=AgentState(record["state"]),
             state_since=record.get("state_since", 0.0),
             call_id=record.get("call_id"),
+            lost_call=record.get("lost_call"),
             version=record.get("version", 0),
         )
 
