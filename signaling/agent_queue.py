@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import bisect
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from callcenter import routing
 from callcenter.states import AgentState
+from callcenter.values import AgentValue
 
 from .calls import Call, CallState
+from .payloads import agent_payload
 
 logger = logging.getLogger(__name__)
-
-# Weight of the newest call in the handle-time average: recent calls matter
-# more, one odd call does not swing the estimate.
-_HANDLE_TIME_ALPHA = 0.2
 
 
 @dataclass(slots=True)
@@ -29,7 +27,8 @@ class Agent:
     subject: str
     name: str
     state: AgentState = AgentState.AWAY
-    state_since: float = field(default_factory=time.monotonic)
+    state_since: float = field(default_factory=time.time)
+    """Wall-clock time the state began (a value read on other nodes and after restarts)."""
     call_id: str | None = None
     connections: int = 0
     lost_call: str | None = None
@@ -40,17 +39,16 @@ class Agent:
         if state is not self.state:
             logger.info("Agent(%s) %s -> %s", self.subject, self.state.value, state.value)
             self.state = state
-            self.state_since = time.monotonic()
+            self.state_since = time.time()
         self.call_id = call_id
 
+    def to_value(self) -> AgentValue:
+        return AgentValue(
+            self.subject, self.name, self.state, self.state_since, self.call_id, self.lost_call
+        )
+
     def to_wire(self) -> dict[str, object]:
-        return {
-            "subject": self.subject,
-            "name": self.name,
-            "state": self.state.value,
-            "call_id": self.call_id,
-            "connected": self.connections > 0,
-        }
+        return agent_payload(self.to_value(), connected=self.connections > 0)
 
 
 class AgentQueue:
@@ -118,57 +116,28 @@ class AgentQueue:
             agent = self.agents[subject] = Agent(subject=subject, name=name)
         return agent
 
+    def online(self) -> set[str]:
+        """Agents with a connection open."""
+        return {subject for subject, agent in self.agents.items() if agent.connections}
+
     def staffed(self) -> int:
         """Agents who take calls now or will when their call ends."""
-        return sum(
-            1 for a in self.agents.values() if a.state is not AgentState.AWAY and a.connections
-        )
+        return routing.staffed(self.agents.values(), self.online())
 
     def estimated_wait_s(self, position: int) -> float | None:
         """Expected seconds until an agent answers the call at ``position``."""
         return self.wait_estimator()(position)
 
     def wait_estimator(self) -> Callable[[int], float | None]:
-        """The wait estimate by position, with the agents counted once (for a whole queue).
-
-        Free agents take the first calls at once. After that, each staffed
-        agent frees up once per average handle time, the first time about
-        half-way through their current call. With nobody staffed there is no
-        honest estimate, so None.
-        """
-        available, staffed, handle_time_s = self._available(), self.staffed(), self._handle_time_s
-
-        def estimate(position: int) -> float | None:
-            if position <= available:
-                return 0.0
-            if staffed == 0:
-                return None
-            rounds = math.ceil((position - available) / staffed)
-            return round((rounds - 0.5) * handle_time_s)
-
-        return estimate
+        """The wait estimate by position, with the agents counted once (for a whole queue)."""
+        return routing.wait_estimate(list(self.agents.values()), self.online(), self._handle_time_s)
 
     def record_handle_time(self, seconds: float) -> None:
-        self._handle_time_s += _HANDLE_TIME_ALPHA * (seconds - self._handle_time_s)
+        self._handle_time_s = routing.next_handle_time(self._handle_time_s, seconds)
 
     def next_match(self) -> tuple[Call, Agent] | None:
         """The first waiting call (re-queued ones first) and the longest-idle agent free for it."""
-        idle = sorted(
-            (a for a in self.agents.values() if a.state is AgentState.AVAILABLE and a.connections),
-            key=lambda a: a.state_since,
-        )
-        for call in self._waiting:
-            if call.state is not CallState.QUEUED:
-                continue
-            for agent in idle:
-                if agent.subject not in call.declined_by:
-                    return call, agent
-        return None
-
-    def _available(self) -> int:
-        return sum(
-            1 for a in self.agents.values() if a.state is AgentState.AVAILABLE and a.connections
-        )
+        return routing.next_match(self._waiting, self.agents.values(), self.online())
 
 
 def _place(call: Call) -> tuple[bool, float]:

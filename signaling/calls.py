@@ -8,9 +8,17 @@ import time
 from dataclasses import dataclass, field
 
 from callcenter.states import NEXT_CALL_STATES, CallState, EndReason
+from callcenter.values import CallValue, MonitorValue, ParticipantValue
 from media.monitor import MonitorMode
 
 from .auth import Role
+from .payloads import (
+    barging_payload,
+    call_payload,
+    monitor_payload,
+    participant_payload,
+    queue_entry_payload,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,17 +43,22 @@ class Participant:
     media_joins: int = 0
     """How often the participant started media (more than once: rejoined)."""
 
+    def to_value(self) -> ParticipantValue:
+        return ParticipantValue(
+            participant_id=self.participant_id,
+            role=self.role.value,
+            subject=self.subject,
+            name=self.name,
+            connected=self.connected,
+            media_state=self.media_state,
+            audio_enabled=self.audio_enabled,
+            video_enabled=self.video_enabled,
+            screen_sharing=self.screen_sharing,
+            media_joins=self.media_joins,
+        )
+
     def to_wire(self) -> dict[str, object]:
-        return {
-            "participant_id": self.participant_id,
-            "role": self.role.value,
-            "name": self.name,
-            "connected": self.connected,
-            "media_state": self.media_state,
-            "audio_enabled": self.audio_enabled,
-            "video_enabled": self.video_enabled,
-            "screen_sharing": self.screen_sharing,
-        }
+        return participant_payload(self.to_value())
 
 
 @dataclass(slots=True)
@@ -72,30 +85,26 @@ class Monitor:
     def role(self) -> Role:
         return Role.SUPERVISOR
 
+    def to_value(self) -> MonitorValue:
+        return MonitorValue(
+            participant_id=self.participant_id,
+            subject=self.subject,
+            name=self.name,
+            mode=self.mode,
+            sid=self.sid,
+            source=self.source,
+            started_at=self.started_at,
+            mode_since=self.mode_since,
+            media_state=self.media_state,
+        )
+
     def to_wire(self) -> dict[str, object]:
         """What the agent and other staff see: who is monitoring, and how."""
-        return {
-            "participant_id": self.participant_id,
-            "subject": self.subject,
-            "name": self.name,
-            "mode": self.mode.value,
-            "started_at": self.started_at,
-            "mode_since": self.mode_since,
-            "media_state": self.media_state,
-        }
+        return monitor_payload(self.to_value())
 
     def as_participant(self) -> dict[str, object]:
         """What the customer sees of a supervisor who barged in: a third participant."""
-        return {
-            "participant_id": self.participant_id,
-            "role": Role.SUPERVISOR.value,
-            "name": self.name,
-            "connected": True,
-            "media_state": self.media_state,
-            "audio_enabled": True,
-            "video_enabled": False,
-            "screen_sharing": False,
-        }
+        return barging_payload(self.to_value())
 
 
 @dataclass(slots=True)
@@ -168,40 +177,36 @@ class Call:
         elif state is CallState.ENDED:
             self.ended_at = now
 
-    def to_wire(self) -> dict[str, object]:
-        """What the participants (and staff) see of the call.
+    def to_value(self) -> CallValue:
+        """The call as a value of the call centre's state (what the registry keeps)."""
+        return CallValue(
+            call_id=self.call_id,
+            customer=self.customer.to_value(),
+            language=self.language,
+            media=self.media,
+            created_at=self.created_at,
+            metadata=dict(self.metadata),
+            state=self.state,
+            queued_at=self.queued_at,
+            answered_at=self.answered_at,
+            ended_at=self.ended_at,
+            end_reason=self.end_reason,
+            ended_by=self.ended_by,
+            agent=self.agent.to_value() if self.agent is not None else None,
+            recording_state=self.recording_state,
+            tags=tuple(self.tags),
+            offered_to=self.offered_to,
+            declined_by=frozenset(self.declined_by),
+            queued_from=self.queued_from,
+            monitors=tuple(m.to_value() for m in self.monitors.values()),
+            requeued_at=self.requeued_at,
+            former_agents=tuple(p.to_value() for p in self.former_agents),
+        )
 
-        Safe for the customer: a supervisor appears only while barging in
-        (listening and whispering supervisors are told to the agent apart,
-        in ``monitor_updated``).
-        """
-        barging = [
-            m.as_participant() for m in self.monitors.values() if m.mode is MonitorMode.BARGE
-        ]
-        return {
-            "call_id": self.call_id,
-            "state": self.state.value,
-            "language": self.language,
-            "media": self.media,
-            "created_at": self.created_at,
-            "queued_at": self.queued_at,
-            "answered_at": self.answered_at,
-            "ended_at": self.ended_at,
-            "end_reason": self.end_reason.value if self.end_reason else None,
-            "ended_by": self.ended_by,
-            "recording": self.recording_state,
-            "requeued_at": self.requeued_at,
-            "participants": [p.to_wire() for p in self.participants] + barging,
-        }
+    def to_wire(self) -> dict[str, object]:
+        """What the participants (and staff) see of the call (see payloads.call_payload)."""
+        return call_payload(self.to_value())
 
     def to_queue_entry(self, now: float) -> dict[str, object]:
         """What agents see of a waiting call."""
-        return {
-            "call_id": self.call_id,
-            "customer_name": self.customer.name,
-            "language": self.language,
-            "media": self.media,
-            "waiting_s": round(now - (self.queued_at or now), 1),
-            "offered": self.state is CallState.OFFERED,
-            "requeued": self.requeued_at is not None,
-        }
+        return queue_entry_payload(self.to_value(), now)

@@ -194,7 +194,7 @@ class Config(BaseModel):
     """Microphones transcribed at once on this node; more are refused with a reason."""
     transcribe_warm_spares: Annotated[int, Field(ge=0, le=1000)] = 0
     """Warm recognisers kept ready per speech model (0: one per transcription thread). Each
-    saves a new call ~0.9 s of CPU in its first second and holds ~40 MB; at most
+    saves a new call ~0.9 s of CPU in its first second and holds 15-20 MB; at most
     ``transcribe_max_streams``."""
     transcribe_behind_s: Annotated[float, Field(gt=0, le=60)] = 2.0
     """New streams are refused while transcription runs this far behind live."""

@@ -137,7 +137,7 @@ class Floor:
             (
                 {
                     **agent.to_wire(),
-                    "state_for_s": round(time.monotonic() - agent.state_since),
+                    "state_for_s": round(time.time() - agent.state_since),
                 }
                 for agent in switchboard.queue.agents.values()
             ),

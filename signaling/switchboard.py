@@ -49,6 +49,7 @@ from .limits import RateLimiter, Tally
 from .logs import call_context
 from .monitoring import Monitoring, Seat
 from .notifier import Notifier, Payload
+from .payloads import ended_payload, offer_payload
 from .quality_monitor import QualityMonitor
 from .recordings import CallRecordings
 from .requeue import requeue_call, taken_again
@@ -165,7 +166,7 @@ class Switchboard:
             ended = [c for c in map(self.calls.get, ids) if c is not None]
         else:
             ended = []
-        return [_ended_payload(call) for call in ended]
+        return [ended_payload(call.to_value()) for call in ended]
 
     async def drain(self) -> None:
         """Stop taking calls and end the live ones, telling their parties (SIGTERM)."""
@@ -775,7 +776,7 @@ class Switchboard:
 
         async def on_offer(participant_id: str, offer: Offer) -> None:
             await self.notifier.to_participant(
-                call_id, participant_id, ServerEvent.MEDIA_OFFER, _offer_payload(call_id, offer)
+                call_id, participant_id, ServerEvent.MEDIA_OFFER, offer_payload(call_id, offer)
             )
 
         def on_state(participant_id: str, state: PeerState) -> None:
@@ -1025,7 +1026,9 @@ class Switchboard:
                     agent.set_state(AgentState.AVAILABLE if agent.connections else AgentState.AWAY)
                     await self._agent_changed(subject)
             logger.info("Call(%s) ended: %s", call.call_id, reason.value)
-            await self.notifier.to_call(call.call_id, ServerEvent.CALL_ENDED, _ended_payload(call))
+            await self.notifier.to_call(
+                call.call_id, ServerEvent.CALL_ENDED, ended_payload(call.to_value())
+            )
         self._floor_changed()
         if reason is not EndReason.SHUTDOWN:
             await self._queue_changed()
@@ -1062,33 +1065,5 @@ class _Unwired:
         return False
 
 
-def _ended_payload(call: Call) -> Payload:
-    return {
-        "call_id": call.call_id,
-        "reason": call.end_reason.value if call.end_reason else None,
-        "ended_by": call.ended_by,
-        "call": call.to_wire(),
-    }
-
-
 def _participant_id() -> str:
     return "p_" + secrets.token_hex(5)
-
-
-def _offer_payload(call_id: str, offer: Offer) -> Payload:
-    return {
-        "call_id": call_id,
-        "peer_id": offer.peer_id,
-        "offer_id": offer.offer_id,
-        "description": {"type": "offer", "sdp": offer.sdp},
-        "slots": [
-            {
-                "mid": slot.mid,
-                "kind": slot.kind,
-                "direction": slot.direction.value,
-                "participant_id": slot.participant_id,
-                "source": slot.source,
-            }
-            for slot in offer.slots
-        ],
-    }
