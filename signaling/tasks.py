@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections import deque
+from collections.abc import Callable, Coroutine, Hashable
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -65,3 +66,44 @@ class TaskSet:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.error("task %s failed", task.get_name(), exc_info=task.exception())
+
+
+class Lanes:
+    """Coroutines that must run one at a time, in order, per lane; lanes run side by side.
+
+    One lane per recipient keeps what each one is sent in the order it was made
+    (a slow send of a partial cannot be overtaken by the final after it), while
+    a slow recipient holds up only itself. Each lane's runner is a task of
+    ``tasks``, so closing the TaskSet cancels and awaits them; what was still
+    waiting in a lane is then dropped.
+    """
+
+    def __init__(self, tasks: TaskSet) -> None:
+        self._tasks = tasks
+        self._lanes: dict[Hashable, deque[Coroutine[Any, Any, Any]]] = {}
+
+    def run(self, lane: Hashable, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coro`` after everything queued before it in ``lane``."""
+        queued = self._lanes.get(lane)
+        if queued is not None:
+            queued.append(coro)
+            return
+        queued = deque([coro])
+        if self._tasks.spawn(self._drain(lane, queued), f"lane {lane}") is None:
+            coro.close()  # the owner is closed: nothing runs any more
+            return
+        self._lanes[lane] = queued
+
+    async def _drain(self, lane: Hashable, queued: deque[Coroutine[Any, Any, Any]]) -> None:
+        try:
+            while queued:
+                try:
+                    await queued[0]
+                except Exception:
+                    logger.exception("lane %s: a task failed; the next goes on", lane)
+                del queued[0]  # run: out of the lane
+        finally:
+            if self._lanes.get(lane) is queued:
+                del self._lanes[lane]
+            for left in queued:  # cancelled: the rest never runs
+                left.close()

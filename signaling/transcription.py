@@ -37,6 +37,7 @@ from .events import ServerEvent
 from .notifier import Send
 from .quality_monitor import QualityMonitor
 from .recordings import CallRecordings
+from .tasks import Lanes, TaskSet
 
 logger = logging.getLogger(__name__)
 
@@ -125,12 +126,13 @@ class Transcription:
         *,
         watchers: Watchers | None = None,
         catalog: ModelCatalog | None = None,
+        pool: TranscriptionPool | None = None,
     ) -> None:
         self.enabled = config.transcribe_enabled
         self.catalog = catalog or ModelCatalog(
             config.transcribe_models, allow_download=config.transcribe_download
         )
-        self.pool = TranscriptionPool(
+        self.pool = pool or TranscriptionPool(
             workers=config.transcribe_workers or None,
             max_streams=config.transcribe_max_streams,
             behind_s=config.transcribe_behind_s,
@@ -147,8 +149,9 @@ class Transcription:
         self._send = send
         self._watchers = watchers
         self._calls: dict[str, CallTranscript] = {}
-        self._loading: set[asyncio.Task[None]] = set()
-        self._sending: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet("Transcription")
+        # One lane per recipient: each is sent its events in the order they were made.
+        self._lanes = Lanes(self._tasks)
         self.listeners: list[TranscriptListener] = []
         self.utterances = 0
         self.alerts = 0
@@ -176,11 +179,7 @@ class Transcription:
             )
             self._settled(transcript)
             return
-        task = asyncio.get_running_loop().create_task(
-            self._load(transcript, room.plane), name=f"Transcription({call.call_id})::load"
-        )
-        self._loading.add(task)
-        task.add_done_callback(self._loading.discard)
+        self._tasks.spawn(self._load(transcript, room.plane), f"load {call.call_id}")
 
     def pause(self, call_id: str, paused: bool) -> None:
         """While the recording is paused nothing is transcribed either (a card being read out)."""
@@ -256,9 +255,8 @@ class Transcription:
                 self._changed(transcript)
 
     async def close(self) -> None:
-        for task in list(self._loading):
-            task.cancel()
-        await asyncio.gather(*self._loading, return_exceptions=True)
+        """Stop loading models and sending (what was still to be sent is dropped)."""
+        await self._tasks.close()
         await asyncio.to_thread(self.pool.close)
 
     # -- internals -------------------------------------------------------
@@ -422,11 +420,7 @@ class Transcription:
             listener(call_id, event, payload)
         agent = transcript.call.agent
         if agent is not None:
-            self._spawn(self._send(call_id, agent.participant_id, event, payload))
+            pid = agent.participant_id
+            self._lanes.run((call_id, pid), self._send(call_id, pid, event, payload))
         if self._watchers is not None:
-            self._spawn(self._watchers(call_id, event, payload))
-
-    def _spawn(self, sending: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(sending)
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
+            self._lanes.run((call_id, "watchers"), self._watchers(call_id, event, payload))
