@@ -39,13 +39,13 @@ from prometheus_client import (
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from callcenter.states import AgentState
 from media.monitor import MonitorMode
 from media.peer import PeerState
 from media.router import Router
 from media.source import SourceKind
 from quality.alerts import AlertChange, AlertKind
 from quality.sample import Direction, StreamSample
-from signaling.agent_queue import AgentState
 from signaling.auth import Role
 from signaling.calls import Call, CallState
 from signaling.errors import NotFoundError
@@ -284,7 +284,7 @@ class SwitchboardCollector(Collector):
         agents = GaugeMetricFamily(
             "kotha_agents", "Agents this node knows, by state.", labels=["state"]
         )
-        agent_states = Tally(agent.state for agent in switchboard.queue.agents.values())
+        agent_states = Tally(agent.state for agent in switchboard.agents.values())
         for agent_state in AgentState:
             agents.add_metric([agent_state.value], agent_states[agent_state])
         yield agents

@@ -1,4 +1,7 @@
-"""The queue of waiting customers, the agents who serve it, and the wait estimate.
+"""The queue of waiting customers, and how long agents lately spend on a call.
+
+Agents are the registry's (:class:`~callcenter.values.AgentValue`); who gets which call,
+and the wait told, are :mod:`callcenter.routing`'s rules.
 
 (Named ``agent_queue`` because a module called ``queue`` would shadow the
 standard library module that aiortc imports.)
@@ -7,52 +10,14 @@ standard library module that aiortc imports.)
 from __future__ import annotations
 
 import bisect
-import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from callcenter import routing
-from callcenter.states import AgentState
-from callcenter.values import AgentValue
 
 from .calls import Call, CallState
-from .payloads import agent_payload
-
-logger = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class Agent:
-    subject: str
-    name: str
-    state: AgentState = AgentState.AWAY
-    state_since: float = field(default_factory=time.time)
-    """Wall-clock time the state began (a value read on other nodes and after restarts)."""
-    call_id: str | None = None
-    connections: int = 0
-    lost_call: str | None = None
-    """The call that went back to the queue when this agent's connection was lost, until
-    they say what they do next (Available or Away): their console tells them."""
-
-    def set_state(self, state: AgentState, call_id: str | None = None) -> None:
-        if state is not self.state:
-            logger.info("Agent(%s) %s -> %s", self.subject, self.state.value, state.value)
-            self.state = state
-            self.state_since = time.time()
-        self.call_id = call_id
-
-    def to_value(self) -> AgentValue:
-        return AgentValue(
-            self.subject, self.name, self.state, self.state_since, self.call_id, self.lost_call
-        )
-
-    def to_wire(self) -> dict[str, object]:
-        return agent_payload(self.to_value(), connected=self.connections > 0)
 
 
 class AgentQueue:
-    """Waiting calls in arrival order, and the agents who may take them.
+    """Waiting calls in arrival order.
 
     A call whose agent's connection was lost (``requeued_at`` set) goes ahead of
     every call waiting for a first agent, as contact centres re-queue a dropped
@@ -64,7 +29,6 @@ class AgentQueue:
     def __init__(self, *, default_handle_time_s: float, max_waiting: int) -> None:
         self._waiting: list[Call] = []
         self._ids: set[str] = set()
-        self.agents: dict[str, Agent] = {}
         self._handle_time_s = default_handle_time_s
         self._max_waiting = max_waiting
 
@@ -110,34 +74,13 @@ class AgentQueue:
     def head(self) -> Call | None:
         return next((c for c in self._waiting if c.state is CallState.QUEUED), None)
 
-    def agent(self, subject: str, name: str) -> Agent:
-        agent = self.agents.get(subject)
-        if agent is None:
-            agent = self.agents[subject] = Agent(subject=subject, name=name)
-        return agent
-
-    def online(self) -> set[str]:
-        """Agents with a connection open."""
-        return {subject for subject, agent in self.agents.items() if agent.connections}
-
-    def staffed(self) -> int:
-        """Agents who take calls now or will when their call ends."""
-        return routing.staffed(self.agents.values(), self.online())
-
-    def estimated_wait_s(self, position: int) -> float | None:
-        """Expected seconds until an agent answers the call at ``position``."""
-        return self.wait_estimator()(position)
-
-    def wait_estimator(self) -> Callable[[int], float | None]:
-        """The wait estimate by position, with the agents counted once (for a whole queue)."""
-        return routing.wait_estimate(list(self.agents.values()), self.online(), self._handle_time_s)
+    @property
+    def handle_time_s(self) -> float:
+        """The average time an agent spends on a call, lately (for wait estimates)."""
+        return self._handle_time_s
 
     def record_handle_time(self, seconds: float) -> None:
         self._handle_time_s = routing.next_handle_time(self._handle_time_s, seconds)
-
-    def next_match(self) -> tuple[Call, Agent] | None:
-        """The first waiting call (re-queued ones first) and the longest-idle agent free for it."""
-        return routing.next_match(self._waiting, self.agents.values(), self.online())
 
 
 def _place(call: Call) -> tuple[bool, float]:

@@ -18,7 +18,7 @@ from aiohttp import web
 from api import audit, calls, metrics, pages, recordings
 from api import revocations as revocation_routes
 from api.metrics import METRICS, Metrics
-from media.baseline import TranscodingRelay
+from callcenter.open_registry import open_registry
 from media.room import MediaPlane
 from media.router import Router
 
@@ -49,7 +49,7 @@ MAX_REST_BODY = 64 * 1024
 
 
 def create_app(
-    config: Config, *, plane_factory: Callable[[], MediaPlane] | None = None
+    config: Config, *, plane_factory: Callable[[], MediaPlane] = Router
 ) -> web.Application:
     """The server: every part wired; ``plane_factory`` makes each call's media plane
     (the forwarding router; a benchmark passes its transcoding baseline)."""
@@ -76,9 +76,12 @@ def create_app(
     sio = SocketServer(config)
     sio.attach(app)
     app[SOCKETIO] = sio
-    if plane_factory is None:
-        plane_factory = TranscodingRelay if config.media_plane == "transcode" else Router
-    switchboard = Switchboard(config, plane_factory=plane_factory)
+    registry = open_registry(
+        config.redis_url,
+        prefix=config.redis_prefix,
+        ended_retention_s=config.ended_call_retention_s,
+    )
+    switchboard = Switchboard(config, plane_factory=plane_factory, registry=registry)
     hub = CallNamespace(switchboard, app[AUTHORITY])
     switchboard.notifier = hub
     sio.register_namespace(hub)
@@ -134,6 +137,7 @@ async def _switchboard_ctx(app: web.Application) -> AsyncIterator[None]:
     switchboard.start()
     yield
     await switchboard.close()
+    await switchboard.registry.close()
 
 
 async def _metrics_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -122,6 +122,11 @@ class Config(BaseModel):
     ended_call_retention_s: Annotated[float, Field(ge=10, le=7 * 86400)] = 3600.0
     """How long an ended call stays in memory, so ``GET /api/calls/{id}`` and a page that
     reconnects still learn how it ended (the recording keeps it for good)."""
+    redis_url: str | None = None
+    """The Redis that holds the call centre's state (agents and, next, calls and the queue),
+    e.g. ``redis://10.0.0.5:6379/0``; none: it is kept in this process (one node)."""
+    redis_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "kotha:"
+    """The prefix of every key this call centre writes in that Redis."""
     joins_per_min: Annotated[float, Field(gt=0)] = 12.0
     """Fresh media connections one participant may open a minute (reloads, network changes);
     a page that fails and rejoins at once is refused, not given a peer each time."""
@@ -208,8 +213,6 @@ class Config(BaseModel):
     sentiment_fall: Annotated[float, Field(gt=0, le=2)] = 0.5
     """A fall of the customer's mood this large (on -1..1) alerts a supervisor."""
 
-    media_plane: Literal["forward", "transcode"] = "forward"
-    """``transcode`` is the naive decode/re-encode relay, for benchmarks only."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 

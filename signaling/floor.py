@@ -136,10 +136,10 @@ class Floor:
         agents = sorted(
             (
                 {
-                    **agent.to_wire(),
+                    **switchboard.agent_payload(agent),
                     "state_for_s": round(time.time() - agent.state_since),
                 }
-                for agent in switchboard.queue.agents.values()
+                for agent in switchboard.agents.values()
             ),
             key=lambda agent: (not agent["connected"], str(agent["name"]).lower()),
         )

@@ -314,7 +314,7 @@ class CallNamespace(socketio.AsyncNamespace):
     # -- events ------------------------------------------------------------
 
     async def on_get_state(self, socket: _Socket, message: GetState) -> Payload:
-        return self._switchboard.state_for(socket.identity)
+        return await self._switchboard.state_for(socket.identity)
 
     async def on_refresh_token(self, socket: _Socket, message: GetState) -> Payload:
         if socket.identity.role is Role.CUSTOMER:

@@ -11,10 +11,18 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 from aiortc import RTCConfiguration
 
+from callcenter import agents as agent_changes
+from callcenter import routing
+from callcenter.lifecycle import Change, Refused
+from callcenter.memory_registry import MemoryRegistry
+from callcenter.registry import CallRegistry, Draft
+from callcenter.states import AgentState
+from callcenter.values import AgentValue
 from media import aiortc_compat
 from media.errors import MediaError, PeerClosedError, UnknownParticipantError
 from media.ice_policy import CandidatePolicy
@@ -23,8 +31,9 @@ from media.peer import Offer, PeerState
 from media.room import MediaPlane, Room, default_configuration
 from media.router import Router
 from media.source import SourceKind
+from node.presence import Presence
 
-from .agent_queue import Agent, AgentQueue, AgentState
+from .agent_queue import AgentQueue
 from .audit import AuditLog, AuditRecord
 from .auth import FLOOR_ROLES, Identity, Role
 from .call_journal import CallJournal
@@ -49,7 +58,7 @@ from .limits import RateLimiter, Tally
 from .logs import call_context
 from .monitoring import Monitoring, Seat
 from .notifier import Notifier, Payload
-from .payloads import ended_payload, offer_payload
+from .payloads import agent_payload, ended_payload, offer_payload
 from .quality_monitor import QualityMonitor
 from .recordings import CallRecordings
 from .requeue import requeue_call, taken_again
@@ -83,8 +92,18 @@ class Switchboard:
         *,
         configuration_factory: Callable[[], RTCConfiguration] = default_configuration,
         plane_factory: Callable[[], MediaPlane] = Router,
+        registry: CallRegistry | None = None,
     ) -> None:
         self.config = config
+        # The call centre's state, shared by every node: agents live there (calls, next).
+        self.registry: CallRegistry = registry or MemoryRegistry(
+            ended_retention_s=config.ended_call_retention_s
+        )
+        # What this node last read or wrote of each agent (the floor and /metrics read it;
+        # a change always reads the registry afresh).
+        self.agents: dict[str, AgentValue] = {}
+        # Sockets open on this node.
+        self.presence = Presence()
         # What moves each call's media: the router; a benchmark passes its baseline.
         self._plane_factory = plane_factory
         self.calls: dict[str, Call] = {}
@@ -262,7 +281,7 @@ class Switchboard:
     async def connected(self, identity: Identity) -> Payload:
         """A socket of this identity connected; returns what the client should show."""
         if identity.role in FLOOR_ROLES:
-            return self.state_for(identity)
+            return await self.state_for(identity)
         if identity.role is Role.CUSTOMER:
             call = self.visible_call(identity, identity.call_id or "")
             customer = call.customer
@@ -274,14 +293,14 @@ class Switchboard:
                 customer.connected = True
                 await self._participant_changed(call, customer)
         else:
-            agent = self.queue.agent(identity.subject, identity.name)
+            agent = await self._sign_in(identity)
             self._tasks.cancel_timer(f"grace:agent:{identity.subject}")
-            agent.connections += 1
+            self.presence.agent_connected(identity.subject)
             current = self.calls.get(agent.call_id or "")
             if current is not None and current.agent is not None and not current.agent.connected:
                 current.agent.connected = True
                 await self._participant_changed(current, current.agent)
-        return self.state_for(identity)
+        return await self.state_for(identity)
 
     async def disconnected(self, identity: Identity) -> None:
         """A socket closed. The party may come back within ``rejoin_grace_s``."""
@@ -305,20 +324,18 @@ class Switchboard:
                     lambda: self._customer_gone(call_id),
                 )
             return
-        agent = self.queue.agents.get(identity.subject)
+        subject = identity.subject
+        if self.presence.agent_disconnected(subject):
+            return  # another socket of theirs is still open
+        agent = await self.registry.agent(subject)
         if agent is None:
-            return
-        agent.connections = max(0, agent.connections - 1)
-        if agent.connections:
             return
         call = self.calls.get(agent.call_id or "")
         if call is not None and call.agent is not None and call.agent.subject == agent.subject:
             call.agent.connected = False
             self._left(call, call.agent)
             await self._participant_changed(call, call.agent)
-        self._tasks.call_later(
-            f"grace:agent:{agent.subject}", grace, lambda: self._agent_gone(agent.subject)
-        )
+        self._tasks.call_later(f"grace:agent:{subject}", grace, lambda: self._agent_gone(subject))
 
     async def report_quality(
         self, identity: Identity, call_id: str, report: dict[str, Any]
@@ -404,7 +421,7 @@ class Switchboard:
                 reason="connection_lost",
             )
 
-    def state_for(self, identity: Identity) -> Payload:
+    async def state_for(self, identity: Identity) -> Payload:
         if identity.role in FLOOR_ROLES:
             return {
                 "server_time": time.time(),
@@ -426,13 +443,14 @@ class Switchboard:
             if call.state in (CallState.QUEUED, CallState.OFFERED):
                 state["queue"] = self._position_payload(call)
             return state
-        agent = self.queue.agent(identity.subject, identity.name)
+        agent = await self.registry.agent(identity.subject) or await self._sign_in(identity)
+        self.agents[agent.subject] = agent
         current = self.calls.get(agent.call_id or "")
         return {
             "server_time": time.time(),
             "role": identity.role.value,
             "name": identity.name,
-            "agent": agent.to_wire(),
+            "agent": self.agent_payload(agent),
             "auto_offer": self.config.auto_offer,
             "queue": self.queue_view(),
             "call": current.to_wire() if current is not None else None,
@@ -441,7 +459,7 @@ class Switchboard:
             "lost_call": self._lost_call(agent),
         }
 
-    def _lost_call(self, agent: Agent) -> Payload | None:
+    def _lost_call(self, agent: AgentValue) -> Payload | None:
         """The call this agent lost with their connection (it went back to the queue)."""
         call = self.calls.get(agent.lost_call or "")
         if call is None:
@@ -498,7 +516,7 @@ class Switchboard:
                 self.queue.enqueue(call)
                 await self._queue_changed()
                 await self._dispatch()
-            return self.state_for(identity)
+            return await self.state_for(identity)
 
     async def cancel_call(self, identity: Identity) -> None:
         identity.require(Role.CUSTOMER)
@@ -512,19 +530,22 @@ class Switchboard:
 
     async def set_availability(self, identity: Identity, status: str) -> Payload:
         identity.require(Role.AGENT)
-        agent = self.queue.agent(identity.subject, identity.name)
-        if agent.state in (AgentState.ON_CALL, AgentState.RINGING):
-            raise CallStateError(f"cannot change availability while {agent.state.value}")
-        agent.set_state(AgentState.AVAILABLE if status == "available" else AgentState.AWAY)
-        agent.lost_call = None  # told, and decided what to do next
+        await self._sign_in(identity)
+        wanted = agent_changes.set_availability(
+            identity.subject, status == "available", time.time()
+        )
+        try:  # answering also the notice of a call they lost: told, and decided
+            agent = await self._agent_run(wanted)
+        except Refused as refused:
+            raise CallStateError(str(refused)) from None
         await self._agent_changed(agent.subject)
         await self._queue_changed()
         await self._dispatch()
-        return agent.to_wire()
+        return self.agent_payload(self.agents[agent.subject])
 
     async def accept_call(self, identity: Identity, call_id: str | None) -> Call:
         identity.require(Role.AGENT)
-        agent = self.queue.agent(identity.subject, identity.name)
+        agent = await self._sign_in(identity)
         if agent.state is AgentState.ON_CALL:
             raise CallStateError("you are already on a call; hang up first")
         if agent.state is AgentState.AWAY:
@@ -556,14 +577,13 @@ class Switchboard:
                 role=Role.AGENT,
                 subject=agent.subject,
                 name=agent.name,
-                connected=agent.connections > 0,
+                connected=self.presence.agent_online(agent.subject),
                 video_enabled=call.media == "video",
             )
             call.offered_to = None
             call.set_state(CallState.ACTIVE)
             self.journal.record(call, "answered")
             self._dequeue(call)
-            agent.set_state(AgentState.ON_CALL, call.call_id)
             if call.call_id in self._media:
                 # Back from the queue (its agent was lost): this agent joins the same
                 # room, recording, quality timeline and transcript.
@@ -577,6 +597,9 @@ class Switchboard:
                     transcription=self.transcription,
                     tasks=self._tasks,
                 )
+            # After the call and its media are set (no await between their checks and
+            # changes): the call cannot be seen taken and without its room.
+            await self._move_agent(agent.subject, AgentState.ON_CALL, call.call_id)
             await self.notifier.to_call(
                 call.call_id, ServerEvent.CALL_UPDATED, {"call": call.to_wire()}
             )
@@ -835,19 +858,70 @@ class Switchboard:
 
     async def _agent_changed(self, subject: str) -> None:
         self._floor_changed()
-        agent = self.queue.agents.get(subject)
+        agent = self.agents.get(subject)
         if agent is not None:
             await self.notifier.to_agent(
-                subject, ServerEvent.AGENT_UPDATED, {"agent": agent.to_wire()}
+                subject, ServerEvent.AGENT_UPDATED, {"agent": self.agent_payload(agent)}
             )
+
+    def agent_payload(self, agent: AgentValue) -> Payload:
+        """An agent as their console and the floor see them (connected: on this node)."""
+        return agent_payload(agent, connected=self.presence.agent_online(agent.subject))
+
+    # -- agents in the registry --------------------------------------------
+
+    async def _sign_in(self, identity: Identity) -> AgentValue:
+        """The agent's record in the registry (made Away on their first sign-in)."""
+        return await self._agent_run(
+            agent_changes.sign_in(identity.subject, identity.name, time.time())
+        )
+
+    async def _agent_run(self, change: Change[AgentValue]) -> AgentValue:
+        stored = await self.registry.change(
+            change.apply, calls=change.calls, agents=change.agents, queue=change.queue
+        )
+        self.agents[stored.subject] = stored
+        return stored
+
+    async def _put_agent(
+        self, subject: str, new: Callable[[AgentValue], AgentValue | None]
+    ) -> AgentValue | None:
+        """Change one agent: ``new`` gives the value to write from the one stored (None:
+        leave it). Returns the value written, or None when nothing was."""
+
+        def apply(draft: Draft) -> AgentValue | None:
+            agent = draft.agent(subject)
+            changed = new(agent) if agent is not None else None
+            if agent is None or changed is None or changed == agent:
+                return None
+            return draft.put_agent(changed)
+
+        stored = await self.registry.change(apply, agents=[subject])
+        if stored is not None:
+            self.agents[subject] = stored
+        return stored
+
+    async def _move_agent(
+        self, subject: str, state: AgentState, call_id: str | None = None
+    ) -> AgentValue | None:
+        now = time.time()
+        return await self._put_agent(subject, lambda agent: agent.moved_to(state, now, call_id))
+
+    def _staffed(self) -> int:
+        return routing.staffed(self.agents.values(), self.presence.online_agents())
+
+    def _wait_estimator(self) -> Callable[[int], float | None]:
+        return routing.wait_estimate(
+            list(self.agents.values()), self.presence.online_agents(), self.queue.handle_time_s
+        )
 
     def _position_payload(self, call: Call) -> Payload:
         position = self.queue.position(call)
         return {
             "call_id": call.call_id,
             "position": position,
-            "estimated_wait_s": self.queue.estimated_wait_s(position) if position else None,
-            "agents_online": self.queue.staffed(),
+            "estimated_wait_s": self._wait_estimator()(position) if position else None,
+            "agents_online": self._staffed(),
         }
 
     def queue_view(self) -> Payload:
@@ -886,7 +960,7 @@ class Switchboard:
         self._queue_news_due = False
         self._queue_news_at = time.monotonic()
         await self.notifier.to_agents(ServerEvent.QUEUE_UPDATED, self.queue_view())
-        estimate, online = self.queue.wait_estimator(), self.queue.staffed()
+        estimate, online = self._wait_estimator(), self._staffed()
         told: dict[str, tuple[object, ...]] = {}
         for position, call in enumerate(self.queue.waiting(), 1):
             wait_s = estimate(position)
@@ -910,12 +984,15 @@ class Switchboard:
         """Offer waiting calls to idle agents, when calls are offered automatically."""
         if not self.config.auto_offer:
             return
-        while (match := self.queue.next_match()) is not None:
+        while (match := self._next_match()) is not None:
             call, agent = match
             with call_context(call.call_id):
                 call.set_state(CallState.OFFERED)
                 call.offered_to = agent.subject
-                agent.set_state(AgentState.RINGING, call.call_id)
+                rung = await self._put_agent(agent.subject, _ring(call.call_id, time.time()))
+                if rung is None or call.offered_to != agent.subject:
+                    await self._not_rung(call, agent.subject, rung)
+                    continue
                 timeout = self.config.offer_timeout_s
                 self._tasks.call_later(
                     f"offer:{call.call_id}", timeout, self._offer_timeout(call.call_id)
@@ -927,6 +1004,24 @@ class Switchboard:
                 )
                 await self._agent_changed(agent.subject)
         await self._queue_changed()
+
+    def _next_match(self) -> tuple[Call, AgentValue] | None:
+        online = self.presence.online_agents()
+        return routing.next_match(self.queue.waiting(), list(self.agents.values()), online)
+
+    async def _not_rung(self, call: Call, subject: str, rung: AgentValue | None) -> None:
+        """The agent this node picked was no longer free (its view was behind the registry),
+        or the call changed while they were being rung: undo what was done, look again."""
+        if call.state is CallState.OFFERED and call.offered_to == subject:
+            call.offered_to = None
+            call.set_state(CallState.QUEUED)
+        if rung is not None:  # rung for a call that has moved on: free again
+            await self._put_agent(subject, _unring(call.call_id, time.time()))
+        fresh = await self.registry.agent(subject)
+        if fresh is None:
+            self.agents.pop(subject, None)
+        else:
+            self.agents[subject] = fresh
 
     def _offer_timeout(self, call_id: str) -> Callable[[], Coroutine[Any, Any, None]]:
         return lambda: self._withdraw_offer(call_id, reason="timeout")
@@ -947,15 +1042,18 @@ class Switchboard:
         call.offered_to = None
         with call_context(call_id):
             call.set_state(CallState.QUEUED)
-        agent = self.queue.agents.get(subject or "")
-        if agent is not None and agent.call_id == call_id:
-            agent.set_state(agent_state if reason != "taken_other" else agent.state)
+        now = time.time()
+
+        def back(agent: AgentValue) -> AgentValue | None:
+            if agent.call_id != call_id:
+                return None
+            return agent.moved_to(agent_state if reason != "taken_other" else agent.state, now)
+
+        if subject is not None and await self._put_agent(subject, back) is not None:
             await self.notifier.to_agent(
-                agent.subject,
-                ServerEvent.CALL_OFFER_WITHDRAWN,
-                {"call_id": call_id, "reason": reason},
+                subject, ServerEvent.CALL_OFFER_WITHDRAWN, {"call_id": call_id, "reason": reason}
             )
-            await self._agent_changed(agent.subject)
+            await self._agent_changed(subject)
         await self._dispatch()
         await self._queue_changed()
 
@@ -969,8 +1067,8 @@ class Switchboard:
         await self._end_call(call, reason, by=call.customer.participant_id)
 
     async def _agent_gone(self, subject: str) -> None:
-        agent = self.queue.agents.get(subject)
-        if agent is None or agent.connections:
+        agent = await self.registry.agent(subject)
+        if agent is None or self.presence.agent_online(subject):
             return
         call = self.calls.get(agent.call_id or "")
         if agent.state is AgentState.RINGING and call is not None:
@@ -984,14 +1082,17 @@ class Switchboard:
                     self.transcription.speaker_left(call.call_id, left),
                     f"transcription:{call.call_id}:{left}",
                 )
-                agent.set_state(AgentState.AWAY)
-                agent.lost_call = call.call_id
+                lost, now = call.call_id, time.time()
+                await self._put_agent(
+                    subject,
+                    lambda held: replace(held.moved_to(AgentState.AWAY, now), lost_call=lost),
+                )
                 await self._agent_changed(subject)
                 await self._dispatch()
                 await self._queue_changed()
                 return
             await self._end_call(call, EndReason.DISCONNECTED, by=call.agent.participant_id)
-        agent.set_state(AgentState.AWAY)
+        await self._move_agent(subject, AgentState.AWAY)
         await self._queue_changed()
 
     async def _end_call(self, call: Call, reason: EndReason, by: str | None = None) -> None:
@@ -1021,9 +1122,10 @@ class Switchboard:
             for subject in filter(
                 None, [call.agent.subject if call.agent else None, was_offered_to]
             ):
-                agent = self.queue.agents.get(subject)
-                if agent is not None and agent.call_id == call.call_id:
-                    agent.set_state(AgentState.AVAILABLE if agent.connections else AgentState.AWAY)
+                free = (
+                    AgentState.AVAILABLE if self.presence.agent_online(subject) else AgentState.AWAY
+                )
+                if await self._put_agent(subject, _freed(call.call_id, free, time.time())):
                     await self._agent_changed(subject)
             logger.info("Call(%s) ended: %s", call.call_id, reason.value)
             await self.notifier.to_call(
@@ -1067,3 +1169,36 @@ class _Unwired:
 
 def _participant_id() -> str:
     return "p_" + secrets.token_hex(5)
+
+
+def _ring(call_id: str, now: float) -> Callable[[AgentValue], AgentValue | None]:
+    """An available agent starts ringing for ``call_id`` (None: they are not available)."""
+
+    def ring(agent: AgentValue) -> AgentValue | None:
+        if agent.state is not AgentState.AVAILABLE:
+            return None
+        return agent.moved_to(AgentState.RINGING, now, call_id)
+
+    return ring
+
+
+def _unring(call_id: str, now: float) -> Callable[[AgentValue], AgentValue | None]:
+    """An agent ringing for ``call_id`` is available again."""
+
+    def unring(agent: AgentValue) -> AgentValue | None:
+        if agent.state is not AgentState.RINGING or agent.call_id != call_id:
+            return None
+        return agent.moved_to(AgentState.AVAILABLE, now)
+
+    return unring
+
+
+def _freed(
+    call_id: str, state: AgentState, now: float
+) -> Callable[[AgentValue], AgentValue | None]:
+    """The agent of (or ringing for) ``call_id``, which ended, is ``state`` again."""
+
+    def free(agent: AgentValue) -> AgentValue | None:
+        return agent.moved_to(state, now) if agent.call_id == call_id else None
+
+    return free

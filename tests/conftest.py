@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +25,40 @@ from signaling.config import Config
 from signaling.events import NAMESPACE
 from signaling.keys import SWITCHBOARD
 from signaling.switchboard import Switchboard
+from tests.redis_server import RedisServer, start_redis
 
 TEST_SECRET = "kotha-test-secret-0123456789abcdefghijklmnop"
 API_KEY = "shop-api-key-0123456789"
+REDIS_URL_ENV = "KOTHA_REDIS_URL"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--redis",
+        action="store_true",
+        help="keep the call centre's state in a real redis-server the tests start "
+        f"(every server the tests run gets it as {REDIS_URL_ENV}, under a prefix of its own)",
+    )
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server on a free port, stopped by its PID at the end of the session."""
+    server = start_redis(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_registry(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """With ``--redis``, every kotha server of the run keeps its state in a real Redis."""
+    if not request.config.getoption("--redis"):
+        yield None
+        return
+    server: RedisServer = request.getfixturevalue("redis_server")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(REDIS_URL_ENV, server.url)
+        yield server.url
 
 
 def make_config(tmp_path: Path, **overrides: Any) -> Config:
@@ -42,6 +75,9 @@ def make_config(tmp_path: Path, **overrides: Any) -> Config:
         # The pages expose window.kotha.state(), which the browser tests read.
         "page_test_hooks": True,
     }
+    if os.environ.get(REDIS_URL_ENV):  # --redis: each server a call centre of its own
+        values["redis_url"] = os.environ[REDIS_URL_ENV]
+        values["redis_prefix"] = f"test:{secrets.token_hex(6)}:"
     values.update(overrides)
     return Config(**values)
 

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from callcenter.memory_registry import MemoryRegistry
 from callcenter.redis_registry import RedisRegistry
 from callcenter.registry import CallRegistry
-from tests.redis_server import RedisServer, start_redis
+from tests.redis_server import RedisServer
 
 RETENTION_S = 0.5  # how long an ended call is kept, short enough to see it go
-
-
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = start_redis(tmp_path_factory.mktemp("redis"))
-    yield server
-    server.stop()
 
 
 # Handles on one call centre: the same registry in memory; in Redis, one client per handle,

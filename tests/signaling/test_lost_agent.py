@@ -76,8 +76,9 @@ async def test_a_lost_agents_customer_goes_first_in_line_and_the_next_agent_take
     assert [p["role"] for p in requeued["participants"]] == ["customer"]
     await pair.customer.wait_for(ServerEvent.QUEUE_POSITION, lambda p: p["position"] == 1)
     await salma.wait_for(ServerEvent.QUEUE_POSITION, lambda p: p["position"] == 2)
-    rahim = server.switchboard.queue.agents["rahim"]
-    assert rahim.state.value == "away" and rahim.call_id is None
+    rahim = await server.switchboard.registry.agent("rahim")
+    assert rahim is not None and rahim.state.value == "away" and rahim.call_id is None
+    assert rahim.lost_call == pair.call_id  # his console tells him when he is back
     queue = server.switchboard.queue_view()
     assert [(c["customer_name"], c["requeued"]) for c in queue["calls"]] == [
         ("Karim", True),

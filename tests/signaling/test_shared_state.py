@@ -1,0 +1,66 @@
+"""The call centre's state lives in the registry the node is given: Redis, when configured.
+
+An operator who sets ``redis_url`` finds the agents there, under the configured prefix,
+as msgpack records (what other nodes read); the node's own view follows what it wrote.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import msgpack
+from redis.asyncio import Redis
+
+from callcenter.memory_registry import MemoryRegistry
+from callcenter.redis_registry import RedisRegistry
+from signaling.auth import Role
+from signaling.events import ServerEvent
+from signaling.keys import CONFIG
+from tests.conftest import Server, ServerFactory
+from tests.redis_server import RedisServer
+
+
+async def test_an_agents_state_is_kept_in_the_configured_redis(
+    start_server: ServerFactory, redis_server: RedisServer
+) -> None:
+    prefix = f"kotha-test-{secrets.token_hex(4)}:"
+    server = await start_server(redis_url=redis_server.url, redis_prefix=prefix)
+    assert isinstance(server.switchboard.registry, RedisRegistry)
+    rahim = server.client(server.token(Role.AGENT, "Rahim"))
+    await rahim.connect()
+
+    await rahim.set_availability("available")
+
+    redis = Redis.from_url(redis_server.url)
+    try:
+        record = msgpack.unpackb(await redis.get(f"{prefix}agent:rahim"))
+        assert (record["name"], record["state"]) == ("Rahim", "available")
+        assert await redis.smembers(f"{prefix}agents") == {b"rahim"}
+
+        await rahim.set_availability("away")
+        record = msgpack.unpackb(await redis.get(f"{prefix}agent:rahim"))
+        assert record["state"] == "away"
+    finally:
+        await redis.aclose()
+    # What the agent's console is told is what Redis holds.
+    told = rahim.events(ServerEvent.AGENT_UPDATED)[-1]["agent"]
+    assert told["state"] == "away" and told["connected"] is True
+
+
+async def test_a_run_with_redis_keeps_every_servers_state_there(
+    server: Server, shared_registry: str | None
+) -> None:
+    """``pytest --redis`` (as .ci/run does) runs every server on Redis; plain runs in memory."""
+    registry = server.switchboard.registry
+    if shared_registry is None:
+        assert isinstance(registry, MemoryRegistry)
+        return
+    assert isinstance(registry, RedisRegistry)
+    agent = server.client(server.token(Role.AGENT, "Nadia"))
+    await agent.connect()
+    redis = Redis.from_url(shared_registry)
+    try:
+        prefix = server.app[CONFIG].redis_prefix
+        assert await redis.exists(f"{prefix}agent:nadia") == 1
+    finally:
+        await redis.aclose()
