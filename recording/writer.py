@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -45,6 +46,46 @@ def opus_silence() -> bytes:
     return bytes(packets[0])
 
 
+@dataclass(frozen=True, slots=True)
+class Open:
+    """Create the recording's folder and open its events.jsonl."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One encoded frame of a stream, at its call time."""
+
+    stream: str
+    kind: str  # "audio" or "video"
+    data: bytes
+    ms: int
+    keyframe: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SilenceUntil:
+    """Fill an audio stream with silence up to ``end_ms``."""
+
+    stream: str
+    end_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One JSON line for events.jsonl."""
+
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Close every file of the recording."""
+
+
+Command = Open | Frame | SilenceUntil | Event | Stop
+STOP = Stop()
+
+
 class DiskWriter:
     """The thread that writes every recording of this node.
 
@@ -56,9 +97,8 @@ class DiskWriter:
     """
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[RecordingWriter | None, tuple[Any, ...]]] = (
-            queue.SimpleQueue()
-        )
+        # (None, STOP) closes the thread itself.
+        self._queue: queue.SimpleQueue[tuple[RecordingWriter | None, Command]] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="recording-writer", daemon=True)
         self._start_lock = threading.Lock()
         self._closed: Future[None] = Future()
@@ -70,7 +110,7 @@ class DiskWriter:
             if not self._thread.is_alive() and not self._closed.done():
                 self._thread.start()
 
-    def submit(self, writer: RecordingWriter, command: tuple[Any, ...]) -> None:
+    def submit(self, writer: RecordingWriter, command: Command) -> None:
         self._queue.put((writer, command))
 
     def close(self) -> Future[None]:
@@ -79,7 +119,7 @@ class DiskWriter:
             if not self._closed.done():
                 self._closed.set_result(None)
             return self._closed
-        self._queue.put((None, ("close",)))
+        self._queue.put((None, STOP))
         return self._closed
 
     def _run(self) -> None:
@@ -109,7 +149,7 @@ class DiskWriter:
             # Shutting down with calls still up: their files are closed so that
             # all written data is on disk; the next start finishes them.
             for writer in list(self._open):
-                writer.apply(("stop",), silence)
+                writer.apply(STOP, silence)
             self._closed.set_result(None)
 
 
@@ -125,10 +165,10 @@ class RecordingWriter:
 
     def start(self) -> None:
         self._disk.start()
-        self._disk.submit(self, ("open",))
+        self._disk.submit(self, Open())
 
     def frame(self, stream: str, kind: str, data: bytes, ms: int, keyframe: bool) -> None:
-        self._disk.submit(self, ("frame", stream, kind, data, ms, keyframe))
+        self._disk.submit(self, Frame(stream, kind, data, ms, keyframe))
 
     def silence_until(self, stream: str, end_ms: int) -> None:
         """Fill an audio stream with silence up to ``end_ms`` (a pause the call ended in).
@@ -136,29 +176,31 @@ class RecordingWriter:
         Gaps between frames are filled by the stream file itself; this is for
         a stretch that no later frame closes.
         """
-        self._disk.submit(self, ("silence", stream, end_ms))
+        self._disk.submit(self, SilenceUntil(stream, end_ms))
 
     def event(self, line: str) -> None:
         """Append one JSON line to events.jsonl."""
-        self._disk.submit(self, ("event", line))
+        self._disk.submit(self, Event(line))
 
     def stop(self) -> Future[dict[str, dict[str, Any]]]:
         """Close every file; the future gives each stream's frame count and time span."""
-        self._disk.submit(self, ("stop",))
+        self._disk.submit(self, STOP)
         return self._done
 
-    def apply(self, command: tuple[Any, ...], silence: bytes) -> bool:
+    def apply(self, command: Command, silence: bytes) -> bool:
         """Run one command on the writer thread; True once the recording is closed."""
         if self._done.done():
             return True
-        if command[0] == "stop":
+        if isinstance(command, Stop):
             self._close()
             return True
         try:
             self._handle(command, silence)
         except Exception:
             # One bad frame must not end the recording of the rest.
-            logger.exception("recording writer (%s): %s failed", self.folder.name, command[0])
+            logger.exception(
+                "recording writer (%s): %s failed", self.folder.name, type(command).__name__
+            )
         return False
 
     def _close(self) -> None:
@@ -180,23 +222,21 @@ class RecordingWriter:
             }
         )
 
-    def _handle(self, command: tuple[Any, ...], silence: bytes) -> None:
-        kind = command[0]
-        if kind == "open":
+    def _handle(self, command: Command, silence: bytes) -> None:
+        if isinstance(command, Open):
             self.folder.mkdir(parents=True, exist_ok=True)
             self._events = open(self.folder / "events.jsonl", "a", encoding="utf-8")  # noqa: SIM115
-        elif kind == "frame":
-            _, stream, media, data, ms, keyframe = command
-            self._file(stream, media, silence).write(data, ms, keyframe)
-        elif kind == "silence":
-            _, stream, end_ms = command
-            file = self._file(stream, "audio", silence)
-            if file.last_ms is not None and end_ms > file.last_ms:
-                file.write(silence, end_ms - AUDIO_FRAME_MS, True)
-        elif kind == "event":
+        elif isinstance(command, Frame):
+            file = self._file(command.stream, command.kind, silence)
+            file.write(command.data, command.ms, command.keyframe)
+        elif isinstance(command, SilenceUntil):
+            file = self._file(command.stream, "audio", silence)
+            if file.last_ms is not None and command.end_ms > file.last_ms:
+                file.write(silence, command.end_ms - AUDIO_FRAME_MS, True)
+        elif isinstance(command, Event):
             if self._events is None:
                 raise RuntimeError("events.jsonl is not open")
-            self._events.write(command[1] + "\n")
+            self._events.write(command.line + "\n")
             self._events.flush()
 
     def _file(self, stream: str, kind: str, silence: bytes) -> StreamFile:
