@@ -23,6 +23,7 @@ import av
 
 from .layout import all_folders
 from .renditions import make_renditions
+from .timeline import EntryType
 from .transcript import write_transcript
 from .writer import PART_SUFFIX
 
@@ -60,7 +61,9 @@ def recover_unfinished(root: Path, *, started_before: float) -> list[tuple[Path,
     for folder in all_folders(root):
         if is_finished(folder):
             continue
-        started = next((e for e in read_events(folder) if e.get("type") == "recording_started"), {})
+        started = next(
+            (e for e in read_events(folder) if e.get("type") == EntryType.RECORDING_STARTED), {}
+        )
         if float(started.get("at") or 0) >= started_before:
             continue
         try:
@@ -94,7 +97,7 @@ def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
     streams_dir = folder / "streams"
     for part in sorted(streams_dir.glob(f"*.webm{PART_SUFFIX}")):
         part.rename(part.with_name(part.name.removesuffix(PART_SUFFIX)))
-    described = {e["stream"]: e for e in events if e.get("type") == "stream_started"}
+    described = {e["stream"]: e for e in events if e.get("type") == EntryType.STREAM_STARTED}
     streams: list[dict[str, Any]] = []
     for path in sorted(streams_dir.glob("*.webm")):
         span = _span(path)
@@ -133,7 +136,7 @@ def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
         for rendition in renditions.values():
             path = folder / rendition["file"]
             rendition.update(bytes=path.stat().st_size, sha256=_sha256(path))
-    started = next((e for e in events if e.get("type") == "recording_started"), {})
+    started = next((e for e in events if e.get("type") == EntryType.RECORDING_STARTED), {})
     meta: dict[str, Any] = {
         "call_id": started.get("call_id", folder.name),
         "started_at": started.get("at"),
@@ -144,15 +147,15 @@ def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
         "participants": [
             {k: e.get(k) for k in ("participant_id", "role", "name")}
             for e in events
-            if e.get("type") == "participant_joined"
+            if e.get("type") == EntryType.PARTICIPANT_JOINED
         ],
         "pauses": _pauses(events),
         "tags": _tags(events, started.get("call", {})),
         "end_reason": next(
-            (e.get("reason") for e in events if e.get("type") == "call_ended"), None
+            (e.get("reason") for e in events if e.get("type") == EntryType.CALL_ENDED), None
         ),
         "quality": next(
-            (e.get("summary") for e in events if e.get("type") == "quality_summary"), None
+            (e.get("summary") for e in events if e.get("type") == EntryType.QUALITY_SUMMARY), None
         ),
         "transcript": write_transcript(folder, events),
         "streams": streams,
@@ -174,7 +177,12 @@ def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
 
 def _tags(events: list[dict[str, Any]], call: dict[str, Any]) -> list[str]:
     """Tags the agent gave the call, and the shop's metadata as ``key:value`` tags."""
-    tags = {str(tag) for e in events if e.get("type") == "call_tagged" for tag in e.get("tags", [])}
+    tags = {
+        str(tag)
+        for e in events
+        if e.get("type") == EntryType.CALL_TAGGED
+        for tag in e.get("tags", [])
+    }
     tags |= {f"{key}:{value}" for key, value in (call.get("metadata") or {}).items()}
     return sorted(tags)
 
@@ -182,9 +190,13 @@ def _tags(events: list[dict[str, Any]], call: dict[str, Any]) -> list[str]:
 def _pauses(events: list[dict[str, Any]]) -> list[dict[str, int | None]]:
     pauses: list[dict[str, int | None]] = []
     for event in events:
-        if event.get("type") == "recording_paused":
+        if event.get("type") == EntryType.RECORDING_PAUSED:
             pauses.append({"start_ms": event.get("t_ms"), "end_ms": None})
-        elif event.get("type") == "recording_resumed" and pauses and pauses[-1]["end_ms"] is None:
+        elif (
+            event.get("type") == EntryType.RECORDING_RESUMED
+            and pauses
+            and pauses[-1]["end_ms"] is None
+        ):
             pauses[-1]["end_ms"] = event.get("t_ms")
     return pauses
 

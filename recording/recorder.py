@@ -9,7 +9,6 @@ silence, so the recording keeps its length and what follows stays in place.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from media.source import EncodedFrame, SourceKey
 
 from .errors import RecordingStateError
 from .finalize import finalize
+from .timeline import EntryType, TimelineEntry
 from .writer import DiskWriter, RecordingWriter
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class Recorder:
 
     def start(self, call: dict[str, Any]) -> None:
         self._writer.start()
-        self.event("recording_started", call_id=self.call_id, call=call)
+        self.event(EntryType.RECORDING_STARTED, call_id=self.call_id, call=call)
 
     def now_ms(self) -> int:
         return round((time.perf_counter() - self._start) * 1000)
@@ -99,14 +99,14 @@ class Recorder:
 
     def event(self, event_type: str, /, **fields: Any) -> None:
         """Append an event to the call's timeline (events.jsonl), at the call time of now."""
-        entry = {"t_ms": self.now_ms(), "at": round(time.time(), 3), "type": event_type, **fields}
-        self._writer.event(json.dumps(entry, ensure_ascii=False, default=str))
+        entry = TimelineEntry(event_type, self.now_ms(), round(time.time(), 3), fields)
+        self._writer.event(entry.to_line())
 
     def pause(self, by: str) -> None:
         if self.state is not RecordingState.RECORDING:
             raise RecordingStateError(f"the recording is {self.state.value}, not recording")
         self.state = RecordingState.PAUSED
-        self.event("recording_paused", by=by)
+        self.event(EntryType.RECORDING_PAUSED, by=by)
 
     def resume(self, by: str) -> None:
         # The paused stretch becomes silence when the first frame after it is
@@ -114,7 +114,7 @@ class Recorder:
         if self.state is not RecordingState.PAUSED:
             raise RecordingStateError(f"the recording is {self.state.value}, not paused")
         self.state = RecordingState.RECORDING
-        self.event("recording_resumed", by=by)
+        self.event(EntryType.RECORDING_RESUMED, by=by)
 
     async def stop(self, finisher: Executor | None = None) -> dict[str, Any]:
         """Close the files and finish the folder in ``finisher``; returns its meta.json."""
@@ -126,9 +126,9 @@ class Recorder:
             for stream in self._streams.values():
                 if stream.kind == "audio":
                     self._writer.silence_until(stream.name, end)
-            self.event("recording_resumed", by="system")
+            self.event(EntryType.RECORDING_RESUMED, by="system")
         self.state = RecordingState.STOPPED
-        self.event("recording_stopped")
+        self.event(EntryType.RECORDING_STOPPED)
         await asyncio.wrap_future(self._writer.stop())
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(finisher, lambda: finalize(self.folder, recovered=False))
@@ -145,7 +145,7 @@ class Recorder:
         )
         self._streams[key] = stream
         self.event(
-            "stream_started",
+            EntryType.STREAM_STARTED,
             stream=name,
             participant_id=key.participant_id,
             role=who.get("role"),

@@ -16,6 +16,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from .timeline import EntryType
+
 TRANSCRIPT = "transcript.json"
 CAPTIONS = "transcript.vtt"
 SPEAKERS = {"customer": "Customer", "agent": "Agent", "supervisor": "Supervisor"}
@@ -23,15 +25,15 @@ SPEAKERS = {"customer": "Customer", "agent": "Agent", "supervisor": "Supervisor"
 
 def transcript_from(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The transcript of a call's timeline; None when nothing was transcribed."""
-    utterances = [e["utterance"] for e in events if e.get("type") == "utterance"]
-    state = _last(events, "transcription_state")
+    utterances = [e["utterance"] for e in events if e.get("type") == EntryType.UTTERANCE]
+    state = _last(events, EntryType.TRANSCRIPTION_STATE)
     if not utterances and state is None:
         return None
     utterances.sort(key=lambda u: (u.get("start_ms", 0), u.get("end_ms", 0)))
     alerts = [
         {"t_ms": e.get("t_ms"), **e["alert"]}
         for e in events
-        if e.get("type") == "transcript_alert" and isinstance(e.get("alert"), dict)
+        if e.get("type") == EntryType.TRANSCRIPT_ALERT and isinstance(e.get("alert"), dict)
     ]
     customer = [
         u["sentiment"]["score"]

@@ -24,6 +24,7 @@ from recording.finalize import recover_unfinished
 from recording.index import Query, RecordingIndex
 from recording.layout import folder_for
 from recording.recorder import Recorder, RecordingState
+from recording.timeline import EntryType
 from recording.writer import DiskWriter
 
 from .calls import Call
@@ -145,7 +146,7 @@ class CallRecordings:
         recorder = self._recorders.pop(call.call_id, None)
         if recorder is None:
             return
-        recorder.event("call_ended", reason=reason, ended_by=call.ended_by)
+        recorder.event(EntryType.CALL_ENDED, reason=reason, ended_by=call.ended_by)
         self._ending[call.call_id] = recorder
         call.recording_state = RecordingState.STOPPED.value
         with call_context(call.call_id):

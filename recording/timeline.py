@@ -1,0 +1,53 @@
+"""A recording's timeline: one JSON line per event in events.jsonl, on the call clock.
+
+What happens in a call (a stream starts, the recording pauses, an utterance is
+final, a quality alert fires) is appended as it happens, so the timeline is
+whole up to a crash. Each entry has its call time (``t_ms``), its Unix time
+(``at``), its type and its own fields; the entry types are named here once,
+for whoever writes them and whoever reads them back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum, unique
+from typing import Any
+
+
+@unique
+class EntryType(StrEnum):
+    RECORDING_STARTED = "recording_started"
+    RECORDING_PAUSED = "recording_paused"
+    RECORDING_RESUMED = "recording_resumed"
+    RECORDING_STOPPED = "recording_stopped"
+    STREAM_STARTED = "stream_started"
+    CALL_ENDED = "call_ended"
+    CALL_TAGGED = "call_tagged"
+    PARTICIPANT_JOINED = "participant_joined"
+    PARTICIPANT_LEFT = "participant_left"
+    PARTICIPANT_REJOINED = "participant_rejoined"
+    TRANSCRIPTION_STATE = "transcription_state"
+    TRANSCRIPTION_REFUSED = "transcription_refused"
+    UTTERANCE = "utterance"
+    TRANSCRIPT_ALERT = "transcript_alert"
+    TRANSCRIPT_SUMMARY = "transcript_summary"
+    QUALITY_SAMPLE = "quality_sample"
+    QUALITY_ALERT = "quality_alert"
+    QUALITY_REPORT = "quality_report"
+    QUALITY_SUMMARY = "quality_summary"
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One line of events.jsonl."""
+
+    type: str  # an EntryType (others write theirs too: monitoring, requeues)
+    t_ms: int  # call time
+    at: float  # Unix time, to the millisecond
+    fields: Mapping[str, Any]
+
+    def to_line(self) -> str:
+        line = {"t_ms": self.t_ms, "at": self.at, "type": str(self.type), **self.fields}
+        return json.dumps(line, ensure_ascii=False, default=str)
