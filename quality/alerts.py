@@ -91,6 +91,10 @@ class AlertChange:
     alert: Alert
     active: bool  # True: fired; False: cleared
 
+    def to_wire(self) -> dict[str, object]:
+        """The change as consoles are sent it and the timeline keeps it."""
+        return {"alert": self.alert.to_wire(), "active": self.active}
+
 
 @dataclass(slots=True)
 class _Rule:

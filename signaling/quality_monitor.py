@@ -21,6 +21,8 @@ from quality.meter import StreamMeter
 from quality.sample import Direction, StreamSample
 from quality.sampler import CallSampler
 from quality.summary import QualitySummary
+from quality.view import PartyQuality, QualityView
+from recording.timeline import EntryType
 
 from .calls import Call, Monitor, Participant
 from .config import Config
@@ -82,10 +84,10 @@ class CallQuality:
         self.history: deque[StreamSample] = deque(maxlen=HISTORY_SAMPLES)
         self.reports: dict[str, dict[str, Any]] = {}  # participant id -> latest page report
         self.frames_metered = 0
-        self.last_view: dict[str, Any] | None = None
+        self.latest_view: QualityView | None = None
         """The view sent with the latest tick (the supervisors' floor reads it)."""
         self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_VIEWS)
-        """The last views, compacted to what a chart draws (oldest first)."""
+        """The last views as charts draw them (``QualityView.to_chart``), oldest first."""
 
     def step(self, now: float) -> list[AlertChange]:
         """Sample every connection of the call; return the alerts that fired or cleared."""
@@ -105,9 +107,18 @@ class CallQuality:
             self.summary.alert(change)
         return changes
 
+    @property
+    def last_view(self) -> dict[str, Any] | None:
+        """``latest_view`` as it was sent (the floor reads this until it reads ``latest_view``)."""
+        return None if self.latest_view is None else self.latest_view.to_wire()
+
     def view(self) -> dict[str, Any]:
+        """The live quality view of the call, as consoles are sent it."""
+        return self.live().to_wire()
+
+    def live(self) -> QualityView:
         """The live quality view of the call: per participant, both directions, in words."""
-        participants = []
+        parties = []
         active = self.rules.active
         for participant in self._sampled():
             pid = participant.participant_id
@@ -121,31 +132,21 @@ class CallQuality:
             voice = [a for a in alerts if a.touches("audio")]
             rating, reason = _rating(mos, [a.message for a in voice])
             cause = voice[0].kind if voice else None
-            participants.append(
-                {
-                    "participant_id": pid,
-                    "role": role,
-                    "name": participant.name,
-                    "mos": mos,
-                    "rating": rating,
-                    "reason": reason,
-                    "suggestion": _suggestion(rating, cause, role, self.call.media),
-                    "video": _video_rating(mine, alerts),
-                    "inbound": {
-                        s.source: s.to_wire() for s in mine if s.direction is Direction.INBOUND
-                    },
-                    "outbound": {
-                        s.source: s.to_wire() for s in mine if s.direction is Direction.OUTBOUND
-                    },
-                    "reported": self._recent_report(pid),
-                }
+            parties.append(
+                PartyQuality(
+                    participant_id=pid,
+                    role=role,
+                    name=participant.name,
+                    mos=mos,
+                    rating=rating,
+                    reason=reason,
+                    suggestion=_suggestion(rating, cause, role, self.call.media),
+                    video=_video_rating(mine, alerts),
+                    samples=tuple(mine),
+                    reported=self._recent_report(pid),
+                )
             )
-        return {
-            "call_id": self.call.call_id,
-            "at": round(time.time(), 3),
-            "participants": participants,
-            "alerts": [a.to_wire() for a in active],
-        }
+        return QualityView(self.call.call_id, round(time.time(), 3), tuple(parties), tuple(active))
 
     def line(self, participant_id: str, since: float, until: float) -> dict[str, Any] | None:
         """How ``participant_id``'s microphone reached the server between two Unix times.
@@ -194,28 +195,6 @@ class CallQuality:
         if participant is not None:
             return participant.role.value
         return "supervisor" if participant_id in self.call.monitors else "participant"
-
-
-def _compact(view: dict[str, Any]) -> dict[str, Any]:
-    """A view with only what a quality chart draws: rating, MOS, and the voice's figures."""
-    keep = ("packets", "loss_pct", "jitter_ms", "rtt_ms", "mos")
-
-    def figures(sample: dict[str, Any] | None) -> dict[str, Any]:
-        return {k: sample[k] for k in keep if sample and k in sample}
-
-    return {
-        "call_id": view["call_id"],
-        "at": view["at"],
-        "participants": [
-            {
-                **{k: p[k] for k in ("participant_id", "role", "name", "mos", "rating", "reason")},
-                "inbound": {"microphone": figures(p["inbound"].get("microphone"))},
-                "outbound": {"audio": figures(p["outbound"].get("audio"))},
-            }
-            for p in view["participants"]
-        ],
-        "alerts": [],
-    }
 
 
 def _video_rating(samples: list[StreamSample], alerts: list[Alert]) -> dict[str, str] | None:
@@ -295,7 +274,7 @@ class QualityMonitor:
             return None
         self._frames_of_ended_calls += quality.frames_metered
         summary = quality.summary.to_dict()
-        self._recordings.event(call_id, "quality_summary", summary=summary)
+        self._recordings.event(call_id, EntryType.QUALITY_SUMMARY, summary=summary)
         return summary
 
     def participant_left(self, call_id: str, participant_id: str) -> None:
@@ -307,8 +286,7 @@ class QualityMonitor:
         quality.sampler.forget(participant_id)
         quality.reports.pop(participant_id, None)
         for change in quality.rules.forget(participant_id):
-            alert = change.alert.to_wire()
-            self._recordings.event(call_id, "quality_alert", alert=alert, active=False)
+            self._recordings.event(call_id, EntryType.QUALITY_ALERT, **change.to_wire())
 
     def report(self, call_id: str, participant_id: str, role: str, report: dict[str, Any]) -> None:
         """Keep a page's report (one per REPORT_MIN_INTERVAL_S at most); put it on the timeline."""
@@ -323,7 +301,11 @@ class QualityMonitor:
             )
         quality.reports[participant_id] = {"at": round(now, 3), **report}
         self._recordings.event(
-            call_id, "quality_report", participant_id=participant_id, role=role, report=report
+            call_id,
+            EntryType.QUALITY_REPORT,
+            participant_id=participant_id,
+            role=role,
+            report=report,
         )
 
     @property
@@ -356,23 +338,23 @@ class QualityMonitor:
             for listener in self.listeners:
                 listener(call_id, quality.latest, changes)
             samples = [s.to_wire() for s in quality.latest]
-            view = quality.view() if samples else None
-            quality.last_view = view
-            if view is not None:
-                quality.recent.append(_compact(view))
+            live = quality.live() if samples else None
+            quality.latest_view = live
+            view = None if live is None else live.to_wire()
+            if live is not None:
+                quality.recent.append(live.to_chart())
             self.cpu_s += time.thread_time() - started
             if samples:
-                self._recordings.event(call_id, "quality_sample", samples=samples)
+                self._recordings.event(call_id, EntryType.QUALITY_SAMPLE, samples=samples)
             agent = quality.call.agent
             for change in changes:
-                alert = change.alert.to_wire()
-                self._recordings.event(call_id, "quality_alert", alert=alert, active=change.active)
+                self._recordings.event(call_id, EntryType.QUALITY_ALERT, **change.to_wire())
                 logger.info(
                     "quality alert %s: %s",
                     "fired" if change.active else "cleared",
                     change.alert.message,
                 )
-                payload = {"call_id": call_id, "alert": alert, "active": change.active}
+                payload = {"call_id": call_id, **change.to_wire()}
                 if agent is not None:
                     await self._send(
                         call_id, agent.participant_id, ServerEvent.QUALITY_ALERT, payload
