@@ -2,7 +2,7 @@
 
 Usage (from the repository root):
 
-    .venv/bin/python bench/finish_recording.py --minutes 10
+    .venv/bin/python -m bench.finish_recording --minutes 10
 
 It writes a two-party recording of ``--minutes`` of Opus tones (customer
 440 Hz, agent 660 Hz) through the recorder's own writer, then runs
@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import fractions
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,11 +25,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from recording.finalize import finalize  # noqa: E402
-from recording.writer import DiskWriter, RecordingWriter  # noqa: E402
+from recording.finalize import finalize
+from recording.writer import DiskWriter, RecordingWriter
 
 FRAME_MS = 20
 PROBE_S = 0.005
@@ -129,7 +125,9 @@ async def finish(folder: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m bench.finish_recording",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--minutes", type=float, default=10.0)
     args = parser.parse_args()

@@ -2,12 +2,12 @@
 
 Usage (as root, from the repository root):
 
-    .venv/bin/python bench/profile_relay.py --calls 60 --seconds 20 --out /tmp/kotha-profile
+    .venv/bin/python -m bench.profile_relay --calls 60 --seconds 20 --out /tmp/kotha-profile
 
-It runs ``kotha bench relay`` (``signaling.bench.run_relay_benchmark``) with
+It runs ``kotha bench relay`` (:func:`bench.relay.run_relay_benchmark`) with
 ``py-spy record --nonblocking --format raw`` attached to the server for the
 measurement window, writes the collapsed stacks to ``<out>.<mode>.txt`` and
-prints the summary of ``bench/pyspy_summary.py``. py-spy costs CPU on the
+prints the summary of :mod:`bench.pyspy_summary`. py-spy costs CPU on the
 same machine: take figures from runs without it, not from this one.
 """
 
@@ -19,17 +19,12 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from pyspy_summary import main as summary_main  # noqa: E402
-
-from signaling.bench import run_relay_benchmark  # noqa: E402
+from .pyspy_summary import main as summary_main
+from .relay import run_relay_benchmark
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.profile_relay", description=__doc__)
     parser.add_argument("--calls", type=int, default=60)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument(
@@ -47,17 +42,17 @@ def main() -> None:
     for mode in result["modes"]:
         path = args.out.with_name(f"{args.out.name}.{mode}.txt")
         print(f"\n# {mode}: {path}")
-        sys.argv = [
-            "pyspy_summary",
-            str(path),
-            "--top",
-            str(args.top),
-            "--rate",
-            "200",
-            "--seconds",
-            str(max(1, int(args.seconds))),
-        ]
-        summary_main()
+        summary_main(
+            [
+                str(path),
+                "--top",
+                str(args.top),
+                "--rate",
+                "200",
+                "--seconds",
+                str(max(1, int(args.seconds))),
+            ]
+        )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Summarise a ``py-spy record --format raw`` profile: where the server's CPU goes.
 
-Usage: python bench/pyspy_summary.py PROFILE.txt [--top 25] [--rate 200 --seconds 20]
+Usage: .venv/bin/python -m bench.pyspy_summary PROFILE.txt [--top 25] [--rate 200 --seconds 20]
 
 Prints the functions with the most samples on top of the stack (self time)
 and in the stack at all (inclusive time), as percentages of the busy samples
@@ -54,13 +54,13 @@ def _module(frame: str) -> str:
     return match.group(1) if match else frame
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.pyspy_summary", description=__doc__)
     parser.add_argument("profile", type=Path)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--rate", type=float, help="py-spy --rate of the recording")
     parser.add_argument("--seconds", type=float, help="py-spy --duration of the recording")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     total, own, inclusive, modules = summarise(args.profile)
     print(f"{total} busy samples")
     if args.rate and args.seconds:

@@ -2,8 +2,8 @@
 
 Usage (from the repository root):
 
-    .venv/bin/python bench/soak.py --minutes 10 --json
-    .venv/bin/python bench/soak.py --minutes 1        # a quick check
+    .venv/bin/python -m bench.soak --minutes 10 --json
+    .venv/bin/python -m bench.soak --minutes 1        # a quick check
 
 It starts kotha as an operator runs it (its own process, ``python -m signaling
 serve``) and keeps ``--calls`` calls going at once, each a customer and an
@@ -45,16 +45,13 @@ from typing import Any
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from client.participant import KothaClient  # noqa: E402
-from media import aiortc_compat  # noqa: E402
-from media.source import SourceKind  # noqa: E402
-from signaling.auth import Role  # noqa: E402
-from signaling.events import ServerEvent  # noqa: E402
-from tests.attack.server import API_KEY, METRICS_TOKEN, ServerProcess  # noqa: E402
-from tests.support import ToneTrack  # noqa: E402
+from client.participant import KothaClient
+from media import aiortc_compat
+from media.source import SourceKind
+from signaling.auth import Role
+from signaling.events import ServerEvent
+from tests.attack.server import API_KEY, METRICS_TOKEN, ServerProcess
+from tests.support import ToneTrack
 
 REJOIN_GRACE_S = 3.0
 SETTLE_S = REJOIN_GRACE_S + 7.0  # after the last call: grace timers, peers and files closing
@@ -325,7 +322,9 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.soak", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--minutes", type=float, default=10.0, help="how long to run (measured)")
     parser.add_argument("--calls", type=int, default=3, help="calls at once")
     parser.add_argument(

@@ -8,9 +8,9 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from transcribe.models import installed_languages
 
@@ -18,6 +18,9 @@ from .auth import Role, TokenAuthority
 from .config import Config, load_config
 from .errors import ConfigError
 from .text import plain_text, printable, printable_json
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 DEMO_AGENTS = (("rahim", "Rahim"), ("nusrat", "Nusrat"))
 DEMO_REVIEWER = ("rina", "Rina")
@@ -41,9 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(required=True, metavar="command")
 
     serve = sub.add_parser("serve", help="run the call server")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--data-dir", type=Path)
+    add_serve_arguments(serve)
     serve.add_argument(
         "--demo",
         action="store_true",
@@ -186,38 +187,51 @@ def _add_bench(sub: Any) -> None:
     transcribe.set_defaults(func=_bench_transcribe)
 
 
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--host``, ``--port`` and ``--data-dir``: where a server listens and keeps its files."""
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--data-dir", type=Path)
+
+
+def serve_config(args: argparse.Namespace, **overrides: Any) -> Config:
+    """A server's settings: the ``--config`` file, then ``KOTHA_*`` variables, then flags."""
+    return _load(args, host=args.host, port=args.port, data_dir=args.data_dir, **overrides)
+
+
+def run_server(config: Config, make_app: Callable[[], web.Application], banner: str) -> None:
+    """Serve ``make_app()`` on uvloop until SIGTERM or SIGINT; print ``banner`` once listening."""
+    import uvloop
+
+    from .listener import serve
+    from .logs import configure_logging
+
+    configure_logging(config.log_level, config.log_format)
+
+    async def run() -> None:
+        await serve(make_app(), config, ready=lambda: print(banner, flush=True))
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(run())
+
+
 def _load(args: argparse.Namespace, **overrides: Any) -> Config:
     return load_config(args.config, overrides=overrides).with_secret()
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvloop
-
     from .app import create_app
-    from .listener import serve
-    from .logs import configure_logging
 
-    overrides: dict[str, Any] = {
-        "host": args.host,
-        "port": args.port,
-        "data_dir": args.data_dir,
-    }
+    overrides: dict[str, Any] = {}
     if args.demo:
         overrides["guest_mode"] = True
         # Vosk downloads the English model on the first English call where there is
         # internet; without it the console says plainly that there is no model.
         overrides["transcribe_download"] = True
-    config = _load(args, **overrides)
+    config = serve_config(args, **overrides)
     if args.demo:
         config = demo_languages(config)
-    configure_logging(config.log_level, config.log_format)
-    banner = _banner(config, demo=args.demo)
-
-    async def run() -> None:
-        await serve(create_app(config), config, ready=lambda: print(banner, flush=True))
-
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(run())
+    run_server(config, lambda: create_app(config), _banner(config, demo=args.demo))
     return 0
 
 
@@ -341,7 +355,7 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _bench_relay(args: argparse.Namespace) -> int:
-    from .bench import run_relay_benchmark
+    from bench.relay import run_relay_benchmark
 
     result = asyncio.run(
         run_relay_benchmark(
@@ -359,7 +373,7 @@ def _bench_relay(args: argparse.Namespace) -> int:
 
 
 def _bench_quality(args: argparse.Namespace) -> int:
-    from .bench.quality import run_quality_benchmark
+    from bench.quality import run_quality_benchmark
 
     result = asyncio.run(
         run_quality_benchmark(participants=args.participants, seconds=args.seconds, quiet=args.json)
@@ -369,7 +383,7 @@ def _bench_quality(args: argparse.Namespace) -> int:
 
 
 def _bench_transcribe(args: argparse.Namespace) -> int:
-    from .bench.transcribe import run_transcribe_benchmark
+    from bench.transcribe import run_transcribe_benchmark
 
     result = asyncio.run(
         run_transcribe_benchmark(

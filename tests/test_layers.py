@@ -1,7 +1,10 @@
 """Imports run one way: the layers named in docs/architecture.md, read from the source.
 
 A module that imports against the arrows (media reaching up into signalling, the domain
-importing a web framework) fails here with the file and the import that does it.
+importing a web framework, production code reaching into the benchmarks) fails here with
+the file and the import that does it. ``bench`` sits on top and may import anything; the
+one production module that reaches it is the CLI, and only inside a ``kotha bench``
+subcommand's function.
 """
 
 from __future__ import annotations
@@ -13,30 +16,43 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# package -> top-level modules it must never import
+# package -> top-level modules it must never import (``bench``, on top of everything, may
+# import anything, so it has no entry; no production package may import it)
 EDGES = frozenset({"signaling", "api", "client"})
+BENCH = "bench"
 FORBIDDEN: dict[str, frozenset[str]] = {
     # The media plane is the bottom layer: everything consumes its taps, it knows nobody.
-    "media": EDGES | {"recording", "quality", "transcribe", "callcenter"},
+    "media": EDGES | {"recording", "quality", "transcribe", "callcenter", BENCH},
     # The domain: plain values and rules, on one node or many; no edge, no media stack.
     "callcenter": EDGES
-    | {"recording", "quality", "transcribe", "aiohttp", "socketio", "engineio", "aiortc", "av"},
+    | {
+        "recording",
+        "quality",
+        "transcribe",
+        "aiohttp",
+        "socketio",
+        "engineio",
+        "aiortc",
+        "av",
+        BENCH,
+    },
     # Consumers of media's taps know nothing of the edges or the domain.
-    "recording": EDGES | {"callcenter"},
-    "quality": EDGES | {"callcenter"},
-    "transcribe": EDGES | {"callcenter"},
+    "recording": EDGES | {"callcenter", BENCH},
+    "quality": EDGES | {"callcenter", BENCH},
+    "transcribe": EDGES | {"callcenter", BENCH},
     # The protocol client speaks the wire (signaling.events) over media's client peer; it
     # knows nothing of the server's insides.
-    "client": frozenset({"api", "callcenter", "recording", "quality", "transcribe"}),
+    "client": frozenset({"api", "callcenter", "recording", "quality", "transcribe", BENCH}),
     # The REST edge calls into the switchboard; the socket edge never calls into it.
-    "api": frozenset({"client"}),
-    "signaling": frozenset({"api", "client"}),
+    "api": frozenset({"client", BENCH}),
+    "signaling": frozenset({"api", "client", BENCH}),
 }
-# Where one edge may reach another: the app factory wires the REST edge into the server.
-# (signaling/bench/ drives clients: it leaves signaling for a top-level bench/ next.)
+# Where one edge may reach another: the app factory wires the REST edge into the server,
+# and the CLI's ``kotha bench`` subcommands run the benchmarks (inside their functions:
+# see test_the_cli_reaches_bench_only_when_a_benchmark_runs).
 ALLOWED: set[tuple[str, str]] = {
     ("signaling/app.py", "api"),
-    ("signaling/bench/worker.py", "client"),
+    ("signaling/cli.py", BENCH),
 }
 # The domain may name media's monitoring modes (a plain enum), nothing else of media.
 ALLOWED_MEDIA_IN_DOMAIN = {"media.monitor"}
@@ -67,3 +83,24 @@ def test_a_package_imports_only_what_is_below_it(package: str) -> None:
             ):
                 wrong.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
     assert wrong == [], "imports against the layers:\n" + "\n".join(wrong)
+
+
+def test_the_cli_reaches_bench_only_when_a_benchmark_runs() -> None:
+    """``kotha serve`` never loads a benchmark: bench is imported inside ``_bench_*`` only."""
+    tree = ast.parse((ROOT / "signaling/cli.py").read_text())
+    reaches: list[str] = []
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == BENCH:
+                reaches.append(function.name)
+    at_load = [
+        node.lineno
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        and BENCH in {(getattr(node, "module", None) or ""), *(a.name for a in node.names)}
+    ]
+    assert at_load == [], f"signaling/cli.py imports bench when it loads (lines {at_load})"
+    assert reaches, "the kotha bench subcommands no longer import bench: update this test"
+    assert all(name.startswith("_bench_") for name in reaches), reaches

@@ -48,7 +48,6 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         pytest.param({"KOTHA_PORT": "eighty"}, "port", id="port-not-a-number"),
         pytest.param({"KOTHA_GUEST_MODE": "maybe"}, "GUEST_MODE", id="bool-not-a-bool"),
         pytest.param({"KOTHA_API_KEYS": "short"}, "api_keys", id="api-key-too-short"),
-        pytest.param({"KOTHA_MEDIA_PLANE": "magic"}, "media_plane", id="unknown-plane"),
     ],
 )
 def test_bad_settings_name_the_setting(env: dict[str, str], field: str) -> None:

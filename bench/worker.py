@@ -3,6 +3,8 @@
 A call whose spec carries a ``supervisor`` token also has a listening
 supervisor in this process: it hears both parties (its own receivers' tally)
 and sends paced audio of its own, which the server must drop.
+
+Started by :class:`~bench.mode_run.ModeRun` as ``python -m bench.worker``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from media import aiortc_compat
 from media.source import SourceKind
 
 from .opus_loop import read_packets
+from .server import take_call
 from .streams import LoopTrack, Tally, Window
 
 logger = logging.getLogger(__name__)
@@ -98,13 +101,9 @@ class ClientProcess:
                 spec["customer_token"], call.customer_track, self.tally
             )
             agent = call.agent = self._client(spec["agent"], call.agent_track, self.tally)
-            await customer.connect()
-            await agent.connect()
             if "supervisor" in spec:
                 await self._seat_supervisor(call, spec["supervisor"], offset)
-            await customer.request_call(media="audio")
-            await agent.set_availability("available")
-            await agent.accept_call(call.call_id)
+            await take_call(customer, agent, call.call_id)
             return call
 
     async def _seat_supervisor(self, call: Call, token: str, offset: int) -> None:
@@ -178,7 +177,7 @@ async def _read_message() -> dict[str, Any]:
 
 
 def worker_main() -> None:
-    """Entry point of a client process (``python -m signaling.bench``)."""
+    """Entry point of a client process (``python -m bench.worker``)."""
     import uvloop  # noqa: PLC0415 - only the worker runs on uvloop
 
     # Protocol lines go to the real stdout; anything a library prints goes to stderr.
@@ -189,3 +188,7 @@ def worker_main() -> None:
     job = json.loads(sys.stdin.readline())
     os.nice(int(job.get("nice", 0)))
     uvloop.run(ClientProcess(job, out).run())
+
+
+if __name__ == "__main__":
+    worker_main()

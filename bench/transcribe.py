@@ -84,6 +84,7 @@ from aiortc.codecs.opus import OpusEncoder
 from av import AudioFrame
 
 from media.source import EncodedFrame
+from signaling.transcription import TICK_S
 from transcribe.decoder import OpusDecoder
 from transcribe.errors import CapacityError, TranscribeError
 from transcribe.keywords import KeywordSpotter
@@ -95,8 +96,7 @@ from transcribe.spares import SpareRecognizers
 from transcribe.speaker import Result, SpeakerStream
 from transcribe.utterance import PartialText, Speaker, Utterance
 
-from ..transcription import TICK_S
-from .measure import machine_busy_seconds, machine_info
+from .measure import machine_busy_seconds, machine_info, percentile, spread
 
 PHRASES = (
     "안녕하세요",
@@ -263,7 +263,7 @@ def endpoint_figures(speech: Speech, model: object) -> dict[str, Any]:
     return {
         "partial_audio_ms": partial_ms,
         "final_audio_ms": final_ms,
-        "final_audio_ms_p50": _percentile([ms for ms in final_ms if ms is not None], 50),
+        "final_audio_ms_p50": percentile([ms for ms in final_ms if ms is not None], 50),
         "trailing_silence_ms": [round(trailing_ms[p]) for p in sorted(trailing_ms)],
         "phrases_final": len(final_at),
         "texts": [" ".join(texts.get(p, [])) for p in range(len(speech.phrases))],
@@ -459,13 +459,13 @@ async def run_streams(
         "busy_s": round(stats.busy_s, 3),
         "rtf": round(stats.busy_s / (audio_s * pool.workers), 4),
         "rtf_per_stream": round(stats.busy_s / stats.audio_s, 4) if stats.audio_s else None,
-        **_spread("partial_latency_ms", partial_ms),
-        **_spread("final_latency_ms", final_ms),
-        "final_beyond_audio_ms_p50": _percentile(final_beyond_ms, 50),
-        "final_beyond_audio_ms_p95": _percentile(final_beyond_ms, 95),
+        **spread("partial_latency_ms", partial_ms),
+        **spread("final_latency_ms", final_ms),
+        "final_beyond_audio_ms_p50": percentile(final_beyond_ms, 50),
+        "final_beyond_audio_ms_p95": percentile(final_beyond_ms, 95),
         "final_goal_met": bool(final_ms and np.percentile(final_ms, 95) <= GOAL_FINAL_MS_P95),
-        "loop_lag_ms_p50": _percentile([lag * 1000 for lag in loop_lags], 50),
-        "loop_lag_ms_p95": _percentile([lag * 1000 for lag in loop_lags], 95),
+        "loop_lag_ms_p50": percentile([lag * 1000 for lag in loop_lags], 50),
+        "loop_lag_ms_p95": percentile([lag * 1000 for lag in loop_lags], 95),
         "loop_lag_ms_max": round(max(loop_lags) * 1000, 2) if loop_lags else None,
         "lag_s_max": round(max(pool_lags, default=0.0), 3),
         "lag_s_p95": round(float(np.percentile(pool_lags, 95)), 3) if pool_lags else 0.0,
@@ -623,18 +623,6 @@ def _phrase_at(edges: list[float], ms: float) -> int:
         if ms < edges[p + 1]:
             return p
     return len(edges) - 2
-
-
-def _percentile(values: Sequence[float], q: float) -> float | None:
-    return round(float(np.percentile(values, q)), 1) if len(values) else None
-
-
-def _spread(name: str, values: Sequence[float]) -> dict[str, float | None]:
-    return {
-        f"{name}_p50": _percentile(values, 50),
-        f"{name}_p95": _percentile(values, 95),
-        f"{name}_max": round(max(values), 1) if values else None,
-    }
 
 
 def _line(run: dict[str, Any]) -> str:

@@ -26,8 +26,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from media.source import EncodedFrame, SourceKey, SourceKind
 from quality.meter import StreamMeter
+from signaling.auth import Role, TokenAuthority
 
-from ..auth import Role, TokenAuthority
 from .measure import machine_info
 from .mode_run import CLIENT_NICE, ModeRun
 from .opus_loop import LOOP_S, encode_opus_loop, write_packets

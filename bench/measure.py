@@ -1,4 +1,4 @@
-"""Readings the figures rest on: /proc CPU times, UDP drops, latency percentiles, the machine."""
+"""Readings the figures rest on: /proc CPU times, UDP drops, percentiles, the machine."""
 
 from __future__ import annotations
 
@@ -51,6 +51,20 @@ def process_cpu(pid: int) -> tuple[float, float]:
     fields = stat[stat.rindex(")") + 2 :].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
+def percentile(values: Sequence[float], q: float, digits: int = 1) -> float | None:
+    """The ``q``-th percentile, rounded; ``None`` of nothing."""
+    return round(float(np.percentile(values, q)), digits) if len(values) else None
+
+
+def spread(name: str, values: Sequence[float], digits: int = 1) -> dict[str, float | None]:
+    """``<name>_p50``, ``_p95`` and ``_max`` of ``values`` (``None`` of nothing)."""
+    return {
+        f"{name}_p50": percentile(values, 50, digits),
+        f"{name}_p95": percentile(values, 95, digits),
+        f"{name}_max": round(max(values), digits) if len(values) else None,
+    }
 
 
 def latency_figures(latencies_us: Sequence[int]) -> dict[str, Any]:

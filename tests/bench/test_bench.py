@@ -5,9 +5,12 @@ Guards:
 - both modes (and, with --record, forwarding with recording on) run a real server
   process and real peers, and every figure is in range
   (no speed is asserted: the machine may be shared, this is not a timed test);
+- the baseline really is the naive relay: none of the frames it delivers has the bytes
+  that were sent (it decoded and encoded them again), while forwarding changes none;
 - with --monitor, every call also has a listening supervisor: both parties' audio
   reaches it, matched and timed, and its own audio reaches nobody; the summary
   gives the overhead over forwarding, also per supervisor, with medians over rounds;
+- ``kotha bench quality`` reports what sampling costs;
 - the pieces the figures rest on: unique Opus packets, the packet file, the
   matching of received bytes to send times within the window, /proc CPU reading.
 """
@@ -23,8 +26,8 @@ from pathlib import Path
 import pytest
 from aiortc.jitterbuffer import JitterFrame
 
+from bench import measure, opus_loop, streams, summary, transcribe
 from media.source import SourceKey, SourceKind
-from signaling.bench import measure, opus_loop, streams, summary, transcribe
 from signaling.cli import main
 
 
@@ -52,6 +55,9 @@ def test_cli_runs_both_modes_and_prints_the_figures(capsys: pytest.CaptureFixtur
     assert 0 < result["latency_ms_p50"] <= result["latency_ms_p95"] < 1000
     assert result["forward"]["frames_unmatched"] == 0  # forwarding leaves the bytes alone
     assert "latency_ms_p50" not in result["transcode"]  # re-encoded bytes cannot be matched
+    # The baseline server decoded and encoded every frame again: none arrived as sent.
+    assert result["transcode"]["frames_delivered"] > 0
+    assert result["transcode"]["frames_unchanged"] == 0
     assert result["machine"]["cpus"] == os.cpu_count()
     # Each verdict is what its figure and its target say, and the headline is all three.
     targets = result["targets"]

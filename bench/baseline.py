@@ -1,8 +1,9 @@
 """The naive relay that aiortc's examples build, kept as the benchmark's baseline.
 
 It decodes every incoming stream and encodes it again for each receiver
-(``MediaRelay``), which is what kotha's router avoids. Only ``kotha bench``
-selects it, so the comparison runs through the same server and protocol.
+(``MediaRelay``), which is what kotha's router avoids. Only the relay benchmark's
+baseline server (:mod:`bench.baseline_server`) uses it, so the comparison runs
+through the same server and protocol.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from aiortc.contrib.media import MediaRelay
 from av.frame import Frame
 from av.packet import Packet
 
-from .source import SourceKey
+from media.source import SourceKey
 
 
 class TranscodingRelay:

@@ -39,8 +39,8 @@ def child_env() -> dict[str, str]:
 
 
 def project_root() -> Path:
-    # signaling/bench/processes.py -> the repository root
-    return Path(__file__).resolve().parent.parent.parent
+    # bench/processes.py -> the repository root
+    return Path(__file__).resolve().parent.parent
 
 
 def log_tail(paths: Any, lines: int = 20) -> str:

@@ -131,7 +131,7 @@ class ModeRun:
             worker = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "signaling.bench",
+                "bench.worker",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=(self.workdir / f"client-{index}.log").open("wb"),
@@ -237,6 +237,9 @@ class ModeRun:
         }
         if self.forwards:
             result.update(_matching(reports))
+        else:
+            # Delivered frames whose bytes equal a sent frame's: none, if the relay re-encodes.
+            result["frames_unchanged"] = sum(r["matched"] for r in reports)
         if self.supervised:
             result.update(self._monitoring(reports))
         return result

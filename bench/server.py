@@ -11,7 +11,9 @@ from pathlib import Path
 
 import aiohttp
 
-from ..auth import Role, TokenAuthority
+from client.participant import KothaClient
+from signaling.auth import Role, TokenAuthority
+
 from .processes import child_env, log_tail, project_root
 
 HEALTH_TIMEOUT_S = 30.0
@@ -22,10 +24,13 @@ API_KEY = "kotha-bench-api-key-0123456789"
 async def start_server(
     mode: str, port: int, secret: str, workdir: Path
 ) -> asyncio.subprocess.Process:
-    """kotha as an operator runs it, with the media plane of ``mode``."""
+    """kotha as an operator runs it (``kotha serve``); for ``transcode``, the naive relay.
+
+    The naive relay is the same server with another media plane
+    (``python -m bench.baseline_server``, same flags and settings).
+    """
     env = child_env()
     env.update(
-        KOTHA_MEDIA_PLANE="transcode" if mode == "transcode" else "forward",
         KOTHA_ICE_ADDRESSES="127.0.0.1",
         KOTHA_DATA_DIR=str(workdir / "data"),
         KOTHA_JWT_SECRET=secret,
@@ -40,11 +45,11 @@ async def start_server(
         KOTHA_RECORDING_ENABLED="true" if mode == "record" else "false",
     )
     log = (workdir / "server.log").open("wb")
+    command = ("bench.baseline_server",) if mode == "transcode" else ("signaling", "serve")
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "signaling",
-        "serve",
+        *command,
         "--host",
         "127.0.0.1",
         "--port",
@@ -113,6 +118,17 @@ async def create_calls(
                 )
             specs.append(spec)
     return specs
+
+
+async def take_call(
+    customer: KothaClient, agent: KothaClient, call_id: str, *, media: str = "audio"
+) -> None:
+    """Signalling only: both connect, the customer asks, the call's own agent takes it."""
+    await customer.connect()
+    await agent.connect()
+    await customer.request_call(media=media)
+    await agent.set_availability("available")
+    await agent.accept_call(call_id)
 
 
 def free_port() -> int:
