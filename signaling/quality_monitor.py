@@ -17,6 +17,7 @@ from typing import Any
 from media.room import Room
 from media.router import Router
 from quality.alerts import Alert, AlertChange, AlertKind, AlertRules, Thresholds
+from quality.line import LineQuality
 from quality.meter import StreamMeter
 from quality.sample import Direction, StreamSample
 from quality.sampler import CallSampler
@@ -148,7 +149,7 @@ class CallQuality:
             )
         return QualityView(self.call.call_id, round(time.time(), 3), tuple(parties), tuple(active))
 
-    def line(self, participant_id: str, since: float, until: float) -> dict[str, Any] | None:
+    def line(self, participant_id: str, since: float, until: float) -> LineQuality | None:
         """How ``participant_id``'s microphone reached the server between two Unix times.
 
         The worst second counts: a word lost to a burst of loss is lost even if the
@@ -168,13 +169,13 @@ class CallQuality:
         jitters = [s.jitter_ms for s in samples if s.jitter_ms is not None]
         mos = min(scores) if scores else None
         rating, _ = _rating(mos, [])
-        return {
-            "mos": mos,
-            "loss_pct": max(losses) if losses else None,
-            "jitter_ms": max(jitters) if jitters else None,
-            "rating": rating,
-            "samples": len(samples),
-        }
+        return LineQuality(
+            mos=mos,
+            loss_pct=max(losses) if losses else None,
+            jitter_ms=max(jitters) if jitters else None,
+            rating=rating,
+            samples=len(samples),
+        )
 
     def _recent_report(self, participant_id: str) -> dict[str, Any] | None:
         report = self.reports.get(participant_id)

@@ -17,12 +17,14 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from media.room import Room
 from media.router import Router
 from media.source import EncodedFrame, SourceKey, SourceKind
+from recording.timeline import EntryType
+from transcribe.alert import TranscriptAlert
 from transcribe.errors import TranscribeError
 from transcribe.keywords import KeywordSpotter
 from transcribe.models import ModelCatalog
@@ -71,24 +73,27 @@ class CallTranscript:
     paused: bool = False
     streams: dict[str, SpeakerStream] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)  # participant id -> why
-    utterances: list[dict[str, Any]] = field(default_factory=list)
-    partials: dict[str, dict[str, Any]] = field(default_factory=dict)
+    utterances: list[Utterance] = field(default_factory=list)
+    partials: dict[str, PartialText] = field(default_factory=dict)  # participant id -> latest
     mood: Mood = field(default_factory=Mood)
     ids: Callable[[], str] = field(default_factory=_ids)
     tap: Callable[[SourceKey, EncodedFrame], None] | None = None
     lag_shown: bool = False
-    recent_alerts: deque[tuple[float, dict[str, Any]]] = field(
-        default_factory=lambda: deque(maxlen=20)
-    )
+    raised: deque[tuple[float, TranscriptAlert]] = field(default_factory=lambda: deque(maxlen=20))
     """The latest alerts with the Unix time they were raised (the floor shows recent keywords)."""
+
+    @property
+    def recent_alerts(self) -> list[tuple[float, dict[str, Any]]]:
+        """``raised`` as wire dicts, for the floor until it reads ``raised`` itself."""
+        return [(at, alert.to_wire()) for at, alert in self.raised]
 
     def view(self, lag_s: float) -> dict[str, Any]:
         """The transcript so far, for a console that (re)opens mid-call."""
         return {
             "call_id": self.call.call_id,
             **self.status(lag_s),
-            "utterances": self.utterances,
-            "partials": list(self.partials.values()),
+            "utterances": [utterance.to_wire() for utterance in self.utterances],
+            "partials": [partial.to_wire() for partial in self.partials.values()],
             "mood": self.mood.to_wire(),
         }
 
@@ -201,7 +206,7 @@ class Transcription:
         if transcript.state == "active":
             self._recordings.event(
                 call_id,
-                "transcript_summary",
+                EntryType.TRANSCRIPT_SUMMARY,
                 utterances=len(transcript.utterances),
                 language=transcript.language,
                 mood=transcript.mood.to_wire(),
@@ -283,7 +288,7 @@ class Transcription:
         """Whether the call is transcribed is known: the timeline and the console hear it."""
         self._recordings.event(
             transcript.call.call_id,
-            "transcription_state",
+            EntryType.TRANSCRIPTION_STATE,
             state=transcript.state,
             language=transcript.language,
             reason=transcript.reason,
@@ -315,7 +320,7 @@ class Transcription:
             transcript.refused[participant_id] = exc.reason
             self._recordings.event(
                 transcript.call.call_id,
-                "transcription_refused",
+                EntryType.TRANSCRIPTION_REFUSED,
                 participant_id=participant_id,
                 role=role.value,
                 reason=exc.reason,
@@ -343,9 +348,10 @@ class Transcription:
     def _results(self, transcript: CallTranscript, results: list[Result]) -> None:
         for result in results:
             if isinstance(result, PartialText):
-                partial = result.to_wire()
-                transcript.partials[result.speaker.participant_id] = partial
-                self._emit(transcript, ServerEvent.TRANSCRIPT_PARTIAL, {"partial": partial})
+                transcript.partials[result.speaker.participant_id] = result
+                self._emit(
+                    transcript, ServerEvent.TRANSCRIPT_PARTIAL, {"partial": result.to_wire()}
+                )
                 continue
             self._utterance(transcript, result)
 
@@ -353,45 +359,37 @@ class Transcription:
         call_id = transcript.call.call_id
         pid = result.speaker.participant_id
         transcript.partials.pop(pid, None)
-        utterance = result.to_wire()
         quality = self._quality.quality(call_id)
         if quality is not None:
-            utterance["quality"] = quality.line(
+            line = quality.line(
                 pid,
                 transcript.call_start_wall + result.start_ms / 1000,
                 transcript.call_start_wall + result.end_ms / 1000,
             )
-        transcript.utterances.append(utterance)
+            result = replace(result, quality=line)
+        transcript.utterances.append(result)
         self.utterances += 1
         mood_changes = (
             transcript.mood.add(result.sentiment) if result.speaker.role == "customer" else []
         )
-        self._recordings.event(call_id, "utterance", utterance=utterance)
+        utterance = result.to_wire()
+        self._recordings.event(call_id, EntryType.UTTERANCE, utterance=utterance)
         self._emit(
             transcript,
             ServerEvent.TRANSCRIPT_UTTERANCE,
             {"utterance": utterance, "mood": transcript.mood.to_wire()},
         )
-        for keyword in dict.fromkeys(result.keywords):
-            self._alert(
-                transcript,
-                {
-                    "kind": "keyword",
-                    "keyword": keyword,
-                    "message": f"the {result.speaker.role} said “{keyword}”",
-                    "utterance_id": result.id,
-                    "role": result.speaker.role,
-                    "active": True,
-                },
-            )
-        for change in mood_changes:
-            self._alert(transcript, {**change.to_wire(), "utterance_id": result.id})
+        alerts = [TranscriptAlert.keyword_said(result, k) for k in dict.fromkeys(result.keywords)]
+        alerts += [TranscriptAlert.mood(change, result) for change in mood_changes]
+        for alert in alerts:
+            self._alert(transcript, alert)
 
-    def _alert(self, transcript: CallTranscript, alert: dict[str, Any]) -> None:
+    def _alert(self, transcript: CallTranscript, alert: TranscriptAlert) -> None:
         self.alerts += 1
-        transcript.recent_alerts.append((time.time(), alert))
-        self._recordings.event(transcript.call.call_id, "transcript_alert", alert=alert)
-        self._emit(transcript, ServerEvent.TRANSCRIPT_ALERT, {"alert": alert})
+        transcript.raised.append((time.time(), alert))
+        wire = alert.to_wire()
+        self._recordings.event(transcript.call.call_id, EntryType.TRANSCRIPT_ALERT, alert=wire)
+        self._emit(transcript, ServerEvent.TRANSCRIPT_ALERT, {"alert": wire})
 
     def _stopped(self, transcript: CallTranscript, stream: SpeakerStream, reason: str) -> None:
         pid = stream.speaker.participant_id
@@ -399,7 +397,7 @@ class Transcription:
         transcript.refused[pid] = reason
         self._recordings.event(
             transcript.call.call_id,
-            "transcription_refused",
+            EntryType.TRANSCRIPTION_REFUSED,
             participant_id=pid,
             role=stream.speaker.role,
             reason=reason,

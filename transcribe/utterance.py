@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from quality.line import LineQuality
+
 from .keywords import KeywordSpotter
 from .recognizer import Final, Partial, Word
 from .redact import redact, redact_partial, redact_words
@@ -58,7 +60,7 @@ class Utterance:
     sentiment: Sentiment
     keywords: list[str]
     redacted: bool
-    quality: dict[str, Any] | None = field(default=None)  # the speaker's line while it was said
+    quality: LineQuality | None = field(default=None)  # the speaker's line while it was said
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -74,7 +76,7 @@ class Utterance:
             "sentiment": self.sentiment.to_wire(),
             "keywords": self.keywords,
             "redacted": self.redacted,
-            "quality": self.quality,
+            "quality": None if self.quality is None else self.quality.to_wire(),
         }
 
 

@@ -2,8 +2,9 @@
 
 Guards: a partial whose send is slow (a congested socket at that moment) still reaches
 the agent and the watching supervisors before the final it led to, whose send is quick;
-a slow recipient holds up only itself; closing transcription cancels and awaits every
-send still under way, so nothing is left running after it.
+closing transcription cancels and awaits every send still under way, so nothing is left
+running after it. A keyword the customer says and a customer who sounds negative twice in
+a row alert the agent and the watchers, each alert naming the utterance that raised it.
 
 The pool of Vosk workers is played by the test (it hands over the partial and the final
 a real pool would); the call, its router, the transcription and its senders are real.
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +29,11 @@ from signaling.events import ServerEvent
 from signaling.quality_monitor import QualityMonitor
 from signaling.recordings import CallRecordings
 from signaling.transcription import Transcription
-from transcribe.keywords import KeywordSpotter
 from transcribe.models import ModelCatalog
 from transcribe.pool import OnResults, OnStopped, TranscriptionPool
 from transcribe.recognizer import Final, Word
 from transcribe.speaker import SpeakerStream
-from transcribe.utterance import PartialText, utterance_of
+from transcribe.utterance import PartialText, Utterance, utterance_of
 
 SLOW_S = 0.2
 TRANSCRIPT_EVENTS = (ServerEvent.TRANSCRIPT_PARTIAL, ServerEvent.TRANSCRIPT_UTTERANCE)
@@ -77,6 +79,9 @@ class Recipient:
             await asyncio.sleep(SLOW_S)
         self.read.append((event, payload))
 
+    def alerts(self) -> list[dict[str, Any]]:
+        return [p["alert"] for e, p in self.read if e is ServerEvent.TRANSCRIPT_ALERT]
+
     def transcript(self) -> list[tuple[ServerEvent, str]]:
         return [
             (event, (payload.get("partial") or payload["utterance"])["text"])
@@ -102,7 +107,29 @@ def final(text: str, start_ms: int) -> Final:
     return Final(text, words[0].start_ms, words[-1].end_ms, words)
 
 
-async def test_a_partial_sent_slowly_still_comes_before_its_final(tmp_path: Path) -> None:
+@dataclass
+class LiveCall:
+    """A call being transcribed: the customer's stream is open and the test speaks for it."""
+
+    transcription: Transcription
+    call: Call
+    stream: SpeakerStream
+    hand_over: OnResults
+    agent: Recipient
+    watchers: Recipient
+
+    def said(self, text: str, uid: str, start_ms: int) -> Utterance:
+        return utterance_of(
+            final(text, start_ms),
+            utterance_id=uid,
+            speaker=self.stream.speaker,
+            language=self.call.language,
+            spotter=self.transcription.spotter,
+        )
+
+
+@asynccontextmanager
+async def live_call(tmp_path: Path, language: str = "ko") -> AsyncIterator[LiveCall]:
     agent, watchers = Recipient(), Recipient()
 
     async def send(call_id: str, pid: str, event: ServerEvent, payload: dict[str, Any]) -> None:
@@ -120,9 +147,9 @@ async def test_a_partial_sent_slowly_still_comes_before_its_final(tmp_path: Path
         config, recordings, quality, send, watchers=watch, catalog=AnyModel(), pool=pool
     )
     call = Call(
-        call_id="c_order",
+        call_id="c_live",
         customer=Participant("p-customer", Role.CUSTOMER, "cust", "Karim"),
-        language="ko",
+        language=language,
         media="audio",
         agent=Participant("p-agent", Role.AGENT, "agent", "Rahim"),
     )
@@ -141,16 +168,18 @@ async def test_a_partial_sent_slowly_still_comes_before_its_final(tmp_path: Path
         key = SourceKey("p-customer", SourceKind.MICROPHONE)
         transcript.tap(key, EncodedFrame.now(b"\x00", 0, True, 0))
         [(stream, hand_over)] = pool.results.items()
+        yield LiveCall(transcription, call, stream, hand_over, agent, watchers)
+    finally:
+        await transcription.stop(call.call_id, room)
+        await transcription.close()
+        await room.close()
 
-        said = utterance_of(
-            final("where is my parcel", 1000),
-            utterance_id="u1",
-            speaker=stream.speaker,
-            language="ko",
-            spotter=KeywordSpotter(),
-        )
-        hand_over(stream, [PartialText(stream.speaker, "where is", 1400)])
-        hand_over(stream, [said])
+
+async def test_a_partial_sent_slowly_still_comes_before_its_final(tmp_path: Path) -> None:
+    async with live_call(tmp_path) as live:
+        agent, watchers, stream = live.agent, live.watchers, live.stream
+        live.hand_over(stream, [PartialText(stream.speaker, "where is", 1400)])
+        live.hand_over(stream, [live.said("where is my parcel", "u1", 1000)])
         expected = [
             (ServerEvent.TRANSCRIPT_PARTIAL, "where is"),
             (ServerEvent.TRANSCRIPT_UTTERANCE, "where is my parcel"),
@@ -161,11 +190,37 @@ async def test_a_partial_sent_slowly_still_comes_before_its_final(tmp_path: Path
 
         # The customer goes on; the call's transcription is closed while that partial
         # is still on its way: the send is cancelled, not left running.
-        hand_over(stream, [PartialText(stream.speaker, "and when", 3000)])
+        live.hand_over(stream, [PartialText(stream.speaker, "and when", 3000)])
         await until(lambda: len(agent.sends) == len(agent.read) + 1)
-    finally:
-        await transcription.stop(call.call_id, room)
-        await transcription.close()
-        await room.close()
     assert all(task.done() for task in agent.sends + watchers.sends)
     assert agent.transcript() == expected
+
+
+async def test_the_agent_is_alerted_to_a_keyword_and_to_a_customer_who_stays_negative(
+    tmp_path: Path,
+) -> None:
+    async with live_call(tmp_path, language="en") as live:
+        live.hand_over(live.stream, [live.said("this is terrible i want a refund", "u1", 1000)])
+        live.hand_over(live.stream, [live.said("awful service very bad", "u2", 4000)])
+        await until(lambda: len(live.agent.alerts()) == 2 and len(live.watchers.alerts()) == 2)
+        transcript = live.transcription.transcript(live.call.call_id)
+        assert transcript is not None
+        raised = [alert for _, alert in transcript.raised]
+    keyword, streak = live.agent.alerts()
+    assert keyword == {
+        "kind": "keyword",
+        "keyword": "refund",
+        "message": "the customer said “refund”",
+        "utterance_id": "u1",
+        "role": "customer",
+        "active": True,
+    }
+    assert streak == {
+        "kind": "negative_streak",
+        "message": "the customer has sounded negative 2 times in a row",
+        "active": True,
+        "utterance_id": "u2",
+    }
+    assert live.watchers.alerts() == [keyword, streak]
+    # What the floor reads of them is what the consoles were sent.
+    assert [alert.to_wire() for alert in raised] == [keyword, streak]
