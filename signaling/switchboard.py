@@ -871,10 +871,21 @@ class Switchboard:
     # -- agents in the registry --------------------------------------------
 
     async def _sign_in(self, identity: Identity) -> AgentValue:
-        """The agent's record in the registry (made Away on their first sign-in)."""
-        return await self._agent_run(
+        """The agent's record in the registry (made Away on their first sign-in).
+
+        A record that says they ring for, or are on, a call this node has no live call for
+        was left by a run that stopped (the registry outlives a node): they are Away.
+        """
+        agent = await self._agent_run(
             agent_changes.sign_in(identity.subject, identity.name, time.time())
         )
+        held = self.calls.get(agent.call_id) if agent.call_id is not None else None
+        if agent.call_id is not None and (held is None or held.state is CallState.ENDED):
+            stale, now = agent.call_id, time.time()
+            logger.info("agent %s held call %s, which is over: Away", agent.subject, stale)
+            freed = await self._put_agent(agent.subject, _freed(stale, AgentState.AWAY, now))
+            return freed or agent
+        return agent
 
     async def _agent_run(self, change: Change[AgentValue]) -> AgentValue:
         stored = await self.registry.change(

@@ -7,12 +7,17 @@ as msgpack records (what other nodes read); the node's own view follows what it 
 from __future__ import annotations
 
 import secrets
+import time
 
 import msgpack
 from redis.asyncio import Redis
 
+from callcenter import agents
+from callcenter.lifecycle import run
 from callcenter.memory_registry import MemoryRegistry
 from callcenter.redis_registry import RedisRegistry
+from callcenter.registry import Draft
+from callcenter.states import AgentState
 from signaling.auth import Role
 from signaling.events import ServerEvent
 from signaling.keys import CONFIG
@@ -64,3 +69,40 @@ async def test_a_run_with_redis_keeps_every_servers_state_there(
         assert await redis.exists(f"{prefix}agent:nadia") == 1
     finally:
         await redis.aclose()
+
+
+async def test_an_agent_left_on_a_call_by_a_stopped_node_can_work_again(
+    start_server: ServerFactory, redis_server: RedisServer
+) -> None:
+    """Redis outlives a node: a node killed mid-call leaves its agent 'on a call' there.
+
+    Signing in again on a node that has no such call, the agent is Away (not stuck with
+    "you are already on a call"), and can go Available and take the next call.
+    """
+    prefix = f"kotha-test-{secrets.token_hex(4)}:"
+    left_behind = RedisRegistry.from_url(redis_server.url, prefix=prefix)
+    try:
+        await run(left_behind, agents.sign_in("rahim", "Rahim", time.time()))
+        await run(left_behind, agents.set_availability("rahim", True, time.time()))
+
+        def on_a_dead_call(draft: Draft) -> None:
+            agent = draft.agent("rahim")
+            assert agent is not None
+            draft.put_agent(agent.moved_to(AgentState.ON_CALL, time.time(), "c_gone"))
+
+        await left_behind.change(on_a_dead_call, agents=["rahim"])
+    finally:
+        await left_behind.close()
+
+    server = await start_server(redis_url=redis_server.url, redis_prefix=prefix)
+    rahim = server.client(server.token(Role.AGENT, "Rahim"))
+    state = await rahim.connect()
+    assert state["agent"]["state"] == "away" and state["agent"]["call_id"] is None
+
+    await rahim.set_availability("available")
+    call_id, token = server.customer_call("Karim")
+    karim = server.client(token)
+    await karim.connect()
+    await karim.request_call(media="audio", language="bn")
+    taken = await rahim.accept_call()
+    assert taken["call"]["call_id"] == call_id
