@@ -8,7 +8,8 @@ The ``kotha bench`` subcommands (each prints one JSON object as its last line):
 - ``quality`` (:mod:`bench.quality`): what sampling every connection once a second
   costs;
 - ``transcribe`` (:mod:`bench.transcribe`): live transcription's real time factor and
-  latency.
+  latency;
+- ``join`` (:mod:`bench.join`): how soon an agent who joins a video call late sees it.
 
 The harness they share: the server under test as its own process (:mod:`bench.server`),
 client worker processes (:mod:`bench.worker`, ``python -m bench.worker``) sending a

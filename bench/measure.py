@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,37 @@ def process_cpu(pid: int) -> tuple[float, float]:
     fields = stat[stat.rindex(")") + 2 :].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
+class CpuClock:
+    """CPU the server, this process and the rest of the machine used since it was made.
+
+    For benchmarks whose clients run in this process: what else the machine ran
+    meanwhile (``other_cpu_cores``) tells a disturbed run from a quiet one.
+    """
+
+    def __init__(self, server_pid: int) -> None:
+        self._server_pid = server_pid
+        self._started = time.monotonic()
+        self._start = self._now()
+
+    def read(self) -> dict[str, float]:
+        """Cores used on average since the start (call it while the server still runs)."""
+        wall = time.monotonic() - self._started
+        machine, server, own = (b - a for a, b in zip(self._start, self._now(), strict=True))
+        return {
+            "wall_s": round(wall, 3),
+            "server_cpu_cores": round(server / wall, 3),
+            "bench_cpu_cores": round(own / wall, 3),
+            "other_cpu_cores": round(max(0.0, machine - server - own) / wall, 3),
+        }
+
+    def _now(self) -> tuple[float, float, float]:
+        return (
+            machine_busy_seconds(),
+            sum(process_cpu(self._server_pid)),
+            sum(process_cpu(os.getpid())),
+        )
 
 
 def percentile(values: Sequence[float], q: float, digits: int = 1) -> float | None:

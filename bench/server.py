@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import socket
 import sys
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -14,11 +17,34 @@ import aiohttp
 from client.participant import KothaClient
 from signaling.auth import Role, TokenAuthority
 
-from .processes import child_env, log_tail, project_root
+from .processes import STOP_TIMEOUT_S, child_env, log_tail, project_root, terminate
 
 HEALTH_TIMEOUT_S = 30.0
 JWT_SECRET_BYTES = 32
 API_KEY = "kotha-bench-api-key-0123456789"
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """A kotha server process under test, healthy, and how to reach it."""
+
+    url: str
+    secret: str  # its JWT secret: the bench issues staff tokens with it
+    process: asyncio.subprocess.Process
+
+
+@contextlib.asynccontextmanager
+async def running_server(mode: str, workdir: Path) -> AsyncIterator[RunningServer]:
+    """A server of ``mode`` (see :func:`start_server`) on a free port; stopped on the way out."""
+    secret = secrets.token_urlsafe(JWT_SECRET_BYTES)
+    port = free_port()
+    process = await start_server(mode, port, secret, workdir)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        await wait_healthy(url, process, workdir / "server.log")
+        yield RunningServer(url, secret, process)
+    finally:
+        await terminate(process, STOP_TIMEOUT_S)
 
 
 async def start_server(
@@ -79,11 +105,12 @@ async def wait_healthy(url: str, server: asyncio.subprocess.Process, log: Path) 
 
 
 async def create_calls(
-    url: str, secret: str, count: int, *, supervised: bool = False
+    url: str, secret: str, count: int, *, media: str = "audio", supervised: bool = False
 ) -> list[dict[str, str]]:
     """``count`` calls made through the REST API, with a distinct agent for each.
 
     Args:
+        media: ``audio`` or ``video``.
         supervised: also a distinct supervisor for each call (``supervisor``
             token): a supervisor monitors one call at a time.
     """
@@ -94,7 +121,7 @@ async def create_calls(
             body = {
                 "customer": {"id": f"bench-customer-{index}", "name": f"Customer {index}"},
                 "language": "bn",
-                "media": "audio",
+                "media": media,
             }
             async with session.post(f"{url}/api/calls", json=body) as response:
                 if response.status != 201:

@@ -185,6 +185,15 @@ def _add_bench(sub: Any) -> None:
     )
     transcribe.add_argument("--json", action="store_true", help="print only the JSON line")
     transcribe.set_defaults(func=_bench_transcribe)
+    join = bench_sub.add_parser(
+        "join", help="how soon an agent who joins a video call late sees the picture"
+    )
+    join.add_argument("--joins", type=int, default=10, help="late joins, one call at a time")
+    join.add_argument(
+        "--lead", type=float, default=2.0, help="seconds the camera sends before the agent joins"
+    )
+    join.add_argument("--json", action="store_true", help="print only the JSON line")
+    join.set_defaults(func=_bench_join)
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -397,6 +406,14 @@ def _bench_transcribe(args: argparse.Namespace) -> int:
         )
     )
     print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 0 if "error" not in result else 1
+
+
+def _bench_join(args: argparse.Namespace) -> int:
+    from bench.join import run_join_benchmark
+
+    result = asyncio.run(run_join_benchmark(joins=args.joins, lead_s=args.lead, quiet=args.json))
+    print(json.dumps(result), flush=True)
     return 0 if "error" not in result else 1
 
 
