@@ -17,7 +17,8 @@ pre-encoded Opus loop (:mod:`bench.opus_loop`, :mod:`bench.streams`), one mode's
 (:mod:`bench.mode_run`), /proc readings (:mod:`bench.measure`).
 
 Run from the repository root as modules: ``python -m bench.soak`` (calls coming and going
-for minutes), ``bench.finish_recording``, ``bench.profile_relay`` and ``bench.pyspy_summary``.
+for minutes), ``bench.impairment_relay`` (the tests' impairment relay's own delay),
+``bench.finish_recording``, ``bench.profile_relay`` and ``bench.pyspy_summary``.
 
 Production code never imports this package; the CLI's ``kotha bench`` subcommands import
 it inside their functions (``tests/test_layers.py``).
