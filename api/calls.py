@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from callcenter.registry import RegistryError
 from signaling.auth import Identity, Role
 from signaling.calls import Call
 from signaling.errors import (
@@ -53,6 +54,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
     except KothaError as exc:
         return web.json_response({"error": exc.to_wire()}, status=exc.http_status)
+    except RegistryError as exc:
+        busy = request.app[SWITCHBOARD].outage.refusal(exc, f"{request.method} {request.path}")
+        return web.json_response({"error": busy.to_wire()}, status=busy.http_status)
     except web.HTTPException as exc:
         if exc.status >= 400 and request.path.startswith("/api/"):
             return web.json_response(

@@ -28,6 +28,11 @@ from .values import AgentValue, CallValue, QueueEntry
 T = TypeVar("T")
 
 
+# How long a connection to Redis, and a command, may take before the registry gives up.
+CONNECT_TIMEOUT_S = 2.0
+TIMEOUT_S = 5.0
+
+
 def _pack(record: dict[str, Any]) -> bytes:
     packed: bytes = msgpack.packb(record, use_bin_type=True)
     return packed
@@ -50,7 +55,12 @@ class RedisRegistry(CallRegistry):
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisRegistry:
-        return cls(Redis.from_url(url), **kwargs)
+        """A registry on the Redis at ``url``; an unreachable one fails within seconds
+        (``RegistryError``), it never hangs a sign-in."""
+        return cls(
+            Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=TIMEOUT_S),
+            **kwargs,
+        )
 
     async def close(self) -> None:
         await self._redis.aclose()

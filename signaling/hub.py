@@ -16,6 +16,8 @@ from typing import Any
 
 import socketio
 
+from callcenter.registry import RegistryError
+
 from .auth import FLOOR_ROLES, Identity, Role, TokenAuthority
 from .calls import CallState
 from .errors import (
@@ -165,6 +167,9 @@ class CallNamespace(socketio.AsyncNamespace):
                 )
             try:
                 await self._switchboard.connected(identity)
+            except RegistryError as exc:
+                self._per_grant.release(identity.grant_id)
+                raise self._switchboard.outage.refusal(exc, "a sign-in") from None
             except BaseException:
                 self._per_grant.release(identity.grant_id)
                 raise
@@ -204,7 +209,10 @@ class CallNamespace(socketio.AsyncNamespace):
             if socket.identity.role in FLOOR_ROLES:
                 self._staff_sockets -= 1
             logger.info("socket %s disconnected: %s", sid, socket.identity.subject)
-            await self._switchboard.socket_closed(socket.seat)
+            try:
+                await self._switchboard.socket_closed(socket.seat)
+            except RegistryError as exc:  # the grace timers still run on what the node knows
+                self._switchboard.outage.refusal(exc, f"the close of socket {sid}")
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):
@@ -218,6 +226,9 @@ class CallNamespace(socketio.AsyncNamespace):
             return {"ok": False, "error": exc.to_wire()}
         except KothaError as exc:
             return {"ok": False, "error": exc.to_wire()}
+        except RegistryError as exc:
+            busy = self._switchboard.outage.refusal(exc, f"{event[:64]!r} from socket {sid}")
+            return {"ok": False, "error": busy.to_wire()}
         except Exception:
             logger.exception("event %.64r from socket %s failed", event, sid)
             return {

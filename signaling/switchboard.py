@@ -20,7 +20,7 @@ from callcenter import agents as agent_changes
 from callcenter import routing
 from callcenter.lifecycle import Change, Refused
 from callcenter.memory_registry import MemoryRegistry
-from callcenter.registry import CallRegistry, Draft
+from callcenter.registry import CallRegistry, Draft, RegistryError
 from callcenter.states import AgentState
 from callcenter.values import AgentValue
 from media import aiortc_compat
@@ -58,6 +58,7 @@ from .limits import RateLimiter, Tally
 from .logs import call_context
 from .monitoring import Monitoring, Seat
 from .notifier import Notifier, Payload
+from .outage import RegistryOutage
 from .payloads import agent_payload, ended_payload, offer_payload
 from .quality_monitor import QualityMonitor
 from .recordings import CallRecordings
@@ -104,6 +105,8 @@ class Switchboard:
         self.agents: dict[str, AgentValue] = {}
         # Sockets open on this node.
         self.presence = Presence()
+        # Refusals while the registry cannot be reached, and the operators told.
+        self.outage = RegistryOutage()
         # What moves each call's media: the router; a benchmark passes its baseline.
         self._plane_factory = plane_factory
         self.calls: dict[str, Call] = {}
@@ -1136,7 +1139,14 @@ class Switchboard:
                 free = (
                     AgentState.AVAILABLE if self.presence.agent_online(subject) else AgentState.AWAY
                 )
-                if await self._put_agent(subject, _freed(call.call_id, free, time.time())):
+                try:
+                    freed = await self._put_agent(subject, _freed(call.call_id, free, time.time()))
+                except RegistryError as exc:
+                    # The call still ends, everyone is told and the recording finishes; the
+                    # agent's record is set right when they next sign in (_sign_in).
+                    self.outage.refusal(exc, f"freeing agent {subject} from an ended call")
+                    continue
+                if freed is not None:
                     await self._agent_changed(subject)
             logger.info("Call(%s) ended: %s", call.call_id, reason.value)
             await self.notifier.to_call(

@@ -6,10 +6,13 @@ as msgpack records (what other nodes read); the node's own view follows what it 
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
+from pathlib import Path
 
 import msgpack
+import pytest
 from redis.asyncio import Redis
 
 from callcenter import agents
@@ -18,11 +21,16 @@ from callcenter.memory_registry import MemoryRegistry
 from callcenter.redis_registry import RedisRegistry
 from callcenter.registry import Draft
 from callcenter.states import AgentState
+from client.participant import ClientError
+from media.source import SourceKind
 from signaling.auth import Role
 from signaling.events import ServerEvent
 from signaling.keys import CONFIG
-from tests.conftest import Server, ServerFactory
-from tests.redis_server import RedisServer
+from tests.conftest import Server, ServerFactory, connect_call, connect_refusal
+from tests.redis_server import RedisServer, start_redis
+from tests.support import Ear, ToneTrack
+
+CUSTOMER_HZ = 440.0
 
 
 async def test_an_agents_state_is_kept_in_the_configured_redis(
@@ -106,3 +114,44 @@ async def test_an_agent_left_on_a_call_by_a_stopped_node_can_work_again(
     await karim.request_call(media="audio", language="bn")
     taken = await rahim.accept_call()
     assert taken["call"]["call_id"] == call_id
+
+
+async def test_while_redis_is_down_a_call_goes_on_and_what_needs_it_is_refused_in_words(
+    start_server: ServerFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis stops mid-call: the customer and agent keep talking; a sign-in and a change of
+    availability are refused with "busy, try again", and the operators' log says it in
+    words, not in tracebacks, and not once per refusal."""
+    (tmp_path / "redis").mkdir()
+    redis = start_redis(tmp_path / "redis")
+    try:
+        server = await start_server(redis_url=redis.url, redis_prefix="kotha:")
+        agent_hears = Ear()
+        pair = await connect_call(
+            server,
+            customer_sources={SourceKind.MICROPHONE: ToneTrack(CUSTOMER_HZ)},
+            agent_options={"on_track": agent_hears},
+        )
+        await agent_hears.wait_for(CUSTOMER_HZ)
+        redis.stop()
+
+        with caplog.at_level(logging.WARNING):
+            with pytest.raises(ClientError) as busy:
+                await pair.agent.set_availability("away")
+            assert busy.value.code == "busy"
+            assert "try again" in busy.value.message
+            for _ in range(3):
+                refused = await connect_refusal(
+                    server, {"token": server.token(Role.AGENT, "Nadia")}
+                )
+                assert refused["code"] == "busy"
+
+            # The customer's voice still reaches the agent.
+            await agent_hears.wait_for(CUSTOMER_HZ, after=time.perf_counter())
+
+        warnings = [r for r in caplog.records if "refused" in r.getMessage()]
+        assert len(warnings) == 1, [r.getMessage() for r in warnings]
+        assert "check that Redis" in warnings[0].getMessage()
+        assert not any(r.exc_info for r in caplog.records)
+    finally:
+        redis.stop()
