@@ -64,6 +64,12 @@ async def start_server(
         KOTHA_LOG_LEVEL="WARNING",
         KOTHA_LOG_FORMAT="text",
         KOTHA_MAX_QUEUE="10000",
+        # Every client of the load comes from 127.0.0.1 with one API key: the limits per
+        # address and per key (which would refuse the 31st socket in a burst, the 65th
+        # connection, the 61st call made at once) are for the internet, not for the bench.
+        KOTHA_MAX_CONNECTIONS_PER_ADDRESS="100000",
+        KOTHA_SOCKET_CONNECTS_PER_ADDRESS_PER_MIN="1000000",
+        KOTHA_API_CALLS_PER_MIN="1000000",
         # The relay figures are the relay's own; the ``record`` mode (``--record``)
         # is the same forwarding with every call recorded, as deployed by default.
         # The ``monitor`` mode (``--monitor``) is plain forwarding: its supervisors
