@@ -14,15 +14,23 @@ PORT ?= 8080
 # tools that make speech for its fake microphone, and a real Redis for the registry's tests.
 TEST_APT := chromium fonts-lohit-beng-bengali fonts-nanum sox espeak-ng redis-server
 
-.PHONY: run test setup setup-test lint bench clean apt
+.PHONY: run test test-redis setup setup-test lint bench clean apt
 
 run: setup
 	$(BIN)/kotha serve --demo --host $(HOST) --port $(PORT)
+
+# The integration tests run a second time with the call centre's state in a real Redis
+# (pytest --redis starts a redis-server on a free port and stops it by its PID).
+REDIS_TESTS := tests/callcenter tests/signaling tests/media tests/recording tests/quality tests/transcribe
 
 test: setup-test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+	$(BIN)/pytest --redis $(REDIS_TESTS)
+
+test-redis: setup-test
+	$(BIN)/pytest --redis $(REDIS_TESTS)
 
 lint: setup-test
 	$(BIN)/ruff check .

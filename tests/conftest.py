@@ -41,6 +41,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--redis``, only the tests that run a kotha server: the others never touch the
+    registry, and were run as they are without it."""
+    if not config.getoption("--redis"):
+        return
+    kept = [item for item in items if "start_server" in getattr(item, "fixturenames", ())]
+    dropped = [item for item in items if item not in kept]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A real redis-server on a free port, stopped by its PID at the end of the session."""
