@@ -22,7 +22,10 @@ EDGES = frozenset({"signaling", "api", "client"})
 BENCH = "bench"
 FORBIDDEN: dict[str, frozenset[str]] = {
     # The media plane is the bottom layer: everything consumes its taps, it knows nobody.
-    "media": EDGES | {"recording", "quality", "transcribe", "callcenter", BENCH},
+    "media": EDGES | {"recording", "quality", "transcribe", "callcenter", "node", BENCH},
+    # The node-local runtime (sockets, timers, each call's media) serves the edges: it may
+    # use the domain and media's consumers, never an edge.
+    "node": EDGES | {BENCH},
     # The domain: plain values and rules, on one node or many; no edge, no media stack.
     "callcenter": EDGES
     | {
@@ -34,12 +37,13 @@ FORBIDDEN: dict[str, frozenset[str]] = {
         "engineio",
         "aiortc",
         "av",
+        "node",
         BENCH,
     },
     # Consumers of media's taps know nothing of the edges or the domain.
-    "recording": EDGES | {"callcenter", BENCH},
-    "quality": EDGES | {"callcenter", BENCH},
-    "transcribe": EDGES | {"callcenter", BENCH},
+    "recording": EDGES | {"callcenter", "node", BENCH},
+    "quality": EDGES | {"callcenter", "node", BENCH},
+    "transcribe": EDGES | {"callcenter", "node", BENCH},
     # The protocol client speaks the wire (signaling.events) over media's client peer; it
     # knows nothing of the server's insides.
     "client": frozenset({"api", "callcenter", "recording", "quality", "transcribe", BENCH}),
