@@ -45,11 +45,6 @@ class CallTranscript:
     raised: deque[tuple[float, TranscriptAlert]] = field(default_factory=lambda: deque(maxlen=20))
     """The latest alerts with the Unix time they were raised (the floor shows recent keywords)."""
 
-    @property
-    def recent_alerts(self) -> list[tuple[float, dict[str, Any]]]:
-        """``raised`` as wire dicts, for the floor until it reads ``raised`` itself."""
-        return [(at, alert.to_wire()) for at, alert in self.raised]
-
     def view(self, lag_s: float) -> dict[str, Any]:
         """The transcript so far, for a console that (re)opens mid-call."""
         return {

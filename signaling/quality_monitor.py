@@ -108,11 +108,6 @@ class CallQuality:
             self.summary.alert(change)
         return changes
 
-    @property
-    def last_view(self) -> dict[str, Any] | None:
-        """``latest_view`` as it was sent (the floor reads this until it reads ``latest_view``)."""
-        return None if self.latest_view is None else self.latest_view.to_wire()
-
     def view(self) -> dict[str, Any]:
         """The live quality view of the call, as consoles are sent it."""
         return self.live().to_wire()
