@@ -37,13 +37,20 @@ class EntryType(StrEnum):
     QUALITY_ALERT = "quality_alert"
     QUALITY_REPORT = "quality_report"
     QUALITY_SUMMARY = "quality_summary"
+    MONITOR_STARTED = "monitor_started"
+    MONITOR_MODE_CHANGED = "monitor_mode_changed"
+    MONITOR_ENDED = "monitor_ended"
+    CALL_REQUEUED = "call_requeued"
+    """The call went back to the queue: its agent's connection was lost."""
+    CALL_TAKEN_AGAIN = "call_taken_again"
+    """The next agent took a call that had gone back to the queue."""
 
 
 @dataclass(frozen=True, slots=True)
 class TimelineEntry:
     """One line of events.jsonl."""
 
-    type: str  # an EntryType (others write theirs too: monitoring, requeues)
+    type: str  # an EntryType
     t_ms: int  # call time
     at: float  # Unix time, to the millisecond
     fields: Mapping[str, Any]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from media.errors import MediaError
 from media.monitor import MonitorMode
 from media.room import Room
+from recording.timeline import EntryType
 
 from .audit import AuditError, AuditLog, AuditRecord
 from .auth import Identity, Role
@@ -33,6 +34,7 @@ from .errors import CallStateError, MediaRequestError
 from .events import ServerEvent
 from .ice import ice_servers_for
 from .logs import call_context
+from .monitoring_change import MonitoringChange
 from .notifier import Notifier, Payload
 from .recordings import CallRecordings
 
@@ -114,10 +116,9 @@ class Monitoring:
             source=seat.source,
         )
         self._starting[identity.subject] = call_id
+        started = _change(EntryType.MONITOR_STARTED, call_id, monitor)
         try:
-            await self._audit_record(
-                seat, "monitor_started", call_id, participant_id=monitor.participant_id, mode=mode
-            )
+            await self._audit_record(seat, started)
         finally:
             self._starting.pop(identity.subject, None)
         if call.state is not CallState.ACTIVE:
@@ -134,7 +135,7 @@ class Monitoring:
                 await self._end_record(call, monitor, "failed")
                 raise MediaRequestError(f"monitoring could not start: {exc}") from exc
             logger.info("Call(%s) %s monitors (%s)", call_id, identity.subject, mode.value)
-            self._on_timeline(call_id, "monitor_started", monitor)
+            self._on_timeline(started)
         await self._announce(call, monitor, was=None)
         return self._joined(call, monitor, peer.peer_id)
 
@@ -169,14 +170,10 @@ class Monitoring:
             room = self._room_of(call_id)
             if room is None:
                 raise CallStateError("the call has no media any more")
-            await self._audit_record(
-                seat,
-                "monitor_mode_changed",
-                call_id,
-                participant_id=monitor.participant_id,
-                mode=mode,
-                previous=was,
+            changed = _change(
+                EntryType.MONITOR_MODE_CHANGED, call_id, monitor, mode=mode, previous=was
             )
+            await self._audit_record(seat, changed)
             with call_context(call_id):
                 monitor.mode = mode
                 monitor.mode_since = time.time()
@@ -188,7 +185,7 @@ class Monitoring:
                     was.value,
                     mode.value,
                 )
-                self._on_timeline(call_id, "monitor_mode_changed", monitor, previous=was.value)
+                self._on_timeline(changed)
             await self._announce(call, monitor, was=was)
         return {"mode": monitor.mode.value, "changed_at": monitor.mode_since}
 
@@ -265,44 +262,23 @@ class Monitoring:
             raise CallStateError("only a call in progress can be monitored")
         return call, room
 
-    async def _audit_record(
-        self,
-        seat: Seat,
-        action: str,
-        call_id: str,
-        *,
-        participant_id: str,
-        mode: MonitorMode,
-        previous: MonitorMode | None = None,
-    ) -> None:
-        details: dict[str, object] = {"participant_id": participant_id, "mode": mode.value}
-        if previous is not None:
-            details["previous"] = previous.value
+    async def _audit_record(self, seat: Seat, change: MonitoringChange) -> None:
+        """The supervisor's own step (start, mode) in the audit log; refused if unwritable."""
         await self._audit.record(
             AuditRecord(
                 actor=seat.identity.subject,
                 role=seat.identity.role.value,
-                action=action,
-                call_id=call_id,
+                action=change.step.value,
+                call_id=change.call_id,
                 source=seat.source,
-                details=details,
+                details=change.audit_details(),
                 name=seat.identity.name,
             )
         )
 
-    def _on_timeline(
-        self, call_id: str, event_type: str, monitor: Monitor, **fields: object
-    ) -> None:
+    def _on_timeline(self, change: MonitoringChange) -> None:
         """A session's start, switch or end on the recording's timeline, with who and how."""
-        self._recordings.event(
-            call_id,
-            event_type,
-            participant_id=monitor.participant_id,
-            subject=monitor.subject,
-            name=monitor.name,
-            mode=monitor.mode.value,
-            **fields,
-        )
+        self._recordings.event(change.call_id, change.step, **change.timeline_fields())
 
     async def _end(self, call: Call, monitor: Monitor, reason: str) -> None:
         if call.monitors.pop(monitor.participant_id, None) is None:
@@ -313,7 +289,9 @@ class Monitoring:
             if room is not None:
                 await room.leave(monitor.participant_id)
             logger.info("Call(%s) %s stopped monitoring: %s", call.call_id, monitor.subject, reason)
-            self._on_timeline(call.call_id, "monitor_ended", monitor, reason=reason)
+            self._on_timeline(
+                _change(EntryType.MONITOR_ENDED, call.call_id, monitor, reason=reason)
+            )
         notifier = self._notifier()
         await notifier.to_socket(
             monitor.sid,
@@ -324,20 +302,22 @@ class Monitoring:
 
     async def _end_record(self, call: Call, monitor: Monitor, reason: str) -> None:
         try:
+            ended = _change(
+                EntryType.MONITOR_ENDED,
+                call.call_id,
+                monitor,
+                reason=reason,
+                duration_s=time.time() - monitor.started_at,
+            )
             await self._audit.record(
                 AuditRecord(
                     actor=monitor.subject,
                     role=Role.SUPERVISOR.value,
-                    action="monitor_ended",
+                    action=ended.step.value,
                     call_id=call.call_id,
                     source=monitor.source,
                     name=monitor.name,
-                    details={
-                        "participant_id": monitor.participant_id,
-                        "mode": monitor.mode.value,
-                        "reason": reason,
-                        "duration_s": round(time.time() - monitor.started_at, 1),
-                    },
+                    details=ended.audit_details(),
                 )
             )
         except AuditError:
@@ -383,3 +363,27 @@ class Monitoring:
                 call.call_id, call.agent.participant_id, ServerEvent.MONITOR_UPDATED, payload
             )
         await notifier.to_watchers(call.call_id, ServerEvent.MONITOR_UPDATED, payload)
+
+
+def _change(
+    step: EntryType,
+    call_id: str,
+    monitor: Monitor,
+    *,
+    mode: MonitorMode | None = None,
+    previous: MonitorMode | None = None,
+    reason: str | None = None,
+    duration_s: float | None = None,
+) -> MonitoringChange:
+    """``monitor``'s session taking ``step`` (in ``mode``, default its own)."""
+    return MonitoringChange(
+        step,
+        call_id,
+        monitor.participant_id,
+        monitor.subject,
+        monitor.name,
+        mode or monitor.mode,
+        previous,
+        reason,
+        duration_s,
+    )

@@ -15,6 +15,8 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from recording.timeline import EntryType
+
 from .calls import Call, CallState
 from .events import ServerEvent
 from .logs import call_context
@@ -24,12 +26,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["REQUEUED_EVENT", "TAKEN_AGAIN_EVENT", "requeue_call", "taken_again"]
-
-REQUEUED_EVENT = "call_requeued"
-"""On the recording's timeline: the call went back to the queue (its agent was lost)."""
-TAKEN_AGAIN_EVENT = "call_taken_again"
-"""On the recording's timeline: the next agent took the call that had gone back."""
+__all__ = ["requeue_call", "taken_again"]
 
 
 async def requeue_call(board: Switchboard, call: Call) -> str:
@@ -46,7 +43,7 @@ async def requeue_call(board: Switchboard, call: Call) -> str:
     with call_context(call_id):
         board.recordings.event(
             call_id,
-            REQUEUED_EVENT,
+            EntryType.CALL_REQUEUED,
             participant_id=agent.participant_id,
             role=agent.role.value,
             name=agent.name,
@@ -77,7 +74,7 @@ def taken_again(board: Switchboard, call: Call) -> None:
     if call.agent is not None:
         board.recordings.event(
             call.call_id,
-            TAKEN_AGAIN_EVENT,
+            EntryType.CALL_TAKEN_AGAIN,
             participant_id=call.agent.participant_id,
             role=call.agent.role.value,
             name=call.agent.name,

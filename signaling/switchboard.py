@@ -32,6 +32,7 @@ from media.room import MediaPlane, Room, default_configuration
 from media.router import Router
 from media.source import SourceKind
 from node.presence import Presence
+from recording.timeline import EntryType
 
 from .agent_queue import AgentQueue
 from .audit import AuditLog, AuditRecord
@@ -417,7 +418,7 @@ class Switchboard:
         if call.state is CallState.ACTIVE:
             self.recordings.event(
                 call.call_id,
-                "participant_left",
+                EntryType.PARTICIPANT_LEFT,
                 participant_id=participant.participant_id,
                 role=participant.role.value,
                 name=participant.name,
@@ -646,7 +647,9 @@ class Switchboard:
             participant.media_state = peer.state.value
             self.recordings.event(
                 call_id,
-                "participant_rejoined" if participant.media_joins else "participant_joined",
+                EntryType.PARTICIPANT_REJOINED
+                if participant.media_joins
+                else EntryType.PARTICIPANT_JOINED,
                 participant_id=participant.participant_id,
                 role=participant.role.value,
                 name=participant.name,
@@ -732,7 +735,9 @@ class Switchboard:
         if call.state is not CallState.ACTIVE:
             raise CallStateError(f"the call is {call.state.value}; tag it while it is live")
         call.tags = sorted(set(call.tags) | set(tags))
-        self.recordings.event(call_id, "call_tagged", tags=tags, by=participant.participant_id)
+        self.recordings.event(
+            call_id, EntryType.CALL_TAGGED, tags=tags, by=participant.participant_id
+        )
         return call.tags
 
     async def set_recording(
