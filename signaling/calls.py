@@ -38,8 +38,6 @@ class Participant:
     audio_enabled: bool = True
     video_enabled: bool = True
     screen_sharing: bool = False
-    connections: int = 0
-    """Open sockets of this participant; 0 starts the rejoin grace period."""
     media_joins: int = 0
     """How often the participant started media (more than once: rejoined)."""
 

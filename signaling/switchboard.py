@@ -292,7 +292,7 @@ class Switchboard:
             if customer.subject != identity.subject:
                 raise ForbiddenError("this token is not the customer of that call")
             self._tasks.cancel_timer(f"grace:{call.call_id}:{customer.participant_id}")
-            customer.connections += 1
+            self.presence.party_connected(customer.participant_id)
             if not customer.connected:
                 customer.connected = True
                 await self._participant_changed(call, customer)
@@ -316,8 +316,7 @@ class Switchboard:
             if call is None or call.state is CallState.ENDED:
                 return
             customer = call.customer
-            customer.connections = max(0, customer.connections - 1)
-            if customer.connections == 0:
+            if not self.presence.party_disconnected(customer.participant_id):
                 customer.connected = False
                 self._left(call, customer)
                 await self._participant_changed(call, customer)
@@ -1171,6 +1170,7 @@ class Switchboard:
                 and now - (call.ended_at or now) > self.config.ended_call_retention_s
             ):
                 del self.calls[call.call_id]
+                self.presence.forget_party(call.customer.participant_id)
             elif (
                 call.state is CallState.CREATED
                 and now - call.created_at > self.config.customer_token_ttl_s
