@@ -6,7 +6,7 @@ The ``kotha bench`` subcommands (each prints one JSON object as its last line):
   naive relay (:mod:`bench.baseline`, served by :mod:`bench.baseline_server`), with
   recording (``--record``) or listening supervisors (``--monitor``);
 - ``quality`` (:mod:`bench.quality`): what sampling every connection once a second
-  costs;
+  costs, and what each second's sample counts;
 - ``transcribe`` (:mod:`bench.transcribe`): live transcription's real time factor and
   latency;
 - ``join`` (:mod:`bench.join`): how soon an agent who joins a video call late sees it.

@@ -56,6 +56,7 @@ class ModeRun:
     profile: Path | None = None
     client_nice: int = CLIENT_NICE
     probe: Probe | None = None
+    sample_quality: bool = False  # the result carries the sampler's per-second packet counts
     server: asyncio.subprocess.Process | None = None
     workers: list[asyncio.subprocess.Process] = field(default_factory=list)
 
@@ -148,6 +149,7 @@ class ModeRun:
                     "loop_file": str(self.loop_file),
                     "index": index,
                     "nice": self.client_nice,
+                    "quality": self.sample_quality,
                 },
             )
 
@@ -242,6 +244,11 @@ class ModeRun:
             result["frames_unchanged"] = sum(r["matched"] for r in reports)
         if self.supervised:
             result.update(self._monitoring(reports))
+        if self.sample_quality:
+            result["quality_samples"] = {
+                name: [s for r in reports for s in r["quality_samples"][name]]
+                for name in reports[0]["quality_samples"]
+            }
         return result
 
     def _monitoring(self, reports: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -10,14 +10,25 @@ frames runs on the packet path, where timing each call would cost more than
 the call: it is timed here, on the same machine, over synthetic frames, and
 multiplied by the frames the server received in the window (``tap_cpu_pct``).
 ``sampler_cpu_pct`` is their sum, in percent of one core.
+
+``sampler_packets``: what the sampler counts. Every call's agent gets the call's
+``quality_updated`` view each second, and each party's part has the packets of its
+microphone the server received since the last sample (``inbound_microphone``) and of
+the audio it sent them (``outbound_audio``), with the sample's time. Over the window,
+for each such stream: packets per sample, the time between samples, and packets per
+second over that measured time (the clients send 20 ms Opus: 50 a second).
+``samples_outside_40_60`` counts the samples a fixed 40-60 would have failed, the limit
+``tests/quality/test_sampler.py`` once set on a second timed by ``sleep(1.0)``.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +39,9 @@ from media.source import EncodedFrame, SourceKey, SourceKind
 from quality.meter import StreamMeter
 from signaling.auth import Role, TokenAuthority
 
-from .measure import machine_info
+from .measure import machine_info, percentile, spread
 from .mode_run import CLIENT_NICE, ModeRun
-from .opus_loop import LOOP_S, encode_opus_loop, write_packets
+from .opus_loop import FRAME_S, LOOP_S, encode_opus_loop, write_packets
 from .relay import CALLS_PER_CLIENT_PROCESS, WARMUP_S
 
 TARGET_SAMPLER_CPU_PCT = 2.0
@@ -96,6 +107,7 @@ async def run_quality_benchmark(
             progress=progress,
             client_nice=CLIENT_NICE,
             probe=read_sampler_metrics,
+            sample_quality=True,
         )
         result = await run.run()
     if "error" in result:
@@ -107,6 +119,7 @@ async def run_quality_benchmark(
     frames = probed.get(FRAMES, 0.0)
     tap_pct = 100 * frames * per_frame / window
     sampler_pct = tick_pct + tap_pct
+    samples = result.pop("quality_samples", {})
     return {
         "benchmark": "quality",
         "participants": 2 * calls,
@@ -126,7 +139,36 @@ async def run_quality_benchmark(
         "delivered_ratio": result["delivered_ratio"],
         "target_max_sampler_cpu_pct": TARGET_SAMPLER_CPU_PCT,
         "target_met": sampler_pct < TARGET_SAMPLER_CPU_PCT,
+        "sampler_packets": {
+            "expected_packets_per_s": round(1 / FRAME_S),
+            **{name: packet_counts(series) for name, series in samples.items()},
+        },
         "other_cpu_cores": result["other_cpu_cores"],
         "machine": machine_info(),
         "run": result,
+    }
+
+
+def packet_counts(streams: Sequence[Sequence[Sequence[float]]]) -> dict[str, Any]:
+    """Packets per sample and the time between samples, over streams of ``(at, packets)``.
+
+    A sample counts the packets since the one before it, so each stream's first
+    sample in the window (whose start is unknown) is left out.
+    """
+    counts: list[float] = []
+    spans: list[float] = []
+    for stream in streams:
+        for (before, _), (at, packets) in itertools.pairwise(sorted(stream, key=lambda s: s[0])):
+            spans.append(at - before)
+            counts.append(packets)
+    return {
+        "streams": len(streams),
+        "samples": len(counts),
+        "packets_per_sample_min": min(counts, default=None),
+        "packets_per_sample_p5": percentile(counts, 5),
+        **spread("packets_per_sample", counts),
+        "samples_outside_40_60": sum(1 for n in counts if not 40 <= n <= 60),
+        "interval_s_min": round(min(spans), 3) if spans else None,
+        **spread("interval_s", spans, digits=3),
+        "packets_per_s": round(sum(counts) / sum(spans), 2) if spans else None,
     }

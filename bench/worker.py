@@ -4,6 +4,9 @@ A call whose spec carries a ``supervisor`` token also has a listening
 supervisor in this process: it hears both parties (its own receivers' tally)
 and sends paced audio of its own, which the server must drop.
 
+With ``quality`` in the job, the report also carries what the server's quality
+sampler counted each second (``quality_updated``, sent to every call's agent).
+
 Started by :class:`~bench.mode_run.ModeRun` as ``python -m bench.worker``.
 """
 
@@ -22,6 +25,7 @@ from typing import Any
 from client.participant import KothaClient
 from media import aiortc_compat
 from media.source import SourceKind
+from signaling.events import ServerEvent
 
 from .opus_loop import read_packets
 from .server import take_call
@@ -31,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 GRACE_S = 1.0  # frames sent at the end of the window may still arrive this long after it
 CONNECT_CONCURRENCY = 4  # calls set up at once per client process (DTLS is CPU-bound)
+# The sampler's figures kept from each party's part of a quality_updated view: name ->
+# (direction, source), inbound being what the party sends the server.
+SAMPLED = {"inbound_microphone": ("inbound", "microphone"), "outbound_audio": ("outbound", "audio")}
 
 
 @dataclass
@@ -59,6 +66,7 @@ class ClientProcess:
         self.clients: list[KothaClient] = []
         self._out = out
         self._index = int(job.get("index", 0))
+        self._quality = bool(job.get("quality", False))
 
     def say(self, message: dict[str, Any]) -> None:
         self._out.write(json.dumps(message) + "\n")
@@ -147,7 +155,33 @@ class ClientProcess:
         report: dict[str, Any] = {"event": "result", **self.tally.report()}
         if self.supervised:
             report["supervisors"] = self.overheard.report()
+        if self._quality:
+            report["quality_samples"] = self._quality_samples()
         return report
+
+    def _quality_samples(self) -> dict[str, list[list[tuple[float, int]]]]:
+        """Per stream, ``(at, packets)`` of each sample the server took in the window.
+
+        Every call's agent gets the call's ``quality_updated`` view each second: for
+        each party, the packets of its microphone the server received since the last
+        sample, and of audio it sent them, with the sample's Unix time.
+        """
+        unix = time.time() - time.monotonic()
+        t0, t1 = self.window.t0 + unix, self.window.t1 + unix
+        streams: dict[tuple[str, str, str], dict[float, int]] = {}
+        for client in self.clients:
+            for view in client.events(ServerEvent.QUALITY_UPDATED):
+                for party in view["participants"]:
+                    for name, (direction, source) in SAMPLED.items():
+                        sample = party[direction].get(source)
+                        if sample and t0 <= sample["at"] <= t1:
+                            key = (name, view["call_id"], party["participant_id"])
+                            # A watching supervisor gets the same views: keyed by time, once.
+                            streams.setdefault(key, {})[sample["at"]] = sample["packets"]
+        return {
+            name: [sorted(samples.items()) for key, samples in streams.items() if key[0] == name]
+            for name in SAMPLED
+        }
 
     async def _await_media(self, patience_s: float) -> None:
         """Every stream of this process has delivered a frame (to each of its receivers)."""

@@ -10,9 +10,11 @@ Guards:
 - with --monitor, every call also has a listening supervisor: both parties' audio
   reaches it, matched and timed, and its own audio reaches nobody; the summary
   gives the overhead over forwarding, also per supervisor, with medians over rounds;
-- ``kotha bench quality`` reports what sampling costs;
+- ``kotha bench quality`` reports what sampling costs and what the sampler counted each
+  second (packets per sample, the time between samples, packets per second over it);
 - the pieces the figures rest on: unique Opus packets, the packet file, the
-  matching of received bytes to send times within the window, /proc CPU reading.
+  matching of received bytes to send times within the window, /proc CPU reading,
+  the sampler's counts turned into figures.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 import pytest
 from aiortc.jitterbuffer import JitterFrame
 
-from bench import measure, opus_loop, streams, summary, transcribe
+from bench import measure, opus_loop, quality, streams, summary, transcribe
 from media.source import SourceKey, SourceKind
 from signaling.cli import main
 
@@ -235,7 +237,7 @@ def test_process_cpu_reads_this_process() -> None:
 
 
 def test_quality_bench_reports_what_sampling_costs(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["bench", "quality", "--participants", "4", "--seconds", "2", "--json"])
+    code = main(["bench", "quality", "--participants", "4", "--seconds", "3", "--json"])
 
     assert code == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -243,8 +245,8 @@ def test_quality_bench_reports_what_sampling_costs(capsys: pytest.CaptureFixture
     assert "error" not in result, result
     # The server sampled about once a second, and the meter counted the frames it received
     # (2 calls x 2 streams x 50 frames a second).
-    assert 1 <= result["ticks"] <= 4
-    assert 100 <= result["frames_metered"] <= 4 * 50 * 3
+    assert 2 <= result["ticks"] <= 5
+    assert 150 <= result["frames_metered"] <= 4 * 50 * 4
     assert result["sampler_cpu_pct"] == pytest.approx(
         result["tick_cpu_pct"] + result["tap_cpu_pct"], abs=0.01
     )
@@ -252,6 +254,37 @@ def test_quality_bench_reports_what_sampling_costs(capsys: pytest.CaptureFixture
     assert result["target_met"] is (
         result["sampler_cpu_pct"] < result["target_max_sampler_cpu_pct"]
     )
+    # What the sampler counted, as the agents were told each second: both parties'
+    # microphones (inbound) and the audio sent to each (outbound) of both calls.
+    counted = result["sampler_packets"]
+    assert counted["expected_packets_per_s"] == 50
+    assert "quality_samples" not in result["run"]  # the raw series stay out of the JSON
+    for name in ("inbound_microphone", "outbound_audio"):
+        figures = counted[name]
+        assert figures["streams"] == 4, figures
+        assert figures["samples"] >= 4, figures
+        assert 0 < figures["packets_per_sample_min"] <= figures["packets_per_sample_p50"]
+        assert 0 < figures["interval_s_min"] <= figures["interval_s_max"]
+        # A stream of 20 ms packets, counted over the samples' own span: about 50 a second.
+        assert 25 < figures["packets_per_s"] < 75, figures
+
+
+def test_packet_counts_take_each_sample_over_the_time_since_the_one_before() -> None:
+    steady = [[100.0, 48], [101.0, 50], [102.0, 50], [103.0, 50]]
+    late_tick = [[100.0, 50], [101.5, 75], [102.5, 50]]  # one second stretched to 1.5
+
+    figures = quality.packet_counts([late_tick, steady])
+
+    assert figures["streams"] == 2
+    # Each stream's first sample counts packets from before the window: left out.
+    assert figures["samples"] == 5
+    assert figures["packets_per_sample_min"] == 50
+    assert figures["packets_per_sample_max"] == 75
+    assert figures["samples_outside_40_60"] == 1  # what a fixed 40-60 would have failed
+    assert figures["interval_s_min"] == 1.0
+    assert figures["interval_s_max"] == 1.5
+    assert figures["packets_per_s"] == 50.0  # 275 packets over 5.5 s
+    assert quality.packet_counts([])["packets_per_s"] is None
 
 
 def test_transcribe_bench_reports_real_time_factor_and_latency(
