@@ -46,7 +46,8 @@ The figures:
   (``passed_on_cpu_ms_p50``), alternated in the same run; ``warm_over_new``
   and ``passed_on_over_new`` are the ratios.
 * ``loop_lag_ms``: how late a coroutine that sleeps 10 ms at a time wakes
-  (the event loop carries every call's media: it must not stall).
+  (the event loop carries every call's media: it must not stall);
+  ``loop_lag_goal_met``: p99 under 50 ms.
 * ``lag_s_max`` and ``lag_s_p95``: how far behind live the pool ran
   (``pool.lag_s()``: the stream furthest behind, sampled every tick).
 
@@ -121,6 +122,9 @@ NOISE_SEED = 7
 PROBE_S = 0.010
 MAX_LAG_S = 2.0  # --find-capacity stops once the pool runs this far behind live (p95)
 GOAL_FINAL_MS_P95 = 800.0  # a final utterance within this of the end of speech, at p95
+# The event loop carries every call's media: while Vosk works it wakes this late at most,
+# at p99 (a test asserted it with 4 streams until the figure moved here).
+GOAL_LOOP_LAG_MS_P99 = 50.0
 BEHIND_S = 2.0  # the pool's defaults, as the server's config has them
 GIVE_UP_S = 20.0
 MAX_STREAMS = 64
@@ -466,6 +470,10 @@ async def run_streams(
         "final_goal_met": bool(final_ms and np.percentile(final_ms, 95) <= GOAL_FINAL_MS_P95),
         "loop_lag_ms_p50": percentile([lag * 1000 for lag in loop_lags], 50),
         "loop_lag_ms_p95": percentile([lag * 1000 for lag in loop_lags], 95),
+        "loop_lag_ms_p99": percentile([lag * 1000 for lag in loop_lags], 99),
+        "loop_lag_goal_met": bool(
+            loop_lags and np.percentile(loop_lags, 99) * 1000 < GOAL_LOOP_LAG_MS_P99
+        ),
         "loop_lag_ms_max": round(max(loop_lags) * 1000, 2) if loop_lags else None,
         "lag_s_max": round(max(pool_lags, default=0.0), 3),
         "lag_s_p95": round(float(np.percentile(pool_lags, 95)), 3) if pool_lags else 0.0,
