@@ -3,7 +3,8 @@
 Guards:
 - each side hears the other's tone and not its own (the router does not loop media back);
 - camera video arrives at its own resolution, screen share as a separate track;
-- a receiver that joins late gets a keyframe within 1 s (PLI passed upstream);
+- a receiver that joins late gets a keyframe and sees a picture (PLI passed upstream; how
+  soon is a figure of `kotha bench join`, not a limit here);
 - a forwarded call decodes nothing on the server;
 - media comes back after the socket drops and the page joins again (fresh peer).
 """
