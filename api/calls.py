@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from callcenter.registry import RegistryError
+from callcenter.values import CallValue
 from signaling.auth import Identity, Role
-from signaling.calls import Call
 from signaling.errors import (
     AuthError,
     ForbiddenError,
@@ -31,6 +31,7 @@ from signaling.errors import (
 from signaling.ice import ice_servers_for
 from signaling.keys import API_LIMITER, AUTHORITY, CONFIG, GUEST_LIMITER, SWITCHBOARD
 from signaling.limits import RateLimiter
+from signaling.payloads import call_payload
 from signaling.remote import client_address
 from signaling.schemas import CreateCallBody, GuestBody, Message, parse
 from signaling.switchboard import Switchboard
@@ -140,7 +141,7 @@ async def create_call(request: web.Request) -> web.Response:
     _take(request.app[API_LIMITER], f"key:{key}", "calls created with this API key")
     body = await read_body(request, CreateCallBody)
     config = request.app[CONFIG]
-    return _new_call_response(
+    return await _new_call_response(
         request,
         subject=body.customer.id,
         name=body.customer.name,
@@ -158,7 +159,7 @@ async def create_guest_call(request: web.Request) -> web.Response:
         raise ForbiddenError("guest calls are switched off; the shop must create the call")
     _take(request.app[GUEST_LIMITER], remote_address(request), "guest calls from your address")
     body = await read_body(request, GuestBody)
-    return _new_call_response(
+    return await _new_call_response(
         request,
         subject="guest-" + secrets.token_hex(6),
         name=body.name or "",
@@ -172,10 +173,10 @@ async def create_guest_call(request: web.Request) -> web.Response:
 async def get_call(request: web.Request) -> web.Response:
     identity = bearer_identity(request)
     call = request.app[SWITCHBOARD].visible_call(identity, request.match_info["call_id"])
-    return web.json_response({"call": call.to_wire()})
+    return web.json_response({"call": call_payload(call)})
 
 
-def _watched_call(request: web.Request, what: str) -> tuple[Switchboard, Call]:
+def _watched_call(request: web.Request, what: str) -> tuple[Switchboard, CallValue]:
     """The call of the request, for supervisors, admins and the call's own agent only."""
     identity = bearer_identity(request)
     identity.require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
@@ -193,7 +194,13 @@ async def get_call_quality(request: web.Request) -> web.Response:
     quality = switchboard.quality.quality(call.call_id)
     if quality is None:
         # Not measured now (ended, or not yet answered): the summary, if there is one.
-        return web.json_response({"call_id": call.call_id, "live": None, "summary": call.quality})
+        return web.json_response(
+            {
+                "call_id": call.call_id,
+                "live": None,
+                "summary": switchboard.summaries.get(call.call_id),
+            }
+        )
     return web.json_response(
         {"call_id": call.call_id, "live": quality.view(), "summary": quality.summary.to_dict()}
     )
@@ -213,7 +220,7 @@ async def list_calls(request: web.Request) -> web.Response:
     identity = bearer_identity(request)
     identity.require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
     calls = request.app[SWITCHBOARD].live_calls()
-    return web.json_response({"calls": [c.to_wire() for c in calls]})
+    return web.json_response({"calls": [call_payload(c) for c in calls]})
 
 
 async def get_floor(request: web.Request) -> web.Response:
@@ -230,7 +237,7 @@ async def ice_servers(request: web.Request) -> web.Response:
     )
 
 
-def _new_call_response(
+async def _new_call_response(
     request: web.Request,
     *,
     subject: str,
@@ -241,7 +248,7 @@ def _new_call_response(
     ttl_s: int,
 ) -> web.Response:
     config = request.app[CONFIG]
-    call = request.app[SWITCHBOARD].create_call(
+    call = await request.app[SWITCHBOARD].create_call(
         customer_subject=subject,
         customer_name=name,
         language=language,

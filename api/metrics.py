@@ -39,7 +39,8 @@ from prometheus_client import (
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from callcenter.states import AgentState
+from callcenter.states import AgentState, CallState
+from callcenter.values import CallValue
 from media.monitor import MonitorMode
 from media.peer import PeerState
 from media.router import Router
@@ -47,7 +48,6 @@ from media.source import SourceKind
 from quality.alerts import AlertChange, AlertKind
 from quality.sample import Direction, StreamSample
 from signaling.auth import Role
-from signaling.calls import Call, CallState
 from signaling.errors import NotFoundError
 from signaling.keys import CONFIG
 from signaling.switchboard import Switchboard
@@ -262,9 +262,7 @@ class SwitchboardCollector(Collector):
             labels=["role", "connected"],
         )
         by_role = Tally(
-            (p.role.value, "true" if p.connected else "false")
-            for call in live
-            for p in call.participants
+            (p.role, "true" if p.connected else "false") for call in live for p in call.participants
         )
         for role in (Role.CUSTOMER, Role.AGENT):
             for connected in ("true", "false"):
@@ -276,7 +274,7 @@ class SwitchboardCollector(Collector):
             "Supervisors monitoring live calls, by mode (listen, whisper, barge).",
             labels=["mode"],
         )
-        by_mode = Tally(m.mode for call in live for m in call.monitors.values())
+        by_mode = Tally(m.mode for call in live for m in call.monitors)
         for mode in MonitorMode:
             monitors.add_metric([mode.value], by_mode[mode])
         yield monitors
@@ -384,7 +382,7 @@ class SwitchboardCollector(Collector):
             value=monitor.frames_metered,
         )
 
-    def _media(self, switchboard: Switchboard, live: list[Call]) -> Iterable[Metric]:
+    def _media(self, switchboard: Switchboard, live: list[CallValue]) -> Iterable[Metric]:
         peers = GaugeMetricFamily(
             "kotha_peers", "The server's peer connections, by state.", labels=["state"]
         )

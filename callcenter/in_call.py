@@ -143,3 +143,20 @@ def party_of(call: CallValue, participant_id: str) -> ParticipantValue | None:
     """The party (customer, agent, or an agent who left) publishing as ``participant_id``."""
     parties = (*call.participants, *call.former_agents)
     return next((p for p in parties if p.participant_id == participant_id), None)
+
+
+def monitor_of(call: CallValue, participant_id: str) -> MonitorValue | None:
+    """The monitoring session publishing as ``participant_id``, if there is one."""
+    return next((m for m in call.monitors if m.participant_id == participant_id), None)
+
+
+def speaker_of(call: CallValue | None, participant_id: str) -> tuple[str, str] | None:
+    """Role and name of whoever publishes as ``participant_id``: a party (or an agent who
+    left) or a supervisor; None for nobody of this call."""
+    if call is None:
+        return None
+    party = party_of(call, participant_id)
+    if party is not None:
+        return party.role, party.name
+    monitor = monitor_of(call, participant_id)
+    return ("supervisor", monitor.name) if monitor is not None else None

@@ -67,15 +67,37 @@ def create(call: CallValue) -> Change[CallValue]:
     return Change(apply, calls=(call.call_id,))
 
 
-def request(call_id: str, now: float) -> Change[CallValue]:
+def request(
+    call_id: str,
+    now: float,
+    *,
+    media: str | None = None,
+    language: str | None = None,
+    name: str | None = None,
+    queued_from: str | None = None,
+) -> Change[CallValue]:
     """The customer asks for an agent: the call waits in the queue (a returning call keeps
-    its place; one whose agent's connection was lost goes ahead of first-time callers)."""
+    its place; one whose agent's connection was lost goes ahead of first-time callers).
+
+    ``media``, ``language``, ``name`` and ``queued_from``: what the customer asked with (a
+    call's media and language are the request's; a name replaces the default one)."""
 
     def apply(draft: Draft) -> CallValue:
         call = _call(draft, call_id)
         if call.state not in (CallState.CREATED, CallState.QUEUED, CallState.ACTIVE):
             raise Refused("call_state", f"call {call_id} is {call.state}: it cannot wait now")
-        waiting = call.moved_to(CallState.QUEUED, now)
+        customer = call.customer
+        if media is not None:
+            customer = replace(customer, video_enabled=media == "video")
+        if name:
+            customer = replace(customer, name=name)
+        waiting = replace(
+            call.moved_to(CallState.QUEUED, now),
+            customer=customer,
+            media=media or call.media,
+            language=language or call.language,
+            queued_from=queued_from if queued_from is not None else call.queued_from,
+        )
         if call.state is CallState.ACTIVE:
             waiting = replace(waiting, agent=None, requeued_at=now)
         stored = draft.put_call(waiting)
@@ -102,9 +124,16 @@ def offer(call_id: str, subject: str, now: float) -> Change[CallValue]:
 
 
 def accept(
-    call_id: str, subject: str, participant_id: str, node: str, now: float
+    call_id: str,
+    subject: str,
+    participant_id: str,
+    node: str,
+    now: float,
+    *,
+    connected: bool = False,
 ) -> Change[CallValue]:
-    """An agent takes a waiting call (or the one offered to them); its media goes to ``node``."""
+    """An agent takes a waiting call (or the one offered to them); its media goes to ``node``
+    (``connected``: the agent has a connection open now)."""
 
     def apply(draft: Draft) -> CallValue:
         call, agent = _call(draft, call_id), _agent(draft, subject)
@@ -114,12 +143,17 @@ def accept(
         ringing_for_it = agent.state is AgentState.RINGING and agent.call_id == call_id
         if agent.state is not AgentState.AVAILABLE and not ringing_for_it:
             raise Refused("agent_busy", f"{agent.name} is {agent.state.value}")
-        party = _agent_party(participant_id, agent)
+        party = replace(
+            _agent_party(participant_id, agent),
+            connected=connected,
+            video_enabled=call.media == "video",
+        )
         taken = replace(
             call.moved_to(CallState.ACTIVE, now),
             agent=party,
             offered_to=None,
             requeued_at=None,
+            queued_from=None,
             media_node=call.media_node or node,
         )
         draft.put_agent(agent.moved_to(AgentState.ON_CALL, now, call_id))
@@ -196,8 +230,8 @@ def requeue(call_id: str, subject: str, now: float) -> Change[CallValue]:
     return Change(apply, calls=(call_id,), agents=(subject,), queue=True)
 
 
-def join(call_id: str, participant_id: str) -> Change[CallValue]:
-    """A party starts (or restarts) the call's media."""
+def join(call_id: str, participant_id: str, media_state: str = "new") -> Change[CallValue]:
+    """A party starts (or restarts) the call's media (its peer is ``media_state`` now)."""
 
     def apply(draft: Draft) -> CallValue:
         call = _call(draft, call_id)
@@ -206,7 +240,9 @@ def join(call_id: str, participant_id: str) -> Change[CallValue]:
         party = next((p for p in call.participants if p.participant_id == participant_id), None)
         if party is None:
             raise Refused("forbidden", f"{participant_id} is not in call {call_id}")
-        joined = replace(party, connected=True, media_joins=party.media_joins + 1)
+        joined = replace(
+            party, connected=True, media_state=media_state, media_joins=party.media_joins + 1
+        )
         if party.role == "customer":
             return draft.put_call(replace(call, customer=joined))
         return draft.put_call(replace(call, agent=joined))
@@ -215,24 +251,59 @@ def join(call_id: str, participant_id: str) -> Change[CallValue]:
 
 
 def end(
-    call_id: str, reason: EndReason, by: str | None, now: float, agent: str | None = None
+    call_id: str,
+    reason: EndReason,
+    by: str | None,
+    now: float,
+    agent: str | None = None,
+    *,
+    agent_state: AgentState = AgentState.AVAILABLE,
 ) -> Change[CallValue]:
-    """The call ends (``agent``: the agent on it or ringing for it, who is free again)."""
+    """The call ends (``agent``: the agent on it or ringing for it, who is ``agent_state``
+    again: Available, or Away when they have no connection open)."""
 
     def apply(draft: Draft) -> CallValue:
         call = _call(draft, call_id)
         if call.state is CallState.ENDED:
             return call
-        ended = replace(call.moved_to(CallState.ENDED, now), end_reason=reason, ended_by=by)
+        ended = replace(
+            call.moved_to(CallState.ENDED, now),
+            end_reason=reason,
+            ended_by=by,
+            queued_from=None,
+            offered_to=None,
+        )
         draft.dequeue(call_id)
         if agent is not None:
             held = draft.agent(agent)
             if held is not None and held.call_id == call_id:
-                draft.put_agent(held.moved_to(AgentState.AVAILABLE, now))
+                draft.put_agent(held.moved_to(agent_state, now))
         return draft.put_call(ended)
 
     agents = (agent,) if agent is not None else ()
     return Change(apply, calls=(call_id,), agents=agents, queue=True)
+
+
+def restore(call: CallValue, now: float) -> Change[CallValue]:
+    """A call of an earlier run, read back from its node's journal (ended, as interrupted
+    when it was live): the registry gets it, unless it already knows the call ended."""
+
+    def apply(draft: Draft) -> CallValue:
+        held = draft.call(call.call_id)
+        if held is None:
+            return draft.put_call(replace(call, version=0))
+        if held.state is CallState.ENDED:
+            return held
+        draft.dequeue(call.call_id)
+        interrupted = replace(
+            held.moved_to(CallState.ENDED, now),
+            end_reason=EndReason.INTERRUPTED,
+            offered_to=None,
+            queued_from=None,
+        )
+        return draft.put_call(interrupted)
+
+    return Change(apply, calls=(call.call_id,), queue=True)
 
 
 def _agent_party(participant_id: str, agent: AgentValue) -> ParticipantValue:

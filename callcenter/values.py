@@ -9,6 +9,7 @@ record of msgpack-able types and back, field by field.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -18,6 +19,15 @@ from media.monitor import MonitorMode
 from .states import NEXT_CALL_STATES, AgentState, CallState, EndReason
 
 Record = dict[str, Any]
+
+
+def new_call_id() -> str:
+    return "c_" + secrets.token_hex(8)
+
+
+def new_participant_id() -> str:
+    """A party's or a monitoring session's id in one call (fresh for each session)."""
+    return "p_" + secrets.token_hex(5)
 
 
 class IllegalTransitionError(ValueError):

@@ -17,11 +17,12 @@ import logging
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .auth import Role
-from .calls import Call, CallState, EndReason, Participant
+from callcenter.states import CallState, EndReason
+from callcenter.values import CallValue, ParticipantValue
 
 logger = logging.getLogger(__name__)
 
@@ -43,18 +44,18 @@ class CallJournal:
         self._last: Future[None] | None = None
         self.lines_since_rewrite = 0
 
-    def record(self, call: Call, event: str) -> None:
+    def record(self, call: CallValue, event: str) -> None:
         """Append the call as it is now (``created``, ``answered`` or ``ended``); never blocks."""
         self._last = self._thread.submit(self._append, [_line(call, event)])
         self.lines_since_rewrite += 1
 
-    def rewrite(self, calls: list[Call]) -> None:
+    def rewrite(self, calls: list[CallValue]) -> None:
         """Replace the file by one line per call still known (after the lines already queued)."""
         lines = [_line(call, call.state.value) for call in calls]
         self._last = self._thread.submit(self._replace, lines)
         self.lines_since_rewrite = 0
 
-    async def restore(self) -> list[Call]:
+    async def restore(self) -> list[CallValue]:
         """The calls of the last run still worth knowing; the interrupted ones are ended now."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, self._restore)
@@ -73,7 +74,7 @@ class CallJournal:
         finally:
             os.close(fd)
 
-    def _restore(self) -> list[Call]:
+    def _restore(self) -> list[CallValue]:
         entries: dict[str, dict[str, Any]] = {}
         try:
             with self.path.open(encoding="utf-8", errors="replace") as handle:
@@ -86,7 +87,7 @@ class CallJournal:
         except FileNotFoundError:
             return []
         now = time.time()
-        calls: list[Call] = []
+        calls: list[CallValue] = []
         for entry in entries.values():
             try:
                 call = _call(entry)
@@ -94,9 +95,9 @@ class CallJournal:
                 logger.warning("%s: a call cannot be read back; skipped", self.path)
                 continue
             if call.state is not CallState.ENDED:
-                call.end_reason = EndReason.INTERRUPTED
-                call.state = CallState.ENDED
-                call.ended_at = now
+                call = replace(
+                    call, state=CallState.ENDED, end_reason=EndReason.INTERRUPTED, ended_at=now
+                )
                 logger.info(
                     "Call(%s) was %s when the server stopped: ended as interrupted",
                     call.call_id,
@@ -113,11 +114,11 @@ class CallJournal:
         os.replace(temporary, self.path)
 
 
-def _line(call: Call, event: str) -> str:
+def _line(call: CallValue, event: str) -> str:
     return json.dumps({"event": event, "at": time.time(), **_entry(call)}, ensure_ascii=False)
 
 
-def _entry(call: Call) -> dict[str, Any]:
+def _entry(call: CallValue) -> dict[str, Any]:
     """What is kept of a call: enough to show it, end it and tell its parties."""
     agent = call.agent
     return {
@@ -133,11 +134,11 @@ def _entry(call: Call) -> dict[str, Any]:
         "ended_by": call.ended_by,
         "customer": _party(call.customer),
         "agent": _party(agent) if agent is not None else None,
-        "tags": call.tags,
+        "tags": list(call.tags),
     }
 
 
-def _party(participant: Participant) -> dict[str, str]:
+def _party(participant: ParticipantValue) -> dict[str, str]:
     return {
         "participant_id": participant.participant_id,
         "subject": participant.subject,
@@ -145,8 +146,8 @@ def _party(participant: Participant) -> dict[str, str]:
     }
 
 
-def _participant(data: dict[str, Any], role: Role) -> Participant:
-    return Participant(
+def _participant(data: dict[str, Any], role: str) -> ParticipantValue:
+    return ParticipantValue(
         participant_id=str(data["participant_id"]),
         role=role,
         subject=str(data["subject"]),
@@ -155,12 +156,12 @@ def _participant(data: dict[str, Any], role: Role) -> Participant:
     )
 
 
-def _call(entry: dict[str, Any]) -> Call:
+def _call(entry: dict[str, Any]) -> CallValue:
     agent = entry.get("agent")
     reason = entry.get("end_reason")
-    return Call(
+    return CallValue(
         call_id=str(entry["call_id"]),
-        customer=_participant(entry["customer"], Role.CUSTOMER),
+        customer=_participant(entry["customer"], "customer"),
         language=str(entry["language"]),
         media=str(entry["media"]),
         state=CallState(entry["state"]),
@@ -170,6 +171,6 @@ def _call(entry: dict[str, Any]) -> Call:
         ended_at=entry.get("ended_at"),
         end_reason=EndReason(reason) if reason else None,
         ended_by=entry.get("ended_by"),
-        agent=_participant(agent, Role.AGENT) if agent else None,
-        tags=list(entry.get("tags") or []),
+        agent=_participant(agent, "agent") if agent else None,
+        tags=tuple(entry.get("tags") or ()),
     )

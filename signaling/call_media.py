@@ -10,12 +10,13 @@ the next agent joins the same room.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from callcenter.values import CallValue
 from media.room import Room
 from media.router import Router
 
-from .calls import Call
 from .quality_monitor import QualityMonitor
 from .recordings import CallRecordings
 from .tasks import TaskSet
@@ -27,9 +28,10 @@ class CallMedia:
 
     def __init__(
         self,
-        call: Call,
+        call: CallValue,
         room: Room,
         *,
+        known: Callable[[str], CallValue | None],
         recordings: CallRecordings,
         quality: QualityMonitor,
         transcription: Transcription,
@@ -41,10 +43,12 @@ class CallMedia:
         self._quality = quality
         self._transcription = transcription
         self._tasks = tasks
+        self.recording_state = "off"
+        """What the recorder said when it started (the call's ``recording_state``)."""
         if isinstance(room.plane, Router):
-            recordings.start(call, room.plane)
-        quality.watch(call, room)
-        transcription.start(call, room)
+            self.recording_state = recordings.start(call, room.plane, known)
+        quality.watch(call, room, known)
+        transcription.start(call, room, known)
 
     async def participant_left(self, participant_id: str) -> None:
         """A party left a call that goes on: their media and their quality figures go."""
@@ -56,11 +60,15 @@ class CallMedia:
         summary: dict[str, Any] | None = self._quality.unwatch(self.call_id)
         return summary
 
-    async def close(self, call: Call, reason: str) -> None:
+    async def close(self, reason: str, ended_by: str | None) -> bool:
         """The call ended: its last words are recognised (in a task of the switchboard's),
-        the recording is finished once they are on its timeline, and the room closes."""
+        the recording is finished once they are on its timeline, and the room closes.
+        Returns whether the call was being recorded."""
         transcribed = self._tasks.spawn(
             self._transcription.stop(self.call_id, self.room), f"transcription:{self.call_id}"
         )
-        self._recordings.finish(call, reason, after=transcribed)
+        recorded = self._recordings.finish(
+            self.call_id, reason, ended_by=ended_by, after=transcribed
+        )
         await self.room.close()
+        return recorded

@@ -8,13 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from callcenter.values import CallValue
 from media.source import EncodedFrame, SourceKey
 from transcribe.alert import TranscriptAlert
 from transcribe.mood import Mood
 from transcribe.speaker import SpeakerStream
 from transcribe.utterance import PartialText, Utterance
-
-from .calls import Call
 
 
 def _ids() -> Callable[[], str]:
@@ -26,7 +25,9 @@ def _ids() -> Callable[[], str]:
 class CallTranscript:
     """One call's transcription: its streams, what was said, and the customer's mood."""
 
-    call: Call
+    call_id: str
+    known: Callable[[], CallValue | None]
+    """The call as the node knows it now (who is in it)."""
     language: str  # the speech model's language
     call_start: float  # perf_counter() of call time 0 (the recording's)
     call_start_wall: float
@@ -48,7 +49,7 @@ class CallTranscript:
     def view(self, lag_s: float) -> dict[str, Any]:
         """The transcript so far, for a console that (re)opens mid-call."""
         return {
-            "call_id": self.call.call_id,
+            "call_id": self.call_id,
             **self.status(lag_s),
             "utterances": [utterance.to_wire() for utterance in self.utterances],
             "partials": [partial.to_wire() for partial in self.partials.values()],
@@ -57,13 +58,14 @@ class CallTranscript:
 
     def status(self, lag_s: float) -> dict[str, Any]:
         streams = {}
-        for participant in self.call.participants:
+        call = self.known()
+        for participant in call.participants if call is not None else ():
             pid = participant.participant_id
             if pid in self.streams:
-                streams[pid] = {"role": participant.role.value, "state": "transcribing"}
+                streams[pid] = {"role": participant.role, "state": "transcribing"}
             elif pid in self.refused:
                 streams[pid] = {
-                    "role": participant.role.value,
+                    "role": participant.role,
                     "state": "refused",
                     "reason": self.refused[pid],
                 }

@@ -123,8 +123,11 @@ class Config(BaseModel):
     """How long an ended call stays in memory, so ``GET /api/calls/{id}`` and a page that
     reconnects still learn how it ended (the recording keeps it for good)."""
     redis_url: str | None = None
-    """The Redis that holds the call centre's state (agents and, next, calls and the queue),
-    e.g. ``redis://10.0.0.5:6379/0``; none: it is kept in this process (one node)."""
+    """The Redis that holds the call centre's state (calls, agents and the queue), e.g.
+    ``redis://10.0.0.5:6379/0``; none: it is kept in this process (one node)."""
+    node_id: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_.:-]*$")] = ""
+    """This node's name in the registry (which node holds a call's media); empty: the host
+    name and process id."""
     redis_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "kotha:"
     """The prefix of every key this call centre writes in that Redis."""
     joins_per_min: Annotated[float, Field(gt=0)] = 12.0

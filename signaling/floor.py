@@ -15,7 +15,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from .calls import CallState
+from callcenter.states import CallState
+
 from .events import ServerEvent
 from .floor_view import CallFacts, FloorSnapshot, floor_view
 
@@ -84,7 +85,7 @@ class Floor:
             transcript = switchboard.transcription.transcript(call.call_id)
             calls.append(
                 CallFacts(
-                    call.to_value(),
+                    call,
                     quality.latest_view if quality is not None else None,
                     transcript.mood.to_wire() if transcript is not None else None,
                     transcript.state if transcript is not None else "off",

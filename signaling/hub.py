@@ -16,10 +16,11 @@ from typing import Any
 
 import socketio
 
+from callcenter.in_call import monitor_of
 from callcenter.registry import RegistryError
+from callcenter.states import CallState
 
 from .auth import FLOOR_ROLES, Identity, Role, TokenAuthority
-from .calls import CallState
 from .errors import (
     AuthError,
     CallStateError,
@@ -35,6 +36,7 @@ from .events import NAMESPACE, ClientEvent, ServerEvent
 from .limits import Tally
 from .logs import call_context
 from .monitoring import Seat
+from .payloads import call_payload
 from .revocation import Revocation, RevocationKind
 from .schemas import (
     AcceptCall,
@@ -350,7 +352,7 @@ class CallNamespace(socketio.AsyncNamespace):
 
     async def on_accept_call(self, socket: _Socket, message: AcceptCall) -> Payload:
         call = await self._switchboard.accept_call(socket.identity, message.call_id)
-        return {"call": call.to_wire()}
+        return {"call": call_payload(call)}
 
     async def on_decline_call(self, socket: _Socket, message: DeclineCall) -> None:
         await self._switchboard.decline_call(socket.identity, message.call_id)
@@ -456,7 +458,7 @@ class CallNamespace(socketio.AsyncNamespace):
             await self.emit(event.value, payload, to=customer_room(call_id))
         elif call.agent is not None and call.agent.participant_id == participant_id:
             await self.emit(event.value, payload, to=agent_room(call.agent.subject))
-        elif (monitor := call.monitors.get(participant_id)) is not None:
+        elif (monitor := monitor_of(call, participant_id)) is not None:
             await self.emit(event.value, payload, to=monitor.sid)
 
     async def to_staff(self, event: ServerEvent, payload: Payload) -> None:

@@ -16,11 +16,15 @@ is logged as an error instead.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from callcenter import in_call
+from callcenter.lifecycle import Change, Refused
+from callcenter.registry import RegistryError
+from callcenter.states import CallState
+from callcenter.values import CallValue, MonitorValue, new_participant_id
 from media.errors import MediaError
 from media.monitor import MonitorMode
 from media.room import Room
@@ -28,7 +32,6 @@ from recording.timeline import EntryType
 
 from .audit import AuditError, AuditLog, AuditRecord
 from .auth import Identity, Role
-from .calls import Call, CallState, Monitor
 from .config import Config
 from .errors import CallStateError, MediaRequestError
 from .events import ServerEvent
@@ -36,6 +39,7 @@ from .ice import ice_servers_for
 from .logs import call_context
 from .monitoring_change import MonitoringChange
 from .notifier import Notifier, Payload
+from .payloads import barging_payload, call_payload, monitor_payload
 from .recordings import CallRecordings
 
 logger = logging.getLogger(__name__)
@@ -43,6 +47,9 @@ logger = logging.getLogger(__name__)
 # Supervisors on one call at once: enough for a team lead, a trainer and QA,
 # few enough that the agent's peer does not grow without bound.
 MAX_MONITORS_PER_CALL = 5
+
+# Runs a change of the registry; what it wrote becomes the node's view (the switchboard's).
+Commit = Callable[[Change[CallValue]], Awaitable[CallValue]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +67,9 @@ class Monitoring:
     def __init__(
         self,
         config: Config,
-        calls: dict[str, Call],
+        calls: Mapping[str, CallValue],
         *,
+        commit: Commit,
         room_of: Callable[[str], Room | None],
         audit: AuditLog,
         recordings: CallRecordings,
@@ -70,6 +78,7 @@ class Monitoring:
     ) -> None:
         self._config = config
         self._calls = calls
+        self._commit = commit
         self._room_of = room_of
         self._audit = audit
         self._recordings = recordings
@@ -93,27 +102,30 @@ class Monitoring:
         call, room = self._live(call_id)
         if identity.subject in self._starting:
             raise CallStateError("your monitoring is already starting; wait for it")
-        for other in self._calls.values():
-            for monitor in other.monitors.values():
-                if monitor.subject != identity.subject:
+        for other in list(self._calls.values()):
+            for monitor in other.monitors:
+                if monitor.subject != identity.subject or other.state is CallState.ENDED:
                     continue
-                if other is call and monitor.sid == seat.sid:
+                same = other.call_id == call_id
+                if same and monitor.sid == seat.sid:
                     return await self._reconnect(seat, call, room, monitor, mode)
-                where = "this call" if other is call else f"call {other.call_id}"
+                where = "this call" if same else f"call {other.call_id}"
                 raise CallStateError(f"you are already monitoring {where}; stop that first")
         starting = sum(1 for pending in self._starting.values() if pending == call_id)
         if len(call.monitors) + starting >= MAX_MONITORS_PER_CALL:
             raise CallStateError(
                 f"{MAX_MONITORS_PER_CALL} supervisors are already monitoring this call"
             )
-        assert call.agent is not None  # an active call has its agent
-        monitor = Monitor(
-            participant_id="p_" + secrets.token_hex(5),
+        now = time.time()
+        monitor = MonitorValue(
+            participant_id=new_participant_id(),
             subject=identity.subject,
             name=identity.name,
             mode=mode,
             sid=seat.sid,
             source=seat.source,
+            started_at=now,
+            mode_since=now,
         )
         self._starting[identity.subject] = call_id
         started = _change(EntryType.MONITOR_STARTED, call_id, monitor)
@@ -121,18 +133,21 @@ class Monitoring:
             await self._audit_record(seat, started)
         finally:
             self._starting.pop(identity.subject, None)
-        if call.state is not CallState.ACTIVE:
-            await self._end_record(call, monitor, "call_ended")  # it ended while audited
-            raise CallStateError("the call ended; there is nothing to monitor")
+        try:
+            call = await self._commit(in_call.add_monitor(call_id, monitor))
+        except Refused as refused:  # it ended (or the agent left) while audited
+            await self._end_record(call_id, monitor, "call_ended")
+            raise CallStateError("the call ended; there is nothing to monitor") from refused
+        room = self._room_of(call_id) or room
+        assert call.agent is not None  # an active call has its agent
         with call_context(call_id):
-            call.monitors[monitor.participant_id] = monitor
             try:
                 peer = await room.monitor(
                     monitor.participant_id, mode, coached=call.agent.participant_id
                 )
             except MediaError as exc:
-                call.monitors.pop(monitor.participant_id, None)
-                await self._end_record(call, monitor, "failed")
+                await self._forget(call_id, monitor)
+                await self._end_record(call_id, monitor, "failed")
                 raise MediaRequestError(f"monitoring could not start: {exc}") from exc
             logger.info("Call(%s) %s monitors (%s)", call_id, identity.subject, mode.value)
             self._on_timeline(started)
@@ -140,9 +155,10 @@ class Monitoring:
         return self._joined(call, monitor, peer.peer_id)
 
     async def _reconnect(
-        self, seat: Seat, call: Call, room: Room, monitor: Monitor, mode: MonitorMode
+        self, seat: Seat, call: CallValue, room: Room, monitor: MonitorValue, mode: MonitorMode
     ) -> Payload:
         await self.set_mode(seat, call.call_id, mode)  # audited, if it changes
+        call, monitor = self.session(seat, call.call_id)
         assert call.agent is not None
         with call_context(call.call_id):
             peer = await room.monitor(
@@ -151,12 +167,12 @@ class Monitoring:
             logger.info("Call(%s) %s monitors on a fresh peer", call.call_id, monitor.subject)
         return self._joined(call, monitor, peer.peer_id)
 
-    def _joined(self, call: Call, monitor: Monitor, peer_id: str) -> Payload:
+    def _joined(self, call: CallValue, monitor: MonitorValue, peer_id: str) -> Payload:
         return {
             "participant_id": monitor.participant_id,
             "peer_id": peer_id,
             "ice_servers": ice_servers_for(self._config, monitor.subject),
-            "call": call.to_wire(),
+            "call": call_payload(call),
             "mode": monitor.mode.value,
             "monitors": self.monitors_of(call),
             "server_time": time.time(),
@@ -174,9 +190,16 @@ class Monitoring:
                 EntryType.MONITOR_MODE_CHANGED, call_id, monitor, mode=mode, previous=was
             )
             await self._audit_record(seat, changed)
+            try:
+                call = await self._commit(
+                    in_call.update_monitor(
+                        call_id, monitor.participant_id, mode=mode, now=time.time()
+                    )
+                )
+            except Refused as refused:
+                raise CallStateError(f"monitoring is over: {refused}") from None
+            monitor = in_call.monitor_of(call, monitor.participant_id) or monitor
             with call_context(call_id):
-                monitor.mode = mode
-                monitor.mode_since = time.time()
                 await room.set_monitor_mode(monitor.participant_id, mode)
                 logger.info(
                     "Call(%s) %s monitor %s -> %s",
@@ -191,44 +214,47 @@ class Monitoring:
 
     async def stop(self, seat: Seat, call_id: str) -> None:
         """The supervisor stops monitoring (the dashboard's "leave")."""
-        call, monitor = self.session(seat, call_id)
-        await self._end(call, monitor, "stopped")
+        _, monitor = self.session(seat, call_id)
+        await self._end(call_id, monitor, "stopped")
 
     async def socket_closed(self, sid: str) -> None:
         """A supervisor's socket closed: the sessions it owned end."""
         for call in list(self._calls.values()):
-            for monitor in list(call.monitors.values()):
+            for monitor in call.monitors:
                 if monitor.sid == sid:
-                    await self._end(call, monitor, "disconnected")
+                    await self._end(call.call_id, monitor, "disconnected")
 
-    async def call_ended(self, call: Call) -> None:
+    async def call_ended(self, call_id: str) -> None:
         """The call is over: every session on it ends (before its room closes)."""
-        for monitor in list(call.monitors.values()):
-            await self._end(call, monitor, "call_ended")
+        await self._end_all(call_id, "call_ended")
 
-    async def agent_lost(self, call: Call) -> None:
+    async def agent_lost(self, call_id: str) -> None:
         """The agent's connection was lost and the call went back to the queue: sessions end.
 
         Whom a whisper coaches is the agent who left; a supervisor monitors the call
         again once the next agent has taken it.
         """
-        for monitor in list(call.monitors.values()):
-            await self._end(call, monitor, "agent_lost")
+        await self._end_all(call_id, "agent_lost")
 
-    async def media_changed(self, call: Call, monitor: Monitor) -> None:
+    async def _end_all(self, call_id: str, reason: str) -> None:
+        call = self._calls.get(call_id)
+        for monitor in call.monitors if call is not None else ():
+            await self._end(call_id, monitor, reason)
+
+    async def media_changed(self, call: CallValue, monitor: MonitorValue) -> None:
         """The supervisor's connection changed state: those who see them see it too."""
         notifier = self._notifier()
         if monitor.mode is MonitorMode.BARGE:
             await notifier.to_call(
                 call.call_id,
                 ServerEvent.PARTICIPANT_UPDATED,
-                {"call_id": call.call_id, "participant": monitor.as_participant()},
+                {"call_id": call.call_id, "participant": barging_payload(monitor)},
             )
         await self._tell_staff(call)
 
     # -- lookups -----------------------------------------------------------
 
-    def session(self, seat: Seat, call_id: str) -> tuple[Call, Monitor]:
+    def session(self, seat: Seat, call_id: str) -> tuple[CallValue, MonitorValue]:
         """The session this socket holds on ``call_id``."""
         seat.identity.require(Role.SUPERVISOR)
         held = self._held(seat, call_id)
@@ -240,22 +266,22 @@ class Monitoring:
         """End this socket's session on ``call_id``, if it holds one (it stops watching)."""
         held = self._held(seat, call_id)
         if held is not None:
-            await self._end(*held, "stopped")
+            await self._end(call_id, held[1], "stopped")
 
-    def _held(self, seat: Seat, call_id: str) -> tuple[Call, Monitor] | None:
+    def _held(self, seat: Seat, call_id: str) -> tuple[CallValue, MonitorValue] | None:
         call = self._calls.get(call_id)
         if call is None:
             return None
-        monitor = next((m for m in call.monitors.values() if m.sid == seat.sid), None)
+        monitor = next((m for m in call.monitors if m.sid == seat.sid), None)
         return (call, monitor) if monitor is not None else None
 
     @staticmethod
-    def monitors_of(call: Call) -> list[dict[str, object]]:
-        return [m.to_wire() for m in call.monitors.values()]
+    def monitors_of(call: CallValue) -> list[dict[str, object]]:
+        return [monitor_payload(m) for m in call.monitors]
 
     # -- internals ---------------------------------------------------------
 
-    def _live(self, call_id: str) -> tuple[Call, Room]:
+    def _live(self, call_id: str) -> tuple[CallValue, Room]:
         call = self._calls.get(call_id)
         room = self._room_of(call_id)
         if call is None or call.state is not CallState.ACTIVE or room is None:
@@ -280,31 +306,45 @@ class Monitoring:
         """A session's start, switch or end on the recording's timeline, with who and how."""
         self._recordings.event(change.call_id, change.step, **change.timeline_fields())
 
-    async def _end(self, call: Call, monitor: Monitor, reason: str) -> None:
-        if call.monitors.pop(monitor.participant_id, None) is None:
-            return  # ended already (a socket closing while the call ends)
-        await self._end_record(call, monitor, reason)
-        with call_context(call.call_id):
-            room = self._room_of(call.call_id)
+    async def _forget(self, call_id: str, monitor: MonitorValue) -> CallValue | None:
+        """Take the session off the call; None when it was off already (a socket closing
+        while the call ends). With the registry out of reach the session still ends here."""
+        try:
+            return await self._commit(in_call.remove_monitor(call_id, monitor.participant_id))
+        except Refused:
+            return None
+        except RegistryError:
+            logger.warning(
+                "Call(%s) %s's monitoring ends here; the registry could not be told",
+                call_id,
+                monitor.subject,
+            )
+            return self._calls.get(call_id)
+
+    async def _end(self, call_id: str, monitor: MonitorValue, reason: str) -> None:
+        call = await self._forget(call_id, monitor)
+        if call is None:
+            return
+        await self._end_record(call_id, monitor, reason)
+        with call_context(call_id):
+            room = self._room_of(call_id)
             if room is not None:
                 await room.leave(monitor.participant_id)
-            logger.info("Call(%s) %s stopped monitoring: %s", call.call_id, monitor.subject, reason)
-            self._on_timeline(
-                _change(EntryType.MONITOR_ENDED, call.call_id, monitor, reason=reason)
-            )
+            logger.info("Call(%s) %s stopped monitoring: %s", call_id, monitor.subject, reason)
+            self._on_timeline(_change(EntryType.MONITOR_ENDED, call_id, monitor, reason=reason))
         notifier = self._notifier()
         await notifier.to_socket(
             monitor.sid,
             ServerEvent.MONITOR_ENDED,
-            {"call_id": call.call_id, "participant_id": monitor.participant_id, "reason": reason},
+            {"call_id": call_id, "participant_id": monitor.participant_id, "reason": reason},
         )
         await self._announce(call, monitor, was=monitor.mode, ended=True)
 
-    async def _end_record(self, call: Call, monitor: Monitor, reason: str) -> None:
+    async def _end_record(self, call_id: str, monitor: MonitorValue, reason: str) -> None:
         try:
             ended = _change(
                 EntryType.MONITOR_ENDED,
-                call.call_id,
+                call_id,
                 monitor,
                 reason=reason,
                 duration_s=time.time() - monitor.started_at,
@@ -314,7 +354,7 @@ class Monitoring:
                     actor=monitor.subject,
                     role=Role.SUPERVISOR.value,
                     action=ended.step.value,
-                    call_id=call.call_id,
+                    call_id=call_id,
                     source=monitor.source,
                     name=monitor.name,
                     details=ended.audit_details(),
@@ -323,12 +363,17 @@ class Monitoring:
         except AuditError:
             logger.error(
                 "Call(%s) the end of %s's monitoring could not be audited; it ends anyway",
-                call.call_id,
+                call_id,
                 monitor.subject,
             )
 
     async def _announce(
-        self, call: Call, monitor: Monitor, *, was: MonitorMode | None, ended: bool = False
+        self,
+        call: CallValue,
+        monitor: MonitorValue,
+        *,
+        was: MonitorMode | None,
+        ended: bool = False,
     ) -> None:
         """Tell the agent and staff who monitors now; tell the customer only of a barge."""
         notifier = self._notifier()
@@ -338,7 +383,7 @@ class Monitoring:
                 await notifier.to_call(
                     call.call_id,
                     ServerEvent.PARTICIPANT_UPDATED,
-                    {"call_id": call.call_id, "participant": monitor.as_participant()},
+                    {"call_id": call.call_id, "participant": barging_payload(monitor)},
                 )
             elif was is MonitorMode.BARGE and not barging:
                 await notifier.to_call(
@@ -354,7 +399,7 @@ class Monitoring:
             await self._tell_staff(call)
         self._changed()
 
-    async def _tell_staff(self, call: Call) -> None:
+    async def _tell_staff(self, call: CallValue) -> None:
         """The agent and the watchers get the whole list of who monitors, and how."""
         notifier = self._notifier()
         payload: Payload = {"call_id": call.call_id, "monitors": self.monitors_of(call)}
@@ -368,7 +413,7 @@ class Monitoring:
 def _change(
     step: EntryType,
     call_id: str,
-    monitor: Monitor,
+    monitor: MonitorValue,
     *,
     mode: MonitorMode | None = None,
     previous: MonitorMode | None = None,

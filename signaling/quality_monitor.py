@@ -14,6 +14,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from callcenter.in_call import speaker_of
+from callcenter.values import CallValue, MonitorValue, ParticipantValue
 from media.room import Room
 from media.router import Router
 from quality.alerts import Alert, AlertChange, AlertKind, AlertRules, Thresholds
@@ -25,7 +27,6 @@ from quality.summary import QualitySummary
 from quality.view import PartyQuality, QualityView
 from recording.timeline import EntryType
 
-from .calls import Call, Monitor, Participant
 from .config import Config
 from .errors import CallStateError, RateLimitedError
 from .events import ServerEvent
@@ -72,8 +73,16 @@ def thresholds_from(config: Config) -> Thresholds:
 class CallQuality:
     """One call's meter, sampler, alert rules and summary."""
 
-    def __init__(self, call: Call, room: Room, thresholds: Thresholds) -> None:
-        self.call = call
+    def __init__(
+        self,
+        call: CallValue,
+        room: Room,
+        thresholds: Thresholds,
+        known: Callable[[str], CallValue | None],
+    ) -> None:
+        self.call_id = call.call_id
+        self.media = call.media
+        self._known = known
         self.room = room
         self.meter = StreamMeter()
         if isinstance(room.plane, Router):
@@ -136,13 +145,13 @@ class CallQuality:
                     mos=mos,
                     rating=rating,
                     reason=reason,
-                    suggestion=_suggestion(rating, cause, role, self.call.media),
+                    suggestion=_suggestion(rating, cause, role, self.media),
                     video=_video_rating(mine, alerts),
                     samples=tuple(mine),
                     reported=self._recent_report(pid),
                 )
             )
-        return QualityView(self.call.call_id, round(time.time(), 3), tuple(parties), tuple(active))
+        return QualityView(self.call_id, round(time.time(), 3), tuple(parties), tuple(active))
 
     def line(self, participant_id: str, since: float, until: float) -> LineQuality | None:
         """How ``participant_id``'s microphone reached the server between two Unix times.
@@ -178,19 +187,24 @@ class CallQuality:
             return None
         return report
 
-    def _sampled(self) -> list[Participant | Monitor]:
+    def call(self) -> CallValue | None:
+        """The call as this node knows it now."""
+        return self._known(self.call_id)
+
+    def _sampled(self) -> list[ParticipantValue | MonitorValue]:
         """Whose lines are measured: the parties, and supervisors while they are heard."""
-        speaking = [m for m in self.call.monitors.values() if m.mode.speaks]
-        return [*self.call.participants, *speaking]
+        call = self.call()
+        if call is None:
+            return []
+        speaking = [m for m in call.monitors if m.mode.speaks]
+        return [*call.participants, *speaking]
 
     def _sampled_ids(self) -> set[str]:
         return {p.participant_id for p in self._sampled()}
 
     def _role_of(self, participant_id: str) -> str:
-        participant = self.call.participant(participant_id)
-        if participant is not None:
-            return participant.role.value
-        return "supervisor" if participant_id in self.call.monitors else "participant"
+        speaker = speaker_of(self.call(), participant_id)
+        return speaker[0] if speaker is not None else "participant"
 
 
 def _video_rating(samples: list[StreamSample], alerts: list[Alert]) -> dict[str, str] | None:
@@ -260,8 +274,9 @@ class QualityMonitor:
         self.ticks = 0
         self._frames_of_ended_calls = 0
 
-    def watch(self, call: Call, room: Room) -> None:
-        self._calls[call.call_id] = CallQuality(call, room, self.thresholds)
+    def watch(self, call: CallValue, room: Room, known: Callable[[str], CallValue | None]) -> None:
+        """Sample ``call`` from now on; ``known`` gives the node's latest view of a call."""
+        self._calls[call.call_id] = CallQuality(call, room, self.thresholds, known)
 
     def unwatch(self, call_id: str) -> dict[str, Any] | None:
         """Stop sampling the call; its summary (also written to the recording's timeline)."""
@@ -342,7 +357,8 @@ class QualityMonitor:
             self.cpu_s += time.thread_time() - started
             if samples:
                 self._recordings.event(call_id, EntryType.QUALITY_SAMPLE, samples=samples)
-            agent = quality.call.agent
+            call = quality.call()
+            agent = call.agent if call is not None else None
             for change in changes:
                 self._recordings.event(call_id, EntryType.QUALITY_ALERT, **change.to_wire())
                 logger.info(

@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from callcenter.in_call import speaker_of
+from callcenter.values import CallValue
 from media.router import Router
 from media.source import SourceKey
 from recording.finalize import recover_unfinished
@@ -27,7 +29,6 @@ from recording.recorder import Recorder, RecordingState
 from recording.timeline import EntryType
 from recording.writer import DiskWriter
 
-from .calls import Call
 from .errors import CallStateError
 from .logs import call_context
 
@@ -87,15 +88,19 @@ class CallRecordings:
     async def _in_index_thread(self, work: Callable[[], Any]) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._index_thread, work)
 
-    def start(self, call: Call, router: Router) -> None:
-        """Record ``call`` from now on (the agent has just taken it)."""
+    def start(
+        self, call: CallValue, router: Router, known: Callable[[str], CallValue | None]
+    ) -> str:
+        """Record ``call`` from now on (the agent has just taken it); returns the recording's
+        state. ``known`` gives the node's latest view of a call (who speaks as whom)."""
         if not self.enabled:
-            return
+            return "off"
+        call_id = call.call_id
         recorder = Recorder(
-            call.call_id,
-            folder_for(self.root, call.call_id, call.answered_at or call.created_at),
+            call_id,
+            folder_for(self.root, call_id, call.answered_at or call.created_at),
             disk=self._disk,
-            describe=lambda pid: _describe(call, pid),
+            describe=lambda pid: _describe(known(call_id), pid),
             request_keyframe=lambda key: _request_keyframe(router, key),
         )
         recorder.start(
@@ -105,7 +110,7 @@ class CallRecordings:
                 "created_at": call.created_at,
                 "queued_at": call.queued_at,
                 "answered_at": call.answered_at,
-                "metadata": call.metadata,
+                "metadata": dict(call.metadata),
                 "customer": {"subject": call.customer.subject, "name": call.customer.name},
                 "agent": (
                     {"subject": call.agent.subject, "name": call.agent.name} if call.agent else None
@@ -113,8 +118,8 @@ class CallRecordings:
             }
         )
         router.add_tap(recorder.on_frame)
-        self._recorders[call.call_id] = recorder
-        call.recording_state = recorder.state.value
+        self._recorders[call_id] = recorder
+        return recorder.state.value
 
     def recorder(self, call_id: str) -> Recorder | None:
         return self._recorders.get(call_id)
@@ -124,37 +129,47 @@ class CallRecordings:
         if recorder is not None:
             recorder.event(event_type, **fields)
 
-    def pause(self, call: Call, by: str) -> None:
-        recorder = self._recorder(call)
+    def pause(self, call_id: str, by: str) -> str:
+        """Pause the call's recording; returns its state now."""
+        recorder = self._recorder(call_id)
         if recorder.state is RecordingState.PAUSED:
             raise CallStateError("recording is already paused")
         recorder.pause(by)
-        call.recording_state = recorder.state.value
+        return recorder.state.value
 
-    def resume(self, call: Call, by: str) -> None:
-        recorder = self._recorder(call)
+    def resume(self, call_id: str, by: str) -> str:
+        """Resume the call's recording; returns its state now."""
+        recorder = self._recorder(call_id)
         if recorder.state is RecordingState.RECORDING:
             raise CallStateError("recording is not paused")
         recorder.resume(by)
-        call.recording_state = recorder.state.value
+        return recorder.state.value
 
-    def finish(self, call: Call, reason: str, *, after: Awaitable[Any] | None = None) -> None:
-        """Stop recording ``call`` and finish its folder in the background.
+    def finish(
+        self,
+        call_id: str,
+        reason: str,
+        *,
+        ended_by: str | None,
+        after: Awaitable[Any] | None = None,
+    ) -> bool:
+        """Stop recording the call and finish its folder in the background (False: it was
+        not being recorded).
 
         ``after``: what must still reach the timeline first (the last utterances).
         """
-        recorder = self._recorders.pop(call.call_id, None)
+        recorder = self._recorders.pop(call_id, None)
         if recorder is None:
-            return
-        recorder.event(EntryType.CALL_ENDED, reason=reason, ended_by=call.ended_by)
-        self._ending[call.call_id] = recorder
-        call.recording_state = RecordingState.STOPPED.value
-        with call_context(call.call_id):
+            return False
+        recorder.event(EntryType.CALL_ENDED, reason=reason, ended_by=ended_by)
+        self._ending[call_id] = recorder
+        with call_context(call_id):
             task = asyncio.get_running_loop().create_task(
-                self._finish(recorder, after), name=f"Recording({call.call_id})::finish"
+                self._finish(recorder, after), name=f"Recording({call_id})::finish"
             )
         self._finishing.add(task)
         task.add_done_callback(self._finishing.discard)
+        return True
 
     async def recover(self) -> list[tuple[Path, dict[str, Any]]]:
         """Finish the recordings an earlier process left unfinished (it crashed or was killed)."""
@@ -187,8 +202,8 @@ class CallRecordings:
             await self._in_index_thread(index.close)
         self._index_thread.shutdown(wait=True)
 
-    def _recorder(self, call: Call) -> Recorder:
-        recorder = self._recorders.get(call.call_id)
+    def _recorder(self, call_id: str) -> Recorder:
+        recorder = self._recorders.get(call_id)
         if recorder is None:
             raise CallStateError("this call is not being recorded")
         return recorder
@@ -240,12 +255,12 @@ def _lower_priority() -> None:
         logger.debug("could not lower the priority of the recording-finish thread")
 
 
-def _describe(call: Call, participant_id: str) -> dict[str, str]:
-    speaker = call.speaker(participant_id)
+def _describe(call: CallValue | None, participant_id: str) -> dict[str, str]:
+    speaker = speaker_of(call, participant_id)
     if speaker is None:
         return {"role": "participant"}
     role, name = speaker
-    return {"role": role.value, "name": name}
+    return {"role": role, "name": name}
 
 
 def _request_keyframe(router: Router, key: SourceKey) -> None:

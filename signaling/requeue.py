@@ -15,11 +15,13 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from callcenter import lifecycle
+from callcenter.values import CallValue
 from recording.timeline import EntryType
 
-from .calls import Call, CallState
 from .events import ServerEvent
 from .logs import call_context
+from .payloads import call_payload
 
 if TYPE_CHECKING:
     from .switchboard import Switchboard
@@ -29,15 +31,16 @@ logger = logging.getLogger(__name__)
 __all__ = ["requeue_call", "taken_again"]
 
 
-async def requeue_call(board: Switchboard, call: Call) -> str:
+async def requeue_call(board: Switchboard, call: CallValue) -> str:
     """Take the lost agent out of the active ``call`` and put it first in the queue.
 
     The customer must still be there (connected, or within their own grace).
-    Returns the participant id of the agent who left. The caller sets that agent
-    away, lets go of their recogniser and offers the call to the next agent.
+    Returns the participant id of the agent who left. The change sets that agent Away
+    (told of the call they lost when they are back); the caller lets go of their
+    recogniser and offers the call to the next agent.
     """
     agent = call.agent
-    if agent is None or call.state is not CallState.ACTIVE:
+    if agent is None:
         raise RuntimeError(f"Call({call.call_id}) has no agent to lose")
     call_id = call.call_id
     with call_context(call_id):
@@ -45,37 +48,31 @@ async def requeue_call(board: Switchboard, call: Call) -> str:
             call_id,
             EntryType.CALL_REQUEUED,
             participant_id=agent.participant_id,
-            role=agent.role.value,
+            role=agent.role,
             name=agent.name,
             reason="agent_connection_lost",
         )
         # A whisper coaches the agent who left: supervisors monitor again once one takes it.
-        await board.monitoring.agent_lost(call)
+        await board.monitoring.agent_lost(call_id)
         await board.media_of(call_id).participant_left(agent.participant_id)
-        call.former_agents.append(agent)
-        call.agent = None
-        call.declined_by.clear()  # a new offer: who declined the first may take this one
-        call.requeued_at = time.time()
-        call.set_state(CallState.QUEUED)
-        board.journal.record(call, "requeued")
-        board.queue.enqueue(call)
+        waiting = await board.commit(lifecycle.requeue(call_id, agent.subject, time.time()))
+        board.journal.record(waiting, "requeued")
         logger.info(
             "Call(%s) back in the queue, first in line: agent %s's connection did not come back",
             call_id,
             agent.subject,
         )
-    await board.notifier.to_call(call_id, ServerEvent.CALL_UPDATED, {"call": call.to_wire()})
+    await board.notifier.to_call(call_id, ServerEvent.CALL_UPDATED, {"call": call_payload(waiting)})
     return agent.participant_id
 
 
-def taken_again(board: Switchboard, call: Call) -> None:
-    """The next agent took a re-queued call: it is no longer first in line by right."""
-    call.requeued_at = None
+def taken_again(board: Switchboard, call: CallValue) -> None:
+    """The next agent took a re-queued call: the timeline says who."""
     if call.agent is not None:
         board.recordings.event(
             call.call_id,
             EntryType.CALL_TAKEN_AGAIN,
             participant_id=call.agent.participant_id,
-            role=call.agent.role.value,
+            role=call.agent.role,
             name=call.agent.name,
         )

@@ -3,26 +3,39 @@
 The switchboard is the domain layer between the socket.io hub and the media
 rooms. It knows nothing of sockets: it tells a :class:`Notifier` what happened
 and to whom, and the hub turns that into socket.io messages.
+
+Calls, agents and the queue are the registry's values: every change is a change of
+:mod:`callcenter.lifecycle`, :mod:`callcenter.in_call` or :mod:`callcenter.agents` run by
+:meth:`Switchboard.commit`, and what it wrote becomes this node's view (``calls``,
+``agents``, ``queue``), which the hub, the floor and ``/metrics`` read by id. What is only
+this node's stays here: timers, sockets (``presence``) and each call's media.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
+import os
+import socket
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from aiortc import RTCConfiguration
 
 from callcenter import agents as agent_changes
-from callcenter import routing
+from callcenter import in_call, lifecycle, routing
 from callcenter.lifecycle import Change, Refused
 from callcenter.memory_registry import MemoryRegistry
 from callcenter.registry import CallRegistry, Draft, RegistryError
-from callcenter.states import AgentState
-from callcenter.values import AgentValue
+from callcenter.states import AgentState, CallState, EndReason
+from callcenter.values import (
+    AgentValue,
+    CallValue,
+    ParticipantValue,
+    new_call_id,
+    new_participant_id,
+)
 from media import aiortc_compat
 from media.errors import MediaError, PeerClosedError, UnknownParticipantError
 from media.ice_policy import CandidatePolicy
@@ -39,7 +52,6 @@ from .audit import AuditLog, AuditRecord
 from .auth import FLOOR_ROLES, Identity, Role
 from .call_journal import CallJournal
 from .call_media import CallMedia
-from .calls import Call, CallState, EndReason, Participant
 from .config import Config
 from .errors import (
     CallStateError,
@@ -60,7 +72,14 @@ from .logs import call_context
 from .monitoring import Monitoring, Seat
 from .notifier import Notifier, Payload
 from .outage import RegistryOutage
-from .payloads import agent_payload, ended_payload, offer_payload
+from .payloads import (
+    agent_payload,
+    call_payload,
+    ended_payload,
+    offer_payload,
+    participant_payload,
+    queue_entry_payload,
+)
 from .quality_monitor import QualityMonitor
 from .recordings import CallRecordings
 from .requeue import requeue_call, taken_again
@@ -69,6 +88,8 @@ from .transcription import Transcription
 from .watching import Watches
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Ended calls stay visible (GET /api/calls/{id}, a late reload) this long.
 SWEEP_INTERVAL_S = 60.0
@@ -97,26 +118,31 @@ class Switchboard:
         registry: CallRegistry | None = None,
     ) -> None:
         self.config = config
-        # The call centre's state, shared by every node: agents live there (calls, next).
+        self.node_id = config.node_id or f"{socket.gethostname()}:{os.getpid()}"
+        # The call centre's state, shared by every node: calls, agents and the queue.
         self.registry: CallRegistry = registry or MemoryRegistry(
             ended_retention_s=config.ended_call_retention_s
         )
-        # What this node last read or wrote of each agent (the floor and /metrics read it;
-        # a change always reads the registry afresh).
+        # What this node last read or wrote of each call and agent (the hub, the floor and
+        # /metrics read them by id; a change always reads the registry afresh).
+        self.calls: dict[str, CallValue] = {}
         self.agents: dict[str, AgentValue] = {}
+        self.queue = AgentQueue(
+            default_handle_time_s=config.default_handle_time_s, max_waiting=config.max_queue
+        )
         # Sockets open on this node.
         self.presence = Presence()
         # Refusals while the registry cannot be reached, and the operators told.
         self.outage = RegistryOutage()
         # What moves each call's media: the router; a benchmark passes its baseline.
         self._plane_factory = plane_factory
-        self.calls: dict[str, Call] = {}
-        self.queue = AgentQueue(
-            default_handle_time_s=config.default_handle_time_s, max_waiting=config.max_queue
-        )
         self.notifier: Notifier = notifier if notifier is not None else _Unwired()
         self._configuration_factory = configuration_factory
         self._media: dict[str, CallMedia] = {}
+        # Quality summaries of the calls this node carried, once ended (GET .../quality).
+        self.summaries: dict[str, dict[str, Any]] = {}
+        # The address each waiting call was queued from (one address's share of the queue).
+        self._queued_from: dict[str, str] = {}
         self.recordings = CallRecordings(config.recordings_path, enabled=config.recording_enabled)
         self.audit = AuditLog(config.audit_path)
         self.watches = Watches(self.audit)
@@ -139,6 +165,7 @@ class Switchboard:
         self.monitoring = Monitoring(
             config,
             self.calls,
+            commit=self.commit,
             room_of=self.room_of,
             audit=self.audit,
             recordings=self.recordings,
@@ -151,7 +178,7 @@ class Switchboard:
         self._candidate_policy = CandidatePolicy(
             networks=None if networks is None else tuple(networks)
         )
-        self._queued_from = Tally(config.max_queued_per_address)
+        self._address_share = Tally(config.max_queued_per_address)
         self._joins = RateLimiter(config.joins_per_min / 60, max(3.0, config.joins_per_min / 4))
         self._queue_news_at = 0.0
         self._queue_news_due = False
@@ -174,10 +201,12 @@ class Switchboard:
 
     async def restore(self) -> None:
         """Know the calls of the last run (before any socket comes in): a crash ended some."""
-        for call in await self.journal.restore():
-            self.calls[call.call_id] = call
+        now = time.time()
+        for journaled in await self.journal.restore():
+            call = await self.commit(lifecycle.restore(journaled, now))
             if call.end_reason is EndReason.INTERRUPTED and call.agent is not None:
                 self._interrupted.setdefault(call.agent.subject, []).append(call.call_id)
+        await self._read_queue()
 
     def endings_for(self, identity: Identity) -> list[Payload]:
         """``call_ended`` news a socket that just connected missed (its call ended meanwhile)."""
@@ -189,7 +218,7 @@ class Switchboard:
             ended = [c for c in map(self.calls.get, ids) if c is not None]
         else:
             ended = []
-        return [ended_payload(call.to_value()) for call in ended]
+        return [ended_payload(call) for call in ended]
 
     async def drain(self) -> None:
         """Stop taking calls and end the live ones, telling their parties (SIGTERM)."""
@@ -198,9 +227,8 @@ class Switchboard:
                 "draining: new calls are refused, %d live calls end", len(self.live_calls())
             )
         self.draining = True
-        for call in list(self.calls.values()):
-            if call.state is not CallState.ENDED:
-                await self._end_call(call, EndReason.SHUTDOWN)
+        for call in self.live_calls():
+            await self._end_call(call.call_id, EndReason.SHUTDOWN)
 
     def _refuse_if_draining(self) -> None:
         if self.draining:
@@ -214,9 +242,57 @@ class Switchboard:
         await self._tasks.close()
         self.audit.close()
 
+    # -- the registry ------------------------------------------------------
+
+    async def commit(self, change: Change[T]) -> T:
+        """Run a change of the registry; what it wrote becomes this node's view of those
+        calls, agents and the queue. The change's refusal (:class:`Refused`) reaches the
+        caller, as does a registry out of reach (:class:`RegistryError`)."""
+
+        def apply(draft: Draft) -> tuple[T, dict[str, CallValue], dict[str, AgentValue], bool]:
+            result = change.apply(draft)
+            return result, dict(draft.call_writes), dict(draft.agent_writes), draft.writes_queue
+
+        result, calls, agents, queue = await self.registry.change(
+            apply, calls=change.calls, agents=change.agents, queue=change.queue
+        )
+        self.calls.update(calls)
+        self.agents.update(agents)
+        if queue:
+            await self._read_queue()
+        return result
+
+    async def _read_queue(self) -> None:
+        """The queue as the registry has it, with the waiting calls this node did not know."""
+        entries = await self.registry.queue()
+        for entry in entries:
+            if entry.call_id not in self.calls:
+                call = await self.registry.call(entry.call_id)
+                if call is not None:
+                    self.calls[call.call_id] = call
+        self.queue.read(e for e in entries if e.call_id in self.calls)
+
+    async def _fresh(self, call_id: str) -> CallValue | None:
+        """The call as the registry has it now (this node's view is brought up to date)."""
+        call = await self.registry.call(call_id)
+        if call is not None:
+            self.calls[call_id] = call
+        return call
+
+    async def _in_call(self, change: Change[CallValue]) -> CallValue:
+        """A change inside a call; its refusal is a :class:`CallStateError` (in its words)."""
+        try:
+            return await self.commit(change)
+        except Refused as refused:
+            if refused.code == "not_found":
+                raise NotFoundError(str(refused)) from None
+            if refused.code == "forbidden":
+                raise ForbiddenError(str(refused)) from None
+            raise CallStateError(str(refused)) from None
+
     # -- calls -----------------------------------------------------------
 
-    def create_call(
+    async def create_call(
         self,
         *,
         customer_subject: str,
@@ -224,31 +300,35 @@ class Switchboard:
         language: str,
         media: str,
         metadata: dict[str, str] | None = None,
-    ) -> Call:
+    ) -> CallValue:
         self._refuse_if_draining()
         self.require_language(language)
-        customer = Participant(
-            participant_id=_participant_id(),
-            role=Role.CUSTOMER,
+        customer = ParticipantValue(
+            participant_id=new_participant_id(),
+            role=Role.CUSTOMER.value,
             subject=customer_subject,
             name=customer_name or DEFAULT_CUSTOMER_NAME,
             connected=False,
             video_enabled=media == "video",
         )
-        call = Call(
-            call_id=Call.new_id(),
-            customer=customer,
-            language=language,
-            media=media,
-            metadata=dict(metadata or {}),
+        call = await self.commit(
+            lifecycle.create(
+                CallValue(
+                    call_id=new_call_id(),
+                    customer=customer,
+                    language=language,
+                    media=media,
+                    created_at=time.time(),
+                    metadata=dict(metadata or {}),
+                )
+            )
         )
-        self.calls[call.call_id] = call
         self.journal.record(call, "created")
         with call_context(call.call_id):
             logger.info("Call(%s) created for customer %s", call.call_id, customer_subject)
         return call
 
-    def visible_call(self, identity: Identity, call_id: str) -> Call:
+    def visible_call(self, identity: Identity, call_id: str) -> CallValue:
         """The call, if this identity may see it; a customer sees only their own."""
         call = self.calls.get(call_id)
         if identity.role is Role.CUSTOMER and identity.call_id != call_id:
@@ -277,7 +357,7 @@ class Switchboard:
             raise NotFoundError(f"call {call_id} has no media here; it is not active")
         return media
 
-    def live_calls(self) -> list[Call]:
+    def live_calls(self) -> list[CallValue]:
         return [c for c in self.calls.values() if c.state is not CallState.ENDED]
 
     # -- connections -----------------------------------------------------
@@ -293,17 +373,23 @@ class Switchboard:
                 raise ForbiddenError("this token is not the customer of that call")
             self._tasks.cancel_timer(f"grace:{call.call_id}:{customer.participant_id}")
             self.presence.party_connected(customer.participant_id)
-            if not customer.connected:
-                customer.connected = True
-                await self._participant_changed(call, customer)
+            if not customer.connected and call.state is not CallState.ENDED:
+                await self._party_changed(call.call_id, customer.participant_id, connected=True)
         else:
             agent = await self._sign_in(identity)
             self._tasks.cancel_timer(f"grace:agent:{identity.subject}")
             self.presence.agent_connected(identity.subject)
             current = self.calls.get(agent.call_id or "")
-            if current is not None and current.agent is not None and not current.agent.connected:
-                current.agent.connected = True
-                await self._participant_changed(current, current.agent)
+            if (
+                current is not None
+                and current.state is not CallState.ENDED
+                and current.agent is not None
+                and current.agent.subject == identity.subject
+                and not current.agent.connected
+            ):
+                await self._party_changed(
+                    current.call_id, current.agent.participant_id, connected=True
+                )
         return await self.state_for(identity)
 
     async def disconnected(self, identity: Identity) -> None:
@@ -317,9 +403,8 @@ class Switchboard:
                 return
             customer = call.customer
             if not self.presence.party_disconnected(customer.participant_id):
-                customer.connected = False
                 self._left(call, customer)
-                await self._participant_changed(call, customer)
+                await self._party_changed(call.call_id, customer.participant_id, connected=False)
                 call_id = call.call_id
                 self._tasks.call_later(
                     f"grace:{call_id}:{customer.participant_id}",
@@ -334,10 +419,14 @@ class Switchboard:
         if agent is None:
             return
         call = self.calls.get(agent.call_id or "")
-        if call is not None and call.agent is not None and call.agent.subject == agent.subject:
-            call.agent.connected = False
+        if (
+            call is not None
+            and call.state is not CallState.ENDED
+            and call.agent is not None
+            and call.agent.subject == agent.subject
+        ):
             self._left(call, call.agent)
-            await self._participant_changed(call, call.agent)
+            await self._party_changed(call.call_id, call.agent.participant_id, connected=False)
         self._tasks.call_later(f"grace:agent:{subject}", grace, lambda: self._agent_gone(subject))
 
     async def report_quality(
@@ -347,7 +436,7 @@ class Switchboard:
         call, participant = self._participant_of(identity, call_id)
         if call.call_id not in self._media:
             raise CallStateError("quality reports are for calls in progress")
-        self.quality.report(call_id, participant.participant_id, participant.role.value, report)
+        self.quality.report(call_id, participant.participant_id, participant.role, report)
 
     async def watch_call(self, seat: Seat, call_id: str) -> Payload:
         """A supervisor starts watching a live call: its transcript and quality from now on.
@@ -361,10 +450,11 @@ class Switchboard:
         if call is None or call.state is not CallState.ACTIVE:
             raise CallStateError("only a call in progress can be watched")
         await self.watches.start(identity, seat.sid, call_id, seat.source)
+        call = self.calls[call_id]
         transcript = self.transcription.transcript(call_id)
         quality = self.quality.quality(call_id)
         return {
-            "call": call.to_wire(),
+            "call": call_payload(call),
             "transcript": transcript.view(self.transcription.pool.lag_s()) if transcript else None,
             "quality": quality.view() if quality else None,
             "quality_history": list(quality.recent) if quality else [],
@@ -412,14 +502,14 @@ class Switchboard:
     ) -> None:
         await self.notifier.to_participant(call_id, participant_id, event, payload)
 
-    def _left(self, call: Call, participant: Participant) -> None:
+    def _left(self, call: CallValue, participant: ParticipantValue) -> None:
         """A party's connection dropped mid-call: the recording's timeline shows it."""
         if call.state is CallState.ACTIVE:
             self.recordings.event(
                 call.call_id,
                 EntryType.PARTICIPANT_LEFT,
                 participant_id=participant.participant_id,
-                role=participant.role.value,
+                role=participant.role,
                 name=participant.name,
                 reason="connection_lost",
             )
@@ -431,7 +521,7 @@ class Switchboard:
                 "role": identity.role.value,
                 "name": identity.name,
                 "subject": identity.subject,
-                "calls": [c.to_wire() for c in self.live_calls()],
+                "calls": [call_payload(c) for c in self.live_calls()],
                 "floor": self.floor.view(),
             }
         if identity.role is Role.CUSTOMER:
@@ -441,10 +531,10 @@ class Switchboard:
                 "role": identity.role.value,
                 "name": identity.name,
                 "participant_id": call.customer.participant_id,
-                "call": call.to_wire(),
+                "call": call_payload(call),
             }
             if call.state in (CallState.QUEUED, CallState.OFFERED):
-                state["queue"] = self._position_payload(call)
+                state["queue"] = self._position_payload(call.call_id)
             return state
         agent = await self.registry.agent(identity.subject) or await self._sign_in(identity)
         self.agents[agent.subject] = agent
@@ -456,7 +546,7 @@ class Switchboard:
             "agent": self.agent_payload(agent),
             "auto_offer": self.config.auto_offer,
             "queue": self.queue_view(),
-            "call": current.to_wire() if current is not None else None,
+            "call": call_payload(current) if current is not None else None,
             "participant_id": current.agent.participant_id if current and current.agent else None,
             "monitors": self.monitoring.monitors_of(current) if current is not None else [],
             "lost_call": self._lost_call(agent),
@@ -495,7 +585,8 @@ class Switchboard:
         """
         identity.require(Role.CUSTOMER)
         call = self.visible_call(identity, identity.call_id or "")
-        with call_context(call.call_id):
+        call_id = call.call_id
+        with call_context(call_id):
             if call.state is CallState.ENDED:
                 raise CallStateError("this call has ended; start a new one")
             if call.state is CallState.CREATED:
@@ -504,19 +595,27 @@ class Switchboard:
                 if self.queue.is_full:
                     raise QueueFullError("too many customers are waiting; please try again soon")
                 address = source or "unknown"
-                if not self._queued_from.acquire(address):
+                if not self._address_share.acquire(address):
                     raise QueueShareError(
                         "too many calls from your address are already waiting; "
                         "please wait for one of them to be answered"
                     )
-                call.queued_from = address
-                call.media = media
-                call.language = language
-                if name and call.customer.name == DEFAULT_CUSTOMER_NAME:
-                    call.customer.name = name  # a name given by the shop is kept
-                call.customer.video_enabled = media == "video"
-                call.set_state(CallState.QUEUED)
-                self.queue.enqueue(call)
+                # A name given by the shop is kept; the customer's own replaces the default.
+                given = name if name and call.customer.name == DEFAULT_CUSTOMER_NAME else None
+                change = lifecycle.request(
+                    call_id,
+                    time.time(),
+                    media=media,
+                    language=language,
+                    name=given,
+                    queued_from=address,
+                )
+                try:
+                    await self._in_call(change)
+                except BaseException:
+                    self._address_share.release(address)
+                    raise
+                self._queued_from[call_id] = address
                 await self._queue_changed()
                 await self._dispatch()
             return await self.state_for(identity)
@@ -527,7 +626,7 @@ class Switchboard:
         if call.state is CallState.ACTIVE:
             raise CallStateError("the call is connected; hang up instead")
         if call.state is not CallState.ENDED:
-            await self._end_call(call, EndReason.CANCELLED, by=call.customer.participant_id)
+            await self._end_call(call.call_id, EndReason.CANCELLED, by=call.customer.participant_id)
 
     # -- agent -----------------------------------------------------------
 
@@ -538,7 +637,7 @@ class Switchboard:
             identity.subject, status == "available", time.time()
         )
         try:  # answering also the notice of a call they lost: told, and decided
-            agent = await self._agent_run(wanted)
+            agent = await self.commit(wanted)
         except Refused as refused:
             raise CallStateError(str(refused)) from None
         await self._agent_changed(agent.subject)
@@ -546,7 +645,7 @@ class Switchboard:
         await self._dispatch()
         return self.agent_payload(self.agents[agent.subject])
 
-    async def accept_call(self, identity: Identity, call_id: str | None) -> Call:
+    async def accept_call(self, identity: Identity, call_id: str | None) -> CallValue:
         identity.require(Role.AGENT)
         agent = await self._sign_in(identity)
         if agent.state is AgentState.ON_CALL:
@@ -556,71 +655,65 @@ class Switchboard:
             # Away agent taking one would make that untrue.
             raise CallStateError("you are Away: set yourself Available to take calls")
         if call_id is None:
-            offered = (
-                self.calls.get(agent.call_id or "") if agent.state is AgentState.RINGING else None
-            )
-            call = offered or self.queue.head()
-            if call is None:
+            ringing = agent.call_id if agent.state is AgentState.RINGING else None
+            call_id = ringing or self._queue_head()
+            if call_id is None:
                 raise NotFoundError("no customer is waiting")
-        else:
-            call = self.calls.get(call_id)
-            if call is None:
-                raise NotFoundError(f"no call {call_id}")
-        with call_context(call.call_id):
+        call = await self._fresh(call_id)
+        if call is None:
+            raise NotFoundError(f"no call {call_id}")
+        with call_context(call_id):
             if call.state is CallState.OFFERED and call.offered_to != agent.subject:
                 raise CallStateError("this call is being offered to another agent")
             if call.state not in (CallState.QUEUED, CallState.OFFERED):
                 raise CallStateError(f"the call is {call.state.value}, not waiting")
-            self._tasks.cancel_timer(f"offer:{call.call_id}")
-            if agent.state is AgentState.RINGING and agent.call_id != call.call_id:
+            self._tasks.cancel_timer(f"offer:{call_id}")
+            if agent.state is AgentState.RINGING and agent.call_id != call_id:
                 # Took another call than the one ringing: give that one back.
                 await self._withdraw_offer(agent.call_id or "", reason="taken_other")
-            call.agent = Participant(
-                participant_id=_participant_id(),
-                role=Role.AGENT,
-                subject=agent.subject,
-                name=agent.name,
-                connected=self.presence.agent_online(agent.subject),
-                video_enabled=call.media == "video",
+            taken = await self._in_call(
+                lifecycle.accept(
+                    call_id,
+                    agent.subject,
+                    new_participant_id(),
+                    self.node_id,
+                    time.time(),
+                    connected=self.presence.agent_online(agent.subject),
+                )
             )
-            call.offered_to = None
-            call.set_state(CallState.ACTIVE)
-            self.journal.record(call, "answered")
-            self._dequeue(call)
-            if call.call_id in self._media:
+            self._release_address(call_id)
+            self.journal.record(taken, "answered")
+            if call_id in self._media:
                 # Back from the queue (its agent was lost): this agent joins the same
                 # room, recording, quality timeline and transcript.
-                taken_again(self, call)
+                taken_again(self, taken)
             else:
-                self._media[call.call_id] = CallMedia(
-                    call,
-                    self._new_room(call),
+                media = self._media[call_id] = CallMedia(
+                    taken,
+                    self._new_room(call_id),
+                    known=self.calls.get,
                     recordings=self.recordings,
                     quality=self.quality,
                     transcription=self.transcription,
                     tasks=self._tasks,
                 )
-            # After the call and its media are set (no await between their checks and
-            # changes): the call cannot be seen taken and without its room.
-            await self._move_agent(agent.subject, AgentState.ON_CALL, call.call_id)
+                if media.recording_state != taken.recording_state:
+                    taken = await self._recording_is(call_id, media.recording_state) or taken
             await self.notifier.to_call(
-                call.call_id, ServerEvent.CALL_UPDATED, {"call": call.to_wire()}
+                call_id, ServerEvent.CALL_UPDATED, {"call": call_payload(taken)}
             )
             await self._agent_changed(agent.subject)
             await self._queue_changed()
-            return call
+            return taken
 
     async def decline_call(self, identity: Identity, call_id: str) -> None:
         identity.require(Role.AGENT)
-        call = self.calls.get(call_id)
-        if (
-            call is None
-            or call.state is not CallState.OFFERED
-            or call.offered_to != identity.subject
-        ):
-            raise CallStateError("that call is not being offered to you")
-        call.declined_by.add(identity.subject)
-        await self._withdraw_offer(call_id, reason="declined", agent_state=AgentState.AVAILABLE)
+        self._tasks.cancel_timer(f"offer:{call_id}")
+        try:
+            await self.commit(lifecycle.decline(call_id, identity.subject, time.time()))
+        except Refused:
+            raise CallStateError("that call is not being offered to you") from None
+        await self._offer_withdrawn(call_id, identity.subject, "declined")
 
     # -- in the call -----------------------------------------------------
 
@@ -637,29 +730,34 @@ class Switchboard:
             raise CallStateError(
                 f"the call is {call.state.value}; media starts when an agent takes it"
             )
-        self._take_join(participant.participant_id)
+        pid = participant.participant_id
+        self._take_join(pid)
         sources = [SourceKind.MICROPHONE]
         if call.media == "video":
             sources.append(SourceKind.CAMERA)
         with call_context(call_id):
-            peer = await room.join(participant.participant_id, sources)
-            participant.media_state = peer.state.value
+            # The registry first: the peer's offer, which follows the join at once, must not
+            # reach the page before the answer to its join_call does.
+            if call.state is CallState.ACTIVE:
+                call = await self._in_call(lifecycle.join(call_id, pid, "new"))
+            else:  # waiting again for an agent, with media kept
+                call = await self._in_call(in_call.update_party(call_id, pid, media_state="new"))
+            peer = await room.join(pid, sources)
             self.recordings.event(
                 call_id,
                 EntryType.PARTICIPANT_REJOINED
                 if participant.media_joins
                 else EntryType.PARTICIPANT_JOINED,
-                participant_id=participant.participant_id,
-                role=participant.role.value,
+                participant_id=pid,
+                role=participant.role,
                 name=participant.name,
             )
-            participant.media_joins += 1
-        await self._participant_changed(call, participant)
+        await self._participant_changed(call, pid)
         joined: Payload = {
-            "participant_id": participant.participant_id,
+            "participant_id": pid,
             "peer_id": peer.peer_id,
             "ice_servers": ice_servers_for(self.config, identity.subject),
-            "call": call.to_wire(),
+            "call": call_payload(call),
             "server_time": time.time(),
         }
         if identity.role is Role.AGENT:
@@ -705,27 +803,24 @@ class Switchboard:
                 )
             except (PeerClosedError, UnknownParticipantError) as exc:
                 raise CallStateError(f"join the call's media before sharing: {exc}") from exc
-        participant.screen_sharing = True
-        await self._participant_changed(call, participant)
+        await self._party_changed(call_id, participant.participant_id, screen_sharing=True)
         return {"renegotiating": renegotiating}
 
     async def stop_screen_share(self, identity: Identity, call_id: str) -> None:
-        call, participant = self._participant_of(identity, call_id)
+        _, participant = self._participant_of(identity, call_id)
         if participant.screen_sharing:
-            participant.screen_sharing = False
-            await self._participant_changed(call, participant)
+            await self._party_changed(call_id, participant.participant_id, screen_sharing=False)
 
     async def set_track_state(
         self, identity: Identity, call_id: str, kind: str, enabled: bool
     ) -> None:
         call, participant = self._participant_of(identity, call_id)
         if kind == "audio":
-            participant.audio_enabled = enabled
-        else:
-            if call.media != "video" and enabled:
-                raise CallStateError("this is a voice call; it has no camera")
-            participant.video_enabled = enabled
-        await self._participant_changed(call, participant)
+            await self._party_changed(call_id, participant.participant_id, audio_enabled=enabled)
+            return
+        if call.media != "video" and enabled:
+            raise CallStateError("this is a voice call; it has no camera")
+        await self._party_changed(call_id, participant.participant_id, video_enabled=enabled)
 
     async def tag_call(self, identity: Identity, call_id: str, tags: list[str]) -> list[str]:
         """The agent tags the call; the tags go with its recording (customers never see them)."""
@@ -733,11 +828,11 @@ class Switchboard:
         call, participant = self._participant_of(identity, call_id)
         if call.state is not CallState.ACTIVE:
             raise CallStateError(f"the call is {call.state.value}; tag it while it is live")
-        call.tags = sorted(set(call.tags) | set(tags))
+        tagged = await self._in_call(in_call.tag(call_id, tags))
         self.recordings.event(
             call_id, EntryType.CALL_TAGGED, tags=tags, by=participant.participant_id
         )
-        return call.tags
+        return list(tagged.tags)
 
     async def set_recording(
         self, identity: Identity, call_id: str, *, paused: bool, source: str | None = None
@@ -763,22 +858,26 @@ class Switchboard:
             )
         )
         with call_context(call_id):
+            by = participant.participant_id
             if paused:
-                self.recordings.pause(call, by=participant.participant_id)
+                state = self.recordings.pause(call_id, by=by)
             else:
-                self.recordings.resume(call, by=participant.participant_id)
+                state = self.recordings.resume(call_id, by=by)
             self.transcription.pause(call_id, paused)
-        await self.notifier.to_call(call_id, ServerEvent.CALL_UPDATED, {"call": call.to_wire()})
+            call = await self._recording_is(call_id, state) or call
+        await self.notifier.to_call(call_id, ServerEvent.CALL_UPDATED, {"call": call_payload(call)})
         return {"recording": call.recording_state}
 
     async def hang_up(self, identity: Identity, call_id: str) -> None:
         call, participant = self._participant_of(identity, call_id)
         if call.state is not CallState.ENDED:
-            await self._end_call(call, EndReason.HUNG_UP, by=participant.participant_id)
+            await self._end_call(call_id, EndReason.HUNG_UP, by=participant.participant_id)
 
     # -- internals -------------------------------------------------------
 
-    def _participant_of(self, identity: Identity, call_id: str) -> tuple[Call, Participant]:
+    def _participant_of(
+        self, identity: Identity, call_id: str
+    ) -> tuple[CallValue, ParticipantValue]:
         identity.require(Role.CUSTOMER, Role.AGENT)
         call = self.visible_call(identity, call_id)
         if identity.role is Role.CUSTOMER:
@@ -787,7 +886,7 @@ class Switchboard:
             raise ForbiddenError("you are not the agent of this call")
         return call, call.agent
 
-    def _media_member(self, seat: Seat, call_id: str) -> tuple[Call, str]:
+    def _media_member(self, seat: Seat, call_id: str) -> tuple[CallValue, str]:
         """Whose peer a media message is for: the party's, or this socket's monitoring session."""
         if seat.identity.role is Role.SUPERVISOR:
             call, monitor = self.monitoring.session(seat, call_id)
@@ -795,15 +894,13 @@ class Switchboard:
         call, participant = self._participant_of(seat.identity, call_id)
         return call, participant.participant_id
 
-    def _live_room(self, call: Call) -> Room:
+    def _live_room(self, call: CallValue) -> Room:
         room = self.room_of(call.call_id)
         if room is None:
             raise CallStateError(f"the call is {call.state.value}; it has no media")
         return room
 
-    def _new_room(self, call: Call) -> Room:
-        call_id = call.call_id
-
+    def _new_room(self, call_id: str) -> Room:
         async def on_offer(participant_id: str, offer: Offer) -> None:
             await self.notifier.to_participant(
                 call_id, participant_id, ServerEvent.MEDIA_OFFER, offer_payload(call_id, offer)
@@ -830,17 +927,26 @@ class Switchboard:
         call = self.calls.get(call_id)
         if call is None or call.state is CallState.ENDED:
             return
-        monitor = call.monitors.get(participant_id)
-        participant = call.participant(participant_id)
-        if monitor is not None:
-            monitor.media_state = state.value
-            await self.monitoring.media_changed(call, monitor)
-            again = "monitor_call again"
-        elif participant is not None:
-            participant.media_state = state.value
-            await self._participant_changed(call, participant)
-            again = "join_call again"
-        else:
+        try:
+            if in_call.monitor_of(call, participant_id) is not None:
+                call = await self.commit(
+                    in_call.update_monitor(
+                        call_id, participant_id, media_state=state.value, now=time.time()
+                    )
+                )
+                monitor = in_call.monitor_of(call, participant_id)
+                if monitor is not None:
+                    await self.monitoring.media_changed(call, monitor)
+                again = "monitor_call again"
+            elif in_call.party_of(call, participant_id) in call.participants:
+                await self._party_changed(call_id, participant_id, media_state=state.value)
+                again = "join_call again"
+            else:
+                return
+        except (Refused, CallStateError, NotFoundError):
+            return  # the call ended, or the session did, meanwhile
+        except RegistryError as exc:  # the media goes on; who sees it hears later
+            self.outage.refusal(exc, f"telling call {call_id} of a peer's state")
             return
         if state is PeerState.FAILED:
             await self.notifier.to_participant(
@@ -850,15 +956,32 @@ class Switchboard:
                 {"call_id": call_id, "reason": f"the media connection failed; {again}"},
             )
 
-    async def _participant_changed(self, call: Call, participant: Participant) -> None:
+    async def _party_changed(self, call_id: str, participant_id: str, **fields: Any) -> None:
+        """A party's presence or media changed: the registry, then whoever sees them."""
+        call = await self._in_call(in_call.update_party(call_id, participant_id, **fields))
+        await self._participant_changed(call, participant_id)
+
+    async def _participant_changed(self, call: CallValue, participant_id: str) -> None:
         self._floor_changed()
-        if call.state is CallState.ENDED:
+        party = in_call.party_of(call, participant_id)
+        if call.state is CallState.ENDED or party is None:
             return
         await self.notifier.to_call(
             call.call_id,
             ServerEvent.PARTICIPANT_UPDATED,
-            {"call_id": call.call_id, "participant": participant.to_wire()},
+            {"call_id": call.call_id, "participant": participant_payload(party)},
         )
+
+    async def _recording_is(self, call_id: str, state: str) -> CallValue | None:
+        """The call's recording is ``state``: the registry says so (None: it could not be
+        told; the recording goes on as it is)."""
+        try:
+            return await self.commit(in_call.set_recording(call_id, state))
+        except (Refused, RegistryError) as exc:
+            logger.warning(
+                "Call(%s) recording %s, not told to the registry: %s", call_id, state, exc
+            )
+            return None
 
     def _floor_changed(self) -> None:
         self.floor.changed()
@@ -880,26 +1003,21 @@ class Switchboard:
     async def _sign_in(self, identity: Identity) -> AgentValue:
         """The agent's record in the registry (made Away on their first sign-in).
 
-        A record that says they ring for, or are on, a call this node has no live call for
-        was left by a run that stopped (the registry outlives a node): they are Away.
+        A record that says they ring for, or are on, a call that is over was left by a run
+        that stopped (the registry outlives a node): they are Away.
         """
-        agent = await self._agent_run(
+        agent = await self.commit(
             agent_changes.sign_in(identity.subject, identity.name, time.time())
         )
-        held = self.calls.get(agent.call_id) if agent.call_id is not None else None
-        if agent.call_id is not None and (held is None or held.state is CallState.ENDED):
+        if agent.call_id is None:
+            return agent
+        held = self.calls.get(agent.call_id) or await self._fresh(agent.call_id)
+        if held is None or held.state is CallState.ENDED:
             stale, now = agent.call_id, time.time()
             logger.info("agent %s held call %s, which is over: Away", agent.subject, stale)
             freed = await self._put_agent(agent.subject, _freed(stale, AgentState.AWAY, now))
             return freed or agent
         return agent
-
-    async def _agent_run(self, change: Change[AgentValue]) -> AgentValue:
-        stored = await self.registry.change(
-            change.apply, calls=change.calls, agents=change.agents, queue=change.queue
-        )
-        self.agents[stored.subject] = stored
-        return stored
 
     async def _put_agent(
         self, subject: str, new: Callable[[AgentValue], AgentValue | None]
@@ -914,10 +1032,7 @@ class Switchboard:
                 return None
             return draft.put_agent(changed)
 
-        stored = await self.registry.change(apply, agents=[subject])
-        if stored is not None:
-            self.agents[subject] = stored
-        return stored
+        return await self.commit(Change(apply, agents=(subject,)))
 
     async def _move_agent(
         self, subject: str, state: AgentState, call_id: str | None = None
@@ -933,10 +1048,20 @@ class Switchboard:
             list(self.agents.values()), self.presence.online_agents(), self.queue.handle_time_s
         )
 
-    def _position_payload(self, call: Call) -> Payload:
-        position = self.queue.position(call)
+    # -- the queue -------------------------------------------------------
+
+    def waiting(self) -> list[CallValue]:
+        """The waiting calls, head first (this node's view of the registry's queue)."""
+        return [self.calls[call_id] for call_id in self.queue.ids() if call_id in self.calls]
+
+    def _queue_head(self) -> str | None:
+        """The first call waiting and not ringing for anyone."""
+        return next((c.call_id for c in self.waiting() if c.state is CallState.QUEUED), None)
+
+    def _position_payload(self, call_id: str) -> Payload:
+        position = self.queue.position(call_id)
         return {
-            "call_id": call.call_id,
+            "call_id": call_id,
             "position": position,
             "estimated_wait_s": self._wait_estimator()(position) if position else None,
             "agents_online": self._staffed(),
@@ -945,9 +1070,9 @@ class Switchboard:
     def queue_view(self) -> Payload:
         """The waiting calls, as agents and supervisors see them (the longest-waiting first)."""
         now = time.time()
-        waiting = self.queue.waiting()
+        waiting = self.waiting()
         return {
-            "calls": [c.to_queue_entry(now) for c in waiting[:QUEUE_VIEW_LIMIT]],
+            "calls": [queue_entry_payload(c, now) for c in waiting[:QUEUE_VIEW_LIMIT]],
             "waiting": len(waiting),
             # Re-queued calls come first, so the longest wait is not always the first's.
             "longest_wait_s": round(now - min(c.queued_at or now for c in waiting), 1)
@@ -955,11 +1080,11 @@ class Switchboard:
             else 0,
         }
 
-    def _dequeue(self, call: Call) -> None:
-        self.queue.remove(call)
-        if call.queued_from is not None:
-            self._queued_from.release(call.queued_from)
-            call.queued_from = None
+    def _release_address(self, call_id: str) -> None:
+        """The call no longer waits: its address may queue another."""
+        address = self._queued_from.pop(call_id, None)
+        if address is not None:
+            self._address_share.release(address)
 
     async def _queue_changed(self) -> None:
         """Agents and waiting customers hear of it: at once, or with the next round of news."""
@@ -980,7 +1105,7 @@ class Switchboard:
         await self.notifier.to_agents(ServerEvent.QUEUE_UPDATED, self.queue_view())
         estimate, online = self._wait_estimator(), self._staffed()
         told: dict[str, tuple[object, ...]] = {}
-        for position, call in enumerate(self.queue.waiting(), 1):
+        for position, call in enumerate(self.waiting(), 1):
             wait_s = estimate(position)
             told[call.call_id] = news = (position, wait_s, online)
             if self._queue_told.get(call.call_id) == news:
@@ -1002,44 +1127,40 @@ class Switchboard:
         """Offer waiting calls to idle agents, when calls are offered automatically."""
         if not self.config.auto_offer:
             return
-        while (match := self._next_match()) is not None:
+        # Each refusal brings this node's view up to date, so the same pair is not picked
+        # again; the bound only guards against a registry that keeps changing under it.
+        for _ in range(2 * len(self.queue) + len(self.agents) + 1):
+            match = routing.next_match(
+                self.waiting(), list(self.agents.values()), self.presence.online_agents()
+            )
+            if match is None:
+                break
             call, agent = match
-            with call_context(call.call_id):
-                call.set_state(CallState.OFFERED)
-                call.offered_to = agent.subject
-                rung = await self._put_agent(agent.subject, _ring(call.call_id, time.time()))
-                if rung is None or call.offered_to != agent.subject:
-                    await self._not_rung(call, agent.subject, rung)
+            call_id = call.call_id
+            with call_context(call_id):
+                try:
+                    offered = await self.commit(
+                        lifecycle.offer(call_id, agent.subject, time.time())
+                    )
+                except Refused:
+                    # This node's view was behind the registry: read both afresh, look again.
+                    await self._fresh(call_id)
+                    fresh = await self.registry.agent(agent.subject)
+                    if fresh is None:
+                        self.agents.pop(agent.subject, None)
+                    else:
+                        self.agents[agent.subject] = fresh
+                    await self._read_queue()
                     continue
                 timeout = self.config.offer_timeout_s
-                self._tasks.call_later(
-                    f"offer:{call.call_id}", timeout, self._offer_timeout(call.call_id)
-                )
+                self._tasks.call_later(f"offer:{call_id}", timeout, self._offer_timeout(call_id))
                 await self.notifier.to_agent(
                     agent.subject,
                     ServerEvent.CALL_OFFERED,
-                    {"call": call.to_queue_entry(time.time()), "timeout_s": timeout},
+                    {"call": queue_entry_payload(offered, time.time()), "timeout_s": timeout},
                 )
                 await self._agent_changed(agent.subject)
         await self._queue_changed()
-
-    def _next_match(self) -> tuple[Call, AgentValue] | None:
-        online = self.presence.online_agents()
-        return routing.next_match(self.queue.waiting(), list(self.agents.values()), online)
-
-    async def _not_rung(self, call: Call, subject: str, rung: AgentValue | None) -> None:
-        """The agent this node picked was no longer free (its view was behind the registry),
-        or the call changed while they were being rung: undo what was done, look again."""
-        if call.state is CallState.OFFERED and call.offered_to == subject:
-            call.offered_to = None
-            call.set_state(CallState.QUEUED)
-        if rung is not None:  # rung for a call that has moved on: free again
-            await self._put_agent(subject, _unring(call.call_id, time.time()))
-        fresh = await self.registry.agent(subject)
-        if fresh is None:
-            self.agents.pop(subject, None)
-        else:
-            self.agents[subject] = fresh
 
     def _offer_timeout(self, call_id: str) -> Callable[[], Coroutine[Any, Any, None]]:
         return lambda: self._withdraw_offer(call_id, reason="timeout")
@@ -1053,25 +1174,23 @@ class Switchboard:
         does not ring a desk nobody sits at.
         """
         call = self.calls.get(call_id)
-        if call is None or call.state is not CallState.OFFERED:
+        if call is None or call.state is not CallState.OFFERED or call.offered_to is None:
             return
         self._tasks.cancel_timer(f"offer:{call_id}")
         subject = call.offered_to
-        call.offered_to = None
-        with call_context(call_id):
-            call.set_state(CallState.QUEUED)
-        now = time.time()
+        state = None if reason == "taken_other" else agent_state
+        try:
+            await self.commit(lifecycle.withdraw(call_id, subject, time.time(), state))
+        except Refused:
+            return  # taken, or ended, meanwhile
+        await self._offer_withdrawn(call_id, subject, reason)
 
-        def back(agent: AgentValue) -> AgentValue | None:
-            if agent.call_id != call_id:
-                return None
-            return agent.moved_to(agent_state if reason != "taken_other" else agent.state, now)
-
-        if subject is not None and await self._put_agent(subject, back) is not None:
-            await self.notifier.to_agent(
-                subject, ServerEvent.CALL_OFFER_WITHDRAWN, {"call_id": call_id, "reason": reason}
-            )
-            await self._agent_changed(subject)
+    async def _offer_withdrawn(self, call_id: str, subject: str, reason: str) -> None:
+        """The agent hears the call no longer rings for them; it goes to the next."""
+        await self.notifier.to_agent(
+            subject, ServerEvent.CALL_OFFER_WITHDRAWN, {"call_id": call_id, "reason": reason}
+        )
+        await self._agent_changed(subject)
         await self._dispatch()
         await self._queue_changed()
 
@@ -1082,7 +1201,7 @@ class Switchboard:
         if call.state is CallState.CREATED:
             return  # the link is still valid until the sweep expires it
         reason = EndReason.DISCONNECTED if call.state is CallState.ACTIVE else EndReason.ABANDONED
-        await self._end_call(call, reason, by=call.customer.participant_id)
+        await self._end_call(call_id, reason, by=call.customer.participant_id)
 
     async def _agent_gone(self, subject: str) -> None:
         agent = await self.registry.agent(subject)
@@ -1100,61 +1219,60 @@ class Switchboard:
                     self.transcription.speaker_left(call.call_id, left),
                     f"transcription:{call.call_id}:{left}",
                 )
-                lost, now = call.call_id, time.time()
-                await self._put_agent(
-                    subject,
-                    lambda held: replace(held.moved_to(AgentState.AWAY, now), lost_call=lost),
-                )
                 await self._agent_changed(subject)
                 await self._dispatch()
                 await self._queue_changed()
                 return
-            await self._end_call(call, EndReason.DISCONNECTED, by=call.agent.participant_id)
+            await self._end_call(call.call_id, EndReason.DISCONNECTED, by=call.agent.participant_id)
         await self._move_agent(subject, AgentState.AWAY)
         await self._queue_changed()
 
-    async def _end_call(self, call: Call, reason: EndReason, by: str | None = None) -> None:
-        with call_context(call.call_id):
+    async def _end_call(self, call_id: str, reason: EndReason, by: str | None = None) -> None:
+        call = self.calls.get(call_id)
+        if call is None or call.state is CallState.ENDED:
+            return
+        with call_context(call_id):
             was_active = call.state is CallState.ACTIVE
-            was_offered_to = call.offered_to
-            call.end_reason = reason
-            call.ended_by = by
-            call.set_state(CallState.ENDED)
-            self.journal.record(call, "ended")
-            self._dequeue(call)
-            self._tasks.cancel_timer(f"offer:{call.call_id}")
+            self._release_address(call_id)
+            self._tasks.cancel_timer(f"offer:{call_id}")
             for participant in call.participants:
-                self._tasks.cancel_timer(f"grace:{call.call_id}:{participant.participant_id}")
-            media = self._media.get(call.call_id)
-            call.quality = media.stop_sampling() if media is not None else None
+                self._tasks.cancel_timer(f"grace:{call_id}:{participant.participant_id}")
+            subject = call.agent.subject if call.agent is not None else call.offered_to
+            free = AgentState.AWAY
+            if subject is not None and self.presence.agent_online(subject):
+                free = AgentState.AVAILABLE
+            now = time.time()
+            try:
+                call = await self.commit(
+                    lifecycle.end(call_id, reason, by, now, subject, agent_state=free)
+                )
+            except RegistryError as exc:
+                # The call still ends here, everyone is told and the recording finishes; the
+                # agent's record is set right when they next sign in (_sign_in).
+                self.outage.refusal(exc, f"ending call {call_id}")
+                call = replace(call.moved_to(CallState.ENDED, now), end_reason=reason, ended_by=by)
+                self.calls[call_id] = call
+            self.journal.record(call, "ended")
+            media = self._media.get(call_id)
+            if media is not None:
+                summary = media.stop_sampling()
+                if summary is not None:
+                    self.summaries[call_id] = summary
             # Supervisors leave first (the room still there): their sessions' ends are
             # audited and on the timeline.
-            await self.monitoring.call_ended(call)
-            await self.watches.call_ended(call.call_id)
-            self._media.pop(call.call_id, None)
-            if media is not None:
-                # The last words are recognised after the hang-up; the recording waits.
-                await media.close(call, reason.value)
+            await self.monitoring.call_ended(call_id)
+            await self.watches.call_ended(call_id)
+            self._media.pop(call_id, None)
+            # The last words are recognised after the hang-up; the recording waits.
+            if media is not None and await media.close(reason.value, call.ended_by):
+                await self._recording_is(call_id, "stopped")
             if was_active and call.answered_at is not None:
                 self.queue.record_handle_time(time.time() - call.answered_at)
-            for subject in filter(
-                None, [call.agent.subject if call.agent else None, was_offered_to]
-            ):
-                free = (
-                    AgentState.AVAILABLE if self.presence.agent_online(subject) else AgentState.AWAY
-                )
-                try:
-                    freed = await self._put_agent(subject, _freed(call.call_id, free, time.time()))
-                except RegistryError as exc:
-                    # The call still ends, everyone is told and the recording finishes; the
-                    # agent's record is set right when they next sign in (_sign_in).
-                    self.outage.refusal(exc, f"freeing agent {subject} from an ended call")
-                    continue
-                if freed is not None:
-                    await self._agent_changed(subject)
-            logger.info("Call(%s) ended: %s", call.call_id, reason.value)
+            if subject is not None:
+                await self._agent_changed(subject)
+            logger.info("Call(%s) ended: %s", call_id, reason.value)
             await self.notifier.to_call(
-                call.call_id, ServerEvent.CALL_ENDED, ended_payload(call.to_value())
+                call_id, ServerEvent.CALL_ENDED, ended_payload(self.calls.get(call_id, call))
             )
         self._floor_changed()
         if reason is not EndReason.SHUTDOWN:
@@ -1170,12 +1288,13 @@ class Switchboard:
                 and now - (call.ended_at or now) > self.config.ended_call_retention_s
             ):
                 del self.calls[call.call_id]
+                self.summaries.pop(call.call_id, None)
                 self.presence.forget_party(call.customer.participant_id)
             elif (
                 call.state is CallState.CREATED
                 and now - call.created_at > self.config.customer_token_ttl_s
             ):
-                await self._end_call(call, EndReason.EXPIRED)
+                await self._end_call(call.call_id, EndReason.EXPIRED)
         if self.journal.lines_since_rewrite > JOURNAL_REWRITE_LINES:
             self.journal.rewrite(list(self.calls.values()))
         self._tasks.call_later("sweep", self._sweep_every, self._sweep)
@@ -1191,32 +1310,6 @@ class _Unwired:
 
     def staff_online(self) -> bool:
         return False
-
-
-def _participant_id() -> str:
-    return "p_" + secrets.token_hex(5)
-
-
-def _ring(call_id: str, now: float) -> Callable[[AgentValue], AgentValue | None]:
-    """An available agent starts ringing for ``call_id`` (None: they are not available)."""
-
-    def ring(agent: AgentValue) -> AgentValue | None:
-        if agent.state is not AgentState.AVAILABLE:
-            return None
-        return agent.moved_to(AgentState.RINGING, now, call_id)
-
-    return ring
-
-
-def _unring(call_id: str, now: float) -> Callable[[AgentValue], AgentValue | None]:
-    """An agent ringing for ``call_id`` is available again."""
-
-    def unring(agent: AgentValue) -> AgentValue | None:
-        if agent.state is not AgentState.RINGING or agent.call_id != call_id:
-            return None
-        return agent.moved_to(AgentState.AVAILABLE, now)
-
-    return unring
 
 
 def _freed(

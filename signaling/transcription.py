@@ -18,6 +18,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
+from callcenter.in_call import speaker_of
+from callcenter.values import CallValue
 from media.room import Room
 from media.router import Router
 from media.source import EncodedFrame, SourceKey, SourceKind
@@ -32,7 +34,6 @@ from transcribe.speaker import Result, SpeakerStream
 from transcribe.utterance import PartialText, Speaker, Utterance
 
 from .call_transcript import CallTranscript
-from .calls import Call
 from .config import Config
 from .events import ServerEvent
 from .notifier import Send
@@ -98,11 +99,14 @@ class Transcription:
     def transcript(self, call_id: str) -> CallTranscript | None:
         return self._calls.get(call_id)
 
-    def start(self, call: Call, room: Room) -> None:
-        """Transcribe ``call`` from now on (the agent has just taken it)."""
-        recorder = self._recordings.recorder(call.call_id)
+    def start(self, call: CallValue, room: Room, known: Callable[[str], CallValue | None]) -> None:
+        """Transcribe ``call`` from now on (the agent has just taken it); ``known`` gives the
+        node's latest view of a call (who speaks as whom)."""
+        call_id = call.call_id
+        recorder = self._recordings.recorder(call_id)
         transcript = CallTranscript(
-            call=call,
+            call_id=call_id,
+            known=lambda: known(call_id),
             language=self._languages.get(call.language, call.language),
             call_start=recorder.started_perf if recorder else time.perf_counter(),
             call_start_wall=recorder.started_at if recorder else time.time(),
@@ -201,16 +205,15 @@ class Transcription:
     # -- internals -------------------------------------------------------
 
     async def _load(self, transcript: CallTranscript, router: Router) -> None:
-        call = transcript.call
         try:
             transcript.model = await self.catalog.load_async(transcript.language)
         except TranscribeError as exc:
             name = LANGUAGE_NAMES.get(transcript.language, transcript.language)
             transcript.state = "unavailable"
             transcript.reason = f"no live transcript for {name}: {exc.reason}"
-            logger.info("call %s not transcribed: %s", call.call_id, exc.reason)
+            logger.info("call %s not transcribed: %s", transcript.call_id, exc.reason)
         else:
-            if call.call_id not in self._calls:
+            if transcript.call_id not in self._calls:
                 return  # ended while the model loaded
             transcript.state = "active"
             self.pool.warm(transcript.model)
@@ -221,7 +224,7 @@ class Transcription:
     def _settled(self, transcript: CallTranscript) -> None:
         """Whether the call is transcribed is known: the timeline and the console hear it."""
         self._recordings.event(
-            transcript.call.call_id,
+            transcript.call_id,
             EntryType.TRANSCRIPTION_STATE,
             state=transcript.state,
             language=transcript.language,
@@ -244,7 +247,7 @@ class Transcription:
 
     def _open(self, transcript: CallTranscript, participant_id: str) -> SpeakerStream | None:
         # A supervisor's microphone reaches the tap only while they whisper or barge in.
-        speaker = transcript.call.speaker(participant_id)
+        speaker = speaker_of(transcript.known(), participant_id)
         if speaker is None or transcript.model is None:
             return None
         role, name = speaker
@@ -253,16 +256,16 @@ class Transcription:
         except TranscribeError as exc:
             transcript.refused[participant_id] = exc.reason
             self._recordings.event(
-                transcript.call.call_id,
+                transcript.call_id,
                 EntryType.TRANSCRIPTION_REFUSED,
                 participant_id=participant_id,
-                role=role.value,
+                role=role,
                 reason=exc.reason,
             )
             self._changed(transcript)
             return None
         stream = SpeakerStream(
-            Speaker(participant_id, role.value, name),
+            Speaker(participant_id, role, name),
             transcript.language,
             transcript.model,
             call_start=transcript.call_start,
@@ -290,7 +293,7 @@ class Transcription:
             self._utterance(transcript, result)
 
     def _utterance(self, transcript: CallTranscript, result: Utterance) -> None:
-        call_id = transcript.call.call_id
+        call_id = transcript.call_id
         pid = result.speaker.participant_id
         transcript.partials.pop(pid, None)
         quality = self._quality.quality(call_id)
@@ -322,7 +325,7 @@ class Transcription:
         self.alerts += 1
         transcript.raised.append((time.time(), alert))
         wire = alert.to_wire()
-        self._recordings.event(transcript.call.call_id, EntryType.TRANSCRIPT_ALERT, alert=wire)
+        self._recordings.event(transcript.call_id, EntryType.TRANSCRIPT_ALERT, alert=wire)
         self._emit(transcript, ServerEvent.TRANSCRIPT_ALERT, {"alert": wire})
 
     def _stopped(self, transcript: CallTranscript, stream: SpeakerStream, reason: str) -> None:
@@ -330,7 +333,7 @@ class Transcription:
         transcript.streams.pop(pid, None)
         transcript.refused[pid] = reason
         self._recordings.event(
-            transcript.call.call_id,
+            transcript.call_id,
             EntryType.TRANSCRIPTION_REFUSED,
             participant_id=pid,
             role=stream.speaker.role,
@@ -346,11 +349,12 @@ class Transcription:
     def _emit(
         self, transcript: CallTranscript, event: ServerEvent, payload: dict[str, Any]
     ) -> None:
-        call_id = transcript.call.call_id
+        call_id = transcript.call_id
         payload = {"call_id": call_id, **payload}
         for listener in self.listeners:
             listener(call_id, event, payload)
-        agent = transcript.call.agent
+        call = transcript.known()
+        agent = call.agent if call is not None else None
         if agent is not None:
             pid = agent.participant_id
             self._lanes.run((call_id, pid), self._send(call_id, pid, event, payload))

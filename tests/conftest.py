@@ -115,9 +115,9 @@ class Server:
             role, subject, name=name or subject, call_id=call_id, ttl_s=ttl_s
         )
 
-    def customer_call(self, name: str = "Karim", media: str = "audio") -> tuple[str, str]:
+    async def customer_call(self, name: str = "Karim", media: str = "audio") -> tuple[str, str]:
         """A new call and its customer token, as POST /api/calls makes them."""
-        call = self.switchboard.create_call(
+        call = await self.switchboard.create_call(
             customer_subject=name.lower(), customer_name=name, language="bn", media=media
         )
         return call.call_id, self.token(Role.CUSTOMER, name, call_id=call.call_id)
@@ -184,7 +184,7 @@ async def connect_call(
 
     ``*_options`` go to each side's :class:`KothaClient` (``on_track`` and so on).
     """
-    call_id, customer_token = server.customer_call(customer_name, media=media)
+    call_id, customer_token = await server.customer_call(customer_name, media=media)
     customer = server.client(customer_token, sources=customer_sources, **(customer_options or {}))
     agent = server.client(
         server.token(Role.AGENT, agent_name), sources=agent_sources, **(agent_options or {})

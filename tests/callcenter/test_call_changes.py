@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -135,6 +136,36 @@ async def test_an_ended_call_takes_no_more_changes(registry: CallRegistry) -> No
     assert refused.value.code == "call_state"
     rahim = await registry.agent("rahim")
     assert rahim is not None and rahim.state is AgentState.AVAILABLE
+
+
+async def test_a_restarted_node_ends_its_interrupted_calls_in_the_registry_too(
+    registry: CallRegistry,
+) -> None:
+    """The node's journal says the call was live when it stopped; the registry (Redis
+    outlives the node) still has it waiting or in progress: it ends there as interrupted,
+    out of the queue. A call the registry no longer knows is put back as the journal has it;
+    one it knows ended stays as it ended."""
+    live = await answered(registry, "c_live", "rahim")
+    queued = await waiting(registry, "c_queued")
+    now = time.time()
+    journal = [
+        replace(c, state=CallState.ENDED, end_reason=EndReason.INTERRUPTED, ended_at=now)
+        for c in (live, queued)
+    ]
+    for call in journal:
+        restored = await run(registry, lifecycle.restore(call, now))
+        assert (restored.state, restored.end_reason) == (CallState.ENDED, EndReason.INTERRUPTED)
+    assert await registry.queue() == []
+    assert await registry.calls() == []
+
+    forgotten = replace(new_call("c_gone"), state=CallState.ENDED, ended_at=now, version=7)
+    back = await run(registry, lifecycle.restore(forgotten, now))
+    assert (back.call_id, back.version) == ("c_gone", 1)
+    await run(registry, lifecycle.end("c_queued", EndReason.HUNG_UP, None, now))  # no-op
+    hung_up = await answered(registry, "c_done", "sumi")
+    await run(registry, lifecycle.end("c_done", EndReason.HUNG_UP, None, now, "sumi"))
+    kept = await run(registry, lifecycle.restore(replace(hung_up, state=CallState.ENDED), now))
+    assert kept.end_reason is EndReason.HUNG_UP
 
 
 async def test_tags_gather_once_each_and_the_recording_state_is_kept(

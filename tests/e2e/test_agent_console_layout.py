@@ -108,7 +108,7 @@ async def check_layout(page: Page, size: dict[str, int], artifacts: Path) -> Non
 async def test_a_laptop_shows_the_customers_screen_and_camera_with_the_controls(
     server: Server, launch_browser: BrowserFactory, microphones: Microphones, artifacts: Path
 ) -> None:
-    call_id, token = server.customer_call("Karim", media="video")
+    call_id, token = await server.customer_call("Karim", media="video")
     customer = server.client(
         token,
         sources={SourceKind.MICROPHONE: ToneTrack(440), SourceKind.CAMERA: TestCardTrack(320, 240)},

@@ -134,7 +134,7 @@ async def agent_takes_a_call(
     server: Server, launch_browser: BrowserFactory, microphone: Path
 ) -> tuple[str, Page, PageLog]:
     """An aiortc customer asks for a call (no media needed); the browser agent takes it."""
-    call_id, token = server.customer_call("Karim")
+    call_id, token = await server.customer_call("Karim")
     customer = server.client(token)
     await customer.connect()
     await customer.request_call()

@@ -89,7 +89,7 @@ async def floor(server: Server) -> AsyncIterator[Floor]:
         customer_name="Laila",
         agent_name="Tania",
     )
-    _, token = server.customer_call("Jamal")
+    _, token = await server.customer_call("Jamal")
     waiting = server.client(token)
     await waiting.connect()
     await waiting.request_call()

@@ -54,7 +54,7 @@ async def agent_page(
 
 async def take_call(server: Server, page: Page, log: PageLog) -> tuple[str, KothaClient]:
     """An aiortc customer (a steady tone) calls; the browser agent takes the call."""
-    call_id, token = server.customer_call("Karim")
+    call_id, token = await server.customer_call("Karim")
     customer = server.client(token, sources=participant_media(440))
     await customer.connect()
     await customer.request_call()

@@ -198,7 +198,7 @@ async def test_reviewer_finds_plays_seeks_and_downloads_a_recording(
 
 
 async def test_a_customer_token_is_not_allowed(server: Server, browser: Browser) -> None:
-    call_id, customer_token = server.customer_call("Karim")
+    call_id, customer_token = await server.customer_call("Karim")
     page, log = await new_page(browser)
     await page.goto(f"{server.url}/replay#token={customer_token}")
     await expect(page.locator("#error")).to_contain_text("not allowed")

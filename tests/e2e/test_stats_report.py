@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from callcenter.in_call import party_of
+
 from .conftest import PagesFactory
 from .test_browser_call import start_voice_call
 
@@ -37,8 +39,7 @@ async def test_both_pages_report_their_own_view_of_the_audio(open_pages: PagesFa
         await asyncio.sleep(0.2)
     call = switchboard.calls[call_id]
     roles = {
-        (p.role.value if (p := call.participant(pid)) else pid): report
-        for pid, report in reports.items()
+        (p.role if (p := party_of(call, pid)) else pid): report for pid, report in reports.items()
     }
     assert set(roles) == {"customer", "agent"}, f"reports: {reports}\n{pages.logs()}"
     for role, report in roles.items():

@@ -161,7 +161,7 @@ async def test_pages_report_their_own_stats_and_the_agent_sees_them(server: Serv
         with pytest.raises(ClientError) as refused:
             await pair.agent.request("report_quality", {"call_id": pair.call_id, **bad})
         assert (refused.value.code, refused.value.field) == ("invalid_message", field), bad
-    other_call, _ = server.customer_call("Someone")
+    other_call, _ = await server.customer_call("Someone")
     with pytest.raises(ClientError) as foreign:
         await pair.agent.request("report_quality", {"call_id": other_call, "audio": {}})
     assert foreign.value.code in {"forbidden", "not_found", "call_state"}

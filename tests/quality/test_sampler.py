@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from callcenter.in_call import party_of
 from quality.meter import StreamMeter
 from quality.sample import Direction, StreamSample
 from quality.sampler import CallSampler
@@ -43,8 +44,8 @@ async def test_a_clean_call_measures_as_clean(server: Server) -> None:
     room.router.add_tap(meter.on_frame)
 
     def role_of(participant_id: str) -> str:
-        participant = call.participant(participant_id)
-        return participant.role.value if participant else "participant"
+        participant = party_of(call, participant_id)
+        return participant.role if participant else "participant"
 
     sampler = CallSampler(role_of)
     history: list[list[StreamSample]] = []

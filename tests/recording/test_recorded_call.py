@@ -39,7 +39,7 @@ async def record_call(
 ) -> tuple[Path, dict[str, Any]]:
     """Run a call whose parties beep at the given call times; return the finished folder."""
     customer_mic, agent_mic = BeepTrack(1000, []), BeepTrack(1500, [])
-    call_id, token = server.customer_call("Karim")
+    call_id, token = await server.customer_call("Karim")
     customer = server.client(token, sources={SourceKind.MICROPHONE: customer_mic})
     agent = server.client(
         server.token(Role.AGENT, "Rahim"), sources={SourceKind.MICROPHONE: agent_mic}

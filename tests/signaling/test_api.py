@@ -42,7 +42,7 @@ async def _request(
 
 
 async def test_health_answers_and_tells_a_stranger_nothing_about_calls(server: Server) -> None:
-    server.customer_call()
+    await server.customer_call()
     status, body = await _request(server, "GET", "/healthz")
     assert (status, body) == (200, {"status": "ok"})
 
@@ -146,8 +146,8 @@ async def test_guest_calls_are_rate_limited_per_address(server: Server) -> None:
 
 
 async def test_customer_sees_only_their_own_call(server: Server) -> None:
-    mine, my_token = server.customer_call("Karim")
-    theirs, _ = server.customer_call("Salma")
+    mine, my_token = await server.customer_call("Karim")
+    theirs, _ = await server.customer_call("Salma")
     auth = {"Authorization": f"Bearer {my_token}"}
     status, body = await _request(server, "GET", f"/api/calls/{mine}", headers=auth)
     assert (status, body["call"]["call_id"]) == (200, mine)
@@ -158,7 +158,7 @@ async def test_customer_sees_only_their_own_call(server: Server) -> None:
 
 
 async def test_staff_list_live_calls_but_reviewers_do_not(server: Server) -> None:
-    server.customer_call("Karim")
+    await server.customer_call("Karim")
     for role in (Role.AGENT, Role.SUPERVISOR, Role.ADMIN):
         status, body = await _request(
             server, "GET", "/api/calls", headers={"Authorization": f"Bearer {server.token(role)}"}

@@ -168,7 +168,7 @@ async def test_limit_and_offset_keep_the_total(
 @pytest.mark.parametrize("role", [Role.SUPERVISOR, Role.AGENT, Role.REVIEWER, Role.CUSTOMER])
 async def test_only_admins_read_the_audit_log(audited: Server, role: Role) -> None:
     if role is Role.CUSTOMER:
-        _, token = audited.customer_call("Karim")
+        _, token = await audited.customer_call("Karim")
     else:
         token = audited.token(role, "Someone")
     status, body = await get_audit(audited, "", token)

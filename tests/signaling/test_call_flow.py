@@ -21,7 +21,7 @@ from tests.conftest import Server, ServerFactory, connect_call
 
 
 async def _waiting_customer(server: Server, name: str) -> tuple[str, KothaClient]:
-    call_id, token = server.customer_call(name)
+    call_id, token = await server.customer_call(name)
     client = server.client(token)
     await client.connect()
     await client.request_call(media="audio", language="bn")
@@ -232,7 +232,7 @@ async def test_waiting_customer_who_never_comes_back_is_abandoned(
 async def test_connected_page_renews_its_token_for_a_call_longer_than_the_token(
     server: Server,
 ) -> None:
-    call_id, _ = server.customer_call("Karim")
+    call_id, _ = await server.customer_call("Karim")
     # Issued 30 s ago: a renewed token starts now, so it runs out 30 s later than this one.
     short = server.authority.issue(
         Role.CUSTOMER, "karim", name="Karim", call_id=call_id, ttl_s=120, now=time.time() - 30

@@ -45,7 +45,7 @@ async def test_floor_sorts_the_call_with_one_way_audio_first_and_says_why(server
         customer_name="Salma",
         agent_name="Nusrat",
     )
-    waiting_id, token = server.customer_call("Rumi")
+    waiting_id, token = await server.customer_call("Rumi")
     rumi = server.client(token)
     await rumi.connect()
     await rumi.request_call()

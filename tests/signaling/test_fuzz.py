@@ -94,9 +94,12 @@ def live_call(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCall]:
     thread.start()
     assert ready.wait(10)
     url = f"http://127.0.0.1:{port[0]}"
-    call = app[SWITCHBOARD].create_call(
-        customer_subject="karim", customer_name="Karim", language="bn", media="audio"
-    )
+    call = asyncio.run_coroutine_threadsafe(
+        app[SWITCHBOARD].create_call(
+            customer_subject="karim", customer_name="Karim", language="bn", media="audio"
+        ),
+        loop,
+    ).result(10)
     authority = TokenAuthority(TEST_SECRET)
     customer, agent, supervisor = (socketio.SimpleClient() for _ in range(3))
     customer.connect(

@@ -119,8 +119,8 @@ async def test_customer_token_for_an_unknown_call_is_refused(server: Server) -> 
 
 
 async def test_customer_cannot_touch_another_customers_call(server: Server) -> None:
-    _, karim_token = server.customer_call("Karim")
-    salma_call, _ = server.customer_call("Salma")
+    _, karim_token = await server.customer_call("Karim")
+    salma_call, _ = await server.customer_call("Salma")
     karim = server.client(karim_token)
     await karim.connect()
     for event in ("join_call", "hang_up", "start_screen_share"):
@@ -131,7 +131,7 @@ async def test_customer_cannot_touch_another_customers_call(server: Server) -> N
 
 
 async def test_customer_cannot_use_agent_verbs(server: Server) -> None:
-    _, token = server.customer_call("Karim")
+    _, token = await server.customer_call("Karim")
     karim = server.client(token)
     await karim.connect()
     with pytest.raises(ClientError) as refused:
@@ -143,7 +143,7 @@ async def test_customer_cannot_use_agent_verbs(server: Server) -> None:
 
 
 async def test_agent_cannot_act_on_another_agents_call(server: Server) -> None:
-    call_id, token = server.customer_call("Karim")
+    call_id, token = await server.customer_call("Karim")
     customer = server.client(token)
     rahim = server.client(server.token(Role.AGENT, "Rahim"))
     nusrat = server.client(server.token(Role.AGENT, "Nusrat"))
@@ -206,7 +206,7 @@ async def test_agent_cannot_act_on_another_agents_call(server: Server) -> None:
 async def test_malformed_messages_get_an_error_naming_the_field(
     server: Server, event: str, payload: Any, code: str, field: str
 ) -> None:
-    _, token = server.customer_call("Karim")
+    _, token = await server.customer_call("Karim")
     karim = server.client(token)
     await karim.connect()
     ack = await karim.sio.call(event, payload, namespace=NAMESPACE, timeout=5)
@@ -258,7 +258,7 @@ async def test_garbage_sdp_is_refused_and_the_call_goes_on(server: Server) -> No
 
 
 async def test_a_flood_of_messages_is_rate_limited(server: Server) -> None:
-    _, token = server.customer_call("Karim")
+    _, token = await server.customer_call("Karim")
     karim = server.client(token)
     await karim.connect()
     acks = await asyncio.gather(
@@ -271,7 +271,7 @@ async def test_a_flood_of_messages_is_rate_limited(server: Server) -> None:
 
 
 async def test_oversized_frame_closes_the_socket(server: Server) -> None:
-    _, token = server.customer_call("Karim")
+    _, token = await server.customer_call("Karim")
     karim = server.client(token)
     await karim.connect()
     await karim.sio.emit(

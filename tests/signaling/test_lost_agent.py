@@ -30,7 +30,7 @@ CUSTOMER_HZ, LOST_AGENT_HZ, NEXT_AGENT_HZ = 440.0, 660.0, 880.0
 
 
 async def _waiting_customer(server: Server, name: str) -> KothaClient:
-    _, token = server.customer_call(name)
+    _, token = await server.customer_call(name)
     client = server.client(token)
     await client.connect()
     await client.request_call(media="audio", language="bn")
@@ -138,7 +138,7 @@ async def test_a_requeued_call_the_customer_gives_up_on_ends_as_cancelled_and_le
     switchboard = server.switchboard
     assert switchboard.room_of(pair.call_id) is None
     assert switchboard.recordings.recorder(pair.call_id) is None
-    assert switchboard.queue.waiting() == []
+    assert switchboard.waiting() == []
     assert [t for t in switchboard._tasks._timers if pair.call_id in t] == []
 
 
@@ -155,7 +155,7 @@ async def test_a_call_whose_customer_is_gone_too_ends_as_disconnected(
         "ended",
         "disconnected",
     )
-    assert server.switchboard.queue.waiting() == []
+    assert server.switchboard.waiting() == []
 
 
 async def test_the_lost_agent_coming_back_is_told_their_call_went_to_another_agent(

@@ -159,7 +159,7 @@ async def test_only_a_supervisor_may_monitor(server: Server) -> None:
         error = await refused(client, "monitor_call", {"call_id": pair.call_id, "mode": "listen"})
         assert error.code == "forbidden", error
         assert "supervisor" in error.message
-    assert server.switchboard.calls[pair.call_id].monitors == {}
+    assert server.switchboard.calls[pair.call_id].monitors == ()
     assert monitoring_records(server, pair.call_id) == []
 
 
@@ -188,7 +188,7 @@ async def test_monitoring_refusals_name_the_problem(server: Server) -> None:
     }
     assert (await refused(nasrin, "send_answer", answer)).code == "call_state"
     # A call that is not in progress: one still waiting, and one that does not exist.
-    waiting_id, waiting_token = server.customer_call("Salma")
+    waiting_id, waiting_token = await server.customer_call("Salma")
     salma = server.client(waiting_token)
     await salma.connect()
     await salma.request_call()
@@ -207,7 +207,8 @@ async def test_monitoring_refusals_name_the_problem(server: Server) -> None:
     farida = await supervisor(server, "Farida")
     error = await refused(farida, "set_monitor_mode", {"call_id": pair.call_id, "mode": "barge"})
     assert error.code == "call_state"
-    assert server.switchboard.calls[pair.call_id].monitors.popitem()[1].mode.value == "listen"
+    (session,) = server.switchboard.calls[pair.call_id].monitors
+    assert session.mode.value == "listen"
 
 
 async def test_no_more_than_five_supervisors_monitor_one_call(server: Server) -> None:
@@ -256,12 +257,12 @@ async def test_monitoring_is_refused_when_the_audit_log_cannot_be_written(server
     error = await refused(nasrin, "set_monitor_mode", {"call_id": pair.call_id, "mode": "barge"})
     assert error.code == "audit_unavailable"
     assert str(audit) not in error.message, "the server's paths reached the client"
-    call = server.switchboard.calls[pair.call_id]
-    assert [m.mode.value for m in call.monitors.values()] == ["listen"]
+    calls = server.switchboard.calls
+    assert [m.mode.value for m in calls[pair.call_id].monitors] == ["listen"]
     farida = await supervisor(server, "Farida")
     error = await refused(farida, "monitor_call", {"call_id": pair.call_id, "mode": "listen"})
     assert error.code == "audit_unavailable"
-    assert [m.name for m in call.monitors.values()] == ["Nasrin"]
+    assert [m.name for m in calls[pair.call_id].monitors] == ["Nasrin"]
     await asyncio.sleep(0.3)
     assert mentions(pair.customer.received, "supervisor", "nasrin") == []
 
@@ -288,7 +289,7 @@ async def test_session_ends_when_its_socket_closes_and_when_the_call_ends(server
         if r["action"] == "monitor_ended"
     ]
     assert ends == [("nasrin", "disconnected"), ("farida", "call_ended")]
-    assert server.switchboard.calls[pair.call_id].monitors == {}
+    assert server.switchboard.calls[pair.call_id].monitors == ()
     # Farida never barged in: the customer never heard of her.
     assert mentions(pair.customer.received, "farida") == []
 

@@ -69,8 +69,8 @@ async def switchboard(tmp_path: Path) -> Switchboard:
     await board.close()
 
 
-def _customer(board: Switchboard, n: int) -> Identity:
-    call = board.create_call(
+async def _customer(board: Switchboard, n: int) -> Identity:
+    call = await board.create_call(
         customer_subject=f"cust{n}", customer_name=f"Customer {n}", language="bn", media="audio"
     )
     authority = TokenAuthority(TEST_SECRET)
@@ -85,7 +85,7 @@ async def _settle() -> None:
 async def test_queueing_300_customers_tells_each_their_place_about_once(
     switchboard: Switchboard,
 ) -> None:
-    customers = [_customer(switchboard, n) for n in range(300)]
+    customers = [await _customer(switchboard, n) for n in range(300)]
     for n, identity in enumerate(customers):
         await switchboard.request_call(identity, "audio", "bn", source=f"10.0.{n // 250}.{n % 250}")
     await _settle()
@@ -98,7 +98,7 @@ async def test_queueing_300_customers_tells_each_their_place_about_once(
 
 
 async def test_a_burst_of_hang_ups_is_one_round_of_news(switchboard: Switchboard) -> None:
-    customers = [_customer(switchboard, n) for n in range(200)]
+    customers = [await _customer(switchboard, n) for n in range(200)]
     for n, identity in enumerate(customers):
         await switchboard.request_call(identity, "audio", "bn", source=f"10.1.0.{n}")
     await _settle()
@@ -121,13 +121,13 @@ async def test_one_address_cannot_fill_the_queue(tmp_path: Path) -> None:
     board = Switchboard(make_config(tmp_path, max_queued_per_address=3))
     board.notifier = RecordingNotifier()
     try:
-        flood = [_customer(board, n) for n in range(4)]
+        flood = [await _customer(board, n) for n in range(4)]
         for identity in flood[:3]:
             await board.request_call(identity, "audio", "bn", source="203.0.113.9")
         with pytest.raises(QueueShareError, match="already waiting"):
             await board.request_call(flood[3], "audio", "bn", source="203.0.113.9")
         # A real customer elsewhere still gets in line...
-        await board.request_call(_customer(board, 99), "audio", "bn", source="198.51.100.7")
+        await board.request_call(await _customer(board, 99), "audio", "bn", source="198.51.100.7")
         # ...and the flooding address gets a place again when one of its calls leaves.
         await board.cancel_call(flood[0])
         await board.request_call(flood[3], "audio", "bn", source="203.0.113.9")

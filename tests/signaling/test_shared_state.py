@@ -10,6 +10,7 @@ import logging
 import secrets
 import time
 from pathlib import Path
+from typing import Any
 
 import msgpack
 import pytest
@@ -60,6 +61,47 @@ async def test_an_agents_state_is_kept_in_the_configured_redis(
     assert told["state"] == "away" and told["connected"] is True
 
 
+async def test_a_calls_record_is_kept_in_the_configured_redis_from_request_to_hang_up(
+    start_server: ServerFactory, redis_server: RedisServer
+) -> None:
+    """What another node reads of a call is Redis's record: queued with its customer, taken
+    with its agent and the node that holds its media, ended with why and by whom."""
+    prefix = f"kotha-test-{secrets.token_hex(4)}:"
+    server = await start_server(redis_url=redis_server.url, redis_prefix=prefix)
+    call_id, token = await server.customer_call("Karim")
+    karim = server.client(token)
+    await karim.connect()
+    await karim.request_call(media="audio", language="bn")
+    redis = Redis.from_url(redis_server.url)
+
+    async def stored() -> dict[str, Any]:
+        record: dict[str, Any] = msgpack.unpackb(await redis.get(f"{prefix}call:{call_id}"))
+        return record
+
+    try:
+        record = await stored()
+        assert (record["state"], record["customer"]["name"]) == ("queued", "Karim")
+        assert await redis.zrange(f"{prefix}queue", 0, -1) == [call_id.encode()]
+
+        rahim = server.client(server.token(Role.AGENT, "Rahim"))
+        await rahim.connect()
+        await rahim.set_availability("available")
+        await rahim.accept_call()
+        record = await stored()
+        assert (record["state"], record["agent"]["name"]) == ("active", "Rahim")
+        assert record["media_node"] == server.switchboard.node_id
+        assert await redis.zrange(f"{prefix}queue", 0, -1) == []
+
+        await karim.hang_up()
+        record = await stored()
+        assert (record["state"], record["end_reason"]) == ("ended", "hung_up")
+        assert record["ended_by"] == record["customer"]["participant_id"]
+        assert call_id.encode() not in await redis.smembers(f"{prefix}calls")
+        assert await redis.ttl(f"{prefix}call:{call_id}") > 0, "an ended call expires"
+    finally:
+        await redis.aclose()
+
+
 async def test_a_run_with_redis_keeps_every_servers_state_there(
     server: Server, shared_registry: str | None
 ) -> None:
@@ -108,7 +150,7 @@ async def test_an_agent_left_on_a_call_by_a_stopped_node_can_work_again(
     assert state["agent"]["state"] == "away" and state["agent"]["call_id"] is None
 
     await rahim.set_availability("available")
-    call_id, token = server.customer_call("Karim")
+    call_id, token = await server.customer_call("Karim")
     karim = server.client(token)
     await karim.connect()
     await karim.request_call(media="audio", language="bn")

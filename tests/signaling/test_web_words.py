@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def monitor_end_reasons() -> set[str]:
     source = (ROOT / "signaling" / "monitoring.py").read_text(encoding="utf-8")
-    return set(re.findall(r'self\._end\([^)]*?"([a-z_]+)"\)', source))
+    return set(re.findall(r'self\._end(?:_all)?\([^)]*?"([a-z_]+)"\)', source))
 
 
 def monitor_end_words() -> dict[str, str]:

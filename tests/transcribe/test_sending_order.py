@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from callcenter.values import CallValue, ParticipantValue
 from media.room import Room
 from media.source import EncodedFrame, SourceKey, SourceKind
-from signaling.auth import Role
-from signaling.calls import Call, Participant
 from signaling.config import Config
 from signaling.events import ServerEvent
 from signaling.quality_monitor import QualityMonitor
@@ -112,7 +111,7 @@ class LiveCall:
     """A call being transcribed: the customer's stream is open and the test speaks for it."""
 
     transcription: Transcription
-    call: Call
+    call: CallValue
     stream: SpeakerStream
     hand_over: OnResults
     agent: Recipient
@@ -146,12 +145,13 @@ async def live_call(tmp_path: Path, language: str = "ko") -> AsyncIterator[LiveC
     transcription = Transcription(
         config, recordings, quality, send, watchers=watch, catalog=AnyModel(), pool=pool
     )
-    call = Call(
+    call = CallValue(
         call_id="c_live",
-        customer=Participant("p-customer", Role.CUSTOMER, "cust", "Karim"),
+        customer=ParticipantValue("p-customer", "customer", "cust", "Karim"),
         language=language,
         media="audio",
-        agent=Participant("p-agent", Role.AGENT, "agent", "Rahim"),
+        created_at=time.time(),
+        agent=ParticipantValue("p-agent", "agent", "agent", "Rahim"),
     )
 
     async def ignore(*_: Any) -> None:
@@ -159,7 +159,7 @@ async def live_call(tmp_path: Path, language: str = "ko") -> AsyncIterator[LiveC
 
     room = Room(call.call_id, on_offer=ignore, on_state=lambda *_: None)
     try:
-        transcription.start(call, room)
+        transcription.start(call, room, {call.call_id: call}.get)
         transcript = transcription.transcript(call.call_id)
         assert transcript is not None
         await until(lambda: transcript.tap is not None)
