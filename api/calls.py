@@ -248,7 +248,7 @@ async def _new_call_response(
     ttl_s: int,
 ) -> web.Response:
     config = request.app[CONFIG]
-    call = await request.app[SWITCHBOARD].create_call(
+    call = await request.app[SWITCHBOARD].customer_desk.create(
         customer_subject=subject,
         customer_name=name,
         language=language,

@@ -340,7 +340,7 @@ class CallNamespace(socketio.AsyncNamespace):
         return {"token": token, "expires_at": socket.identity.expires_at}
 
     async def on_request_call(self, socket: _Socket, message: RequestCall) -> Payload:
-        return await self._switchboard.request_call(
+        return await self._switchboard.customer_desk.request(
             socket.identity, message.media, message.language, socket.source, name=message.name
         )
 
@@ -371,7 +371,7 @@ class CallNamespace(socketio.AsyncNamespace):
 
     async def on_add_ice_candidate(self, socket: _Socket, message: AddIceCandidate) -> None:
         candidate = message.candidate
-        await self._switchboard.add_ice_candidate(
+        await self._switchboard.media_signaling.add_ice_candidate(
             socket.seat,
             message.call_id,
             peer_id=message.peer_id,

@@ -117,7 +117,7 @@ class Server:
 
     async def customer_call(self, name: str = "Karim", media: str = "audio") -> tuple[str, str]:
         """A new call and its customer token, as POST /api/calls makes them."""
-        call = await self.switchboard.create_call(
+        call = await self.switchboard.customer_desk.create(
             customer_subject=name.lower(), customer_name=name, language="bn", media=media
         )
         return call.call_id, self.token(Role.CUSTOMER, name, call_id=call.call_id)

@@ -95,7 +95,7 @@ def live_call(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCall]:
     assert ready.wait(10)
     url = f"http://127.0.0.1:{port[0]}"
     call = asyncio.run_coroutine_threadsafe(
-        app[SWITCHBOARD].create_call(
+        app[SWITCHBOARD].customer_desk.create(
             customer_subject="karim", customer_name="Karim", language="bn", media="audio"
         ),
         loop,

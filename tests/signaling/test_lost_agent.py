@@ -139,7 +139,7 @@ async def test_a_requeued_call_the_customer_gives_up_on_ends_as_cancelled_and_le
     assert switchboard.room_of(pair.call_id) is None
     assert switchboard.recordings.recorder(pair.call_id) is None
     assert switchboard.waiting() == []
-    assert [t for t in switchboard._tasks._timers if pair.call_id in t] == []
+    assert [t for t in switchboard.tasks._timers if pair.call_id in t] == []
 
 
 async def test_a_call_whose_customer_is_gone_too_ends_as_disconnected(

@@ -20,10 +20,11 @@ import pytest
 
 from client.participant import ClientError
 from signaling.auth import Identity, Role, TokenAuthority
+from signaling.dispatcher import QUEUE_NEWS_INTERVAL_S
 from signaling.errors import QueueShareError
 from signaling.events import ServerEvent
 from signaling.notifier import Payload
-from signaling.switchboard import QUEUE_NEWS_INTERVAL_S, Switchboard
+from signaling.switchboard import Switchboard
 from tests.conftest import (
     API_KEY,
     TEST_SECRET,
@@ -70,7 +71,7 @@ async def switchboard(tmp_path: Path) -> Switchboard:
 
 
 async def _customer(board: Switchboard, n: int) -> Identity:
-    call = await board.create_call(
+    call = await board.customer_desk.create(
         customer_subject=f"cust{n}", customer_name=f"Customer {n}", language="bn", media="audio"
     )
     authority = TokenAuthority(TEST_SECRET)
@@ -87,7 +88,9 @@ async def test_queueing_300_customers_tells_each_their_place_about_once(
 ) -> None:
     customers = [await _customer(switchboard, n) for n in range(300)]
     for n, identity in enumerate(customers):
-        await switchboard.request_call(identity, "audio", "bn", source=f"10.0.{n // 250}.{n % 250}")
+        await switchboard.customer_desk.request(
+            identity, "audio", "bn", source=f"10.0.{n // 250}.{n % 250}"
+        )
     await _settle()
     notifier = switchboard.notifier
     assert isinstance(notifier, RecordingNotifier)
@@ -100,7 +103,7 @@ async def test_queueing_300_customers_tells_each_their_place_about_once(
 async def test_a_burst_of_hang_ups_is_one_round_of_news(switchboard: Switchboard) -> None:
     customers = [await _customer(switchboard, n) for n in range(200)]
     for n, identity in enumerate(customers):
-        await switchboard.request_call(identity, "audio", "bn", source=f"10.1.0.{n}")
+        await switchboard.customer_desk.request(identity, "audio", "bn", source=f"10.1.0.{n}")
     await _settle()
     notifier = switchboard.notifier
     assert isinstance(notifier, RecordingNotifier)
@@ -123,14 +126,16 @@ async def test_one_address_cannot_fill_the_queue(tmp_path: Path) -> None:
     try:
         flood = [await _customer(board, n) for n in range(4)]
         for identity in flood[:3]:
-            await board.request_call(identity, "audio", "bn", source="203.0.113.9")
+            await board.customer_desk.request(identity, "audio", "bn", source="203.0.113.9")
         with pytest.raises(QueueShareError, match="already waiting"):
-            await board.request_call(flood[3], "audio", "bn", source="203.0.113.9")
+            await board.customer_desk.request(flood[3], "audio", "bn", source="203.0.113.9")
         # A real customer elsewhere still gets in line...
-        await board.request_call(await _customer(board, 99), "audio", "bn", source="198.51.100.7")
+        await board.customer_desk.request(
+            await _customer(board, 99), "audio", "bn", source="198.51.100.7"
+        )
         # ...and the flooding address gets a place again when one of its calls leaves.
         await board.cancel_call(flood[0])
-        await board.request_call(flood[3], "audio", "bn", source="203.0.113.9")
+        await board.customer_desk.request(flood[3], "audio", "bn", source="203.0.113.9")
     finally:
         await board.close()
 
