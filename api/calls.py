@@ -18,8 +18,7 @@ from aiohttp import web
 
 from callcenter.registry import RegistryError
 from callcenter.values import CallValue
-from signaling.auth import Identity, Role
-from signaling.errors import (
+from node.errors import (
     AuthError,
     ForbiddenError,
     InvalidMessageError,
@@ -28,6 +27,7 @@ from signaling.errors import (
     RateLimitedError,
     TokenMissingError,
 )
+from signaling.auth import Identity, Role
 from signaling.ice import ice_servers_for
 from signaling.keys import API_LIMITER, AUTHORITY, CONFIG, GUEST_LIMITER, SWITCHBOARD
 from signaling.limits import RateLimiter

@@ -45,13 +45,13 @@ from media.monitor import MonitorMode
 from media.peer import PeerState
 from media.router import Router
 from media.source import SourceKind
+from node.errors import NotFoundError
+from node.tasks import TaskSet
 from quality.alerts import AlertChange, AlertKind
 from quality.sample import Direction, StreamSample
 from signaling.auth import Role
-from signaling.errors import NotFoundError
 from signaling.keys import CONFIG
 from signaling.switchboard import Switchboard
-from signaling.tasks import TaskSet
 
 from .calls import bearer_identity
 

@@ -16,9 +16,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from node.errors import ConfigError
 from signaling.app import create_app
 from signaling.cli import add_serve_arguments, run_server, serve_config
-from signaling.errors import ConfigError
 
 from .baseline import TranscodingRelay
 

@@ -43,7 +43,7 @@ from av import VideoFrame
 from client.participant import ClientError, KothaClient
 from media import aiortc_compat
 from media.source import SourceKey, SourceKind
-from signaling.events import ServerEvent
+from node.events import ServerEvent
 
 from .measure import CpuClock, machine_info, spread
 from .server import create_calls, running_server, take_call

@@ -48,8 +48,8 @@ import aiohttp
 from client.participant import KothaClient
 from media import aiortc_compat
 from media.source import SourceKind
+from node.events import ServerEvent
 from signaling.auth import Role
-from signaling.events import ServerEvent
 from tests.attack.server import API_KEY, METRICS_TOKEN, ServerProcess
 from tests.support import ToneTrack
 

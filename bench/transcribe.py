@@ -85,7 +85,7 @@ from aiortc.codecs.opus import OpusEncoder
 from av import AudioFrame
 
 from media.source import EncodedFrame
-from signaling.transcription import TICK_S
+from node.transcription import TICK_S
 from transcribe.decoder import OpusDecoder
 from transcribe.errors import CapacityError, TranscribeError
 from transcribe.keywords import KeywordSpotter

@@ -25,7 +25,7 @@ from typing import Any
 from client.participant import KothaClient
 from media import aiortc_compat
 from media.source import SourceKind
-from signaling.events import ServerEvent
+from node.events import ServerEvent
 
 from .opus_loop import read_packets
 from .server import take_call

@@ -22,7 +22,7 @@ from aiortc import MediaStreamTrack
 from media.client_peer import ClientPeer, EncodedFrameHandler, SdpFilter, TrackHandler
 from media.peer import Slot, SlotDirection
 from media.source import SourceKind
-from signaling.events import NAMESPACE, ClientEvent, ServerEvent
+from node.events import NAMESPACE, ClientEvent, ServerEvent
 
 logger = logging.getLogger(__name__)
 

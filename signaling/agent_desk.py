@@ -19,12 +19,12 @@ from callcenter.lifecycle import Change, Refused
 from callcenter.registry import Draft
 from callcenter.states import AgentState, CallState
 from callcenter.values import AgentValue, CallValue, new_participant_id
+from node.errors import CallStateError, NotFoundError
+from node.events import ServerEvent
+from node.logs import call_context
+from node.notifier import Payload
 
 from .auth import Identity, Role
-from .errors import CallStateError, NotFoundError
-from .events import ServerEvent
-from .logs import call_context
-from .notifier import Payload
 from .payloads import call_payload
 from .requeue import taken_again
 

@@ -21,10 +21,10 @@ from api.metrics import METRICS, Metrics
 from callcenter.open_registry import open_registry
 from media.room import MediaPlane
 from media.router import Router
+from node.config import Config
+from node.errors import ConfigError
 
 from .auth import TokenAuthority
-from .config import Config
-from .errors import ConfigError
 from .hub import CallNamespace
 from .keys import (
     API_LIMITER,

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import KothaError
+from node.errors import KothaError
 
 logger = logging.getLogger(__name__)
 

@@ -19,13 +19,14 @@ from enum import StrEnum, unique
 
 import jwt
 
-from .errors import (
+from node.errors import (
     ForbiddenError,
     TokenExpiredError,
     TokenInvalidError,
     TokenMissingError,
     TokenRevokedError,
 )
+
 from .revocation import GrantRef, RevocationList
 
 ALGORITHM = "HS256"

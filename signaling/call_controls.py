@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from callcenter import in_call
 from callcenter.states import CallState, EndReason
+from node.errors import CallStateError
+from node.events import ServerEvent
+from node.logs import call_context
+from node.notifier import Payload
 from recording.timeline import EntryType
 
 from .audit import AuditRecord
 from .auth import Identity, Role
-from .errors import CallStateError
-from .events import ServerEvent
-from .logs import call_context
-from .notifier import Payload
 from .payloads import call_payload
 
 if TYPE_CHECKING:

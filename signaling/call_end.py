@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 from callcenter import lifecycle
 from callcenter.registry import RegistryError
 from callcenter.states import AgentState, CallState, EndReason
+from node.events import ServerEvent
+from node.logs import call_context
 
-from .events import ServerEvent
-from .logs import call_context
 from .payloads import ended_payload
 from .requeue import requeue_call
 

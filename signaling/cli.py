@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from node.config import Config, load_config
+from node.errors import ConfigError
 from transcribe.models import installed_languages
 
 from .auth import Role, TokenAuthority
-from .config import Config, load_config
-from .errors import ConfigError
 from .text import plain_text, printable, printable_json
 
 if TYPE_CHECKING:
@@ -212,8 +212,9 @@ def run_server(config: Config, make_app: Callable[[], web.Application], banner: 
     """Serve ``make_app()`` on uvloop until SIGTERM or SIGINT; print ``banner`` once listening."""
     import uvloop
 
+    from node.logs import configure_logging
+
     from .listener import serve
-    from .logs import configure_logging
 
     configure_logging(config.log_level, config.log_format)
 
@@ -318,8 +319,9 @@ def _revoke(args: argparse.Namespace) -> int:
     """Append a revocation to the data directory; a running server applies it within 2 s."""
     import getpass
 
+    from node.errors import AuthError
+
     from .audit import AuditLog, AuditRecord
-    from .errors import AuthError
     from .revocation import RevocationKind, RevocationList
 
     config = _load(args, data_dir=args.data_dir)

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 from callcenter.states import CallState
 from callcenter.values import AgentValue, CallValue, ParticipantValue
+from node.errors import ForbiddenError
+from node.notifier import Payload
 from recording.timeline import EntryType
 
 from . import call_end
 from .auth import FLOOR_ROLES, Identity, Role
-from .errors import ForbiddenError
-from .notifier import Payload
 from .payloads import call_payload, ended_payload
 
 if TYPE_CHECKING:

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 from callcenter import lifecycle
 from callcenter.states import CallState, EndReason
 from callcenter.values import CallValue, ParticipantValue, new_call_id, new_participant_id
+from node.errors import CallStateError, InvalidMessageError, QueueFullError, QueueShareError
+from node.logs import call_context
+from node.notifier import Payload
 
 from .auth import Identity, Role
-from .errors import CallStateError, InvalidMessageError, QueueFullError, QueueShareError
 from .limits import Tally
-from .logs import call_context
-from .notifier import Payload
 
 if TYPE_CHECKING:
     from .switchboard import Switchboard

@@ -18,10 +18,10 @@ from callcenter import lifecycle, routing
 from callcenter.lifecycle import Refused
 from callcenter.states import AgentState, CallState
 from callcenter.values import CallValue
+from node.events import ServerEvent
+from node.logs import call_context
+from node.notifier import Payload
 
-from .events import ServerEvent
-from .logs import call_context
-from .notifier import Payload
 from .payloads import queue_entry_payload
 
 if TYPE_CHECKING:

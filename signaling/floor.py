@@ -16,8 +16,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from callcenter.states import CallState
+from node.events import ServerEvent
 
-from .events import ServerEvent
 from .floor_view import CallFacts, FloorSnapshot, floor_view
 
 if TYPE_CHECKING:

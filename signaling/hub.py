@@ -19,9 +19,7 @@ import socketio
 from callcenter.in_call import monitor_of
 from callcenter.registry import RegistryError
 from callcenter.states import CallState
-
-from .auth import FLOOR_ROLES, Identity, Role, TokenAuthority
-from .errors import (
+from node.errors import (
     AuthError,
     CallStateError,
     ForbiddenError,
@@ -32,9 +30,11 @@ from .errors import (
     TokenRevokedError,
     TooManySocketsError,
 )
-from .events import NAMESPACE, ClientEvent, ServerEvent
+from node.events import NAMESPACE, ClientEvent, ServerEvent
+from node.logs import call_context
+
+from .auth import FLOOR_ROLES, Identity, Role, TokenAuthority
 from .limits import Tally
-from .logs import call_context
 from .monitoring import Seat
 from .payloads import call_payload
 from .revocation import Revocation, RevocationKind

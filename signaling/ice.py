@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import time
 
-from .config import Config
+from node.config import Config
 
 
 def turn_credentials(

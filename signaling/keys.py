@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from node.config import Config
+
 from .auth import TokenAuthority
-from .config import Config
 from .hub import CallNamespace
 from .limits import RateLimiter
 from .media_urls import MediaSigner

@@ -30,7 +30,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from .config import Config
+from node.config import Config
+
 from .limits import RateLimiter, Tally
 from .remote import is_trusted
 

@@ -18,15 +18,15 @@ from media.errors import MediaError, PeerClosedError, UnknownParticipantError
 from media.peer import Offer, PeerState
 from media.room import Room
 from media.source import SourceKind
+from node.errors import CallStateError, ForbiddenError, MediaRequestError, NotFoundError
+from node.events import ServerEvent
+from node.logs import call_context
+from node.notifier import Payload
 from recording.timeline import EntryType
 
 from .auth import FLOOR_ROLES, Identity, Role
-from .errors import CallStateError, ForbiddenError, MediaRequestError, NotFoundError
-from .events import ServerEvent
 from .ice import ice_servers_for
-from .logs import call_context
 from .monitoring import Seat
-from .notifier import Payload
 from .payloads import call_payload, offer_payload
 
 if TYPE_CHECKING:

@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from node.errors import AuthError, TokenExpiredError
+
 from .auth import Identity
-from .errors import AuthError, TokenExpiredError
 from .revocation import GrantRef
 
 

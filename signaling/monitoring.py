@@ -28,19 +28,19 @@ from callcenter.values import CallValue, MonitorValue, new_participant_id
 from media.errors import MediaError
 from media.monitor import MonitorMode
 from media.room import Room
+from node.config import Config
+from node.errors import CallStateError, MediaRequestError
+from node.events import ServerEvent
+from node.logs import call_context
+from node.notifier import Notifier, Payload
+from node.recordings import CallRecordings
 from recording.timeline import EntryType
 
 from .audit import AuditError, AuditLog, AuditRecord
 from .auth import Identity, Role
-from .config import Config
-from .errors import CallStateError, MediaRequestError
-from .events import ServerEvent
 from .ice import ice_servers_for
-from .logs import call_context
 from .monitoring_change import MonitoringChange
-from .notifier import Notifier, Payload
 from .payloads import barging_payload, call_payload, monitor_payload
-from .recordings import CallRecordings
 
 logger = logging.getLogger(__name__)
 

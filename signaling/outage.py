@@ -13,8 +13,7 @@ import time
 from collections.abc import Callable
 
 from callcenter.registry import RegistryError
-
-from .errors import ServerBusyError
+from node.errors import ServerBusyError
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-from .config import IPNetwork
+from node.config import IPNetwork
 
 __all__ = ["client_address", "is_trusted"]
 

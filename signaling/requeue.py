@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 from callcenter import lifecycle
 from callcenter.values import CallValue
+from node.events import ServerEvent
+from node.logs import call_context
 from recording.timeline import EntryType
 
-from .events import ServerEvent
-from .logs import call_context
 from .payloads import call_payload
 
 if TYPE_CHECKING:

@@ -22,7 +22,8 @@ from pydantic import (
     ValidationError,
 )
 
-from .errors import InvalidMessageError
+from node.errors import InvalidMessageError
+
 from .text import plain_text, printable
 
 PlainText = AfterValidator(plain_text)

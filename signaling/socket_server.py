@@ -32,11 +32,12 @@ import engineio
 import socketio
 from aiohttp import web
 
-from .config import Config, origin_of
-from .events import NAMESPACE, ServerEvent
+from node.config import Config, origin_of
+from node.events import NAMESPACE, ServerEvent
+from node.tasks import TaskSet
+
 from .limits import RateLimiter, Tally
 from .remote import client_address
-from .tasks import TaskSet
 
 logger = logging.getLogger(__name__)
 

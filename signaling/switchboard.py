@@ -38,43 +38,43 @@ from media.monitor import MonitorMode
 from media.peer import Offer, PeerState
 from media.room import MediaPlane, Room, default_configuration
 from media.router import Router
-from node.presence import Presence
-
-from . import call_end
-from .agent_desk import AgentDesk
-from .agent_queue import AgentQueue
-from .audit import AuditLog
-from .auth import FLOOR_ROLES, Identity, Role
-from .call_controls import CallControls
-from .call_journal import CallJournal
-from .call_media import CallMedia
-from .config import Config
-from .connections import Connections
-from .customer_desk import CustomerDesk
-from .dispatcher import Dispatcher
-from .errors import (
+from node.agent_queue import AgentQueue
+from node.call_journal import CallJournal
+from node.call_media import CallMedia
+from node.config import Config
+from node.errors import (
     CallStateError,
     ForbiddenError,
     NotFoundError,
     RateLimitedError,
     ServerBusyError,
 )
-from .events import ServerEvent
+from node.events import ServerEvent
+from node.notifier import Notifier, Payload
+from node.presence import Presence
+from node.quality_monitor import QualityMonitor
+from node.recordings import CallRecordings
+from node.tasks import TaskSet
+from node.transcription import Transcription
+
+from . import call_end
+from .agent_desk import AgentDesk
+from .audit import AuditLog
+from .auth import FLOOR_ROLES, Identity, Role
+from .call_controls import CallControls
+from .connections import Connections
+from .customer_desk import CustomerDesk
+from .dispatcher import Dispatcher
 from .floor import Floor
 from .limits import RateLimiter
 from .media_signaling import MediaSignaling
 from .monitoring import Monitoring, Seat
-from .notifier import Notifier, Payload
 from .outage import RegistryOutage
 from .payloads import (
     agent_payload,
     call_payload,
     participant_payload,
 )
-from .quality_monitor import QualityMonitor
-from .recordings import CallRecordings
-from .tasks import TaskSet
-from .transcription import Transcription
 from .watching import Watches
 
 logger = logging.getLogger(__name__)

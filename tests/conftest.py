@@ -19,10 +19,10 @@ from yarl import URL
 
 from client.participant import KothaClient
 from media.source import SourceKind
+from node.config import Config
+from node.events import NAMESPACE
 from signaling.app import create_app
 from signaling.auth import Role, TokenAuthority
-from signaling.config import Config
-from signaling.events import NAMESPACE
 from signaling.keys import SWITCHBOARD
 from signaling.switchboard import Switchboard
 from tests.redis_server import RedisServer, start_redis

@@ -44,7 +44,7 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "recording": EDGES | {"callcenter", "node", BENCH},
     "quality": EDGES | {"callcenter", "node", BENCH},
     "transcribe": EDGES | {"callcenter", "node", BENCH},
-    # The protocol client speaks the wire (signaling.events) over media's client peer; it
+    # The protocol client speaks the wire (node.events) over media's client peer; it
     # knows nothing of the server's insides.
     "client": frozenset({"api", "callcenter", "recording", "quality", "transcribe", BENCH}),
     # The REST edge calls into the switchboard; the socket edge never calls into it.

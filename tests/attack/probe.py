@@ -25,8 +25,8 @@ from aiortc.mediastreams import MediaStreamError
 
 from client.participant import KothaClient
 from media.source import SourceKey, SourceKind
+from node.events import NAMESPACE
 from signaling.auth import Role
-from signaling.events import NAMESPACE
 from tests.attack.server import API_KEY, ServerProcess
 from tests.support import ToneTrack
 

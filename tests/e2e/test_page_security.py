@@ -241,7 +241,7 @@ async def test_static_serves_what_the_pages_load(
         "/static/js/%2e%2e/package.json",
         "/static/js/..%2f..%2fpackage.json",
         "/static/js/..%2fcss%2fkotha.css",
-        "/static/../signaling/config.py",
+        "/static/../node/config.py",
     ],
 )
 async def test_static_answers_404_for_everything_else(server: Server, path: str) -> None:

@@ -20,8 +20,8 @@ import pytest
 from aiortc import MediaStreamTrack
 
 from media.source import SourceKey, SourceKind
+from node.events import ServerEvent
 from signaling.auth import Role
-from signaling.events import ServerEvent
 from tests.conftest import Server, connect_call
 from tests.support import TestCardTrack, ToneTrack, participant_media, record_audio, tone_levels
 

@@ -31,8 +31,8 @@ import pytest
 
 from client.participant import KothaClient
 from media.source import SourceKey, SourceKind
+from node.events import ServerEvent
 from signaling.auth import Role
-from signaling.events import ServerEvent
 from tests.conftest import Pair, Server, connect_call
 from tests.support import Ear, TestCardTrack, ToneTrack, participant_media
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from node.events import ServerEvent
 from quality.alerts import AlertChange
 from quality.sample import Direction, StreamSample
-from signaling.events import ServerEvent
 from tests.conftest import Pair, Server
 from tests.impairment import ImpairedLink, Impairment, impaired_call
 from tests.support import participant_media

@@ -7,7 +7,7 @@ requests, a call whose agent was lost ahead of the rest); the node reads it as i
 from __future__ import annotations
 
 from callcenter.values import QueueEntry
-from signaling.agent_queue import AgentQueue
+from node.agent_queue import AgentQueue
 
 
 def test_places_follow_the_registrys_order_whatever_order_it_is_read_in() -> None:

@@ -192,8 +192,8 @@ async def test_rest_refuses_requests_without_a_valid_token(
 @pytest.mark.parametrize(
     "path",
     [
-        "/static/../signaling/config.py",
-        "/static/%2e%2e/signaling/config.py",
+        "/static/../node/config.py",
+        "/static/%2e%2e/node/config.py",
         "/static/..%2fsignaling%2fconfig.py",
         "/static//etc/passwd",
         "/static/%2fetc%2fpasswd",

@@ -14,8 +14,8 @@ import warnings
 import jwt
 import pytest
 
+from node.errors import ForbiddenError, TokenExpiredError, TokenInvalidError, TokenMissingError
 from signaling.auth import Role, TokenAuthority
-from signaling.errors import ForbiddenError, TokenExpiredError, TokenInvalidError, TokenMissingError
 from tests.support import token_claims, unsigned_token
 
 SECRET = "a-secret-for-tests-that-is-long-enough-0123"

@@ -14,9 +14,9 @@ import time
 import pytest
 
 from client.participant import ClientError, KothaClient
+from node.events import ServerEvent
 from recording.finalize import read_events
 from signaling.auth import Role
-from signaling.events import ServerEvent
 from tests.conftest import Server, ServerFactory, connect_call
 
 

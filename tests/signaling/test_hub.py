@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from client.participant import ClientError
+from node.events import NAMESPACE
 from signaling.auth import Role, TokenAuthority
-from signaling.events import NAMESPACE
 from tests.conftest import Server, connect_call
 from tests.conftest import connect_refusal as _refusal
 from tests.support import token_claims, unsigned_token

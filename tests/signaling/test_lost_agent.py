@@ -19,9 +19,9 @@ import asyncio
 
 from client.participant import KothaClient
 from media.source import SourceKind
+from node.events import ServerEvent
 from recording.finalize import read_events
 from signaling.auth import Role
-from signaling.events import ServerEvent
 from tests.conftest import Pair, Server, ServerFactory, connect_call
 from tests.support import Ear, ToneTrack
 

@@ -28,9 +28,9 @@ import pytest
 
 from client.participant import ClientError, KothaClient
 from media.source import SourceKind
+from node.events import ServerEvent
 from recording.finalize import read_events
 from signaling.auth import Role
-from signaling.events import ServerEvent
 from tests.conftest import Server, connect_call
 from tests.support import ToneTrack
 

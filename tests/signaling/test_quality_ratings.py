@@ -7,9 +7,9 @@ alerts; the video has its own rating with the video alert's words.
 
 from __future__ import annotations
 
+from node.quality_monitor import _rating, _video_rating
 from quality.alerts import AlertRules
 from quality.sample import Direction, StreamSample
-from signaling.quality_monitor import _rating, _video_rating
 
 
 def camera(jitter_ms: float) -> StreamSample:

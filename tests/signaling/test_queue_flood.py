@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from client.participant import ClientError
+from node.errors import QueueShareError
+from node.events import ServerEvent
+from node.notifier import Payload
 from signaling.auth import Identity, Role, TokenAuthority
 from signaling.dispatcher import QUEUE_NEWS_INTERVAL_S
-from signaling.errors import QueueShareError
-from signaling.events import ServerEvent
-from signaling.notifier import Payload
 from signaling.switchboard import Switchboard
 from tests.conftest import (
     API_KEY,

@@ -21,9 +21,9 @@ import time
 import pytest
 
 from client.participant import KothaClient
+from node.errors import TokenExpiredError
 from signaling.auth import Role, TokenAuthority
 from signaling.cli import main as kotha
-from signaling.errors import TokenExpiredError
 from signaling.keys import CONFIG
 from tests.conftest import TEST_SECRET, Server, api_request, connect_refusal
 

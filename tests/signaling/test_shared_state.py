@@ -24,8 +24,8 @@ from callcenter.registry import Draft
 from callcenter.states import AgentState
 from client.participant import ClientError
 from media.source import SourceKind
+from node.events import ServerEvent
 from signaling.auth import Role
-from signaling.events import ServerEvent
 from signaling.keys import CONFIG
 from tests.conftest import Server, ServerFactory, connect_call, connect_refusal
 from tests.redis_server import RedisServer, start_redis

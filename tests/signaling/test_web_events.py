@@ -1,4 +1,4 @@
-"""The pages' list of wire events (web/js/events.js) is signaling/events.py, name for name.
+"""The pages' list of wire events (web/js/events.js) is node/events.py, name for name.
 
 Guards: every ClientEvent and ServerEvent is in events.js under the same name with the
 same value, nothing more, and the namespace is the same; a page that names an event
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from signaling.events import NAMESPACE, ClientEvent, ServerEvent
+from node.events import NAMESPACE, ClientEvent, ServerEvent
 
 EVENTS_JS = Path(__file__).resolve().parents[2] / "web" / "js" / "events.js"
 

@@ -23,11 +23,11 @@ from typing import Any
 from callcenter.values import CallValue, ParticipantValue
 from media.room import Room
 from media.source import EncodedFrame, SourceKey, SourceKind
-from signaling.config import Config
-from signaling.events import ServerEvent
-from signaling.quality_monitor import QualityMonitor
-from signaling.recordings import CallRecordings
-from signaling.transcription import Transcription
+from node.config import Config
+from node.events import ServerEvent
+from node.quality_monitor import QualityMonitor
+from node.recordings import CallRecordings
+from node.transcription import Transcription
 from transcribe.models import ModelCatalog
 from transcribe.pool import OnResults, OnStopped, TranscriptionPool
 from transcribe.recognizer import Final, Word

@@ -27,7 +27,7 @@ const SECTIONS = ["loading", "signin", "queue-panel", "incall", "summary"];
 const tokens = new TokenStore("kotha.agent.token");
 // The meter bar redraws ten times a second: smooth enough, cheap enough.
 const METER_INTERVAL_MS = 100;
-// The live transcript's facts; they only reach the agent of the call (signaling/transcription.py).
+// The live transcript's facts; they only reach the agent of the call (node/transcription.py).
 const TRANSCRIPT_EVENTS = [
   ServerEvent.TRANSCRIPTION_STATE,
   ServerEvent.TRANSCRIPT_PARTIAL,

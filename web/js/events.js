@@ -1,4 +1,4 @@
-// The wire event names of the /call namespace, mirroring signaling/events.py (checked by
+// The wire event names of the /call namespace, mirroring node/events.py (checked by
 // tests/signaling/test_web_events.py). Client events are verbs the page sends and the
 // server acknowledges; server events are facts the server tells. Payloads: docs/protocol.md.
 

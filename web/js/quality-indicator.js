@@ -3,11 +3,11 @@
 // with the reason and, when poor, what to do, in words; the key figures (MOS,
 // loss, jitter, round trip) fold out under each. Fed by the server's
 // `quality_updated` (every second) and `quality_alert` (an alert fired or
-// cleared) events; see signaling/quality_monitor.py.
+// cleared) events; see node/quality_monitor.py.
 //
 // Also the words and MOS bands the replay page's quality chart shares.
 
-// The MOS bands of the server's rating (signaling/quality_monitor.py GOOD_MOS, FAIR_MOS).
+// The MOS bands of the server's rating (node/quality_monitor.py GOOD_MOS, FAIR_MOS).
 export const GOOD_MOS = 4.0;
 export const FAIR_MOS = 3.6;
 

@@ -1,5 +1,5 @@
 // The agent console's live transcript: what the customer and the agent said,
-// line by line, as the server's recognisers hear it (signaling/transcription.py).
+// line by line, as the server's recognisers hear it (node/transcription.py).
 //
 // - A final utterance (`transcript_utterance`) is a line: who ("Customer",
 //   "You"), when in the call (mm:ss of `start_ms`), the words with the
