@@ -129,20 +129,17 @@ class CallRecordings:
         if recorder is not None:
             recorder.event(event_type, **fields)
 
-    def pause(self, call_id: str, by: str) -> str:
-        """Pause the call's recording; returns its state now."""
+    def set_paused(self, call_id: str, paused: bool, by: str) -> str:
+        """Pause or resume the call's recording; returns its state now."""
         recorder = self._recorder(call_id)
-        if recorder.state is RecordingState.PAUSED:
+        if paused and recorder.state is RecordingState.PAUSED:
             raise CallStateError("recording is already paused")
-        recorder.pause(by)
-        return recorder.state.value
-
-    def resume(self, call_id: str, by: str) -> str:
-        """Resume the call's recording; returns its state now."""
-        recorder = self._recorder(call_id)
-        if recorder.state is RecordingState.RECORDING:
+        if not paused and recorder.state is RecordingState.RECORDING:
             raise CallStateError("recording is not paused")
-        recorder.resume(by)
+        if paused:
+            recorder.pause(by)
+        else:
+            recorder.resume(by)
         return recorder.state.value
 
     def finish(

@@ -65,11 +65,7 @@ class CallControls:
             )
         )
         with call_context(call_id):
-            by = participant.participant_id
-            if paused:
-                state = board.recordings.pause(call_id, by=by)
-            else:
-                state = board.recordings.resume(call_id, by=by)
+            state = board.recordings.set_paused(call_id, paused, by=participant.participant_id)
             board.transcription.pause(call_id, paused)
             call = await board.recording_is(call_id, state) or call
         await board.notifier.to_call(
