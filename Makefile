@@ -21,7 +21,7 @@ run: setup
 
 # The integration tests run a second time with the call centre's state in a real Redis
 # (pytest --redis starts a redis-server on a free port and stops it by its PID).
-REDIS_TESTS := tests/callcenter tests/signaling tests/media tests/recording tests/quality tests/transcribe
+REDIS_TESTS := tests/callcenter tests/node tests/api tests/signaling tests/media tests/recording tests/quality tests/transcribe
 
 test: setup-test
 	$(BIN)/ruff check .

@@ -11,8 +11,8 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import Field
 
-from signaling.audit import AuditQuery
-from signaling.auth import Role
+from callcenter.identity import Role
+from node.audit import AuditQuery
 from signaling.keys import SWITCHBOARD
 from signaling.schemas import CallId, Message, parse, unix_day
 

@@ -16,9 +16,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from callcenter.registry import RegistryError
-from callcenter.values import CallValue
-from node.errors import (
+from callcenter.errors import (
     AuthError,
     ForbiddenError,
     InvalidMessageError,
@@ -27,14 +25,16 @@ from node.errors import (
     RateLimitedError,
     TokenMissingError,
 )
-from signaling.auth import Identity, Role
-from signaling.ice import ice_servers_for
+from callcenter.identity import Identity, Role
+from callcenter.registry import RegistryError
+from callcenter.values import CallValue
+from node.ice import ice_servers_for
+from node.limits import RateLimiter
+from node.payloads import call_payload
+from node.switchboard import Switchboard
 from signaling.keys import API_LIMITER, AUTHORITY, CONFIG, GUEST_LIMITER, SWITCHBOARD
-from signaling.limits import RateLimiter
-from signaling.payloads import call_payload
 from signaling.remote import client_address
 from signaling.schemas import CreateCallBody, GuestBody, Message, parse
-from signaling.switchboard import Switchboard
 
 logger = logging.getLogger(__name__)
 

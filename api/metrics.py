@@ -39,19 +39,19 @@ from prometheus_client import (
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from callcenter.errors import NotFoundError
+from callcenter.identity import Role
 from callcenter.states import AgentState, CallState
 from callcenter.values import CallValue
 from media.monitor import MonitorMode
 from media.peer import PeerState
 from media.router import Router
 from media.source import SourceKind
-from node.errors import NotFoundError
+from node.switchboard import Switchboard
 from node.tasks import TaskSet
 from quality.alerts import AlertChange, AlertKind
 from quality.sample import Direction, StreamSample
-from signaling.auth import Role
 from signaling.keys import CONFIG
-from signaling.switchboard import Switchboard
 
 from .calls import bearer_identity
 

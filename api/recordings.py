@@ -23,14 +23,14 @@ from typing import Annotated, Any, Literal
 from aiohttp import hdrs, web
 from pydantic import Field
 
-from node.errors import InvalidMessageError, NotFoundError, TokenRevokedError
+from callcenter.errors import InvalidMessageError, NotFoundError, TokenRevokedError
+from callcenter.identity import REPLAY_ROLES, Identity
+from node.audit import AuditRecord
 from recording.errors import RangeNotSatisfiableError, RecordingNotFoundError
 from recording.finalize import META, read_events
 from recording.index import Query
 from recording.playback import byte_range, content_type, media_files, resolve
 from recording.transcript import transcript_from
-from signaling.audit import AuditRecord
-from signaling.auth import REPLAY_ROLES, Identity
 from signaling.keys import CONFIG, MEDIA_SIGNER, REVOCATIONS, SWITCHBOARD
 from signaling.schemas import CallId, Message, ShortText, parse, unix_day
 

@@ -14,9 +14,9 @@ from typing import Annotated, Literal
 from aiohttp import web
 from pydantic import Field
 
-from node.errors import InvalidMessageError
-from signaling.audit import AuditRecord
-from signaling.auth import Role
+from callcenter.errors import InvalidMessageError
+from callcenter.identity import Role
+from node.audit import AuditRecord
 from signaling.keys import AUTHORITY, REVOCATIONS, SWITCHBOARD
 from signaling.revocation import RevocationKind
 from signaling.schemas import Message

@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from node.errors import ConfigError
+from callcenter.errors import ConfigError
 from signaling.app import create_app
 from signaling.cli import add_serve_arguments, run_server, serve_config
 

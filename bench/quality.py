@@ -35,9 +35,10 @@ from typing import Any
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from callcenter.identity import Role
 from media.source import EncodedFrame, SourceKey, SourceKind
 from quality.meter import StreamMeter
-from signaling.auth import Role, TokenAuthority
+from signaling.auth import TokenAuthority
 
 from .measure import machine_info, percentile, spread
 from .mode_run import CLIENT_NICE, ModeRun

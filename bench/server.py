@@ -14,8 +14,9 @@ from pathlib import Path
 
 import aiohttp
 
+from callcenter.identity import Role
 from client.participant import KothaClient
-from signaling.auth import Role, TokenAuthority
+from signaling.auth import TokenAuthority
 
 from .processes import STOP_TIMEOUT_S, child_env, log_tail, project_root, terminate
 

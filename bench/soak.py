@@ -45,11 +45,11 @@ from typing import Any
 
 import aiohttp
 
+from callcenter.identity import Role
 from client.participant import KothaClient
 from media import aiortc_compat
 from media.source import SourceKind
 from node.events import ServerEvent
-from signaling.auth import Role
 from tests.attack.server import API_KEY, METRICS_TOKEN, ServerProcess
 from tests.support import ToneTrack
 

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ConfigError
+from callcenter.errors import ConfigError
 
 ENV_PREFIX = "KOTHA_"
 IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from callcenter.errors import CallStateError, RateLimitedError
 from callcenter.in_call import speaker_of
 from callcenter.values import CallValue, MonitorValue, ParticipantValue
 from media.room import Room
@@ -28,7 +29,6 @@ from quality.view import PartyQuality, QualityView
 from recording.timeline import EntryType
 
 from .config import Config
-from .errors import CallStateError, RateLimitedError
 from .events import ServerEvent
 from .notifier import Send
 from .recordings import CallRecordings

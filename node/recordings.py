@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from callcenter.errors import CallStateError
 from callcenter.in_call import speaker_of
 from callcenter.values import CallValue
 from media.router import Router
@@ -29,7 +30,6 @@ from recording.recorder import Recorder, RecordingState
 from recording.timeline import EntryType
 from recording.writer import DiskWriter
 
-from .errors import CallStateError
 from .logs import call_context
 
 logger = logging.getLogger(__name__)

@@ -18,11 +18,13 @@ from aiohttp import web
 from api import audit, calls, metrics, pages, recordings
 from api import revocations as revocation_routes
 from api.metrics import METRICS, Metrics
+from callcenter.errors import ConfigError
 from callcenter.open_registry import open_registry
 from media.room import MediaPlane
 from media.router import Router
 from node.config import Config
-from node.errors import ConfigError
+from node.limits import RateLimiter
+from node.switchboard import Switchboard
 
 from .auth import TokenAuthority
 from .hub import CallNamespace
@@ -37,13 +39,11 @@ from .keys import (
     SOCKETIO,
     SWITCHBOARD,
 )
-from .limits import RateLimiter
 from .listener import connection_limits
 from .media_urls import MediaSigner
 from .memory import trim_periodically
 from .revocation import RevocationList
 from .socket_server import SocketServer
-from .switchboard import Switchboard
 
 MAX_REST_BODY = 64 * 1024
 

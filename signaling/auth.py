@@ -14,69 +14,24 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
-from enum import StrEnum, unique
 
 import jwt
 
-from node.errors import (
-    ForbiddenError,
+from callcenter.errors import (
     TokenExpiredError,
     TokenInvalidError,
     TokenMissingError,
     TokenRevokedError,
 )
+from callcenter.identity import Identity, Role
 
-from .revocation import GrantRef, RevocationList
+from .revocation import RevocationList
 
 ALGORITHM = "HS256"
 ISSUER = "kotha"
 # Tokens larger than this are refused before they are parsed.
 MAX_TOKEN_LENGTH = 4096
 DEFAULT_MAX_SESSION_S = 24 * 3600
-
-
-@unique
-class Role(StrEnum):
-    CUSTOMER = "customer"
-    AGENT = "agent"
-    SUPERVISOR = "supervisor"
-    REVIEWER = "reviewer"
-    ADMIN = "admin"
-
-
-FLOOR_ROLES = (Role.SUPERVISOR, Role.ADMIN)
-"""Who sees the live floor (the dashboard), watches and monitors calls, and takes part in none."""
-REPLAY_ROLES = (Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN)
-"""Who may find, replay and download recordings."""
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """Who is connected, as the token says."""
-
-    role: Role
-    subject: str
-    name: str
-    call_id: str | None
-    """The one call a customer token is bound to; None for staff."""
-    expires_at: int
-    issued_at: int
-    token_id: str
-    grant_id: str
-    """The sign-in this token belongs to: the first token's id, kept by every refresh."""
-    granted_at: int
-    grant_expires_at: int
-    """No token of this grant may expire later than this."""
-
-    @property
-    def grant(self) -> GrantRef:
-        return GrantRef(self.grant_id, self.subject, self.role.value, self.granted_at)
-
-    def require(self, *roles: Role) -> None:
-        if self.role not in roles:
-            allowed = ", ".join(role.value for role in roles)
-            raise ForbiddenError(f"a {self.role.value} token cannot do this; it needs {allowed}")
 
 
 class TokenAuthority:

@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from callcenter.errors import ConfigError
+from callcenter.identity import Role
 from node.config import Config, load_config
-from node.errors import ConfigError
 from transcribe.models import installed_languages
 
-from .auth import Role, TokenAuthority
+from .auth import TokenAuthority
 from .text import plain_text, printable, printable_json
 
 if TYPE_CHECKING:
@@ -319,7 +320,7 @@ def _revoke(args: argparse.Namespace) -> int:
     """Append a revocation to the data directory; a running server applies it within 2 s."""
     import getpass
 
-    from node.errors import AuthError
+    from callcenter.errors import AuthError
 
     from .audit import AuditLog, AuditRecord
     from .revocation import RevocationKind, RevocationList

@@ -16,10 +16,7 @@ from typing import Any
 
 import socketio
 
-from callcenter.in_call import monitor_of
-from callcenter.registry import RegistryError
-from callcenter.states import CallState
-from node.errors import (
+from callcenter.errors import (
     AuthError,
     CallStateError,
     ForbiddenError,
@@ -30,13 +27,18 @@ from node.errors import (
     TokenRevokedError,
     TooManySocketsError,
 )
+from callcenter.identity import FLOOR_ROLES, Identity, Role
+from callcenter.in_call import monitor_of
+from callcenter.registry import RegistryError
+from callcenter.states import CallState
 from node.events import NAMESPACE, ClientEvent, ServerEvent
+from node.limits import Tally
 from node.logs import call_context
+from node.monitoring import Seat
+from node.payloads import call_payload
+from node.switchboard import Payload, Switchboard
 
-from .auth import FLOOR_ROLES, Identity, Role, TokenAuthority
-from .limits import Tally
-from .monitoring import Seat
-from .payloads import call_payload
+from .auth import TokenAuthority
 from .revocation import Revocation, RevocationKind
 from .schemas import (
     AcceptCall,
@@ -56,7 +58,6 @@ from .schemas import (
     TagCall,
     parse,
 )
-from .switchboard import Payload, Switchboard
 
 logger = logging.getLogger(__name__)
 

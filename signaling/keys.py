@@ -5,14 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from node.config import Config
+from node.limits import RateLimiter
+from node.switchboard import Switchboard
 
 from .auth import TokenAuthority
 from .hub import CallNamespace
-from .limits import RateLimiter
 from .media_urls import MediaSigner
 from .revocation import RevocationList
 from .socket_server import SocketServer
-from .switchboard import Switchboard
 
 CONFIG = web.AppKey("config", Config)
 AUTHORITY = web.AppKey("authority", TokenAuthority)

@@ -31,8 +31,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from node.config import Config
+from node.limits import RateLimiter, Tally
 
-from .limits import RateLimiter, Tally
 from .remote import is_trusted
 
 logger = logging.getLogger(__name__)

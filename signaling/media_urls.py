@@ -16,10 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from node.errors import AuthError, TokenExpiredError
-
-from .auth import Identity
-from .revocation import GrantRef
+from callcenter.errors import AuthError, TokenExpiredError
+from callcenter.identity import GrantRef, Identity
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,8 @@ from enum import StrEnum, unique
 from pathlib import Path
 from typing import Any
 
+from callcenter.identity import GrantRef
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["Revocation", "RevocationKind", "RevocationList"]
@@ -65,16 +67,6 @@ class Revocation:
             by=str(data.get("by", "")),
             reason=str(data.get("reason", "")),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class GrantRef:
-    """What is checked of a token: its grant, its person, its role, when the grant began."""
-
-    grant_id: str
-    subject: str
-    role: str
-    granted_at: float
 
 
 RevokedListener = Callable[[Revocation], None]

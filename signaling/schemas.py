@@ -22,7 +22,7 @@ from pydantic import (
     ValidationError,
 )
 
-from node.errors import InvalidMessageError
+from callcenter.errors import InvalidMessageError
 
 from .text import plain_text, printable
 

@@ -34,9 +34,9 @@ from aiohttp import web
 
 from node.config import Config, origin_of
 from node.events import NAMESPACE, ServerEvent
+from node.limits import RateLimiter, Tally
 from node.tasks import TaskSet
 
-from .limits import RateLimiter, Tally
 from .remote import client_address
 
 logger = logging.getLogger(__name__)

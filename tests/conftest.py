@@ -17,14 +17,15 @@ import socketio
 from aiohttp import web
 from yarl import URL
 
+from callcenter.identity import Role
 from client.participant import KothaClient
 from media.source import SourceKind
 from node.config import Config
 from node.events import NAMESPACE
+from node.switchboard import Switchboard
 from signaling.app import create_app
-from signaling.auth import Role, TokenAuthority
+from signaling.auth import TokenAuthority
 from signaling.keys import SWITCHBOARD
-from signaling.switchboard import Switchboard
 from tests.redis_server import RedisServer, start_redis
 
 TEST_SECRET = "kotha-test-secret-0123456789abcdefghijklmnop"

@@ -89,6 +89,32 @@ def test_a_package_imports_only_what_is_below_it(package: str) -> None:
     assert wrong == [], "imports against the layers:\n" + "\n".join(wrong)
 
 
+# What changes the call centre's state: only the node runs these (Switchboard.commit).
+STATE_CHANGES = frozenset(
+    {
+        "callcenter.lifecycle",
+        "callcenter.in_call",
+        "callcenter.agents",
+        "callcenter.memory_registry",
+        "callcenter.redis_registry",
+    }
+)
+# What the edges may read of the changes' modules: a pure lookup, no change.
+EDGE_READS = {("signaling/hub.py", "callcenter.in_call")}
+
+
+@pytest.mark.parametrize("edge", sorted(EDGES - {"client"}))
+def test_the_edges_change_no_state_themselves(edge: str) -> None:
+    """The socket and REST edges parse, authorise and call the node; the node changes state."""
+    wrong = []
+    for path in sorted((ROOT / edge).rglob("*.py")):
+        where = path.relative_to(ROOT).as_posix()
+        for line, module in imports_of(path):
+            if module in STATE_CHANGES and (where, module) not in EDGE_READS:
+                wrong.append(f"{where}:{line} imports {module}")
+    assert wrong == [], "an edge changing state itself:\n" + "\n".join(wrong)
+
+
 def test_the_cli_reaches_bench_only_when_a_benchmark_runs() -> None:
     """``kotha serve`` never loads a benchmark: bench is imported inside ``_bench_*`` only."""
     tree = ast.parse((ROOT / "signaling/cli.py").read_text())

@@ -23,10 +23,10 @@ import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
+from callcenter.identity import Role
 from client.participant import KothaClient
 from media.source import SourceKey, SourceKind
 from node.events import NAMESPACE
-from signaling.auth import Role
 from tests.attack.server import API_KEY, ServerProcess
 from tests.support import ToneTrack
 

@@ -20,7 +20,8 @@ from typing import Any
 
 import aiohttp
 
-from signaling.auth import Role, TokenAuthority
+from callcenter.identity import Role
+from signaling.auth import TokenAuthority
 
 ROOT = Path(__file__).resolve().parents[2]
 # The source tree the server runs from: this one, or another (ATTACK_SERVER_ROOT=/tmp/old,

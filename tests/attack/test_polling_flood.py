@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 
-from signaling.auth import Role
+from callcenter.identity import Role
 from tests.attack.conftest import StartAttack, StartProbe, StartServer
 from tests.attack.harness import Checks, RssWatch, legit_get_state, report, settled_rss
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import aiohttp
 
+from callcenter.identity import Role
 from client.participant import ClientError, KothaClient
-from signaling.auth import Role
 from tests.attack.conftest import StartAttack, StartProbe, StartServer
 from tests.attack.harness import Checks, CpuTrace, RssWatch, report, settled_rss
 from tests.attack.server import API_KEY, ServerProcess

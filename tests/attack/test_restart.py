@@ -16,8 +16,8 @@ import json
 
 import aiohttp
 
+from callcenter.identity import Role
 from client.participant import KothaClient
-from signaling.auth import Role
 from tests.attack.conftest import StartProbe, StartServer
 from tests.attack.server import ServerProcess
 

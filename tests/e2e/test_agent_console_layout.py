@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
+from callcenter.identity import Role
 from media.source import SourceKind
-from signaling.auth import Role
 from tests.conftest import Server
 from tests.support import TestCardTrack, ToneTrack
 

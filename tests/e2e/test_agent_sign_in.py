@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, expect
 
-from signaling.auth import Role
+from callcenter.identity import Role
 from tests.conftest import Server
 
 pytestmark = pytest.mark.e2e

@@ -35,8 +35,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Locator, Page, expect
 
+from callcenter.identity import Role
 from node.events import ServerEvent
-from signaling.auth import Role
 from tests.conftest import Server, ServerFactory
 from tests.transcribe.conftest import as_48k, speak_korean
 from transcribe.models import ModelCatalog

@@ -38,9 +38,9 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from callcenter.identity import Role
 from media.source import SourceKind
-from signaling.audit import AuditRecord
-from signaling.auth import Role
+from node.audit import AuditRecord
 from tests.conftest import Server, api_request, connect_call
 from tests.support import ToneTrack
 

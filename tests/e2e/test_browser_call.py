@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
+from callcenter.identity import Role
 from node.events import ServerEvent
-from signaling.auth import Role
 from tests.conftest import ServerFactory
 
 from .conftest import BrowserFactory, Microphones, PageLog, Pages, PagesFactory, poll_state

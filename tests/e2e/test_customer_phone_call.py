@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
+from callcenter.identity import Role
 from media.source import SourceKind
-from signaling.auth import Role
 from tests.conftest import ServerFactory
 from tests.support import TestCardTrack, ToneTrack
 

@@ -42,8 +42,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
+from callcenter.identity import Role
 from client.participant import KothaClient
-from signaling.auth import Role
 from tests.conftest import Pair, Server, connect_call
 from tests.support import Ear, drop_every, participant_media
 

@@ -32,9 +32,9 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
+from callcenter.identity import Role
 from client.participant import KothaClient
 from media.source import SourceKind
-from signaling.auth import Role
 from tests.support import ToneTrack
 
 from .conftest import PageLog, Pages, PagesFactory, poll_state

@@ -40,7 +40,7 @@ from aiohttp import web
 from playwright.async_api import Browser, ConsoleMessage, Page, ViewportSize, expect
 
 from api.pages import PAGES, TEST_HOOKS_META, WEB_ROOT
-from signaling.auth import Role
+from callcenter.identity import Role
 from tests.conftest import Server, ServerFactory, api_request, connect_call
 
 from .conftest import BrowserFactory, Microphones, PageLog, page_state, poll_state

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
+from callcenter.identity import Role
 from client.participant import KothaClient
 from quality.alerts import AlertRules
 from quality.sample import Direction, StreamSample
-from signaling.auth import Role
 from tests.conftest import Server
 from tests.support import drop_every, participant_media
 

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from signaling.auth import Role
+from callcenter.identity import Role
 from tests.conftest import Server, connect_call
 from tests.recording.test_long_recording import write_one_hour_playback
 from tests.recording.test_recorded_call import record_call

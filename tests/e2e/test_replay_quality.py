@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, Route, expect
 
-from signaling.auth import Role
+from callcenter.identity import Role
 from tests.conftest import Server
 from tests.recording.test_recorded_call import record_call
 

@@ -38,10 +38,10 @@ from urllib.parse import quote
 import pytest
 from playwright.async_api import Browser, Page, Route, expect
 
+from callcenter.identity import Role
 from client.participant import KothaClient
 from media.source import SourceKind
 from node.events import ServerEvent
-from signaling.auth import Role
 from tests.conftest import Server, ServerFactory, api_request, connect_call
 from tests.support import SpeechTrack
 from tests.transcribe.conftest import as_48k, speak_korean

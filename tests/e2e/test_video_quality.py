@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from signaling.auth import Role
+from callcenter.identity import Role
 
 from .conftest import PageLog, Pages, PagesFactory, poll_state
 from .test_browser_call import start_call

@@ -19,9 +19,9 @@ import aiortc.rtcrtpreceiver
 import pytest
 from aiortc import MediaStreamTrack
 
+from callcenter.identity import Role
 from media.source import SourceKey, SourceKind
 from node.events import ServerEvent
-from signaling.auth import Role
 from tests.conftest import Server, connect_call
 from tests.support import TestCardTrack, ToneTrack, participant_media, record_audio, tone_levels
 

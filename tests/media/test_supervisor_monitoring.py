@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from callcenter.identity import Role
 from client.participant import KothaClient
 from media.source import SourceKey, SourceKind
 from node.events import ServerEvent
-from signaling.auth import Role
 from tests.conftest import Pair, Server, connect_call
 from tests.support import Ear, TestCardTrack, ToneTrack, participant_media
 

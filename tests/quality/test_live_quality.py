@@ -21,10 +21,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from callcenter.identity import Role
 from client.participant import ClientError
 from node.events import ServerEvent
 from recording.finalize import read_events
-from signaling.auth import Role
 from tests.conftest import Server, connect_call
 from tests.support import drop_every, participant_media
 

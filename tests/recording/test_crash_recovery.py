@@ -21,10 +21,11 @@ import aiohttp
 import av
 import pytest
 
+from callcenter.identity import Role
 from client.participant import KothaClient
 from media import aiortc_compat
 from media.source import SourceKind
-from signaling.auth import Role, TokenAuthority
+from signaling.auth import TokenAuthority
 from tests.conftest import API_KEY, TEST_SECRET
 from tests.support import ToneTrack
 

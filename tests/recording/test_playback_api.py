@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from signaling.auth import Identity, Role
+from callcenter.identity import Identity, Role
 from signaling.keys import MEDIA_SIGNER
 from tests.conftest import Server
 from tests.conftest import api_request as _call

@@ -19,8 +19,8 @@ import av
 import numpy as np
 import pytest
 
+from callcenter.identity import Role
 from media.source import SourceKind
-from signaling.auth import Role
 from tests.conftest import Server
 from tests.support import BeepTrack, beep_onsets, drop_every
 

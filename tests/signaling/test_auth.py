@@ -14,8 +14,14 @@ import warnings
 import jwt
 import pytest
 
-from node.errors import ForbiddenError, TokenExpiredError, TokenInvalidError, TokenMissingError
-from signaling.auth import Role, TokenAuthority
+from callcenter.errors import (
+    ForbiddenError,
+    TokenExpiredError,
+    TokenInvalidError,
+    TokenMissingError,
+)
+from callcenter.identity import Role
+from signaling.auth import TokenAuthority
 from tests.support import token_claims, unsigned_token
 
 SECRET = "a-secret-for-tests-that-is-long-enough-0123"

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from signaling.auth import Role, TokenAuthority
+from callcenter.identity import Role
+from signaling.auth import TokenAuthority
 from signaling.cli import main
 from tests.recording.test_index_and_cli import finished_recording
 

@@ -22,9 +22,10 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from callcenter.identity import Role
 from node.events import NAMESPACE, ClientEvent
 from signaling.app import create_app
-from signaling.auth import Role, TokenAuthority
+from signaling.auth import TokenAuthority
 from signaling.keys import SWITCHBOARD
 from tests.conftest import TEST_SECRET, make_config
 

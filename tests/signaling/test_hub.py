@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from callcenter.identity import Role
 from client.participant import ClientError
 from node.events import NAMESPACE
-from signaling.auth import Role, TokenAuthority
+from signaling.auth import TokenAuthority
 from tests.conftest import Server, connect_call
 from tests.conftest import connect_refusal as _refusal
 from tests.support import token_claims, unsigned_token

@@ -20,9 +20,10 @@ import time
 
 import pytest
 
+from callcenter.errors import TokenExpiredError
+from callcenter.identity import Role
 from client.participant import KothaClient
-from node.errors import TokenExpiredError
-from signaling.auth import Role, TokenAuthority
+from signaling.auth import TokenAuthority
 from signaling.cli import main as kotha
 from signaling.keys import CONFIG
 from tests.conftest import TEST_SECRET, Server, api_request, connect_refusal

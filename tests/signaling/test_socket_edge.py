@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from signaling.auth import Role
+from callcenter.identity import Role
 from signaling.keys import SOCKETIO
 from tests.conftest import Server, ServerFactory, connect_refusal
 

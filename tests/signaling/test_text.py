@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from api.recordings import RecordingSearch
-from node.errors import InvalidMessageError
+from callcenter.errors import InvalidMessageError
 from signaling.schemas import CreateCallBody, GuestBody, TagCall, parse
 from signaling.text import plain_text, printable, printable_json
 

@@ -1,7 +1,7 @@
 """Every reason the server gives for ending a supervisor's monitoring has words on the dashboard.
 
 Guards: a session stopped because the agent's connection was lost showed "Listening stopped
-(agent_lost)." (a code, not words). The reasons are read from signaling/monitoring.py (each
+(agent_lost)." (a code, not words). The reasons are read from node/monitoring.py (each
 ``self._end(..., "<reason>")``) and the words from web/js/floor-words.js (MONITOR_END_WORDS).
 """
 
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def monitor_end_reasons() -> set[str]:
-    source = (ROOT / "signaling" / "monitoring.py").read_text(encoding="utf-8")
+    source = (ROOT / "node" / "monitoring.py").read_text(encoding="utf-8")
     return set(re.findall(r'self\._end(?:_all)?\([^)]*?"([a-z_]+)"\)', source))
 
 

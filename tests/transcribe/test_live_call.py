@@ -37,10 +37,10 @@ import pytest
 from aiortc.codecs.opus import OpusEncoder
 from av import AudioFrame
 
+from callcenter.identity import Role
 from media.source import SourceKind
 from node.events import ClientEvent, ServerEvent
 from recording.finalize import read_events
-from signaling.auth import Role
 from tests.conftest import Server, ServerFactory, api_request, connect_call
 from tests.impairment import impaired_customer
 from tests.signaling.test_metrics import Scrape, get_metrics

@@ -1,5 +1,5 @@
 // The supervisors' dashboard: every live call on one screen, the queue and
-// the agents, kept live by the server's `floor_updated` (signaling/floor.py).
+// the agents, kept live by the server's `floor_updated` (node/floor.py).
 // Opening a call (a row, or one of its alerts: #call=<id>, so it can be
 // linked) shows its transcript, mood and quality up close, and lets a
 // supervisor listen in, whisper to the agent or barge in.

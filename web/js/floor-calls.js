@@ -1,5 +1,5 @@
 // The floor's list of live calls, in the server's order (most in need of
-// attention first, signaling/floor.py). Each row says who talks to whom and
+// attention first, node/floor.py). Each row says who talks to whom and
 // for how long, the language, each party's line (MOS with its rating in
 // words), the customer's mood, the recording state, why the call needs
 // attention (alerts are links to the call) and who is monitoring it.

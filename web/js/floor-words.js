@@ -1,5 +1,5 @@
 // The supervisors' dashboard in words: what each code of the floor snapshot
-// (signaling/floor.py) and of monitoring (docs/protocol.md) means to a person,
+// (node/floor.py) and of monitoring (docs/protocol.md) means to a person,
 // and the small formats the floor modules share (a MOS badge; the clock is ui.js clock()).
 //
 // English only, like the agent console.
@@ -22,7 +22,7 @@ export const AGENT_STATE_WORDS = {
   offline: "Offline",
 };
 
-// The server's attention levels: "high" at a score of 4 or more (signaling/floor.py).
+// The server's attention levels: "high" at a score of 4 or more (node/floor.py).
 export const ATTENTION_WORDS = {
   high: "Needs attention",
   medium: "Worth a look",

@@ -1,5 +1,5 @@
 // The agent console's monitoring banner: which supervisors monitor the
-// agent's call and how, always in view while they do (signaling/monitoring.py).
+// agent's call and how, always in view while they do (node/monitoring.py).
 //
 // - listen: "Sumi (supervisor) is listening": nobody hears them.
 // - whisper: "... is whispering to you — the customer cannot hear".

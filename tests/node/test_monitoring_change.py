@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from media.monitor import MonitorMode
+from node.monitoring_change import MonitoringChange
 from recording.timeline import EntryType
-from signaling.monitoring_change import MonitoringChange
 
 
 def test_an_end_tells_both_the_same_mode_and_reason_and_the_audit_how_long() -> None:

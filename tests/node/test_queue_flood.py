@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from callcenter.errors import QueueShareError
+from callcenter.identity import Identity, Role
 from client.participant import ClientError
-from node.errors import QueueShareError
+from node.dispatcher import QUEUE_NEWS_INTERVAL_S
 from node.events import ServerEvent
 from node.notifier import Payload
-from signaling.auth import Identity, Role, TokenAuthority
-from signaling.dispatcher import QUEUE_NEWS_INTERVAL_S
-from signaling.switchboard import Switchboard
+from node.switchboard import Switchboard
+from signaling.auth import TokenAuthority
 from tests.conftest import (
     API_KEY,
     TEST_SECRET,

@@ -13,10 +13,10 @@ import time
 
 import pytest
 
+from callcenter.identity import Role
 from client.participant import ClientError, KothaClient
 from node.events import ServerEvent
 from recording.finalize import read_events
-from signaling.auth import Role
 from tests.conftest import Server, ServerFactory, connect_call
 
 

@@ -4,7 +4,7 @@ what a page is shown when it (re)connects.
 Socket counts are this node's (``node.presence``); whether a party is connected is the
 call's (the registry's), so every node shows the same. A party whose last socket closes
 has ``rejoin_grace_s`` to come back before the call goes on without them (see
-:mod:`signaling.call_end`).
+:mod:`node.call_end`).
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from callcenter.errors import ForbiddenError
+from callcenter.identity import FLOOR_ROLES, Identity, Role
 from callcenter.states import CallState
 from callcenter.values import AgentValue, CallValue, ParticipantValue
-from node.errors import ForbiddenError
 from node.notifier import Payload
 from recording.timeline import EntryType
 
 from . import call_end
-from .auth import FLOOR_ROLES, Identity, Role
 from .payloads import call_payload, ended_payload
 
 if TYPE_CHECKING:

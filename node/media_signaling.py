@@ -10,6 +10,8 @@ import time
 from typing import TYPE_CHECKING
 
 from callcenter import in_call, lifecycle
+from callcenter.errors import CallStateError, ForbiddenError, MediaRequestError, NotFoundError
+from callcenter.identity import FLOOR_ROLES, Identity, Role
 from callcenter.lifecycle import Refused
 from callcenter.registry import RegistryError
 from callcenter.states import CallState
@@ -18,13 +20,11 @@ from media.errors import MediaError, PeerClosedError, UnknownParticipantError
 from media.peer import Offer, PeerState
 from media.room import Room
 from media.source import SourceKind
-from node.errors import CallStateError, ForbiddenError, MediaRequestError, NotFoundError
 from node.events import ServerEvent
 from node.logs import call_context
 from node.notifier import Payload
 from recording.timeline import EntryType
 
-from .auth import FLOOR_ROLES, Identity, Role
 from .ice import ice_servers_for
 from .monitoring import Seat
 from .payloads import call_payload, offer_payload

@@ -5,7 +5,7 @@ call and every monitoring session (its start, each switch between listen,
 whisper and barge, and its end) each leave exactly one record. The record
 is written (and flushed to disk) before the action takes effect; if it
 cannot be written the action is refused, so nothing auditable happens
-unaudited (a monitoring session's end excepted: see signaling/monitoring.py).
+unaudited (a monitoring session's end excepted: see node/monitoring.py).
 Writes run in a thread of their own, in order. Queries read the file incrementally:
 the records parsed so far are kept, and each query parses only the lines appended
 since (by this server, or by the ``kotha`` CLI in another process).
@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from node.errors import KothaError
+from callcenter.errors import KothaError
 
 logger = logging.getLogger(__name__)
 

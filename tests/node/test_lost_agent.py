@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import asyncio
 
+from callcenter.identity import Role
 from client.participant import KothaClient
 from media.source import SourceKind
 from node.events import ServerEvent
 from recording.finalize import read_events
-from signaling.auth import Role
 from tests.conftest import Pair, Server, ServerFactory, connect_call
 from tests.support import Ear, ToneTrack
 

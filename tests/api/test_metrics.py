@@ -21,8 +21,8 @@ from collections.abc import Callable
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from callcenter.identity import Role
 from node.events import ServerEvent
-from signaling.auth import Role
 from tests.conftest import Server, ServerFactory, connect_call
 from tests.support import drop_every, participant_media
 

@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING
 
 from callcenter import agents as agent_changes
 from callcenter import lifecycle
+from callcenter.errors import CallStateError, NotFoundError
+from callcenter.identity import Identity, Role
 from callcenter.lifecycle import Change, Refused
 from callcenter.registry import Draft
 from callcenter.states import AgentState, CallState
 from callcenter.values import AgentValue, CallValue, new_participant_id
-from node.errors import CallStateError, NotFoundError
 from node.events import ServerEvent
 from node.logs import call_context
 from node.notifier import Payload
 
-from .auth import Identity, Role
 from .payloads import call_payload
 from .requeue import taken_again
 

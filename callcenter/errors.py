@@ -1,4 +1,4 @@
-"""Errors of the signalling layer, each with the code a client sees.
+"""Errors a client is refused with, each with the code it sees on the wire.
 
 ::
 
@@ -47,7 +47,7 @@ __all__ = [
 
 
 class KothaError(Exception):
-    """Base of every signalling error; ``code`` is stable and goes on the wire."""
+    """Base of every refusal; ``code`` is stable and goes on the wire."""
 
     code = "error"
     http_status = 400

@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from signaling.audit import AuditLog, AuditRecord
-from signaling.auth import Role
+from callcenter.identity import Role
+from node.audit import AuditLog, AuditRecord
 from tests.conftest import Server, api_request
 
 

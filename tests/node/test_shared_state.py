@@ -17,6 +17,7 @@ import pytest
 from redis.asyncio import Redis
 
 from callcenter import agents
+from callcenter.identity import Role
 from callcenter.lifecycle import run
 from callcenter.memory_registry import MemoryRegistry
 from callcenter.redis_registry import RedisRegistry
@@ -25,7 +26,6 @@ from callcenter.states import AgentState
 from client.participant import ClientError
 from media.source import SourceKind
 from node.events import ServerEvent
-from signaling.auth import Role
 from signaling.keys import CONFIG
 from tests.conftest import Server, ServerFactory, connect_call, connect_refusal
 from tests.redis_server import RedisServer, start_redis

@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from callcenter import in_call
+from callcenter.errors import CallStateError
+from callcenter.identity import Identity, Role
 from callcenter.states import CallState, EndReason
-from node.errors import CallStateError
 from node.events import ServerEvent
 from node.logs import call_context
 from node.notifier import Payload
 from recording.timeline import EntryType
 
 from .audit import AuditRecord
-from .auth import Identity, Role
 from .payloads import call_payload
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ import logging
 import time
 from collections.abc import Callable
 
+from callcenter.errors import ServerBusyError
 from callcenter.registry import RegistryError
-from node.errors import ServerBusyError
 
 logger = logging.getLogger(__name__)
 

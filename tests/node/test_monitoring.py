@@ -26,11 +26,11 @@ from typing import Any
 
 import pytest
 
+from callcenter.identity import Role
 from client.participant import ClientError, KothaClient
 from media.source import SourceKind
 from node.events import ServerEvent
 from recording.finalize import read_events
-from signaling.auth import Role
 from tests.conftest import Server, connect_call
 from tests.support import ToneTrack
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from callcenter.errors import ConfigError
 from node.config import Config, load_config
-from node.errors import ConfigError
-from signaling.ice import ice_servers_for, turn_credentials
+from node.ice import ice_servers_for, turn_credentials
 
 
 def test_defaults_run_one_node_on_loopback_port_8080() -> None:

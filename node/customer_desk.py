@@ -12,13 +12,13 @@ import time
 from typing import TYPE_CHECKING
 
 from callcenter import lifecycle
+from callcenter.errors import CallStateError, InvalidMessageError, QueueFullError, QueueShareError
+from callcenter.identity import Identity, Role
 from callcenter.states import CallState, EndReason
 from callcenter.values import CallValue, ParticipantValue, new_call_id, new_participant_id
-from node.errors import CallStateError, InvalidMessageError, QueueFullError, QueueShareError
 from node.logs import call_context
 from node.notifier import Payload
 
-from .auth import Identity, Role
 from .limits import Tally
 
 if TYPE_CHECKING:

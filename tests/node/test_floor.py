@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from callcenter.identity import Role
 from node.events import ServerEvent
-from signaling.auth import Role
 from tests.conftest import Server, api_request, connect_call
 from tests.support import drop_every, participant_media
 

@@ -10,10 +10,10 @@ from dataclasses import replace
 
 from callcenter.states import CallState
 from callcenter.values import CallValue, ParticipantValue
+from node.floor_view import KEYWORD_SHOWN_S, CallFacts, FloorSnapshot, floor_view
 from quality.alerts import Alert, AlertKind
 from quality.sample import Direction
 from quality.view import PartyQuality, QualityView
-from signaling.floor_view import KEYWORD_SHOWN_S, CallFacts, FloorSnapshot, floor_view
 from transcribe.alert import KEYWORD, TranscriptAlert
 
 NOW = 1_800_000_000.0

@@ -11,8 +11,9 @@ import logging
 import time
 from dataclasses import dataclass
 
+from callcenter.identity import Identity
+
 from .audit import AuditError, AuditLog, AuditRecord
-from .auth import Identity
 
 logger = logging.getLogger(__name__)
 

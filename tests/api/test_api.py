@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from signaling.auth import Role
+from callcenter.identity import Role
 from tests.conftest import API_KEY, Server, ServerFactory
 
 

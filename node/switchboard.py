@@ -23,6 +23,14 @@ from typing import Any, TypeVar
 from aiortc import RTCConfiguration
 
 from callcenter import in_call, lifecycle
+from callcenter.errors import (
+    CallStateError,
+    ForbiddenError,
+    NotFoundError,
+    RateLimitedError,
+    ServerBusyError,
+)
+from callcenter.identity import FLOOR_ROLES, Identity, Role
 from callcenter.lifecycle import Change, Refused
 from callcenter.memory_registry import MemoryRegistry
 from callcenter.registry import CallRegistry, Draft, RegistryError
@@ -42,13 +50,6 @@ from node.agent_queue import AgentQueue
 from node.call_journal import CallJournal
 from node.call_media import CallMedia
 from node.config import Config
-from node.errors import (
-    CallStateError,
-    ForbiddenError,
-    NotFoundError,
-    RateLimitedError,
-    ServerBusyError,
-)
 from node.events import ServerEvent
 from node.notifier import Notifier, Payload
 from node.presence import Presence
@@ -60,7 +61,6 @@ from node.transcription import Transcription
 from . import call_end
 from .agent_desk import AgentDesk
 from .audit import AuditLog
-from .auth import FLOOR_ROLES, Identity, Role
 from .call_controls import CallControls
 from .connections import Connections
 from .customer_desk import CustomerDesk

@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from callcenter import in_call
+from callcenter.errors import CallStateError, MediaRequestError
+from callcenter.identity import Identity, Role
 from callcenter.lifecycle import Change, Refused
 from callcenter.registry import RegistryError
 from callcenter.states import CallState
@@ -29,7 +31,6 @@ from media.errors import MediaError
 from media.monitor import MonitorMode
 from media.room import Room
 from node.config import Config
-from node.errors import CallStateError, MediaRequestError
 from node.events import ServerEvent
 from node.logs import call_context
 from node.notifier import Notifier, Payload
@@ -37,7 +38,6 @@ from node.recordings import CallRecordings
 from recording.timeline import EntryType
 
 from .audit import AuditError, AuditLog, AuditRecord
-from .auth import Identity, Role
 from .ice import ice_servers_for
 from .monitoring_change import MonitoringChange
 from .payloads import barging_payload, call_payload, monitor_payload
