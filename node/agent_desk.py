@@ -93,7 +93,7 @@ class AgentDesk:
                     connected=board.presence.agent_online(agent.subject),
                 )
             )
-            board.release_address(call_id)
+            board.customer_desk.release_address(call_id)
             board.journal.record(taken, "answered")
             if board.room_of(call_id) is not None:
                 # Back from the queue (its agent was lost): this agent joins the same

@@ -41,7 +41,7 @@ async def end_call(
         return
     with call_context(call_id):
         was_active = call.state is CallState.ACTIVE
-        board.release_address(call_id)
+        board.customer_desk.release_address(call_id)
         board.tasks.cancel_timer(f"offer:{call_id}")
         for participant in call.participants:
             board.tasks.cancel_timer(f"grace:{call_id}:{participant.participant_id}")

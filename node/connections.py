@@ -23,6 +23,7 @@ from . import call_end
 from .payloads import call_payload, ended_payload
 
 if TYPE_CHECKING:
+    from .monitoring import Seat
     from .switchboard import Switchboard
 
 
@@ -57,6 +58,12 @@ class Connections:
             if current is not None and party is not None and not party.connected:
                 await board.party_changed(current.call_id, party.participant_id, connected=True)
         return await self.state_for(identity)
+
+    async def socket_closed(self, seat: Seat) -> None:
+        """A socket closed: a supervisor's monitoring ends with it, a party may come back."""
+        if seat.identity.role in FLOOR_ROLES:
+            await self._board.supervisor_desk.socket_closed(seat)
+        await self.disconnected(seat.identity)
 
     async def disconnected(self, identity: Identity) -> None:
         """A socket closed. The party may come back within ``rejoin_grace_s``."""

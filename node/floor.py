@@ -96,4 +96,4 @@ class Floor:
             {**switchboard.agent_payload(agent), "state_for_s": round(now - agent.state_since)}
             for agent in switchboard.agents.values()
         ]
-        return FloorSnapshot(now, calls, agents, switchboard.queue_view())
+        return FloorSnapshot(now, calls, agents, switchboard.dispatcher.view())

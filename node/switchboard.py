@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from aiortc import RTCConfiguration
 
-from callcenter import in_call, lifecycle
+from callcenter import access, in_call, lifecycle
 from callcenter.errors import (
     CallStateError,
     ForbiddenError,
@@ -30,7 +30,7 @@ from callcenter.errors import (
     RateLimitedError,
     ServerBusyError,
 )
-from callcenter.identity import FLOOR_ROLES, Identity, Role
+from callcenter.identity import Identity, Role
 from callcenter.lifecycle import Change, Refused
 from callcenter.memory_registry import MemoryRegistry
 from callcenter.registry import CallRegistry, Draft, RegistryError
@@ -42,7 +42,6 @@ from callcenter.values import (
 )
 from media import aiortc_compat
 from media.ice_policy import CandidatePolicy
-from media.monitor import MonitorMode
 from media.peer import Offer, PeerState
 from media.room import MediaPlane, Room, default_configuration
 from media.router import Router
@@ -68,13 +67,13 @@ from .dispatcher import Dispatcher
 from .floor import Floor
 from .limits import RateLimiter
 from .media_signaling import MediaSignaling
-from .monitoring import Monitoring, Seat
+from .monitoring import Monitoring
 from .outage import RegistryOutage
 from .payloads import (
     agent_payload,
-    call_payload,
     participant_payload,
 )
+from .supervisor_desk import SupervisorDesk
 from .watching import Watches
 
 logger = logging.getLogger(__name__)
@@ -157,6 +156,7 @@ class Switchboard:
         self.agent_desk = AgentDesk(self)
         self.customer_desk = CustomerDesk(self)
         self.call_controls = CallControls(self)
+        self.supervisor_desk = SupervisorDesk(self)
         networks = config.candidate_networks
         # Which addresses a client's ICE candidates may make this server contact.
         self._candidate_policy = CandidatePolicy(
@@ -188,10 +188,6 @@ class Switchboard:
                 interrupted = self.connections.interrupted
                 interrupted.setdefault(call.agent.subject, []).append(call.call_id)
         await self._read_queue()
-
-    def endings_for(self, identity: Identity) -> list[Payload]:
-        """``call_ended`` news a socket that just connected missed (its call ended meanwhile)."""
-        return self.connections.endings_for(identity)
 
     async def drain(self) -> None:
         """Stop taking calls and end the live ones, telling their parties (SIGTERM)."""
@@ -277,14 +273,7 @@ class Switchboard:
 
     def visible_call(self, identity: Identity, call_id: str) -> CallValue:
         """The call, if this identity may see it; a customer sees only their own."""
-        call = self.calls.get(call_id)
-        if identity.role is Role.CUSTOMER and identity.call_id != call_id:
-            call = None
-        if call is None:
-            raise NotFoundError(f"no call {call_id} that this token may see")
-        if identity.role is Role.REVIEWER:
-            raise ForbiddenError("a reviewer cannot see live calls; use recordings")
-        return call
+        return access.visible(identity, call_id, self.calls.get(call_id))
 
     def room(self, call_id: str) -> Room:
         """The media room of a live call (operators' tools and tests look inside it)."""
@@ -307,49 +296,15 @@ class Switchboard:
     def live_calls(self) -> list[CallValue]:
         return [c for c in self.calls.values() if c.state is not CallState.ENDED]
 
-    # -- connections -----------------------------------------------------
+    # -- internals -------------------------------------------------------
 
-    async def connected(self, identity: Identity) -> Payload:
-        """A socket of this identity connected; returns what the client should show."""
-        return await self.connections.connected(identity)
+    async def _send_watchers(self, call_id: str, event: ServerEvent, payload: Payload) -> None:
+        await self.notifier.to_watchers(call_id, event, payload)
 
-    async def disconnected(self, identity: Identity) -> None:
-        """A socket closed. The party may come back within ``rejoin_grace_s``."""
-        await self.connections.disconnected(identity)
-
-    async def report_quality(
-        self, identity: Identity, call_id: str, report: dict[str, Any]
+    async def _send_quality(
+        self, call_id: str, participant_id: str, event: ServerEvent, payload: Payload
     ) -> None:
-        await self.call_controls.report_quality(identity, call_id, report)
-
-    async def watch_call(self, seat: Seat, call_id: str) -> Payload:
-        """A supervisor starts watching a live call: its transcript and quality from now on.
-
-        Watching is monitoring: it is audited, start and end (refused if the record cannot
-        be written). The supervisor publishes nothing by watching.
-        """
-        identity = seat.identity
-        identity.require(*FLOOR_ROLES)
-        call = self.calls.get(call_id)
-        if call is None or call.state is not CallState.ACTIVE:
-            raise CallStateError("only a call in progress can be watched")
-        await self.watches.start(identity, seat.sid, call_id, seat.source)
-        call = self.calls[call_id]
-        transcript = self.transcription.transcript(call_id)
-        quality = self.quality.quality(call_id)
-        return {
-            "call": call_payload(call),
-            "transcript": transcript.view(self.transcription.pool.lag_s()) if transcript else None,
-            "quality": quality.view() if quality else None,
-            "quality_history": list(quality.recent) if quality else [],
-            "monitors": self.monitoring.monitors_of(call),
-        }
-
-    # -- monitoring (supervisors) ------------------------------------------
-
-    async def monitor_call(self, seat: Seat, call_id: str, mode: str) -> Payload:
-        self.take_join(f"{seat.identity.subject}@{call_id}")
-        return await self.monitoring.start(seat, call_id, MonitorMode(mode))
+        await self.notifier.to_participant(call_id, participant_id, event, payload)
 
     def take_join(self, key: str) -> None:
         """A fresh peer costs ports, DTLS and ICE checks: a page failing in a loop is refused."""
@@ -360,97 +315,13 @@ class Switchboard:
                 retry_after_s=wait,
             )
 
-    async def set_monitor_mode(self, seat: Seat, call_id: str, mode: str) -> Payload:
-        return await self.monitoring.set_mode(seat, call_id, MonitorMode(mode))
-
-    async def stop_monitoring(self, seat: Seat, call_id: str) -> None:
-        await self.monitoring.stop(seat, call_id)
-
-    async def unwatch_call(self, seat: Seat, call_id: str) -> None:
-        """Stop watching; a monitoring session on the call ends with it."""
-        await self.monitoring.stop_if_held(seat, call_id)
-        await self.watches.stop(seat.sid, call_id)
-
-    async def socket_closed(self, seat: Seat) -> None:
-        """A socket closed: a supervisor's monitoring ends with it, a party may come back."""
-        if seat.identity.role in FLOOR_ROLES:
-            await self.monitoring.socket_closed(seat.sid)
-            await self.watches.socket_closed(seat.sid)
-        await self.disconnected(seat.identity)
-
-    async def _send_watchers(self, call_id: str, event: ServerEvent, payload: Payload) -> None:
-        await self.notifier.to_watchers(call_id, event, payload)
-
-    async def _send_quality(
-        self, call_id: str, participant_id: str, event: ServerEvent, payload: Payload
-    ) -> None:
-        await self.notifier.to_participant(call_id, participant_id, event, payload)
-
-    async def state_for(self, identity: Identity) -> Payload:
-        return await self.connections.state_for(identity)
-
-    # -- customer --------------------------------------------------------
-
-    async def cancel_call(self, identity: Identity) -> None:
-        await self.customer_desk.cancel(identity)
-
-    # -- agent -----------------------------------------------------------
-
-    async def set_availability(self, identity: Identity, status: str) -> Payload:
-        return await self.agent_desk.set_availability(identity, status)
-
-    async def accept_call(self, identity: Identity, call_id: str | None) -> CallValue:
-        return await self.agent_desk.accept(identity, call_id)
-
-    async def decline_call(self, identity: Identity, call_id: str) -> None:
-        await self.agent_desk.decline(identity, call_id)
-
-    # -- in the call -----------------------------------------------------
-
-    async def join_call(self, identity: Identity, call_id: str) -> Payload:
-        return await self.media_signaling.join(identity, call_id)
-
-    async def send_answer(
-        self, seat: Seat, call_id: str, peer_id: str, offer_id: int, sdp: str
-    ) -> None:
-        await self.media_signaling.answer(seat, call_id, peer_id, offer_id, sdp)
-
-    async def start_screen_share(self, identity: Identity, call_id: str) -> Payload:
-        return await self.media_signaling.start_screen_share(identity, call_id)
-
-    async def stop_screen_share(self, identity: Identity, call_id: str) -> None:
-        await self.media_signaling.stop_screen_share(identity, call_id)
-
-    async def set_track_state(
-        self, identity: Identity, call_id: str, kind: str, enabled: bool
-    ) -> None:
-        await self.media_signaling.set_track_state(identity, call_id, kind, enabled)
-
-    async def tag_call(self, identity: Identity, call_id: str, tags: list[str]) -> list[str]:
-        return await self.call_controls.tag(identity, call_id, tags)
-
-    async def set_recording(
-        self, identity: Identity, call_id: str, *, paused: bool, source: str | None = None
-    ) -> Payload:
-        return await self.call_controls.set_recording(
-            identity, call_id, paused=paused, source=source
-        )
-
-    async def hang_up(self, identity: Identity, call_id: str) -> None:
-        await self.call_controls.hang_up(identity, call_id)
-
-    # -- internals -------------------------------------------------------
-
     def participant_of(
         self, identity: Identity, call_id: str
     ) -> tuple[CallValue, ParticipantValue]:
+        """The call and the identity's own party in it (its customer, or its agent)."""
         identity.require(Role.CUSTOMER, Role.AGENT)
         call = self.visible_call(identity, call_id)
-        if identity.role is Role.CUSTOMER:
-            return call, call.customer
-        if call.agent is None or call.agent.subject != identity.subject:
-            raise ForbiddenError("you are not the agent of this call")
-        return call, call.agent
+        return call, access.party_of(identity, call)
 
     def open_room(
         self,
@@ -511,20 +382,6 @@ class Switchboard:
     def agent_payload(self, agent: AgentValue) -> Payload:
         """An agent as their console and the floor see them (connected: on this node)."""
         return agent_payload(agent, connected=self.presence.agent_online(agent.subject))
-
-    # -- the queue -------------------------------------------------------
-
-    def waiting(self) -> list[CallValue]:
-        """The waiting calls, head first (this node's view of the registry's queue)."""
-        return self.dispatcher.waiting()
-
-    def queue_view(self) -> Payload:
-        """The waiting calls, as agents and supervisors see them."""
-        return self.dispatcher.view()
-
-    def release_address(self, call_id: str) -> None:
-        """The call no longer waits: its address may queue another."""
-        self.customer_desk.release_address(call_id)
 
     # -- endings -----------------------------------------------------------
 

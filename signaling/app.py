@@ -43,6 +43,7 @@ from .listener import connection_limits
 from .media_urls import MediaSigner
 from .memory import trim_periodically
 from .revocation import RevocationList
+from .rooms import RoomNotifier
 from .socket_server import SocketServer
 
 MAX_REST_BODY = 64 * 1024
@@ -83,7 +84,7 @@ def create_app(
     )
     switchboard = Switchboard(config, plane_factory=plane_factory, registry=registry)
     hub = CallNamespace(switchboard, app[AUTHORITY])
-    switchboard.notifier = hub
+    switchboard.notifier = RoomNotifier(hub, switchboard.calls)
     sio.register_namespace(hub)
     app[SWITCHBOARD] = switchboard
     app[CALL_NAMESPACE] = hub

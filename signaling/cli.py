@@ -1,14 +1,12 @@
-"""The ``kotha`` command: ``serve``, ``token`` and ``bench``."""
+"""The ``kotha`` command: ``serve``, ``token``, ``revoke``, ``recordings`` and ``bench``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +16,9 @@ from node.config import Config, load_config
 from transcribe.models import installed_languages
 
 from .auth import TokenAuthority
-from .text import plain_text, printable, printable_json
+from .cli_bench import add_bench
+from .cli_recordings import add_recordings
+from .text import plain_text
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -64,39 +64,9 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_revoke(sub)
 
-    _add_bench(sub)
+    add_bench(sub)
 
-    recordings = sub.add_parser("recordings", help="find, show and purge call recordings")
-    rec_sub = recordings.add_subparsers(required=True, metavar="action")
-    listing = rec_sub.add_parser("list", help="recordings, newest first")
-    listing.add_argument("--since", help="YYYY-MM-DD (UTC), inclusive")
-    listing.add_argument("--until", help="YYYY-MM-DD (UTC), exclusive")
-    listing.add_argument("--agent", help="agent id or part of the name")
-    listing.add_argument("--customer", help="customer id or part of the name")
-    listing.add_argument("--tag")
-    listing.add_argument("--text", help="words spoken (full-text search of the transcripts)")
-    listing.add_argument("--min-duration", type=float, help="seconds")
-    listing.add_argument("--max-duration", type=float, help="seconds")
-    listing.add_argument("--max-mos", type=float, help="calls whose worst MOS fell below this")
-    listing.add_argument(
-        "--alert",
-        choices=["high_jitter", "high_loss", "high_rtt", "low_mos", "no_audio"],
-        help="calls in which this quality alert fired",
-    )
-    listing.add_argument("--limit", type=int, default=50)
-    listing.add_argument("--json", action="store_true", help="one JSON object per line")
-    listing.set_defaults(func=_recordings_list)
-    show = rec_sub.add_parser("show", help="a recording's meta.json")
-    show.add_argument("call_id")
-    show.set_defaults(func=_recordings_show)
-    purge = rec_sub.add_parser("purge", help="delete recordings older than the retention")
-    purge.add_argument("--days", type=int, help="default: retention_days from the config")
-    purge.add_argument("--dry-run", action="store_true", help="list what would be deleted")
-    purge.set_defaults(func=_recordings_purge)
-    reindex = rec_sub.add_parser("reindex", help="rebuild the index from the folders")
-    reindex.set_defaults(func=_recordings_reindex)
-    for action in (listing, show, purge, reindex):
-        action.add_argument("--data-dir", type=Path)
+    add_recordings(sub)
     return parser
 
 
@@ -113,88 +83,6 @@ def _add_revoke(sub: Any) -> None:
     revoke.add_argument("--reason", default="", help="why (kept in the audit log)")
     revoke.add_argument("--data-dir", type=Path)
     revoke.set_defaults(func=_revoke)
-
-
-def _add_bench(sub: Any) -> None:
-    bench = sub.add_parser("bench", help="benchmarks that print JSON")
-    bench_sub = bench.add_subparsers(required=True, metavar="benchmark")
-    relay = bench_sub.add_parser("relay", help="server CPU per forwarded stream vs a naive relay")
-    relay.add_argument(
-        "--calls",
-        type=int,
-        default=5,
-        help="two-party calls (default 5: the most one naive-relay process carries here)",
-    )
-    relay.add_argument("--seconds", type=float, default=20.0)
-    relay.add_argument("--json", action="store_true", help="print only the JSON line")
-    relay.add_argument(
-        "--mode",
-        choices=["both", "forward", "transcode"],
-        help="the forwarding server, the naive baseline, or both "
-        "(default; with --record or --monitor: forward)",
-    )
-    relay.add_argument(
-        "--record",
-        action="store_true",
-        help="also run the forwarding load with recording on; adds record_cpu_ms_per_stream_s",
-    )
-    relay.add_argument(
-        "--monitor",
-        action="store_true",
-        help="also run the forwarding load with a listening supervisor on every call "
-        "(what listening supervisors cost); adds monitor_overhead_pct and "
-        "monitor_cpu_ms_per_supervisor_s",
-    )
-    relay.add_argument(
-        "--rounds",
-        type=int,
-        default=1,
-        help="with --record or --monitor: alternate forward and those runs this many times "
-        "and report the median overhead (the machine's speed drifts more than they cost)",
-    )
-    relay.set_defaults(func=_bench_relay)
-    quality = bench_sub.add_parser(
-        "quality", help="server CPU of measuring every connection once a second"
-    )
-    quality.add_argument("--participants", type=int, default=50)
-    quality.add_argument("--seconds", type=float, default=20.0)
-    quality.add_argument("--json", action="store_true", help="print only the JSON line")
-    quality.set_defaults(func=_bench_quality)
-    transcribe = bench_sub.add_parser(
-        "transcribe", help="live transcription: real time factor and latency of N microphones"
-    )
-    transcribe.add_argument("--streams", type=int, default=2, help="microphones at once")
-    transcribe.add_argument(
-        "--phrases", type=int, default=6, help="support-call phrases each says (~3.5 s each)"
-    )
-    transcribe.add_argument("--workers", type=int, help="the pool's threads (default: cores)")
-    transcribe.add_argument(
-        "--max-streams",
-        type=int,
-        default=64,
-        help="the pool's limit; with --find-capacity, the most tried",
-    )
-    transcribe.add_argument(
-        "--find-capacity",
-        action="store_true",
-        help="try 1, 2, 4, 6, 8, ... streams until the pool falls behind; report the capacity",
-    )
-    transcribe.add_argument(
-        "--warm-spares",
-        type=int,
-        help="warm recognisers the pool keeps ready (default: one per worker)",
-    )
-    transcribe.add_argument("--json", action="store_true", help="print only the JSON line")
-    transcribe.set_defaults(func=_bench_transcribe)
-    join = bench_sub.add_parser(
-        "join", help="how soon an agent who joins a video call late sees the picture"
-    )
-    join.add_argument("--joins", type=int, default=10, help="late joins, one call at a time")
-    join.add_argument(
-        "--lead", type=float, default=2.0, help="seconds the camera sends before the agent joins"
-    )
-    join.add_argument("--json", action="store_true", help="print only the JSON line")
-    join.set_defaults(func=_bench_join)
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -321,8 +209,8 @@ def _revoke(args: argparse.Namespace) -> int:
     import getpass
 
     from callcenter.errors import AuthError
+    from node.audit import AuditLog, AuditRecord
 
-    from .audit import AuditLog, AuditRecord
     from .revocation import RevocationKind, RevocationList
 
     config = _load(args, data_dir=args.data_dir)
@@ -363,183 +251,6 @@ def _revoke(args: argparse.Namespace) -> int:
         audit.close()
         revocations.close()
     print(f"revoked {kind.value} {value}: a running server ends its sockets within 2 s")
-    return 0
-
-
-def _bench_relay(args: argparse.Namespace) -> int:
-    from bench.relay import run_relay_benchmark
-
-    result = asyncio.run(
-        run_relay_benchmark(
-            calls=args.calls,
-            seconds=args.seconds,
-            modes=args.mode or ("forward" if args.record or args.monitor else "both"),
-            record=args.record,
-            monitor=args.monitor,
-            rounds=args.rounds,
-            quiet=args.json,
-        )
-    )
-    print(json.dumps(result), flush=True)
-    return 0
-
-
-def _bench_quality(args: argparse.Namespace) -> int:
-    from bench.quality import run_quality_benchmark
-
-    result = asyncio.run(
-        run_quality_benchmark(participants=args.participants, seconds=args.seconds, quiet=args.json)
-    )
-    print(json.dumps(result), flush=True)
-    return 0 if "error" not in result else 1
-
-
-def _bench_transcribe(args: argparse.Namespace) -> int:
-    from bench.transcribe import run_transcribe_benchmark
-
-    result = asyncio.run(
-        run_transcribe_benchmark(
-            streams=args.streams,
-            phrases=args.phrases,
-            workers=args.workers,
-            max_streams=args.max_streams,
-            find_capacity=args.find_capacity,
-            quiet=args.json,
-            warm_spares=args.warm_spares,
-        )
-    )
-    print(json.dumps(result, ensure_ascii=False), flush=True)
-    return 0 if "error" not in result else 1
-
-
-def _bench_join(args: argparse.Namespace) -> int:
-    from bench.join import run_join_benchmark
-
-    result = asyncio.run(run_join_benchmark(joins=args.joins, lead_s=args.lead, quiet=args.json))
-    print(json.dumps(result), flush=True)
-    return 0 if "error" not in result else 1
-
-
-@contextlib.contextmanager
-def _recording_index(config: Config, *, rebuild_stale: bool = True) -> Iterator[Any]:
-    """The recording index, closed afterwards; a new or outdated one is rebuilt first."""
-    from recording.index import RecordingIndex
-
-    index = RecordingIndex(config.recordings_path / "index.sqlite3")
-    try:
-        if rebuild_stale and index.needs_reindex:
-            index.reindex(config.recordings_path)
-        yield index
-    finally:
-        index.close()
-
-
-def _recordings_list(args: argparse.Namespace) -> int:
-    from recording.index import Query, day_start
-
-    config = _load(args, data_dir=args.data_dir)
-    try:
-        query = Query(
-            since=day_start(args.since) if args.since else None,
-            until=day_start(args.until) if args.until else None,
-            agent=args.agent,
-            customer=args.customer,
-            tag=args.tag,
-            text=args.text,
-            min_duration_s=args.min_duration,
-            max_duration_s=args.max_duration,
-            max_mos=args.max_mos,
-            quality_alert=args.alert,
-            limit=args.limit,
-        )
-    except ValueError as exc:
-        raise ConfigError(f"dates are YYYY-MM-DD: {exc}") from exc
-    with _recording_index(config) as index:
-        rows = index.search(query)
-    # Names come from callers and from recordings of older versions: whatever they
-    # hold is printed escaped, never as raw control or direction characters.
-    for row in rows:
-        if args.json:
-            print(printable_json(row))
-        else:
-            started = time.strftime("%Y-%m-%d %H:%M", time.gmtime(row["started_at"] or 0))
-            print(
-                printable(
-                    f"{row['call_id']}  {started}Z  {row['duration_ms'] / 1000:7.1f}s  "
-                    f"agent={row['agent_name'] or '-'}  customer={row['customer_name'] or '-'}  "
-                    f"tags={','.join(row['tags']) or '-'}"
-                    f"{'  (recovered)' if row['recovered'] else ''}"
-                )
-            )
-    if not args.json:
-        print(f"{len(rows)} recording(s)", file=sys.stderr)
-    return 0
-
-
-def _recordings_show(args: argparse.Namespace) -> int:
-    config = _load(args, data_dir=args.data_dir)
-    with _recording_index(config) as index:
-        row = index.get(args.call_id)
-    if row is None:
-        print(
-            printable(
-                f"kotha: no recording of call {args.call_id} (try: kotha recordings reindex)"
-            ),
-            file=sys.stderr,
-        )
-        return 1
-    text = (Path(row["folder"]) / "meta.json").read_text(encoding="utf-8", errors="replace")
-    try:
-        print(printable_json(json.loads(text), indent=2))
-    except ValueError:  # not JSON (damaged by hand?): shown as it is, escaped
-        print("\n".join(printable(line) for line in text.rstrip("\n").split("\n")))
-    return 0
-
-
-def _recordings_purge(args: argparse.Namespace) -> int:
-    import getpass
-
-    from recording.retention import delete, expired
-
-    from .audit import AuditLog, AuditRecord
-
-    config = _load(args, data_dir=args.data_dir)
-    days = args.days or config.retention_days
-    cutoff = time.time() - days * 86400
-    old = expired(config.recordings_path, cutoff)
-    if args.dry_run:
-        for recording in old:
-            print(printable(f"would delete {recording.call_id}  {recording.folder}"))
-        print(f"{len(old)} recording(s) older than {days} days", file=sys.stderr)
-        return 0
-    audit = AuditLog(config.audit_path)
-    try:
-        with _recording_index(config) as index:
-            for recording in old:
-                # The audit line goes first: no deletion without its record.
-                record = AuditRecord(
-                    actor=f"cli:{getpass.getuser()}",
-                    role="operator",
-                    action="purge_recording",
-                    call_id=recording.call_id,
-                    source="cli",
-                    details={"retention_days": days, "started_at": recording.started_at},
-                )
-                audit.append(record.to_line())
-                delete(recording, config.recordings_path)
-                index.remove(recording.call_id)
-                print(printable(f"deleted {recording.call_id}"))
-    finally:
-        audit.close()
-    print(f"{len(old)} recording(s) older than {days} days deleted", file=sys.stderr)
-    return 0
-
-
-def _recordings_reindex(args: argparse.Namespace) -> int:
-    config = _load(args, data_dir=args.data_dir)
-    with _recording_index(config, rebuild_stale=False) as index:
-        count = index.reindex(config.recordings_path)
-    print(f"indexed {count} recording(s) from {config.recordings_path}")
     return 0
 
 

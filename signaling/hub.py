@@ -28,7 +28,6 @@ from callcenter.errors import (
     TooManySocketsError,
 )
 from callcenter.identity import FLOOR_ROLES, Identity, Role
-from callcenter.in_call import monitor_of
 from callcenter.registry import RegistryError
 from callcenter.states import CallState
 from node.events import NAMESPACE, ClientEvent, ServerEvent
@@ -40,14 +39,15 @@ from node.switchboard import Payload, Switchboard
 
 from .auth import TokenAuthority
 from .revocation import Revocation, RevocationKind
+from .rooms import AGENTS_ROOM, SUPERVISORS_ROOM, agent_room, customer_room, watch_room
 from .schemas import (
+    SCHEMAS,
     AcceptCall,
     AddIceCandidate,
     CallRef,
     CancelCall,
     DeclineCall,
     GetState,
-    Message,
     MonitorCall,
     ReportQuality,
     RequestCall,
@@ -60,32 +60,6 @@ from .schemas import (
 )
 
 logger = logging.getLogger(__name__)
-
-_SCHEMAS: dict[ClientEvent, type[Message]] = {
-    ClientEvent.REQUEST_CALL: RequestCall,
-    ClientEvent.CANCEL_CALL: CancelCall,
-    ClientEvent.SET_AVAILABILITY: SetAvailability,
-    ClientEvent.ACCEPT_CALL: AcceptCall,
-    ClientEvent.DECLINE_CALL: DeclineCall,
-    ClientEvent.JOIN_CALL: CallRef,
-    ClientEvent.SEND_ANSWER: SendAnswer,
-    ClientEvent.ADD_ICE_CANDIDATE: AddIceCandidate,
-    ClientEvent.START_SCREEN_SHARE: CallRef,
-    ClientEvent.STOP_SCREEN_SHARE: CallRef,
-    ClientEvent.SET_TRACK_STATE: SetTrackState,
-    ClientEvent.HANG_UP: CallRef,
-    ClientEvent.TAG_CALL: TagCall,
-    ClientEvent.PAUSE_RECORDING: CallRef,
-    ClientEvent.RESUME_RECORDING: CallRef,
-    ClientEvent.WATCH_CALL: CallRef,
-    ClientEvent.UNWATCH_CALL: CallRef,
-    ClientEvent.MONITOR_CALL: MonitorCall,
-    ClientEvent.SET_MONITOR_MODE: SetMonitorMode,
-    ClientEvent.STOP_MONITORING: CallRef,
-    ClientEvent.GET_STATE: GetState,
-    ClientEvent.REFRESH_TOKEN: GetState,
-    ClientEvent.REPORT_QUALITY: ReportQuality,
-}
 
 
 @dataclass(slots=True)
@@ -121,23 +95,6 @@ class _Socket:
         return True
 
 
-def customer_room(call_id: str) -> str:
-    return f"customer:{call_id}"
-
-
-def agent_room(subject: str) -> str:
-    return f"agent:{subject}"
-
-
-AGENTS_ROOM = "agents"
-SUPERVISORS_ROOM = "supervisors"
-
-
-def watch_room(call_id: str) -> str:
-    """Supervisors watching a call: its transcript (and, later, its quality and audio)."""
-    return f"watch:{call_id}"
-
-
 class CallNamespace(socketio.AsyncNamespace):
     """``/call``: customers and agents in calls."""
 
@@ -169,7 +126,7 @@ class CallNamespace(socketio.AsyncNamespace):
                     "close another tab or window first"
                 )
             try:
-                await self._switchboard.connected(identity)
+                await self._switchboard.connections.connected(identity)
             except RegistryError as exc:
                 self._per_grant.release(identity.grant_id)
                 raise self._switchboard.outage.refusal(exc, "a sign-in") from None
@@ -199,7 +156,7 @@ class CallNamespace(socketio.AsyncNamespace):
         with call_context(identity.call_id):
             logger.info("socket %s connected: %s %s", sid, identity.role.value, identity.subject)
         # A call that ended while this party was away (a restart between): say so.
-        for ended in self._switchboard.endings_for(identity):
+        for ended in self._switchboard.connections.endings_for(identity):
             await self.emit(ServerEvent.CALL_ENDED.value, ended, to=sid)
 
     async def on_disconnect(self, sid: str, *reason: Any) -> None:
@@ -213,7 +170,7 @@ class CallNamespace(socketio.AsyncNamespace):
                 self._staff_sockets -= 1
             logger.info("socket %s disconnected: %s", sid, socket.identity.subject)
             try:
-                await self._switchboard.socket_closed(socket.seat)
+                await self._switchboard.connections.socket_closed(socket.seat)
             except RegistryError as exc:  # the grace timers still run on what the node knows
                 self._switchboard.outage.refusal(exc, f"the close of socket {sid}")
 
@@ -317,7 +274,7 @@ class CallNamespace(socketio.AsyncNamespace):
             raise InvalidMessageError(f"unknown event {event[:64]!r}", field="event") from None
         if len(args) > 1:
             raise InvalidMessageError("send one object per event", field="$")
-        message = parse(_SCHEMAS[client_event], args[0] if args else None)
+        message = parse(SCHEMAS[client_event], args[0] if args else None)
         handler: Callable[[_Socket, Any], Awaitable[Payload | None]] = getattr(
             self, "on_" + client_event.value
         )
@@ -328,7 +285,7 @@ class CallNamespace(socketio.AsyncNamespace):
     # -- events ------------------------------------------------------------
 
     async def on_get_state(self, socket: _Socket, message: GetState) -> Payload:
-        return await self._switchboard.state_for(socket.identity)
+        return await self._switchboard.connections.state_for(socket.identity)
 
     async def on_refresh_token(self, socket: _Socket, message: GetState) -> Payload:
         if socket.identity.role is Role.CUSTOMER:
@@ -346,23 +303,27 @@ class CallNamespace(socketio.AsyncNamespace):
         )
 
     async def on_cancel_call(self, socket: _Socket, message: CancelCall) -> None:
-        await self._switchboard.cancel_call(socket.identity)
+        await self._switchboard.customer_desk.cancel(socket.identity)
 
     async def on_set_availability(self, socket: _Socket, message: SetAvailability) -> Payload:
-        return {"agent": await self._switchboard.set_availability(socket.identity, message.status)}
+        return {
+            "agent": await self._switchboard.agent_desk.set_availability(
+                socket.identity, message.status
+            )
+        }
 
     async def on_accept_call(self, socket: _Socket, message: AcceptCall) -> Payload:
-        call = await self._switchboard.accept_call(socket.identity, message.call_id)
+        call = await self._switchboard.agent_desk.accept(socket.identity, message.call_id)
         return {"call": call_payload(call)}
 
     async def on_decline_call(self, socket: _Socket, message: DeclineCall) -> None:
-        await self._switchboard.decline_call(socket.identity, message.call_id)
+        await self._switchboard.agent_desk.decline(socket.identity, message.call_id)
 
     async def on_join_call(self, socket: _Socket, message: CallRef) -> Payload:
-        return await self._switchboard.join_call(socket.identity, message.call_id)
+        return await self._switchboard.media_signaling.join(socket.identity, message.call_id)
 
     async def on_send_answer(self, socket: _Socket, message: SendAnswer) -> None:
-        await self._switchboard.send_answer(
+        await self._switchboard.media_signaling.answer(
             socket.seat,
             message.call_id,
             message.peer_id,
@@ -382,101 +343,76 @@ class CallNamespace(socketio.AsyncNamespace):
         )
 
     async def on_start_screen_share(self, socket: _Socket, message: CallRef) -> Payload:
-        return await self._switchboard.start_screen_share(socket.identity, message.call_id)
+        return await self._switchboard.media_signaling.start_screen_share(
+            socket.identity, message.call_id
+        )
 
     async def on_stop_screen_share(self, socket: _Socket, message: CallRef) -> None:
-        await self._switchboard.stop_screen_share(socket.identity, message.call_id)
+        await self._switchboard.media_signaling.stop_screen_share(socket.identity, message.call_id)
 
     async def on_set_track_state(self, socket: _Socket, message: SetTrackState) -> None:
-        await self._switchboard.set_track_state(
+        await self._switchboard.media_signaling.set_track_state(
             socket.identity, message.call_id, message.kind, message.enabled
         )
 
     async def on_hang_up(self, socket: _Socket, message: CallRef) -> None:
-        await self._switchboard.hang_up(socket.identity, message.call_id)
+        await self._switchboard.call_controls.hang_up(socket.identity, message.call_id)
 
     async def on_tag_call(self, socket: _Socket, message: TagCall) -> Payload:
         return {
-            "tags": await self._switchboard.tag_call(socket.identity, message.call_id, message.tags)
+            "tags": await self._switchboard.call_controls.tag(
+                socket.identity, message.call_id, message.tags
+            )
         }
 
     async def on_pause_recording(self, socket: _Socket, message: CallRef) -> Payload:
-        return await self._switchboard.set_recording(
+        return await self._switchboard.call_controls.set_recording(
             socket.identity, message.call_id, paused=True, source=socket.source
         )
 
     async def on_resume_recording(self, socket: _Socket, message: CallRef) -> Payload:
-        return await self._switchboard.set_recording(
+        return await self._switchboard.call_controls.set_recording(
             socket.identity, message.call_id, paused=False, source=socket.source
         )
 
     async def on_report_quality(self, socket: _Socket, message: ReportQuality) -> Payload:
         report = message.model_dump(exclude_none=True, exclude={"call_id"})
-        await self._switchboard.report_quality(socket.identity, message.call_id, report)
+        await self._switchboard.call_controls.report_quality(
+            socket.identity, message.call_id, report
+        )
         return {}
 
     async def on_watch_call(self, socket: _Socket, message: CallRef) -> Payload:
-        view = await self._switchboard.watch_call(socket.seat, message.call_id)
+        view = await self._switchboard.supervisor_desk.watch(socket.seat, message.call_id)
         await self.enter_room(socket.sid, watch_room(message.call_id))
         return view
 
     async def on_unwatch_call(self, socket: _Socket, message: CallRef) -> Payload:
         """Stop watching; a monitoring session on the call ends with it."""
-        await self._switchboard.unwatch_call(socket.seat, message.call_id)
+        await self._switchboard.supervisor_desk.unwatch(socket.seat, message.call_id)
         await self.leave_room(socket.sid, watch_room(message.call_id))
         return {}
 
     async def on_monitor_call(self, socket: _Socket, message: MonitorCall) -> Payload:
-        joined = await self._switchboard.monitor_call(socket.seat, message.call_id, message.mode)
+        joined = await self._switchboard.supervisor_desk.monitor(
+            socket.seat, message.call_id, message.mode
+        )
         # Monitoring includes watching: the transcript, quality and the call's news.
         await self.enter_room(socket.sid, watch_room(message.call_id))
         return joined
 
     async def on_set_monitor_mode(self, socket: _Socket, message: SetMonitorMode) -> Payload:
-        return await self._switchboard.set_monitor_mode(socket.seat, message.call_id, message.mode)
+        return await self._switchboard.supervisor_desk.set_mode(
+            socket.seat, message.call_id, message.mode
+        )
 
     async def on_stop_monitoring(self, socket: _Socket, message: CallRef) -> None:
-        await self._switchboard.stop_monitoring(socket.seat, message.call_id)
+        await self._switchboard.supervisor_desk.stop(socket.seat, message.call_id)
 
-    # -- Notifier -----------------------------------------------------------
+    # -- what the notifier asks -------------------------------------------
 
-    async def to_call(self, call_id: str, event: ServerEvent, payload: Payload) -> None:
-        call = self._switchboard.calls.get(call_id)
-        if call is None:
-            return
-        rooms = [customer_room(call_id), watch_room(call_id)]
-        if call.agent is not None:
-            rooms.append(agent_room(call.agent.subject))
-        await self.emit(event.value, payload, to=rooms)
-
-    async def to_participant(
-        self, call_id: str, participant_id: str, event: ServerEvent, payload: Payload
-    ) -> None:
-        call = self._switchboard.calls.get(call_id)
-        if call is None:
-            return
-        if call.customer.participant_id == participant_id:
-            await self.emit(event.value, payload, to=customer_room(call_id))
-        elif call.agent is not None and call.agent.participant_id == participant_id:
-            await self.emit(event.value, payload, to=agent_room(call.agent.subject))
-        elif (monitor := monitor_of(call, participant_id)) is not None:
-            await self.emit(event.value, payload, to=monitor.sid)
-
-    async def to_staff(self, event: ServerEvent, payload: Payload) -> None:
-        await self.emit(event.value, payload, to=SUPERVISORS_ROOM)
+    def has_socket(self, sid: str) -> bool:
+        return sid in self._sockets
 
     def staff_online(self) -> bool:
         return self._staff_sockets > 0
-
-    async def to_socket(self, sid: str, event: ServerEvent, payload: Payload) -> None:
-        if sid in self._sockets:
-            await self.emit(event.value, payload, to=sid)
-
-    async def to_watchers(self, call_id: str, event: ServerEvent, payload: Payload) -> None:
-        await self.emit(event.value, payload, to=watch_room(call_id))
-
-    async def to_agents(self, event: ServerEvent, payload: Payload) -> None:
-        await self.emit(event.value, payload, to=AGENTS_ROOM)
-
-    async def to_agent(self, subject: str, event: ServerEvent, payload: Payload) -> None:
-        await self.emit(event.value, payload, to=agent_room(subject))

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from callcenter.errors import InvalidMessageError
+from node.events import ClientEvent
 
 from .text import plain_text, printable
 
@@ -235,3 +236,31 @@ def parse(model: type[M], data: Any) -> M:
             # Our validators' own words, without pydantic's "Value error, " before them.
             message = str(error.get("ctx", {}).get("error", message))
         raise InvalidMessageError(f"{field}: {message}", field=field) from None
+
+
+# The schema of each client event: the hub parses every message with its own.
+SCHEMAS: dict[ClientEvent, type[Message]] = {
+    ClientEvent.REQUEST_CALL: RequestCall,
+    ClientEvent.CANCEL_CALL: CancelCall,
+    ClientEvent.SET_AVAILABILITY: SetAvailability,
+    ClientEvent.ACCEPT_CALL: AcceptCall,
+    ClientEvent.DECLINE_CALL: DeclineCall,
+    ClientEvent.JOIN_CALL: CallRef,
+    ClientEvent.SEND_ANSWER: SendAnswer,
+    ClientEvent.ADD_ICE_CANDIDATE: AddIceCandidate,
+    ClientEvent.START_SCREEN_SHARE: CallRef,
+    ClientEvent.STOP_SCREEN_SHARE: CallRef,
+    ClientEvent.SET_TRACK_STATE: SetTrackState,
+    ClientEvent.HANG_UP: CallRef,
+    ClientEvent.TAG_CALL: TagCall,
+    ClientEvent.PAUSE_RECORDING: CallRef,
+    ClientEvent.RESUME_RECORDING: CallRef,
+    ClientEvent.WATCH_CALL: CallRef,
+    ClientEvent.UNWATCH_CALL: CallRef,
+    ClientEvent.MONITOR_CALL: MonitorCall,
+    ClientEvent.SET_MONITOR_MODE: SetMonitorMode,
+    ClientEvent.STOP_MONITORING: CallRef,
+    ClientEvent.GET_STATE: GetState,
+    ClientEvent.REFRESH_TOKEN: GetState,
+    ClientEvent.REPORT_QUALITY: ReportQuality,
+}

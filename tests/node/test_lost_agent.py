@@ -79,7 +79,7 @@ async def test_a_lost_agents_customer_goes_first_in_line_and_the_next_agent_take
     rahim = await server.switchboard.registry.agent("rahim")
     assert rahim is not None and rahim.state.value == "away" and rahim.call_id is None
     assert rahim.lost_call == pair.call_id  # his console tells him when he is back
-    queue = server.switchboard.queue_view()
+    queue = server.switchboard.dispatcher.view()
     assert [(c["customer_name"], c["requeued"]) for c in queue["calls"]] == [
         ("Karim", True),
         ("Salma", False),
@@ -138,7 +138,7 @@ async def test_a_requeued_call_the_customer_gives_up_on_ends_as_cancelled_and_le
     switchboard = server.switchboard
     assert switchboard.room_of(pair.call_id) is None
     assert switchboard.recordings.recorder(pair.call_id) is None
-    assert switchboard.waiting() == []
+    assert switchboard.dispatcher.waiting() == []
     assert [t for t in switchboard.tasks._timers if pair.call_id in t] == []
 
 
@@ -155,7 +155,7 @@ async def test_a_call_whose_customer_is_gone_too_ends_as_disconnected(
         "ended",
         "disconnected",
     )
-    assert server.switchboard.waiting() == []
+    assert server.switchboard.dispatcher.waiting() == []
 
 
 async def test_the_lost_agent_coming_back_is_told_their_call_went_to_another_agent(

@@ -110,7 +110,7 @@ async def test_a_burst_of_hang_ups_is_one_round_of_news(switchboard: Switchboard
     assert isinstance(notifier, RecordingNotifier)
     before = Counter(notifier.positions)
     for identity in customers[:100]:  # the first hundred give up at once
-        await switchboard.cancel_call(identity)
+        await switchboard.customer_desk.cancel(identity)
     await _settle()
     told = {
         c.call_id: notifier.positions[c.call_id or ""] - before[c.call_id or ""]
@@ -135,7 +135,7 @@ async def test_one_address_cannot_fill_the_queue(tmp_path: Path) -> None:
             await _customer(board, 99), "audio", "bn", source="198.51.100.7"
         )
         # ...and the flooding address gets a place again when one of its calls leaves.
-        await board.cancel_call(flood[0])
+        await board.customer_desk.cancel(flood[0])
         await board.customer_desk.request(flood[3], "audio", "bn", source="203.0.113.9")
     finally:
         await board.close()
