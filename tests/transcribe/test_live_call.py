@@ -41,9 +41,9 @@ from callcenter.identity import Role
 from media.source import SourceKind
 from node.events import ClientEvent, ServerEvent
 from recording.finalize import read_events
+from tests.api.test_metrics import Scrape, get_metrics
 from tests.conftest import Server, ServerFactory, api_request, connect_call
 from tests.impairment import impaired_customer
-from tests.signaling.test_metrics import Scrape, get_metrics
 from tests.support import SpeechTrack, ToneTrack, participant_media
 from tests.transcribe.conftest import as_48k, speak_korean
 from transcribe.cer import character_error_rate
