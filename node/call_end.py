@@ -59,7 +59,7 @@ async def end_call(
             call = replace(call.moved_to(CallState.ENDED, now), end_reason=reason, ended_by=by)
             board.calls[call_id] = call
         board.journal.record(call, "ended")
-        media = board.take_media(call_id)
+        media = board.media.take(call_id)
         if media is not None:
             summary = media.stop_sampling()
             if summary is not None:

@@ -164,7 +164,7 @@ class MediaSignaling:
         def on_state(participant_id: str, state: PeerState) -> None:
             board.tasks.spawn(self._peer_state(call_id, participant_id, state), "media_state")
 
-        return board.open_room(call_id, on_offer=on_offer, on_state=on_state)
+        return board.media.open_room(call_id, on_offer=on_offer, on_state=on_state)
 
     async def _peer_state(self, call_id: str, participant_id: str, state: PeerState) -> None:
         board = self._board

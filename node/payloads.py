@@ -7,14 +7,12 @@ wire protocol's (docs/protocol.md); browsers and the Python client read them.
 
 from __future__ import annotations
 
-from typing import Any
-
 from callcenter.states import CallState
 from callcenter.values import AgentValue, CallValue, MonitorValue, ParticipantValue
 from media.monitor import MonitorMode
 from media.peer import Offer
 
-Payload = dict[str, Any]
+from .notifier import Payload
 
 SUPERVISOR = "supervisor"
 

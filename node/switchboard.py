@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aiortc import RTCConfiguration
@@ -41,8 +41,6 @@ from callcenter.values import (
     ParticipantValue,
 )
 from media import aiortc_compat
-from media.ice_policy import CandidatePolicy
-from media.peer import Offer, PeerState
 from media.room import MediaPlane, Room, default_configuration
 from media.router import Router
 from node.agent_queue import AgentQueue
@@ -66,6 +64,7 @@ from .customer_desk import CustomerDesk
 from .dispatcher import Dispatcher
 from .floor import Floor
 from .limits import RateLimiter
+from .media_host import MediaHost
 from .media_signaling import MediaSignaling
 from .monitoring import Monitoring
 from .outage import RegistryOutage
@@ -115,11 +114,11 @@ class Switchboard:
         self.presence = Presence()
         # Refusals while the registry cannot be reached, and the operators told.
         self.outage = RegistryOutage()
-        # What moves each call's media: the router; a benchmark passes its baseline.
-        self._plane_factory = plane_factory
         self.notifier: Notifier = notifier if notifier is not None else _Unwired()
-        self._configuration_factory = configuration_factory
-        self._media: dict[str, CallMedia] = {}
+        # The media of this node's calls, made with its settings.
+        self.media = MediaHost(
+            config, configuration_factory=configuration_factory, plane_factory=plane_factory
+        )
         # Quality summaries of the calls this node carried, once ended (GET .../quality).
         self.summaries: dict[str, dict[str, Any]] = {}
         self.recordings = CallRecordings(config.recordings_path, enabled=config.recording_enabled)
@@ -157,11 +156,6 @@ class Switchboard:
         self.customer_desk = CustomerDesk(self)
         self.call_controls = CallControls(self)
         self.supervisor_desk = SupervisorDesk(self)
-        networks = config.candidate_networks
-        # Which addresses a client's ICE candidates may make this server contact.
-        self._candidate_policy = CandidatePolicy(
-            networks=None if networks is None else tuple(networks)
-        )
         self._joins = RateLimiter(config.joins_per_min / 60, max(3.0, config.joins_per_min / 4))
         self.draining = False
         """Set on SIGTERM: no new calls; the live ones are ending."""
@@ -283,15 +277,7 @@ class Switchboard:
         return room
 
     def room_of(self, call_id: str) -> Room | None:
-        media = self._media.get(call_id)
-        return media.room if media is not None else None
-
-    def media_of(self, call_id: str) -> CallMedia:
-        """The call's media on this node (a call taken by an agent that has not ended)."""
-        media = self._media.get(call_id)
-        if media is None:
-            raise NotFoundError(f"call {call_id} has no media here; it is not active")
-        return media
+        return self.media.room_of(call_id)
 
     def live_calls(self) -> list[CallValue]:
         return [c for c in self.calls.values() if c.state is not CallState.ENDED]
@@ -322,24 +308,6 @@ class Switchboard:
         identity.require(Role.CUSTOMER, Role.AGENT)
         call = self.visible_call(identity, call_id)
         return call, access.party_of(identity, call)
-
-    def open_room(
-        self,
-        call_id: str,
-        *,
-        on_offer: Callable[[str, Offer], Awaitable[None]],
-        on_state: Callable[[str, PeerState], None],
-    ) -> Room:
-        """A media room for the call on this node, with this node's media settings."""
-        return Room(
-            call_id,
-            on_offer=on_offer,
-            on_state=on_state,
-            configuration_factory=self._configuration_factory,
-            plane=self._plane_factory(),
-            answer_timeout=self.config.answer_timeout_s,
-            candidate_policy=self._candidate_policy,
-        )
 
     async def party_changed(self, call_id: str, participant_id: str, **fields: Any) -> None:
         """A party's presence or media changed: the registry, then whoever sees them."""
@@ -391,7 +359,7 @@ class Switchboard:
     async def open_media(self, call: CallValue) -> CallValue:
         """The call's media opens on this node: its room, with the recording, quality and
         transcription wired in (its first agent has just taken it)."""
-        media = self._media[call.call_id] = CallMedia(
+        media = CallMedia(
             call,
             self.media_signaling.new_room(call.call_id),
             known=self.calls.get,
@@ -400,13 +368,10 @@ class Switchboard:
             transcription=self.transcription,
             tasks=self.tasks,
         )
+        self.media.add(media)
         if media.recording_state != call.recording_state:
             return await self.recording_is(call.call_id, media.recording_state) or call
         return call
-
-    def take_media(self, call_id: str) -> CallMedia | None:
-        """The call's media, no longer this node's to serve (the call ended)."""
-        return self._media.pop(call_id, None)
 
     async def _sweep(self) -> None:
         await call_end.sweep(self)

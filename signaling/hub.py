@@ -7,11 +7,8 @@ sends can raise into python-socketio or leave a call half-done.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import socketio
@@ -27,18 +24,16 @@ from callcenter.errors import (
     TokenRevokedError,
     TooManySocketsError,
 )
-from callcenter.identity import FLOOR_ROLES, Identity, Role
+from callcenter.identity import FLOOR_ROLES, Role
 from callcenter.registry import RegistryError
 from callcenter.states import CallState
 from node.events import NAMESPACE, ClientEvent, ServerEvent
 from node.limits import Tally
 from node.logs import call_context
-from node.monitoring import Seat
 from node.payloads import call_payload
 from node.switchboard import Payload, Switchboard
 
 from .auth import TokenAuthority
-from .revocation import Revocation, RevocationKind
 from .rooms import AGENTS_ROOM, SUPERVISORS_ROOM, agent_room, customer_room, watch_room
 from .schemas import (
     SCHEMAS,
@@ -58,41 +53,9 @@ from .schemas import (
     TagCall,
     parse,
 )
+from .sessions import SessionEnds, SocketSession
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class _Socket:
-    """One signed-in socket and its message budget (a token bucket).
-
-    A browser sends a burst of ICE candidates and a few clicks; a client that
-    sends more than the config allows is broken or hostile.
-    """
-
-    identity: Identity
-    source: str | None
-    rate: float
-    burst: float
-    tokens: float = 0.0
-    refilled: float = field(default_factory=time.monotonic)
-    sid: str = ""
-
-    def __post_init__(self) -> None:
-        self.tokens = self.burst
-
-    @property
-    def seat(self) -> Seat:
-        return Seat(self.identity, self.sid, self.source)
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.refilled) * self.rate)
-        self.refilled = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 class CallNamespace(socketio.AsyncNamespace):
@@ -102,14 +65,11 @@ class CallNamespace(socketio.AsyncNamespace):
         super().__init__(NAMESPACE)
         self._switchboard = switchboard
         self._authority = authority
-        self._sockets: dict[str, _Socket] = {}
+        self._sockets: dict[str, SocketSession] = {}
         self._staff_sockets = 0
         # Sockets open on each grant (a token and the tokens refreshed from it).
         self._per_grant = Tally(switchboard.config.max_sockets_per_token)
-        self._expiry: dict[str, asyncio.TimerHandle] = {}
-        self._ending: dict[str, asyncio.Task[None]] = {}
-        if authority.revocations is not None:
-            authority.revocations.on_revoked(self._revoked)
+        self._sessions = SessionEnds(authority, self._sockets, self._close)
 
     # -- socket.io entry points ------------------------------------------
 
@@ -137,14 +97,14 @@ class CallNamespace(socketio.AsyncNamespace):
             logger.info("refused socket %s: %s", sid, exc.message)
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_wire()) from None
         config = self._switchboard.config
-        self._sockets[sid] = _Socket(
+        self._sockets[sid] = SocketSession(
             identity,
             environ.get("kotha.address"),
             config.socket_rate_per_s,
             config.socket_rate_burst,
             sid=sid,
         )
-        self._expire_at(sid, identity)
+        self._sessions.expire_at(sid, identity)
         if identity.role is Role.CUSTOMER:
             await self.enter_room(sid, customer_room(identity.call_id or ""))
         elif identity.role in FLOOR_ROLES:
@@ -161,9 +121,7 @@ class CallNamespace(socketio.AsyncNamespace):
 
     async def on_disconnect(self, sid: str, *reason: Any) -> None:
         socket = self._sockets.pop(sid, None)
-        timer = self._expiry.pop(sid, None)
-        if timer is not None:
-            timer.cancel()
+        self._sessions.forget(sid)
         if socket is not None:
             self._per_grant.release(socket.identity.grant_id)
             if socket.identity.role in FLOOR_ROLES:
@@ -182,7 +140,7 @@ class CallNamespace(socketio.AsyncNamespace):
             return {"ok": True, **(await self._dispatch(sid, event, args[1:]))}
         except AuthError as exc:
             if isinstance(exc, TokenExpiredError | TokenRevokedError):
-                self._end_session(sid, exc)
+                self._sessions.end(sid, exc)
             return {"ok": False, "error": exc.to_wire()}
         except KothaError as exc:
             return {"ok": False, "error": exc.to_wire()}
@@ -198,49 +156,6 @@ class CallNamespace(socketio.AsyncNamespace):
 
     # -- the sign-in behind each socket --------------------------------------
 
-    def _expire_at(self, sid: str, identity: Identity) -> None:
-        """End the socket's session when its token expires (unless refreshed before)."""
-        old = self._expiry.pop(sid, None)
-        if old is not None:
-            old.cancel()
-        delay = max(0.0, identity.expires_at - time.time())
-        expired = TokenExpiredError("your sign-in has expired; sign in again")
-        self._expiry[sid] = asyncio.get_running_loop().call_later(
-            delay, self._end_session, sid, expired
-        )
-
-    def _check_session(self, socket: _Socket) -> None:
-        """Every event: the token behind the socket must still be valid."""
-        identity = socket.identity
-        if identity.expires_at <= time.time():
-            raise TokenExpiredError("your sign-in has expired; sign in again")
-        revocations = self._authority.revocations
-        if revocations is not None and revocations.revoked(identity.grant):
-            raise TokenRevokedError("your sign-in was revoked by an administrator")
-
-    def _revoked(self, revocation: Revocation) -> None:
-        field_of = {
-            RevocationKind.GRANT: lambda i: i.grant_id,
-            RevocationKind.SUBJECT: lambda i: i.subject,
-            RevocationKind.ROLE: lambda i: i.role.value,
-        }[revocation.kind]
-        ended = TokenRevokedError("your sign-in was revoked by an administrator")
-        for sid, socket in list(self._sockets.items()):
-            identity = socket.identity
-            if field_of(identity) == revocation.value and (
-                revocation.kind is RevocationKind.GRANT
-                or identity.granted_at <= revocation.revoked_at
-            ):
-                self._end_session(sid, ended)
-
-    def _end_session(self, sid: str, why: AuthError) -> None:
-        """Tell the socket why its session ended, then close it (a task owned by the hub)."""
-        if sid not in self._sockets or sid in self._ending:
-            return
-        task = asyncio.get_running_loop().create_task(self._close(sid, why), name=f"end:{sid}")
-        self._ending[sid] = task
-        task.add_done_callback(lambda _: self._ending.pop(sid, None))
-
     async def _close(self, sid: str, why: AuthError) -> None:
         socket = self._sockets.get(sid)
         if socket is None:
@@ -251,13 +166,7 @@ class CallNamespace(socketio.AsyncNamespace):
 
     async def close(self) -> None:
         """Stop the expiry timers and the session-ending tasks (the app is shutting down)."""
-        for timer in self._expiry.values():
-            timer.cancel()
-        self._expiry.clear()
-        tasks = list(self._ending.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._sessions.close()
 
     async def _dispatch(self, sid: str, event: str, args: tuple[Any, ...]) -> Payload:
         socket = self._sockets.get(sid)
@@ -265,7 +174,7 @@ class CallNamespace(socketio.AsyncNamespace):
             raise InvalidMessageError("this socket is not signed in")
         if not socket.take():
             raise RateLimitedError("too many messages; slow down")
-        self._check_session(socket)
+        self._sessions.check(socket)
         if not isinstance(event, str):
             raise InvalidMessageError("an event's name must be a string", field="event")
         try:
@@ -275,7 +184,7 @@ class CallNamespace(socketio.AsyncNamespace):
         if len(args) > 1:
             raise InvalidMessageError("send one object per event", field="$")
         message = parse(SCHEMAS[client_event], args[0] if args else None)
-        handler: Callable[[_Socket, Any], Awaitable[Payload | None]] = getattr(
+        handler: Callable[[SocketSession, Any], Awaitable[Payload | None]] = getattr(
             self, "on_" + client_event.value
         )
         call_id = getattr(message, "call_id", None) or socket.identity.call_id
@@ -284,45 +193,45 @@ class CallNamespace(socketio.AsyncNamespace):
 
     # -- events ------------------------------------------------------------
 
-    async def on_get_state(self, socket: _Socket, message: GetState) -> Payload:
+    async def on_get_state(self, socket: SocketSession, message: GetState) -> Payload:
         return await self._switchboard.connections.state_for(socket.identity)
 
-    async def on_refresh_token(self, socket: _Socket, message: GetState) -> Payload:
+    async def on_refresh_token(self, socket: SocketSession, message: GetState) -> Payload:
         if socket.identity.role is Role.CUSTOMER:
             call = self._switchboard.visible_call(socket.identity, socket.identity.call_id or "")
             if call.state is CallState.ENDED:
                 raise CallStateError("the call has ended; its token is not renewed")
         token = self._authority.refresh(socket.identity)
         socket.identity = self._authority.verify(token)
-        self._expire_at(socket.sid, socket.identity)
+        self._sessions.expire_at(socket.sid, socket.identity)
         return {"token": token, "expires_at": socket.identity.expires_at}
 
-    async def on_request_call(self, socket: _Socket, message: RequestCall) -> Payload:
+    async def on_request_call(self, socket: SocketSession, message: RequestCall) -> Payload:
         return await self._switchboard.customer_desk.request(
             socket.identity, message.media, message.language, socket.source, name=message.name
         )
 
-    async def on_cancel_call(self, socket: _Socket, message: CancelCall) -> None:
+    async def on_cancel_call(self, socket: SocketSession, message: CancelCall) -> None:
         await self._switchboard.customer_desk.cancel(socket.identity)
 
-    async def on_set_availability(self, socket: _Socket, message: SetAvailability) -> Payload:
+    async def on_set_availability(self, socket: SocketSession, message: SetAvailability) -> Payload:
         return {
             "agent": await self._switchboard.agent_desk.set_availability(
                 socket.identity, message.status
             )
         }
 
-    async def on_accept_call(self, socket: _Socket, message: AcceptCall) -> Payload:
+    async def on_accept_call(self, socket: SocketSession, message: AcceptCall) -> Payload:
         call = await self._switchboard.agent_desk.accept(socket.identity, message.call_id)
         return {"call": call_payload(call)}
 
-    async def on_decline_call(self, socket: _Socket, message: DeclineCall) -> None:
+    async def on_decline_call(self, socket: SocketSession, message: DeclineCall) -> None:
         await self._switchboard.agent_desk.decline(socket.identity, message.call_id)
 
-    async def on_join_call(self, socket: _Socket, message: CallRef) -> Payload:
+    async def on_join_call(self, socket: SocketSession, message: CallRef) -> Payload:
         return await self._switchboard.media_signaling.join(socket.identity, message.call_id)
 
-    async def on_send_answer(self, socket: _Socket, message: SendAnswer) -> None:
+    async def on_send_answer(self, socket: SocketSession, message: SendAnswer) -> None:
         await self._switchboard.media_signaling.answer(
             socket.seat,
             message.call_id,
@@ -331,7 +240,7 @@ class CallNamespace(socketio.AsyncNamespace):
             message.description.sdp,
         )
 
-    async def on_add_ice_candidate(self, socket: _Socket, message: AddIceCandidate) -> None:
+    async def on_add_ice_candidate(self, socket: SocketSession, message: AddIceCandidate) -> None:
         candidate = message.candidate
         await self._switchboard.media_signaling.add_ice_candidate(
             socket.seat,
@@ -342,58 +251,58 @@ class CallNamespace(socketio.AsyncNamespace):
             index=candidate.sdpMLineIndex if candidate else None,
         )
 
-    async def on_start_screen_share(self, socket: _Socket, message: CallRef) -> Payload:
+    async def on_start_screen_share(self, socket: SocketSession, message: CallRef) -> Payload:
         return await self._switchboard.media_signaling.start_screen_share(
             socket.identity, message.call_id
         )
 
-    async def on_stop_screen_share(self, socket: _Socket, message: CallRef) -> None:
+    async def on_stop_screen_share(self, socket: SocketSession, message: CallRef) -> None:
         await self._switchboard.media_signaling.stop_screen_share(socket.identity, message.call_id)
 
-    async def on_set_track_state(self, socket: _Socket, message: SetTrackState) -> None:
+    async def on_set_track_state(self, socket: SocketSession, message: SetTrackState) -> None:
         await self._switchboard.media_signaling.set_track_state(
             socket.identity, message.call_id, message.kind, message.enabled
         )
 
-    async def on_hang_up(self, socket: _Socket, message: CallRef) -> None:
+    async def on_hang_up(self, socket: SocketSession, message: CallRef) -> None:
         await self._switchboard.call_controls.hang_up(socket.identity, message.call_id)
 
-    async def on_tag_call(self, socket: _Socket, message: TagCall) -> Payload:
+    async def on_tag_call(self, socket: SocketSession, message: TagCall) -> Payload:
         return {
             "tags": await self._switchboard.call_controls.tag(
                 socket.identity, message.call_id, message.tags
             )
         }
 
-    async def on_pause_recording(self, socket: _Socket, message: CallRef) -> Payload:
+    async def on_pause_recording(self, socket: SocketSession, message: CallRef) -> Payload:
         return await self._switchboard.call_controls.set_recording(
             socket.identity, message.call_id, paused=True, source=socket.source
         )
 
-    async def on_resume_recording(self, socket: _Socket, message: CallRef) -> Payload:
+    async def on_resume_recording(self, socket: SocketSession, message: CallRef) -> Payload:
         return await self._switchboard.call_controls.set_recording(
             socket.identity, message.call_id, paused=False, source=socket.source
         )
 
-    async def on_report_quality(self, socket: _Socket, message: ReportQuality) -> Payload:
+    async def on_report_quality(self, socket: SocketSession, message: ReportQuality) -> Payload:
         report = message.model_dump(exclude_none=True, exclude={"call_id"})
         await self._switchboard.call_controls.report_quality(
             socket.identity, message.call_id, report
         )
         return {}
 
-    async def on_watch_call(self, socket: _Socket, message: CallRef) -> Payload:
+    async def on_watch_call(self, socket: SocketSession, message: CallRef) -> Payload:
         view = await self._switchboard.supervisor_desk.watch(socket.seat, message.call_id)
         await self.enter_room(socket.sid, watch_room(message.call_id))
         return view
 
-    async def on_unwatch_call(self, socket: _Socket, message: CallRef) -> Payload:
+    async def on_unwatch_call(self, socket: SocketSession, message: CallRef) -> Payload:
         """Stop watching; a monitoring session on the call ends with it."""
         await self._switchboard.supervisor_desk.unwatch(socket.seat, message.call_id)
         await self.leave_room(socket.sid, watch_room(message.call_id))
         return {}
 
-    async def on_monitor_call(self, socket: _Socket, message: MonitorCall) -> Payload:
+    async def on_monitor_call(self, socket: SocketSession, message: MonitorCall) -> Payload:
         joined = await self._switchboard.supervisor_desk.monitor(
             socket.seat, message.call_id, message.mode
         )
@@ -401,12 +310,12 @@ class CallNamespace(socketio.AsyncNamespace):
         await self.enter_room(socket.sid, watch_room(message.call_id))
         return joined
 
-    async def on_set_monitor_mode(self, socket: _Socket, message: SetMonitorMode) -> Payload:
+    async def on_set_monitor_mode(self, socket: SocketSession, message: SetMonitorMode) -> Payload:
         return await self._switchboard.supervisor_desk.set_mode(
             socket.seat, message.call_id, message.mode
         )
 
-    async def on_stop_monitoring(self, socket: _Socket, message: CallRef) -> None:
+    async def on_stop_monitoring(self, socket: SocketSession, message: CallRef) -> None:
         await self._switchboard.supervisor_desk.stop(socket.seat, message.call_id)
 
     # -- what the notifier asks -------------------------------------------
