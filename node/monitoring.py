@@ -3,10 +3,7 @@
 A monitoring session belongs to one supervisor's socket and one call. Each
 start, mode change and end is written to the audit log before it takes
 effect (an action that cannot be audited is refused) and onto the call's
-recording timeline. Who is told what follows ``media.monitor``: the agent
-always knows who is monitoring and how (``monitor_updated``); the customer
-hears of a supervisor only when they barge in (``participant_updated``) and
-when they stop (``participant_left``), and never otherwise.
+recording timeline. Who is told what: :mod:`node.monitoring_news`.
 
 Ending a session is the one audited action that is not refused when the
 audit log fails: refusing it would keep a supervisor listening. The failure
@@ -40,7 +37,8 @@ from recording.timeline import EntryType
 from .audit import AuditError, AuditLog, AuditRecord
 from .ice import ice_servers_for
 from .monitoring_change import MonitoringChange
-from .payloads import barging_payload, call_payload, monitor_payload
+from .monitoring_news import MonitoringNews, monitors_of
+from .payloads import barging_payload, call_payload
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +81,7 @@ class Monitoring:
         self._audit = audit
         self._recordings = recordings
         self._notifier = notifier
-        self._changed = changed
+        self._news = MonitoringNews(notifier, changed)
         # Sessions being audited, supervisor -> call: a second start racing one is refused,
         # and they count towards the call's limit.
         self._starting: dict[str, str] = {}
@@ -128,7 +126,7 @@ class Monitoring:
             mode_since=now,
         )
         self._starting[identity.subject] = call_id
-        started = _change(EntryType.MONITOR_STARTED, call_id, monitor)
+        started = MonitoringChange.of(EntryType.MONITOR_STARTED, call_id, monitor)
         try:
             await self._audit_record(seat, started)
         finally:
@@ -151,7 +149,7 @@ class Monitoring:
                 raise MediaRequestError(f"monitoring could not start: {exc}") from exc
             logger.info("Call(%s) %s monitors (%s)", call_id, identity.subject, mode.value)
             self._on_timeline(started)
-        await self._announce(call, monitor, was=None)
+        await self._news.announce(call, monitor, was=None)
         return self._joined(call, monitor, peer.peer_id)
 
     async def _reconnect(
@@ -186,7 +184,7 @@ class Monitoring:
             room = self._room_of(call_id)
             if room is None:
                 raise CallStateError("the call has no media any more")
-            changed = _change(
+            changed = MonitoringChange.of(
                 EntryType.MONITOR_MODE_CHANGED, call_id, monitor, mode=mode, previous=was
             )
             await self._audit_record(seat, changed)
@@ -209,7 +207,7 @@ class Monitoring:
                     mode.value,
                 )
                 self._on_timeline(changed)
-            await self._announce(call, monitor, was=was)
+            await self._news.announce(call, monitor, was=was)
         return {"mode": monitor.mode.value, "changed_at": monitor.mode_since}
 
     async def stop(self, seat: Seat, call_id: str) -> None:
@@ -250,7 +248,7 @@ class Monitoring:
                 ServerEvent.PARTICIPANT_UPDATED,
                 {"call_id": call.call_id, "participant": barging_payload(monitor)},
             )
-        await self._tell_staff(call)
+        await self._news.tell_staff(call)
 
     # -- lookups -----------------------------------------------------------
 
@@ -277,7 +275,7 @@ class Monitoring:
 
     @staticmethod
     def monitors_of(call: CallValue) -> list[dict[str, object]]:
-        return [monitor_payload(m) for m in call.monitors]
+        return monitors_of(call)
 
     # -- internals ---------------------------------------------------------
 
@@ -331,18 +329,20 @@ class Monitoring:
             if room is not None:
                 await room.leave(monitor.participant_id)
             logger.info("Call(%s) %s stopped monitoring: %s", call_id, monitor.subject, reason)
-            self._on_timeline(_change(EntryType.MONITOR_ENDED, call_id, monitor, reason=reason))
+            self._on_timeline(
+                MonitoringChange.of(EntryType.MONITOR_ENDED, call_id, monitor, reason=reason)
+            )
         notifier = self._notifier()
         await notifier.to_socket(
             monitor.sid,
             ServerEvent.MONITOR_ENDED,
             {"call_id": call_id, "participant_id": monitor.participant_id, "reason": reason},
         )
-        await self._announce(call, monitor, was=monitor.mode, ended=True)
+        await self._news.announce(call, monitor, was=monitor.mode, ended=True)
 
     async def _end_record(self, call_id: str, monitor: MonitorValue, reason: str) -> None:
         try:
-            ended = _change(
+            ended = MonitoringChange.of(
                 EntryType.MONITOR_ENDED,
                 call_id,
                 monitor,
@@ -366,69 +366,3 @@ class Monitoring:
                 call_id,
                 monitor.subject,
             )
-
-    async def _announce(
-        self,
-        call: CallValue,
-        monitor: MonitorValue,
-        *,
-        was: MonitorMode | None,
-        ended: bool = False,
-    ) -> None:
-        """Tell the agent and staff who monitors now; tell the customer only of a barge."""
-        notifier = self._notifier()
-        if call.state is not CallState.ENDED:
-            barging = monitor.mode is MonitorMode.BARGE and not ended
-            if barging and was is not MonitorMode.BARGE:
-                await notifier.to_call(
-                    call.call_id,
-                    ServerEvent.PARTICIPANT_UPDATED,
-                    {"call_id": call.call_id, "participant": barging_payload(monitor)},
-                )
-            elif was is MonitorMode.BARGE and not barging:
-                await notifier.to_call(
-                    call.call_id,
-                    ServerEvent.PARTICIPANT_LEFT,
-                    {
-                        "call_id": call.call_id,
-                        "participant_id": monitor.participant_id,
-                        "role": Role.SUPERVISOR.value,
-                        "name": monitor.name,
-                    },
-                )
-            await self._tell_staff(call)
-        self._changed()
-
-    async def _tell_staff(self, call: CallValue) -> None:
-        """The agent and the watchers get the whole list of who monitors, and how."""
-        notifier = self._notifier()
-        payload: Payload = {"call_id": call.call_id, "monitors": self.monitors_of(call)}
-        if call.agent is not None:
-            await notifier.to_participant(
-                call.call_id, call.agent.participant_id, ServerEvent.MONITOR_UPDATED, payload
-            )
-        await notifier.to_watchers(call.call_id, ServerEvent.MONITOR_UPDATED, payload)
-
-
-def _change(
-    step: EntryType,
-    call_id: str,
-    monitor: MonitorValue,
-    *,
-    mode: MonitorMode | None = None,
-    previous: MonitorMode | None = None,
-    reason: str | None = None,
-    duration_s: float | None = None,
-) -> MonitoringChange:
-    """``monitor``'s session taking ``step`` (in ``mode``, default its own)."""
-    return MonitoringChange(
-        step,
-        call_id,
-        monitor.participant_id,
-        monitor.subject,
-        monitor.name,
-        mode or monitor.mode,
-        previous,
-        reason,
-        duration_s,
-    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from callcenter.values import MonitorValue
 from media.monitor import MonitorMode
 from recording.timeline import EntryType
 
@@ -29,6 +30,31 @@ class MonitoringChange:
     previous: MonitorMode | None = None  # a mode change: the mode before
     reason: str | None = None  # an end: stopped, page_closed, call_ended, agent_lost, failed
     duration_s: float | None = None  # an end: how long the session lasted
+
+    @classmethod
+    def of(
+        cls,
+        step: EntryType,
+        call_id: str,
+        monitor: MonitorValue,
+        *,
+        mode: MonitorMode | None = None,
+        previous: MonitorMode | None = None,
+        reason: str | None = None,
+        duration_s: float | None = None,
+    ) -> MonitoringChange:
+        """``monitor``'s session taking ``step`` (in ``mode``, default its own)."""
+        return cls(
+            step,
+            call_id,
+            monitor.participant_id,
+            monitor.subject,
+            monitor.name,
+            mode or monitor.mode,
+            previous,
+            reason,
+            duration_s,
+        )
 
     def __post_init__(self) -> None:
         if self.step not in STEPS:
