@@ -13,6 +13,9 @@ The speech is encoded once, before the run, and every microphone sends the
 same frames (each stream decodes and recognises its own). The microphones
 start a little apart (spread over one phrase), so they are not in lock-step,
 and each hangs up (``pool.remove``) when it has said everything.
+The speech is made by :mod:`bench.speech`, each microphone is a
+:class:`~bench.microphone.Microphone`, and the figures of one recogniser alone
+(``endpoint``, ``warm_start``) come from :mod:`bench.recognizer_figures`.
 
 The figures:
 
@@ -67,58 +70,26 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import fractions
-import math
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import wave
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from aiortc.codecs.opus import OpusEncoder
-from av import AudioFrame
 
-from media.source import EncodedFrame
 from node.transcription import TICK_S
-from transcribe.decoder import OpusDecoder
-from transcribe.errors import CapacityError, TranscribeError
+from transcribe.errors import TranscribeError
 from transcribe.keywords import KeywordSpotter
 from transcribe.models import ModelCatalog
 from transcribe.pool import TranscriptionPool
-from transcribe.recognizer import BYTES_PER_SAMPLE, Final, Partial, StreamRecognizer
-from transcribe.recognizer import SAMPLE_RATE as RECOGNIZER_RATE
-from transcribe.spares import SpareRecognizers
-from transcribe.speaker import Result, SpeakerStream
-from transcribe.utterance import PartialText, Speaker, Utterance
+from transcribe.utterance import PartialText, Utterance
 
 from .measure import machine_busy_seconds, machine_info, percentile, spread
+from .microphone import Microphone
+from .recognizer_figures import endpoint_figures, warm_start_figures
+from .speech import LANGUAGE, PHRASES, Speech, synthesize
 
-PHRASES = (
-    "안녕하세요",
-    "주문 번호를 알려 주세요",
-    "배송이 늦어서 죄송합니다",
-    "환불해 드리겠습니다",
-    "잠시만 기다려 주세요",
-    "좋은 하루 되세요",
-)
-LANGUAGE = "ko"
-SAMPLE_RATE = 48000
-FRAME_SAMPLES = 960  # 20 ms, what browsers send
-FRAME_MS = 1000 * FRAME_SAMPLES // SAMPLE_RATE
-TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
-LEAD_S = 0.5  # silence before the first phrase
-GAP_S = 1.5  # silence after each phrase
-SPEECH_LEVEL = 0.02  # of the phrase's peak: louder samples are speech
-# A microphone's noise floor under the speech, in dBFS (a quiet room through a browser's
-# noise suppression): far below what the recogniser counts as a voice.
-NOISE_DBFS = -60.0
-NOISE_SEED = 7
 PROBE_S = 0.010
 MAX_LAG_S = 2.0  # --find-capacity stops once the pool runs this far behind live (p95)
 GOAL_FINAL_MS_P95 = 800.0  # a final utterance within this of the end of speech, at p95
@@ -128,271 +99,6 @@ GOAL_LOOP_LAG_MS_P99 = 50.0
 BEHIND_S = 2.0  # the pool's defaults, as the server's config has them
 GIVE_UP_S = 20.0
 MAX_STREAMS = 64
-WARM_START_ROUNDS = 5  # cold and warm recognisers, alternated
-WARM_START_S = 2.0  # of the speech each one's first feed holds
-
-
-@dataclass(frozen=True, slots=True)
-class Phrase:
-    """Where one phrase's speech lies, in frames of the Opus stream."""
-
-    text: str
-    first: int  # frame holding its first speech sample
-    last: int  # frame holding its last one
-
-
-@dataclass(frozen=True, slots=True)
-class Speech:
-    """The phrases, spoken, as the Opus frames a WebRTC sender would send."""
-
-    packets: list[bytes]
-    timestamps: list[int]
-    phrases: list[Phrase]
-
-    @property
-    def audio_s(self) -> float:
-        return len(self.packets) * FRAME_MS / 1000
-
-    @property
-    def phrase_period_s(self) -> float:
-        return self.audio_s / len(self.phrases)
-
-    def boundaries_ms(self) -> list[float]:
-        """Where each phrase's share of the timeline begins: halfway through the silence before."""
-        edges = [0.0]
-        for before, after in zip(self.phrases, self.phrases[1:], strict=False):
-            edges.append((before.last + 1 + after.first) * FRAME_MS / 2)
-        return [*edges, math.inf]
-
-
-def synthesize(
-    phrases: Sequence[str], folder: Path, *, noise_dbfs: float | None = NOISE_DBFS
-) -> Speech:
-    """``phrases`` spoken by espeak-ng's Korean voice, each followed by silence, Opus-encoded.
-
-    A real microphone never gives exact zeros: the speech gets a faint noise floor
-    (``noise_dbfs``, the same noise every run; ``None``: digital silence).
-    """
-    for tool in ("espeak-ng", "sox"):
-        if shutil.which(tool) is None:
-            raise RuntimeError(f"{tool} is not installed (apt-get install espeak-ng sox)")
-    parts: list[np.ndarray] = [np.zeros(int(LEAD_S * SAMPLE_RATE), dtype=np.int16)]
-    bounds: list[tuple[int, int]] = []
-    at = len(parts[0])
-    for n, text in enumerate(phrases):
-        raw, part = folder / f"phrase-{n}.raw.wav", folder / f"phrase-{n}.wav"
-        subprocess.run(["espeak-ng", "-v", LANGUAGE, "-w", str(raw), text], check=True)
-        # -D: no dither, so every run hears the same samples (Vosk's words move with them).
-        subprocess.run(
-            ["sox", "-D", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(part)],
-            check=True,
-        )
-        samples = _read_wav(part)
-        level = np.abs(samples.astype(np.int32))
-        loud = np.flatnonzero(level > SPEECH_LEVEL * level.max())
-        bounds.append((at + int(loud[0]), at + int(loud[-1])))
-        parts += [samples, np.zeros(int(GAP_S * SAMPLE_RATE), dtype=np.int16)]
-        at += len(samples) + int(GAP_S * SAMPLE_RATE)
-    audio = np.concatenate(parts)
-    if noise_dbfs is not None:
-        noise = np.random.default_rng(NOISE_SEED).normal(
-            0, 32768 * 10 ** (noise_dbfs / 20), audio.size
-        )
-        audio = np.clip(audio + noise, -32768, 32767).astype(np.int16)
-    _write_wav(folder / "speech.wav", audio)
-    packets, timestamps, delay = encode_opus(audio)
-    # The encoder's look-ahead shifts its frames: frame k carries input samples from
-    # k * 960 - delay on.
-    return Speech(
-        packets,
-        timestamps,
-        [
-            Phrase(text, (first + delay) // FRAME_SAMPLES, (last + delay) // FRAME_SAMPLES)
-            for text, (first, last) in zip(phrases, bounds, strict=True)
-        ],
-    )
-
-
-def encode_opus(audio: np.ndarray) -> tuple[list[bytes], list[int], int]:
-    """Opus frames of 48 kHz mono ``audio`` by aiortc's encoder, their RTP timestamps, the delay."""
-    encoder = OpusEncoder()
-    packets: list[bytes] = []
-    timestamps: list[int] = []
-    for start in range(0, len(audio) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
-        frame = AudioFrame.from_ndarray(
-            audio[None, start : start + FRAME_SAMPLES].copy(), format="s16", layout="mono"
-        )
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = start
-        frame.time_base = TIME_BASE
-        data, timestamp = encoder.encode(frame)
-        for n, packet in enumerate(data):
-            packets.append(packet)
-            timestamps.append(timestamp + n * FRAME_SAMPLES)
-    return packets, timestamps, -(encoder.first_packet_pts or 0)
-
-
-def endpoint_figures(speech: Speech, model: object) -> dict[str, Any]:
-    """How much audio Vosk needs around each phrase: the speech decoded alone, frame by frame.
-
-    The recogniser feeds Vosk on a fixed 100 ms grid whatever the batching, so
-    the live streams get the same results at the same frames; this tells the
-    recogniser's share of the live latency from the pipeline's.
-    """
-    decoder = OpusDecoder()
-    recognizer = StreamRecognizer(model)
-    edges = speech.boundaries_ms()
-    first_partial: dict[int, int] = {}
-    final_at: dict[int, int] = {}
-    trailing_ms: dict[int, float] = {}
-    texts: dict[int, list[str]] = {}
-    for k, packet in enumerate(speech.packets):
-        for result in recognizer.feed(decoder.decode(packet)):
-            if isinstance(result, Partial):
-                p = _phrase_at(edges, recognizer.fed_ms)
-                first_partial.setdefault(p, k)
-            elif isinstance(result, Final):
-                p = _phrase_at(edges, (result.start_ms + result.end_ms) / 2)
-                final_at[p] = k
-                trailing_ms[p] = recognizer.call_time(recognizer.fed_ms) - result.end_ms
-                texts.setdefault(p, []).append(result.text)
-    partial_ms = [
-        (first_partial[p] - phrase.first) * FRAME_MS if p in first_partial else None
-        for p, phrase in enumerate(speech.phrases)
-    ]
-    final_ms = [
-        (final_at[p] - phrase.last) * FRAME_MS if p in final_at else None
-        for p, phrase in enumerate(speech.phrases)
-    ]
-    return {
-        "partial_audio_ms": partial_ms,
-        "final_audio_ms": final_ms,
-        "final_audio_ms_p50": percentile([ms for ms in final_ms if ms is not None], 50),
-        "trailing_silence_ms": [round(trailing_ms[p]) for p in sorted(trailing_ms)],
-        "phrases_final": len(final_at),
-        "texts": [" ".join(texts.get(p, [])) for p in range(len(speech.phrases))],
-    }
-
-
-def warm_start_figures(speech: Speech, model: object) -> dict[str, Any]:
-    """What a stream's first seconds cost on a new recogniser, a warm spare, and one passed on.
-
-    The first ``WARM_START_S`` of the speech fed in one go, CPU time of this
-    thread, on a new recogniser, on a spare warmed on noise, and on one that
-    decoded the rest of the speech (other words) and was passed on, as a stream
-    that ended passes its recogniser to the next; alternated
-    ``WARM_START_ROUNDS`` times so a busy neighbour weighs on all alike.
-    """
-    decoder = OpusDecoder()
-    pcm = b"".join(decoder.decode(packet) for packet in speech.packets)
-    cut = round(WARM_START_S * RECOGNIZER_RATE) * BYTES_PER_SAMPLE
-    first, rest = pcm[:cut], pcm[cut:]
-    spares = SpareRecognizers(keep=1)
-    costs: dict[str, list[float]] = {"new": [], "warm": [], "passed_on": []}
-    for _ in range(WARM_START_ROUNDS):
-        costs["new"].append(_first_feed_cpu_s(StreamRecognizer(model), first))
-        spares.warm(model, 1)
-        costs["warm"].append(
-            _first_feed_cpu_s(StreamRecognizer(model, warm=spares.take(model)), first)
-        )
-        used = StreamRecognizer(model)
-        used.feed(rest)
-        used.finish()
-        passed = StreamRecognizer(model, warm=used.detach())
-        costs["passed_on"].append(_first_feed_cpu_s(passed, first))
-    ms = {kind: float(np.median(values)) * 1000 for kind, values in costs.items()}
-    return {
-        "seconds_fed": WARM_START_S,
-        "rounds": WARM_START_ROUNDS,
-        **{f"{kind}_cpu_ms_p50": round(value, 1) for kind, value in ms.items()},
-        "warm_over_new": round(ms["warm"] / ms["new"], 3) if ms["new"] else None,
-        "passed_on_over_new": round(ms["passed_on"] / ms["new"], 3) if ms["new"] else None,
-    }
-
-
-def _first_feed_cpu_s(recognizer: StreamRecognizer, pcm: bytes) -> float:
-    started = time.thread_time()
-    recognizer.feed(pcm)
-    return time.thread_time() - started
-
-
-@dataclass(slots=True)
-class Microphone:
-    """One speaker: offers the speech's frames in real time, keeps what comes back and when."""
-
-    number: int
-    speech: Speech
-    offered: list[float] = field(default_factory=list)  # perf_counter() of each frame offered
-    results: list[tuple[float, Result]] = field(default_factory=list)
-    refused: str | None = None
-    stopped: str | None = None
-
-    async def speak(
-        self, pool: TranscriptionPool, model: object, spotter: KeywordSpotter, at: float
-    ) -> None:
-        await asyncio.sleep(max(0.0, at - time.perf_counter()))
-        try:
-            pool.admit()
-        except CapacityError as exc:
-            self.refused = exc.reason
-            return
-        stream = SpeakerStream(
-            Speaker(f"mic{self.number}", "customer"),
-            LANGUAGE,
-            model,
-            call_start=time.perf_counter(),
-            spotter=spotter,
-            spares=pool.spares,
-        )
-        pool.add(stream, self._on_results, self._on_stopped)
-        started = time.perf_counter()
-        for k, (data, timestamp) in enumerate(
-            zip(self.speech.packets, self.speech.timestamps, strict=True)
-        ):
-            wait = started + k * FRAME_MS / 1000 - time.perf_counter()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if self.stopped is not None:
-                return
-            frame = EncodedFrame.now(data, timestamp, True, 0)
-            self.offered.append(frame.arrival)
-            pool.offer(stream, frame)
-        await pool.remove(stream)
-
-    def _on_results(self, _: SpeakerStream, results: list[Result]) -> None:
-        now = time.perf_counter()
-        self.results.extend((now, result) for result in results)
-
-    def _on_stopped(self, _: SpeakerStream, reason: str) -> None:
-        self.stopped = reason
-
-    def latencies(self) -> tuple[dict[int, float], dict[int, float]]:
-        """By phrase heard: ms from its first frame to its first partial, and last to final."""
-        edges = self.speech.boundaries_ms()
-        partial_at: dict[int, float] = {}
-        final_at: dict[int, float] = {}
-        for arrived, result in self.results:
-            if isinstance(result, PartialText):
-                partial_at.setdefault(_phrase_at(edges, result.t_ms), arrived)
-            elif isinstance(result, Utterance):
-                final_at[_phrase_at(edges, (result.start_ms + result.end_ms) / 2)] = arrived
-        partial_ms: dict[int, float] = {}
-        final_ms: dict[int, float] = {}
-        for p, phrase in enumerate(self.speech.phrases):
-            if p in partial_at and phrase.first < len(self.offered):
-                partial_ms[p] = (partial_at[p] - self.offered[phrase.first]) * 1000
-            if p in final_at and phrase.last < len(self.offered):
-                final_ms[p] = (final_at[p] - self.offered[phrase.last]) * 1000
-        return partial_ms, final_ms
-
-    def texts(self) -> list[str]:
-        edges = self.speech.boundaries_ms()
-        texts: dict[int, list[str]] = {}
-        for _, result in self.results:
-            if isinstance(result, Utterance):
-                p = _phrase_at(edges, (result.start_ms + result.end_ms) / 2)
-                texts.setdefault(p, []).append(result.text)
-        return [" ".join(texts.get(p, [])) for p in range(len(self.speech.phrases))]
 
 
 async def run_streams(
@@ -625,14 +331,6 @@ async def _tick(pool: TranscriptionPool, lags: list[float], until: asyncio.Futur
         lags.append(pool.lag_s())
 
 
-def _phrase_at(edges: list[float], ms: float) -> int:
-    """The phrase whose share of the timeline ``ms`` falls in."""
-    for p in range(len(edges) - 1):
-        if ms < edges[p + 1]:
-            return p
-    return len(edges) - 2
-
-
 def _line(run: dict[str, Any]) -> str:
     return (
         f"bench: {run['streams']} streams on {run['workers']} workers: rtf {run['rtf']:.3f}, "
@@ -641,22 +339,6 @@ def _line(run: dict[str, Any]) -> str:
         f"lag max {run['lag_s_max']} s, {run['utterances']} utterances, "
         f"refused {run['refused']}, stopped {run['stopped']}"
     )
-
-
-def _read_wav(path: Path) -> np.ndarray:
-    with wave.open(str(path)) as source:
-        shape = (source.getframerate(), source.getnchannels(), source.getsampwidth())
-        if shape != (SAMPLE_RATE, 1, 2):
-            raise RuntimeError(f"{path} is not 48 kHz 16-bit mono: {shape}")
-        return np.frombuffer(source.readframes(source.getnframes()), dtype=np.int16)
-
-
-def _write_wav(path: Path, samples: np.ndarray) -> None:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(samples.tobytes())
 
 
 __all__ = ["run_transcribe_benchmark"]
