@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from .nodes import NodeValue
 from .registry import CallRegistry, Draft
 from .states import CallState
 from .values import AgentValue, CallValue, QueueEntry
@@ -27,6 +28,7 @@ class MemoryRegistry(CallRegistry):
         self._calls: dict[str, CallValue] = {}
         self._agents: dict[str, AgentValue] = {}
         self._queue: dict[str, float] = {}  # call id -> score
+        self._nodes: dict[str, tuple[NodeValue, float]] = {}  # node id -> (beat, forgotten at)
         self._ended_retention_s = ended_retention_s
         self._clock = clock
 
@@ -66,6 +68,18 @@ class MemoryRegistry(CallRegistry):
             self._queue.pop(call_id, None)
         self._queue.update(draft.queue_adds)
         return result
+
+    async def publish_node(self, node: NodeValue, *, ttl_s: float) -> None:
+        self._nodes[node.node_id] = (node, self._clock() + ttl_s)
+
+    async def nodes(self) -> list[NodeValue]:
+        now = self._clock()
+        for node_id in [i for i, (_, until) in self._nodes.items() if until <= now]:
+            del self._nodes[node_id]
+        return sorted((node for node, _ in self._nodes.values()), key=lambda n: n.node_id)
+
+    async def withdraw_node(self, node_id: str) -> None:
+        self._nodes.pop(node_id, None)
 
     async def close(self) -> None:
         return None

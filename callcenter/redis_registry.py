@@ -5,7 +5,9 @@ Keys, all under one prefix (``kotha:`` by default), values msgpack-encoded recor
 - ``{prefix}call:{call_id}``: a call (an ended one expires after ``ended_retention_s``);
 - ``{prefix}calls``: a set of the ids of calls not ended (what :meth:`calls` reads);
 - ``{prefix}agent:{subject}``, and ``{prefix}agents``, the set of agents' subjects;
-- ``{prefix}queue``: a sorted set of waiting call ids, by :class:`QueueEntry` score.
+- ``{prefix}queue``: a sorted set of waiting call ids, by :class:`QueueEntry` score;
+- ``{prefix}node:{node_id}``: a node's last beat, expiring after its time to live, and
+  ``{prefix}nodes``, the set of node ids (an id whose beat expired is dropped on read).
 
 A change WATCHes the records it reads (and the queue), reads them, runs its function and
 writes everything in one MULTI/EXEC; if another client wrote a watched key meanwhile, EXEC
@@ -21,6 +23,7 @@ import msgpack
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, WatchError
 
+from .nodes import NodeValue
 from .registry import MAX_ATTEMPTS, CallRegistry, ContendedError, Draft, RegistryError
 from .states import CallState
 from .values import AgentValue, CallValue, QueueEntry
@@ -85,6 +88,13 @@ class RedisRegistry(CallRegistry):
     def _agents_key(self) -> str:
         return f"{self._prefix}agents"
 
+    def _node_key(self, node_id: str) -> str:
+        return f"{self._prefix}node:{node_id}"
+
+    @property
+    def _nodes_key(self) -> str:
+        return f"{self._prefix}nodes"
+
     # -- reads --------------------------------------------------------------
 
     async def call(self, call_id: str) -> CallValue | None:
@@ -113,6 +123,28 @@ class RedisRegistry(CallRegistry):
 
     async def queue(self) -> list[QueueEntry]:
         return _entries(await self._do(self._redis.zrange(self._queue_key, 0, -1, withscores=True)))
+
+    # -- the nodes ------------------------------------------------------------
+
+    async def publish_node(self, node: NodeValue, *, ttl_s: float) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(self._node_key(node.node_id), _pack(node.to_record()), px=round(ttl_s * 1000))
+        pipe.sadd(self._nodes_key, node.node_id)
+        await self._do(pipe.execute())
+
+    async def nodes(self) -> list[NodeValue]:
+        ids = sorted(m.decode() for m in await self._do(self._redis.smembers(self._nodes_key)))
+        raws = await self._do(self._redis.mget([self._node_key(i) for i in ids])) if ids else []
+        gone = [node_id for node_id, raw in zip(ids, raws, strict=True) if not raw]
+        if gone:
+            await self._do(self._redis.srem(self._nodes_key, *gone))
+        return [NodeValue.from_record(_unpack(raw)) for raw in raws if raw]
+
+    async def withdraw_node(self, node_id: str) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.delete(self._node_key(node_id))
+        pipe.srem(self._nodes_key, node_id)
+        await self._do(pipe.execute())
 
     # -- changes ------------------------------------------------------------
 

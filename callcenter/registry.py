@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TypeVar
 
+from .nodes import NodeValue
 from .values import AgentValue, CallValue, QueueEntry
 
 T = TypeVar("T")
@@ -198,6 +199,20 @@ class CallRegistry(abc.ABC):
             ]
 
         return await self.change(write, calls=call_ids, agents=subjects)
+
+    # -- the nodes (callcenter.nodes) ----------------------------------------
+
+    @abc.abstractmethod
+    async def publish_node(self, node: NodeValue, *, ttl_s: float) -> None:
+        """This node as it is now; it is forgotten ``ttl_s`` after its last beat."""
+
+    @abc.abstractmethod
+    async def nodes(self) -> list[NodeValue]:
+        """Every node whose last beat has not outlived its time to live, by id."""
+
+    @abc.abstractmethod
+    async def withdraw_node(self, node_id: str) -> None:
+        """Forget the node at once (it stopped cleanly)."""
 
     @abc.abstractmethod
     async def close(self) -> None:

@@ -154,6 +154,9 @@ class Config(BaseModel):
     default_handle_time_s: Annotated[float, Field(gt=0)] = 180.0
     """Handle time assumed for the wait estimate until calls have been measured."""
     max_queue: Annotated[int, Field(ge=1)] = 500
+    max_calls: Annotated[int, Field(ge=1, le=100_000)] = 200
+    """Calls whose media this node carries at once; past it, agents here take no new call
+    (the ones it carries keep their quality) and ``/readyz`` says the node is full."""
 
     recording_enabled: bool = True
     """Record every call (the customer page says so)."""

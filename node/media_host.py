@@ -60,6 +60,10 @@ class MediaHost:
             candidate_policy=self._candidate_policy,
         )
 
+    def count(self) -> int:
+        """How many calls' media this node carries."""
+        return len(self._calls)
+
     def add(self, media: CallMedia) -> None:
         """The call's media is this node's to serve from now on."""
         self._calls[media.call_id] = media

@@ -63,6 +63,7 @@ from .connections import Connections
 from .customer_desk import CustomerDesk
 from .dispatcher import Dispatcher
 from .floor import Floor
+from .heartbeat import Heartbeat
 from .limits import RateLimiter
 from .media_host import MediaHost
 from .media_signaling import MediaSignaling
@@ -160,6 +161,16 @@ class Switchboard:
         self.draining = False
         """Set on SIGTERM: no new calls; the live ones are ending."""
         self.tasks = TaskSet("Switchboard")
+        # This node in the call centre's directory: what it carries, beat every 2 s.
+        self.heartbeat = Heartbeat(
+            self.registry,
+            node_id=self.node_id,
+            url=config.base_url,
+            capacity=config.max_calls,
+            calls=self.media.count,
+            draining=lambda: self.draining,
+            outage=self.outage,
+        )
 
     # -- lifecycle -------------------------------------------------------
 
@@ -172,6 +183,7 @@ class Switchboard:
         self.tasks.spawn(self.transcription.run(), "transcription")
         self.tasks.spawn(self.transcription.preload(), "speech_models")
         self.tasks.spawn(self.floor.run(), "floor")
+        self.tasks.spawn(self.heartbeat.run(), "heartbeat")
 
     async def restore(self) -> None:
         """Know the calls of the last run (before any socket comes in): a crash ended some."""
@@ -190,6 +202,7 @@ class Switchboard:
                 "draining: new calls are refused, %d live calls end", len(self.live_calls())
             )
         self.draining = True
+        await self.heartbeat.beat()  # out of node selection at once
         for call in self.live_calls():
             await self.end_call(call.call_id, EndReason.SHUTDOWN)
 
@@ -197,12 +210,34 @@ class Switchboard:
         if self.draining:
             raise ServerBusyError("this server is shutting down; try again in a moment")
 
+    def at_capacity(self) -> bool:
+        """This node carries as many calls as it may (``max_calls``)."""
+        return self.media.count() >= self.config.max_calls
+
+    def refuse_if_full(self) -> None:
+        if self.at_capacity():
+            raise ServerBusyError(
+                f"this server carries as many calls as it may ({self.config.max_calls}); "
+                "the call waits for a line to free up"
+            )
+
+    def unready_reason(self) -> str | None:
+        """Why this node should get no new calls now (None: it should)."""
+        if self.draining:
+            return "this node is shutting down"
+        if self.at_capacity():
+            return f"this node carries as many calls as it may ({self.config.max_calls})"
+        if not self.heartbeat.ready:
+            return "the call centre's shared state has not heard from this node lately"
+        return None
+
     async def close(self) -> None:
         await self.drain()
         await self.journal.close()
         await self.recordings.close()
         await self.transcription.close()
         await self.tasks.close()
+        await self.heartbeat.withdraw()
         self.audit.close()
 
     # -- the registry ------------------------------------------------------

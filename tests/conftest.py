@@ -103,6 +103,8 @@ class Server:
     app: web.Application
     authority: TokenAuthority
     clients: list[KothaClient] = field(default_factory=list)
+    runner: web.AppRunner | None = None
+    stopped: bool = False
 
     @property
     def switchboard(self) -> Switchboard:
@@ -128,13 +130,23 @@ class Server:
         self.clients.append(client)
         return client
 
+    async def stop(self) -> None:
+        """Stop this node as SIGTERM does (its calls end, it leaves the directory)."""
+        if self.stopped:
+            return
+        self.stopped = True
+        for client in self.clients:
+            await client.close()
+        if self.runner is not None:
+            await self.runner.cleanup()
+
 
 ServerFactory = Callable[..., Awaitable[Server]]
 
 
 @pytest.fixture
 async def start_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
-    runners: list[tuple[web.AppRunner, Server]] = []
+    servers: list[Server] = []
 
     async def start(**overrides: Any) -> Server:
         config = make_config(tmp_path, **overrides)
@@ -144,15 +156,13 @@ async def start_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = runner.addresses[0][1]
-        server = Server(f"http://127.0.0.1:{port}", app, TokenAuthority(TEST_SECRET))
-        runners.append((runner, server))
+        server = Server(f"http://127.0.0.1:{port}", app, TokenAuthority(TEST_SECRET), runner=runner)
+        servers.append(server)
         return server
 
     yield start
-    for runner, server in runners:
-        for client in server.clients:
-            await client.close()
-        await runner.cleanup()
+    for server in servers:
+        await server.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,120 @@
+"""This node in the call centre's directory: published every 2 s, withdrawn when it stops.
+
+Each beat publishes what the node carries (its calls, its capacity, how late its event loop
+ran, whether it drains) and reads back every live node, which ``/api/nodes``, ``/metrics``
+and node selection read without a round trip. The loop lag is how late the beat's own sleep
+woke up: the worst over a beat says how busy this node's one core is.
+
+A beat that cannot reach the registry is logged rarely (``node.outage``) and tried again at
+the next: the node's calls keep their media, and readiness (``/readyz``) goes false once the
+directory has not heard from this node for ``NODE_TTL_S``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from callcenter.nodes import HEARTBEAT_S, NODE_TTL_S, NodeValue, live_nodes
+from callcenter.registry import CallRegistry, RegistryError
+
+from .outage import RegistryOutage
+
+logger = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    """Publishes this node's :class:`NodeValue` and keeps the last directory it read.
+
+    Args:
+        registry: the call centre's shared state (the directory lives there too).
+        node_id, url, capacity: who this node is, where it serves, the most calls it takes.
+        calls: how many calls this node carries now.
+        draining: whether it is shutting down.
+        outage: turns a registry failure into one warning line now and then.
+    """
+
+    def __init__(
+        self,
+        registry: CallRegistry,
+        *,
+        node_id: str,
+        url: str,
+        capacity: int,
+        calls: Callable[[], int],
+        draining: Callable[[], bool],
+        outage: RegistryOutage,
+        interval_s: float = HEARTBEAT_S,
+    ) -> None:
+        self._registry = registry
+        self.node_id = node_id
+        self._url = url
+        self._capacity = capacity
+        self._calls = calls
+        self._draining = draining
+        self._outage = outage
+        self._interval_s = interval_s
+        self._started_at = time.time()
+        self._lag_ms = 0.0
+        self.published_at: float | None = None
+        """When the directory last took this node's beat (wall clock); None: never yet."""
+        self.nodes: list[NodeValue] = []
+        """The live nodes, as the last beat read them (this one included once published)."""
+
+    def value(self, now: float) -> NodeValue:
+        return NodeValue(
+            node_id=self.node_id,
+            url=self._url,
+            calls=self._calls(),
+            capacity=self._capacity,
+            started_at=self._started_at,
+            heard_at=now,
+            loop_lag_ms=round(self._lag_ms, 1),
+            draining=self._draining(),
+        )
+
+    @property
+    def ready(self) -> bool:
+        """The directory heard from this node recently enough to send it calls."""
+        if self.published_at is None:
+            return False
+        return time.time() - self.published_at < NODE_TTL_S and not self._draining()
+
+    async def beat(self) -> None:
+        """Publish now and read the directory back (a drain calls it at once)."""
+        now = time.time()
+        try:
+            await self._registry.publish_node(self.value(now), ttl_s=NODE_TTL_S)
+            self.published_at = now
+            self.nodes = live_nodes(await self._registry.nodes(), time.time())
+        except RegistryError as exc:
+            self._outage.refusal(exc, f"this node's heartbeat ({self.node_id})")
+
+    async def run(self) -> None:
+        """Beat every ``interval_s`` until cancelled, measuring how late each sleep wakes."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self.beat()
+            woke_late = 0.0
+            deadline = loop.time() + self._interval_s
+            # Short sleeps, so a busy loop shows in the lag rather than hiding in one sleep.
+            while (left := deadline - loop.time()) > 0:
+                step = min(left, 0.25)
+                asked = loop.time() + step
+                await asyncio.sleep(step)
+                woke_late = max(woke_late, loop.time() - asked)
+            self._lag_ms = woke_late * 1000
+
+    async def withdraw(self) -> None:
+        """Leave the directory (a clean stop); a node that dies drops out by its TTL."""
+        try:
+            await self._registry.withdraw_node(self.node_id)
+        except RegistryError as exc:
+            logger.warning(
+                "node %s could not leave the directory (%s); it drops out within %.0f s",
+                self.node_id,
+                str(exc).rstrip("."),
+                NODE_TTL_S,
+            )
