@@ -16,6 +16,7 @@ from aiohttp import web
 
 from callcenter.identity import FLOOR_ROLES
 from callcenter.nodes import NodeValue
+from node.switchboard import Switchboard
 from signaling.keys import SWITCHBOARD
 
 from .calls import bearer_identity
@@ -49,12 +50,23 @@ async def list_nodes(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     board = request.app[SWITCHBOARD]
-    reason = board.unready_reason()
+    reason = _unready_reason(board)
     if reason is None:
         return web.json_response({"status": "ready", "node_id": board.node_id})
     return web.json_response(
         {"status": "not_ready", "node_id": board.node_id, "reason": reason}, status=503
     )
+
+
+def _unready_reason(board: Switchboard) -> str | None:
+    """Why this node should get no new calls now (None: it should)."""
+    if board.draining:
+        return "this node is shutting down"
+    if board.media.full():
+        return f"this node carries as many calls as it may ({board.media.capacity})"
+    if not board.heartbeat.ready:
+        return "the call centre's shared state has not heard from this node lately"
+    return None
 
 
 def add_routes(app: web.Application) -> None:

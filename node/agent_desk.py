@@ -71,7 +71,7 @@ class AgentDesk:
             call_id = ringing or board.dispatcher.head()
             if call_id is None:
                 raise NotFoundError("no customer is waiting")
-        board.refuse_if_full()
+        board.media.refuse_if_full()
         call = await board.fresh(call_id)
         if call is None:
             raise NotFoundError(f"no call {call_id}")

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from aiortc import RTCConfiguration
 
-from callcenter.errors import NotFoundError
+from callcenter.errors import NotFoundError, ServerBusyError
 from media.ice_policy import CandidatePolicy
 from media.peer import Offer, PeerState
 from media.room import MediaPlane, Room
@@ -41,6 +41,8 @@ class MediaHost:
             networks=None if networks is None else tuple(networks)
         )
         self._calls: dict[str, CallMedia] = {}
+        self.capacity = config.max_calls
+        """The most calls this node carries at once (``max_calls``)."""
 
     def open_room(
         self,
@@ -63,6 +65,17 @@ class MediaHost:
     def count(self) -> int:
         """How many calls' media this node carries."""
         return len(self._calls)
+
+    def full(self) -> bool:
+        return self.count() >= self.capacity
+
+    def refuse_if_full(self) -> None:
+        """A call past capacity would take quality from the ones carried: refuse it."""
+        if self.full():
+            raise ServerBusyError(
+                f"this server carries as many calls as it may ({self.capacity}); "
+                "the call waits for a line to free up"
+            )
 
     def add(self, media: CallMedia) -> None:
         """The call's media is this node's to serve from now on."""

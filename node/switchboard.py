@@ -210,27 +210,6 @@ class Switchboard:
         if self.draining:
             raise ServerBusyError("this server is shutting down; try again in a moment")
 
-    def at_capacity(self) -> bool:
-        """This node carries as many calls as it may (``max_calls``)."""
-        return self.media.count() >= self.config.max_calls
-
-    def refuse_if_full(self) -> None:
-        if self.at_capacity():
-            raise ServerBusyError(
-                f"this server carries as many calls as it may ({self.config.max_calls}); "
-                "the call waits for a line to free up"
-            )
-
-    def unready_reason(self) -> str | None:
-        """Why this node should get no new calls now (None: it should)."""
-        if self.draining:
-            return "this node is shutting down"
-        if self.at_capacity():
-            return f"this node carries as many calls as it may ({self.config.max_calls})"
-        if not self.heartbeat.ready:
-            return "the call centre's shared state has not heard from this node lately"
-        return None
-
     async def close(self) -> None:
         await self.drain()
         await self.journal.close()
