@@ -77,10 +77,10 @@ class Heartbeat:
 
     @property
     def ready(self) -> bool:
-        """The directory heard from this node recently enough to send it calls."""
+        """The directory took this node's beat within its time to live."""
         if self.published_at is None:
             return False
-        return time.time() - self.published_at < NODE_TTL_S and not self._draining()
+        return time.time() - self.published_at < NODE_TTL_S
 
     async def beat(self) -> None:
         """Publish now and read the directory back (a drain calls it at once)."""

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from callcenter.errors import ConfigError
 from callcenter.identity import Role
-from node.config import Config, load_config
+from node.config import Config
 from transcribe.models import installed_languages
 
 from .auth import TokenAuthority
 from .cli_bench import add_bench
-from .cli_recordings import add_recordings
+from .cli_recordings import add_recordings, config_from
 from .text import plain_text
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 def serve_config(args: argparse.Namespace, **overrides: Any) -> Config:
     """A server's settings: the ``--config`` file, then ``KOTHA_*`` variables, then flags."""
-    return _load(args, host=args.host, port=args.port, data_dir=args.data_dir, **overrides)
+    return config_from(args, host=args.host, port=args.port, data_dir=args.data_dir, **overrides)
 
 
 def run_server(config: Config, make_app: Callable[[], web.Application], banner: str) -> None:
@@ -112,10 +112,6 @@ def run_server(config: Config, make_app: Callable[[], web.Application], banner: 
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(run())
-
-
-def _load(args: argparse.Namespace, **overrides: Any) -> Config:
-    return load_config(args.config, overrides=overrides).with_secret()
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -188,7 +184,7 @@ def _token(args: argparse.Namespace) -> int:
             plain_text(value or "")
         except ValueError as exc:
             raise ConfigError(f"{option} {exc}") from None
-    config = _load(args, data_dir=args.data_dir)
+    config = config_from(args, data_dir=args.data_dir)
     role = Role(args.role)
     if role is Role.CUSTOMER and not args.call:
         raise ConfigError("a customer token needs --call (create calls with POST /api/calls)")
@@ -213,7 +209,7 @@ def _revoke(args: argparse.Namespace) -> int:
 
     from .revocation import RevocationKind, RevocationList
 
-    config = _load(args, data_dir=args.data_dir)
+    config = config_from(args, data_dir=args.data_dir)
     revocations = RevocationList(
         config.data_dir / "revocations.jsonl", max_session_s=config.token_max_session_s
     )

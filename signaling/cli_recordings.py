@@ -51,7 +51,8 @@ def add_recordings(sub: Any) -> None:
         action.add_argument("--data-dir", type=Path)
 
 
-def _load(args: argparse.Namespace, **overrides: Any) -> Config:
+def config_from(args: argparse.Namespace, **overrides: Any) -> Config:
+    """The settings the command line names (``--config``, and flags), with the secret."""
     return load_config(args.config, overrides=overrides).with_secret()
 
 
@@ -72,7 +73,7 @@ def _recording_index(config: Config, *, rebuild_stale: bool = True) -> Iterator[
 def _recordings_list(args: argparse.Namespace) -> int:
     from recording.index import Query, day_start
 
-    config = _load(args, data_dir=args.data_dir)
+    config = config_from(args, data_dir=args.data_dir)
     try:
         query = Query(
             since=day_start(args.since) if args.since else None,
@@ -112,7 +113,7 @@ def _recordings_list(args: argparse.Namespace) -> int:
 
 
 def _recordings_show(args: argparse.Namespace) -> int:
-    config = _load(args, data_dir=args.data_dir)
+    config = config_from(args, data_dir=args.data_dir)
     with _recording_index(config) as index:
         row = index.get(args.call_id)
     if row is None:
@@ -137,7 +138,7 @@ def _recordings_purge(args: argparse.Namespace) -> int:
     from node.audit import AuditLog, AuditRecord
     from recording.retention import delete, expired
 
-    config = _load(args, data_dir=args.data_dir)
+    config = config_from(args, data_dir=args.data_dir)
     days = args.days or config.retention_days
     cutoff = time.time() - days * 86400
     old = expired(config.recordings_path, cutoff)
@@ -170,7 +171,7 @@ def _recordings_purge(args: argparse.Namespace) -> int:
 
 
 def _recordings_reindex(args: argparse.Namespace) -> int:
-    config = _load(args, data_dir=args.data_dir)
+    config = config_from(args, data_dir=args.data_dir)
     with _recording_index(config, rebuild_stale=False) as index:
         count = index.reindex(config.recordings_path)
     print(f"indexed {count} recording(s) from {config.recordings_path}")
