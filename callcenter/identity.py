@@ -7,8 +7,9 @@ join, and the sign-in (*grant*) the token belongs to, which an administrator can
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum, unique
+from typing import Any
 
 from .errors import ForbiddenError
 
@@ -61,6 +62,14 @@ class Identity:
     @property
     def grant(self) -> GrantRef:
         return GrantRef(self.grant_id, self.subject, self.role.value, self.granted_at)
+
+    def to_record(self) -> dict[str, Any]:
+        """The identity as plain values (a request relayed to another node carries it)."""
+        return {**asdict(self), "role": self.role.value}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Identity:
+        return cls(**{**record, "role": Role(record["role"])})
 
     def require(self, *roles: Role) -> None:
         if self.role not in roles:

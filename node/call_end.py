@@ -39,6 +39,11 @@ async def end_call(
     call = board.calls.get(call_id)
     if call is None or call.state is CallState.ENDED:
         return
+    if await board.cluster.end_at_owner(call_id, reason, by):
+        return  # the node with the call's room ends it
+    call = board.calls.get(call_id, call)
+    if call.state is CallState.ENDED:
+        return
     with call_context(call_id):
         was_active = call.state is CallState.ACTIVE
         board.customer_desk.release_address(call_id)

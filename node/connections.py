@@ -41,6 +41,8 @@ class Connections:
         if identity.role in FLOOR_ROLES:
             return await self.state_for(identity)
         if identity.role is Role.CUSTOMER:
+            if identity.call_id not in board.calls:  # made by another node
+                await board.fresh(identity.call_id or "")
             call = board.visible_call(identity, identity.call_id or "")
             customer = call.customer
             if customer.subject != identity.subject:

@@ -59,6 +59,7 @@ from . import call_end
 from .agent_desk import AgentDesk
 from .audit import AuditLog
 from .call_controls import CallControls
+from .cluster import Cluster
 from .connections import Connections
 from .customer_desk import CustomerDesk
 from .dispatcher import Dispatcher
@@ -162,6 +163,8 @@ class Switchboard:
         """Set on SIGTERM: no new calls; the live ones are ending."""
         self.tasks = TaskSet("Switchboard")
         # This node in the call centre's directory: what it carries, beat every 2 s.
+        # The other nodes of this call centre: news to them, requests for their calls.
+        self.cluster = Cluster(self, config.redis_url, prefix=config.redis_prefix)
         self.heartbeat = Heartbeat(
             self.registry,
             node_id=self.node_id,
@@ -184,6 +187,7 @@ class Switchboard:
         self.tasks.spawn(self.transcription.preload(), "speech_models")
         self.tasks.spawn(self.floor.run(), "floor")
         self.tasks.spawn(self.heartbeat.run(), "heartbeat")
+        self.cluster.start()
 
     async def restore(self) -> None:
         """Know the calls of the last run (before any socket comes in): a crash ended some."""
@@ -193,7 +197,7 @@ class Switchboard:
             if call.end_reason is EndReason.INTERRUPTED and call.agent is not None:
                 interrupted = self.connections.interrupted
                 interrupted.setdefault(call.agent.subject, []).append(call.call_id)
-        await self._read_queue()
+        await self.read_queue()
 
     async def drain(self) -> None:
         """Stop taking calls and end the live ones, telling their parties (SIGTERM)."""
@@ -216,6 +220,7 @@ class Switchboard:
         await self.recordings.close()
         await self.transcription.close()
         await self.tasks.close()
+        await self.cluster.close()
         await self.heartbeat.withdraw()
         self.audit.close()
 
@@ -236,10 +241,11 @@ class Switchboard:
         self.calls.update(calls)
         self.agents.update(agents)
         if queue:
-            await self._read_queue()
+            await self.read_queue()
+        await self.cluster.changed(calls, agents, queue)
         return result
 
-    async def _read_queue(self) -> None:
+    async def read_queue(self) -> None:
         """The queue as the registry has it, with the waiting calls this node did not know."""
         entries = await self.registry.queue()
         for entry in entries:
@@ -264,7 +270,7 @@ class Switchboard:
             self.agents.pop(subject, None)
         else:
             self.agents[subject] = agent
-        await self._read_queue()
+        await self.read_queue()
 
     async def change_call(self, change: Change[CallValue]) -> CallValue:
         """A change inside a call; its refusal is a :class:`CallStateError` (in its words)."""

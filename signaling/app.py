@@ -127,6 +127,7 @@ async def _revocations_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _sockets_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[SOCKETIO].start_fanout()
     yield
     await app[CALL_NAMESPACE].close()
     await app[SOCKETIO].close()

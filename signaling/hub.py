@@ -34,6 +34,7 @@ from node.payloads import call_payload
 from node.switchboard import Payload, Switchboard
 
 from .auth import TokenAuthority
+from .relay import RELAYED, OwnerRefusedError, relay, relayed_socket
 from .rooms import AGENTS_ROOM, SUPERVISORS_ROOM, agent_room, customer_room, watch_room
 from .schemas import (
     SCHEMAS,
@@ -70,6 +71,7 @@ class CallNamespace(socketio.AsyncNamespace):
         # Sockets open on each grant (a token and the tokens refreshed from it).
         self._per_grant = Tally(switchboard.config.max_sockets_per_token)
         self._sessions = SessionEnds(authority, self._sockets, self._close)
+        switchboard.cluster.relay_handler = self.relayed
 
     # -- socket.io entry points ------------------------------------------
 
@@ -136,8 +138,14 @@ class CallNamespace(socketio.AsyncNamespace):
         if event in ("connect", "disconnect"):
             return await super().trigger_event(event, *args)
         sid = args[0]
+        return await self._acked(self._dispatch(sid, event, args[1:]), event, sid)
+
+    async def _acked(self, work: Awaitable[Payload], event: str, sid: str) -> Payload:
+        """The ack of an event: its payload with ``ok``, or the refusal in words."""
         try:
-            return {"ok": True, **(await self._dispatch(sid, event, args[1:]))}
+            return {"ok": True, **(await work)}
+        except OwnerRefusedError as exc:
+            return {"ok": False, "error": exc.wire}
         except AuthError as exc:
             if isinstance(exc, TokenExpiredError | TokenRevokedError):
                 self._sessions.end(sid, exc)
@@ -153,6 +161,27 @@ class CallNamespace(socketio.AsyncNamespace):
                 "ok": False,
                 "error": {"code": "internal_error", "message": "the server failed; try again"},
             }
+
+    # -- events for a call another node owns -----------------------------------
+
+    async def relayed(self, request: Payload) -> Payload:
+        """An event another node relayed here (this node owns the call): run as if its
+        socket were here; emits to it go through the socket.io manager to its node."""
+        socket = relayed_socket(request, self._switchboard.config)
+        event, sid = str(request.get("event")), socket.sid
+
+        async def run() -> Payload:
+            client_event = ClientEvent(event)
+            if client_event not in RELAYED:
+                raise InvalidMessageError(f"{event[:64]!r} is not relayed", field="event")
+            message = parse(SCHEMAS[client_event], request.get("message"))
+            handler: Callable[[SocketSession, Any], Awaitable[Payload | None]] = getattr(
+                self, "on_" + client_event.value
+            )
+            with call_context(getattr(message, "call_id", None)):
+                return (await handler(socket, message)) or {}
+
+        return await self._acked(run(), event, sid)
 
     # -- the sign-in behind each socket --------------------------------------
 
@@ -189,6 +218,11 @@ class CallNamespace(socketio.AsyncNamespace):
         )
         call_id = getattr(message, "call_id", None) or socket.identity.call_id
         with call_context(call_id):
+            if client_event in RELAYED and call_id:
+                cluster = self._switchboard.cluster
+                owner = await cluster.owner_of(call_id)
+                if owner is not None:
+                    return await relay(cluster, owner, socket, client_event, args[0])
             return (await handler(socket, message)) or {}
 
     # -- events ------------------------------------------------------------
@@ -322,6 +356,11 @@ class CallNamespace(socketio.AsyncNamespace):
 
     def has_socket(self, sid: str) -> bool:
         return sid in self._sockets
+
+    @property
+    def clustered(self) -> bool:
+        """Whether a socket may be on another node (emits reach it through Redis)."""
+        return self._switchboard.cluster.many
 
     def staff_online(self) -> bool:
         return self._staff_sockets > 0

@@ -70,13 +70,15 @@ class RoomNotifier:
             await self.to_socket(monitor.sid, event, payload)
 
     async def to_staff(self, event: ServerEvent, payload: Payload) -> None:
-        await self._hub.emit(event.value, payload, to=SUPERVISORS_ROOM)
+        """The floor, as this node sees it, to this node's staff (every node sends its own
+        staff the same floor, read from the same registry)."""
+        await self._hub.emit(event.value, payload, to=SUPERVISORS_ROOM, ignore_queue=True)
 
     def staff_online(self) -> bool:
         return self._hub.staff_online()
 
     async def to_socket(self, sid: str, event: ServerEvent, payload: Payload) -> None:
-        if self._hub.has_socket(sid):
+        if self._hub.has_socket(sid) or self._hub.clustered:  # else: closed meanwhile
             await self._hub.emit(event.value, payload, to=sid)
 
     async def to_watchers(self, call_id: str, event: ServerEvent, payload: Payload) -> None:

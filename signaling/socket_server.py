@@ -37,6 +37,7 @@ from node.events import NAMESPACE, ServerEvent
 from node.limits import RateLimiter, Tally
 from node.tasks import TaskSet
 
+from .fanout import Fanout
 from .remote import client_address
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,10 @@ class SocketServer(socketio.AsyncServer):
             ping_timeout=5,
             logger=False,
             engineio_logger=False,
+            # Many nodes: an emit reaches the sockets of every node (signaling/fanout.py).
+            client_manager=(
+                Fanout(config.redis_url, prefix=config.redis_prefix) if config.redis_url else None
+            ),
         )
         self.eio.gate = self
         self.config = config
@@ -266,6 +271,19 @@ class SocketServer(socketio.AsyncServer):
                 await _close_now(socket)
         await self.eio.shutdown()
         await self._tasks.close()
+        if isinstance(self.manager, Fanout):
+            await self.manager.close()
+
+    def start_fanout(self) -> None:
+        """Listen for the other nodes' emits from the start, not from the first socket."""
+        if not getattr(self, "manager_initialized", False):
+            self.manager_initialized = True
+            self.manager.initialize()
+
+    @property
+    def clustered(self) -> bool:
+        """Whether emits also reach sockets on other nodes."""
+        return isinstance(self.manager, Fanout)
 
 
 async def _close_now(socket: Any) -> None:

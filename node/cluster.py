@@ -1,0 +1,168 @@
+"""This node among the others that share one call centre (``redis_url``).
+
+- **Who owns a call.** Its media lives on one node (``CallValue.media_node``); a message for
+  the call that reaches another node is relayed there (:meth:`Cluster.owner_of`, the hub's
+  relay), and so is the end of a call, so that the node with the room closes it.
+- **News.** Every change this node makes to the registry goes to the other nodes as news
+  (the values written, and whether the queue changed); they bring their views up to date
+  (a value is taken only if its version is newer) and offer waiting calls to their own free
+  agents. The registry stays the authority: news only spares a round trip per read.
+- **Alone.** With no Redis there is no bus: every call is this node's, and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from callcenter.nodes import live_nodes
+from callcenter.registry import RegistryError
+from callcenter.states import CallState, EndReason
+from callcenter.values import AgentValue, CallValue
+
+from .bus import Body, BusError, NodeBus
+
+if TYPE_CHECKING:
+    from .switchboard import Switchboard
+
+logger = logging.getLogger(__name__)
+
+RelayHandler = Callable[[Body], Awaitable[Body]]
+
+
+class Cluster:
+    """The node bus's two ends for this node: what it relays and tells, what it hears."""
+
+    def __init__(self, board: Switchboard, redis_url: str | None, *, prefix: str) -> None:
+        self._board = board
+        self.bus: NodeBus | None = None
+        if redis_url:
+            self.bus = NodeBus.from_url(
+                redis_url,
+                prefix=prefix,
+                node_id=board.node_id,
+                on_request=self.answer,
+                on_news=self.heard,
+            )
+        self.relay_handler: RelayHandler | None = None
+        """Runs a client's event relayed from another node (the socket.io hub sets it)."""
+
+    @property
+    def many(self) -> bool:
+        """Whether other nodes may share this call centre."""
+        return self.bus is not None
+
+    def start(self) -> None:
+        if self.bus is not None:
+            self._board.tasks.spawn(self.bus.run(), "node_bus")
+
+    async def close(self) -> None:
+        if self.bus is not None:
+            await self.bus.close()
+
+    # -- who owns a call -------------------------------------------------------
+
+    async def owner_of(self, call_id: str) -> str | None:
+        """The other live node that holds this call's media, if one does (None: this node
+        answers, as it has the room, or the call has no media, or its owner is gone)."""
+        board = self._board
+        if self.bus is None or board.room_of(call_id) is not None:
+            return None
+        call = board.calls.get(call_id)
+        if call is None or (not call.media_node and call.state is not CallState.ENDED):
+            call = await board.fresh(call_id)
+        if call is None or call.state is CallState.ENDED:
+            return None
+        owner = call.media_node
+        if not owner or owner == board.node_id:
+            return None
+        return owner if await self.alive(owner) else None
+
+    async def alive(self, node_id: str) -> bool:
+        """Whether ``node_id`` beat within its time to live (the directory read afresh if
+        the last beat's reading did not have it: it may have just started)."""
+        heartbeat = self._board.heartbeat
+        if any(node.node_id == node_id for node in heartbeat.nodes):
+            return True
+        nodes = live_nodes(await self._board.registry.nodes(), time.time())
+        return any(node.node_id == node_id for node in nodes)
+
+    async def relay(self, node_id: str, body: Body) -> Body:
+        """A request to another node; its reply (a :class:`BusError` if it never answers)."""
+        assert self.bus is not None, "relay() needs the node bus (redis_url)"
+        return await self.bus.request(node_id, body)
+
+    async def end_at_owner(self, call_id: str, reason: EndReason, by: str | None) -> bool:
+        """Ask the call's owner to end it; False: this node ends it (it is the owner, or the
+        owner is gone or does not answer)."""
+        try:
+            owner = await self.owner_of(call_id)
+            if owner is None:
+                return False
+            await self.relay(
+                owner, {"verb": "end_call", "call_id": call_id, "reason": reason.value, "by": by}
+            )
+        except RegistryError as exc:
+            logger.warning(
+                "Call(%s) ends on this node: its owner did not answer (%s)", call_id, exc
+            )
+            return False
+        return True
+
+    # -- news ------------------------------------------------------------------
+
+    async def changed(
+        self, calls: Mapping[str, CallValue], agents: Mapping[str, AgentValue], queue: bool
+    ) -> None:
+        """Tell the other nodes what this node just wrote to the registry."""
+        if self.bus is None or not (calls or agents or queue):
+            return
+        news: Body = {
+            "calls": [call.to_record() for call in calls.values()],
+            "agents": [agent.to_record() for agent in agents.values()],
+            "queue": queue,
+        }
+        try:
+            await self.bus.news(news)
+        except BusError as exc:
+            self._board.outage.refusal(exc, "news of a change for the other nodes")
+
+    async def heard(self, sender: str, news: Body) -> None:
+        """Another node's news: newer values into this node's view; a changed queue is read
+        and offered to this node's free agents."""
+        board = self._board
+        for record in news.get("calls", ()):
+            call = CallValue.from_record(record)
+            known = board.calls.get(call.call_id)
+            if known is None or known.version < call.version:
+                board.calls[call.call_id] = call
+        for record in news.get("agents", ()):
+            agent = AgentValue.from_record(record)
+            known_agent = board.agents.get(agent.subject)
+            if known_agent is None or known_agent.version < agent.version:
+                board.agents[agent.subject] = agent
+        board.floor.changed()
+        if news.get("queue"):
+            await board.read_queue()
+            await board.dispatcher.offer_waiting()
+
+    async def answer(self, sender: str, request: Body) -> Body:
+        """A request from another node, for a call this node owns."""
+        verb = request.get("verb")
+        if verb == "event" and self.relay_handler is not None:
+            return await self.relay_handler(request)
+        if verb == "end_call":
+            await self._board.end_call(
+                str(request["call_id"]), EndReason(request["reason"]), _text(request.get("by"))
+            )
+            return {}
+        return {"bus_error": f"this node does not know the request {str(verb)[:32]!r}"}
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+__all__ = ["Cluster", "RelayHandler"]
