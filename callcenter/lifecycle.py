@@ -132,8 +132,9 @@ def accept(
     *,
     connected: bool = False,
 ) -> Change[CallValue]:
-    """An agent takes a waiting call (or the one offered to them); its media goes to ``node``
-    (``connected``: the agent has a connection open now)."""
+    """An agent takes a waiting call (or the one offered to them); its media is on ``node``
+    (where it already was, for a call back from the queue; ``connected``: the agent has a
+    connection open now)."""
 
     def apply(draft: Draft) -> CallValue:
         call, agent = _call(draft, call_id), _agent(draft, subject)
@@ -154,7 +155,7 @@ def accept(
             offered_to=None,
             requeued_at=None,
             queued_from=None,
-            media_node=call.media_node or node,
+            media_node=node,
         )
         draft.put_agent(agent.moved_to(AgentState.ON_CALL, now, call_id))
         draft.dequeue(call_id)

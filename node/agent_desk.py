@@ -26,7 +26,6 @@ from node.logs import call_context
 from node.notifier import Payload
 
 from .payloads import call_payload
-from .requeue import taken_again
 
 if TYPE_CHECKING:
     from .switchboard import Switchboard
@@ -71,10 +70,10 @@ class AgentDesk:
             call_id = ringing or board.dispatcher.head()
             if call_id is None:
                 raise NotFoundError("no customer is waiting")
-        board.media.refuse_if_full()
         call = await board.fresh(call_id)
         if call is None:
             raise NotFoundError(f"no call {call_id}")
+        media_node = await board.cluster.place(call)
         with call_context(call_id):
             if call.state is CallState.OFFERED and call.offered_to != agent.subject:
                 raise CallStateError("this call is being offered to another agent")
@@ -89,19 +88,17 @@ class AgentDesk:
                     call_id,
                     agent.subject,
                     new_participant_id(),
-                    board.node_id,
+                    media_node,
                     time.time(),
                     connected=board.presence.agent_online(agent.subject),
                 )
             )
             board.customer_desk.release_address(call_id)
             board.journal.record(taken, "answered")
-            if board.room_of(call_id) is not None:
-                # Back from the queue (its agent was lost): this agent joins the same
-                # room, recording, quality timeline and transcript.
-                taken_again(board, taken)
+            if media_node == board.node_id:
+                taken = await board.media_taken(taken)
             else:
-                taken = await board.open_media(taken)
+                await board.cluster.open_at_owner(taken)
             await board.notifier.to_call(
                 call_id, ServerEvent.CALL_UPDATED, {"call": call_payload(taken)}
             )

@@ -171,7 +171,8 @@ class NodeBus:
                     raise BusError(f"node {node_id}: {reply['bus_error']}")
                 return reply
             self.stats.timeouts += 1
-            raise BusError(f"node {node_id} did not answer within {self._timeout_s:.0f} s")
+            waited = self._timeout_s * self._attempts
+            raise BusError(f"node {node_id} did not answer within {waited:.1f} s")
         finally:
             self._waiting.pop(request_id, None)
 

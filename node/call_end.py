@@ -51,8 +51,10 @@ async def end_call(
         for participant in call.participants:
             board.tasks.cancel_timer(f"grace:{call_id}:{participant.participant_id}")
         subject = call.agent.subject if call.agent is not None else call.offered_to
+        # Free again if connected: to this node, or (the call says) to another.
+        connected = call.agent is not None and call.agent.connected
         free = AgentState.AWAY
-        if subject is not None and board.presence.agent_online(subject):
+        if subject is not None and (connected or board.presence.agent_online(subject)):
             free = AgentState.AVAILABLE
         now = time.time()
         try:
@@ -66,6 +68,7 @@ async def end_call(
         board.journal.record(call, "ended")
         media = board.media.take(call_id)
         if media is not None:
+            board.heartbeat.nudge()
             summary = media.stop_sampling()
             if summary is not None:
                 board.summaries[call_id] = summary

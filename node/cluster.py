@@ -15,9 +15,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from callcenter.nodes import live_nodes
+from callcenter.errors import ServerBusyError
+from callcenter.nodes import NODE_TTL_S, NodeValue, choose_node, live_nodes
 from callcenter.registry import RegistryError
 from callcenter.states import CallState, EndReason
 from callcenter.values import AgentValue, CallValue
@@ -46,6 +48,8 @@ class Cluster:
                 on_request=self.answer,
                 on_news=self.heard,
             )
+        # Calls this node placed (node, when), until every node's beat has counted them.
+        self._placed: list[tuple[str, float]] = []
         self.relay_handler: RelayHandler | None = None
         """Runs a client's event relayed from another node (the socket.io hub sets it)."""
 
@@ -88,6 +92,59 @@ class Cluster:
             return True
         nodes = live_nodes(await self._board.registry.nodes(), time.time())
         return any(node.node_id == node_id for node in nodes)
+
+    # -- where a call's media goes ----------------------------------------------
+
+    def can_place(self) -> bool:
+        """Whether a newly taken call would find a node with room (no round trip)."""
+        if self.bus is None:
+            return not self._board.media.full()
+        return self._choose() is not None
+
+    async def place(self, call: CallValue) -> str:
+        """The node a call being taken gets its media on: where its room already is (a call
+        back from the queue keeps it), else the live node with the most headroom, counting
+        the calls this node placed there since that node's last beat. A
+        :class:`ServerBusyError` when every node is full or draining."""
+        board = self._board
+        kept = call.media_node
+        if kept and (
+            board.room_of(call.call_id) is not None
+            or (self.bus is not None and kept != board.node_id and await self.alive(kept))
+        ):
+            return kept
+        if self.bus is None:
+            board.media.refuse_if_full()
+            return board.node_id
+        chosen = self._choose()
+        if chosen is None:
+            await board.heartbeat.beat()  # the directory afresh: a node may have room now
+            chosen = self._choose()
+        if chosen is None:
+            raise ServerBusyError(
+                "every server of the call centre carries as many calls as it may; "
+                "the call waits for a line to free up"
+            )
+        now = time.time()
+        self._placed = [(node, at) for node, at in self._placed if now - at < NODE_TTL_S]
+        self._placed.append((chosen, now))
+        return chosen
+
+    def _choose(self) -> str | None:
+        """The node :func:`choose_node` picks, each node's load counting the calls this node
+        placed there after the beat the directory has of it."""
+
+        def load(node: NodeValue) -> NodeValue:
+            since = sum(1 for n, at in self._placed if n == node.node_id and at > node.heard_at)
+            return replace(node, calls=node.calls + since)
+
+        chosen = choose_node(map(load, self._board.heartbeat.nodes), time.time())
+        return chosen.node_id if chosen is not None else None
+
+    async def open_at_owner(self, call: CallValue) -> None:
+        """The call's owner (another node) opens its media now, before anyone joins."""
+        assert call.media_node is not None
+        await self.relay(call.media_node, {"verb": "open_media", "call_id": call.call_id})
 
     async def relay(self, node_id: str, body: Body) -> Body:
         """A request to another node; its reply (a :class:`BusError` if it never answers)."""
@@ -153,6 +210,11 @@ class Cluster:
         verb = request.get("verb")
         if verb == "event" and self.relay_handler is not None:
             return await self.relay_handler(request)
+        if verb == "open_media":
+            call = await self._board.fresh(str(request["call_id"]))
+            if call is not None and call.media_node == self._board.node_id:
+                await self._board.media_taken(call)
+            return {}
         if verb == "end_call":
             await self._board.end_call(
                 str(request["call_id"]), EndReason(request["reason"]), _text(request.get("by"))

@@ -130,6 +130,9 @@ class Config(BaseModel):
     name and process id."""
     redis_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "kotha:"
     """The prefix of every key this call centre writes in that Redis."""
+    reuse_port: bool = False
+    """Share the port with the other nodes of this machine (``SO_REUSEPORT``: the kernel
+    spreads new connections over them); ``kotha serve --nodes N`` sets it."""
     joins_per_min: Annotated[float, Field(gt=0)] = 12.0
     """Fresh media connections one participant may open a minute (reloads, network changes);
     a page that fails and rejoins at once is refused, not given a peer each time."""
@@ -282,6 +285,14 @@ class Config(BaseModel):
         return (
             self.recordings_dir if self.recordings_dir is not None else self.data_dir / "recordings"
         )
+
+    @property
+    def journal_path(self) -> Path:
+        """What this node knows of its calls across a restart: its own file when it is named
+        (nodes of one machine share ``data_dir``; each restores only its own calls)."""
+        if self.node_id:
+            return self.data_dir / "nodes" / self.node_id.replace(":", "_") / "calls.jsonl"
+        return self.data_dir / "calls.jsonl"
 
     @property
     def audit_path(self) -> Path:

@@ -138,8 +138,8 @@ class Dispatcher:
         # Each refusal brings this node's view up to date, so the same pair is not picked
         # again; the bound only guards against a registry that keeps changing under it.
         for _ in range(2 * len(board.queue) + len(board.agents) + 1):
-            if board.media.full():
-                break  # no new call's media here until one ends
+            if not board.cluster.can_place():
+                break  # no node has room for a new call's media until one ends
             match = routing.next_match(
                 self.waiting(), list(board.agents.values()), board.presence.online_agents()
             )

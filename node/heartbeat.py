@@ -58,6 +58,7 @@ class Heartbeat:
         self._interval_s = interval_s
         self._started_at = time.time()
         self._lag_ms = 0.0
+        self._nudged = asyncio.Event()
         self.published_at: float | None = None
         """When the directory last took this node's beat (wall clock); None: never yet."""
         self.nodes: list[NodeValue] = []
@@ -89,18 +90,24 @@ class Heartbeat:
             await self._registry.publish_node(self.value(now), ttl_s=NODE_TTL_S)
             self.published_at = now
             self.nodes = live_nodes(await self._registry.nodes(), time.time())
+
         except RegistryError as exc:
             self._outage.refusal(exc, f"this node's heartbeat ({self.node_id})")
+
+    def nudge(self) -> None:
+        """Beat soon (within a quarter second): this node's load just changed."""
+        self._nudged.set()
 
     async def run(self) -> None:
         """Beat every ``interval_s`` until cancelled, measuring how late each sleep wakes."""
         loop = asyncio.get_running_loop()
         while True:
+            self._nudged.clear()
             await self.beat()
             woke_late = 0.0
             deadline = loop.time() + self._interval_s
             # Short sleeps, so a busy loop shows in the lag rather than hiding in one sleep.
-            while (left := deadline - loop.time()) > 0:
+            while (left := deadline - loop.time()) > 0 and not self._nudged.is_set():
                 step = min(left, 0.25)
                 asked = loop.time() + step
                 await asyncio.sleep(step)

@@ -74,6 +74,7 @@ from .payloads import (
     agent_payload,
     participant_payload,
 )
+from .requeue import taken_again
 from .supervisor_desk import SupervisorDesk
 from .watching import Watches
 
@@ -126,9 +127,7 @@ class Switchboard:
         self.recordings = CallRecordings(config.recordings_path, enabled=config.recording_enabled)
         self.audit = AuditLog(config.audit_path)
         self.watches = Watches(self.audit)
-        self.journal = CallJournal(
-            config.data_dir / "calls.jsonl", retention_s=config.ended_call_retention_s
-        )
+        self.journal = CallJournal(config.journal_path, retention_s=config.ended_call_retention_s)
         self._sweep_every = min(SWEEP_INTERVAL_S, config.ended_call_retention_s / 2)
         self.quality = QualityMonitor(
             config, self.recordings, self._send_quality, watchers=self._send_watchers
@@ -376,6 +375,14 @@ class Switchboard:
     async def end_call(self, call_id: str, reason: EndReason, by: str | None = None) -> None:
         await call_end.end_call(self, call_id, reason, by)
 
+    async def media_taken(self, call: CallValue) -> CallValue:
+        """An agent took the call and its media is on this node: a call back from the queue
+        keeps its room (the new agent joins the same recording and transcript)."""
+        if self.room_of(call.call_id) is not None:
+            taken_again(self, call)
+            return call
+        return await self.open_media(call)
+
     async def open_media(self, call: CallValue) -> CallValue:
         """The call's media opens on this node: its room, with the recording, quality and
         transcription wired in (its first agent has just taken it)."""
@@ -389,6 +396,7 @@ class Switchboard:
             tasks=self.tasks,
         )
         self.media.add(media)
+        self.heartbeat.nudge()  # node selection counts it within a quarter second
         if media.recording_state != call.recording_state:
             return await self.recording_is(call.call_id, media.recording_state) or call
         return call

@@ -17,6 +17,7 @@ from transcribe.models import installed_languages
 
 from .auth import TokenAuthority
 from .cli_bench import add_bench
+from .cli_nodes import MAX_NODES, serve_nodes
 from .cli_recordings import add_recordings, config_from
 from .text import plain_text
 
@@ -51,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="local demo: guest calls on, and print sign-in links for demo agents",
     )
+    serve.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="run N nodes on this machine, one port, sharing Redis (started here when "
+        "redis_url is not set): every core used",
+    )
+    serve.add_argument("--node-of-many", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(func=_serve)
 
     token = sub.add_parser("token", help="print a signed token")
@@ -108,7 +117,9 @@ def run_server(config: Config, make_app: Callable[[], web.Application], banner: 
     configure_logging(config.log_level, config.log_format)
 
     async def run() -> None:
-        await serve(make_app(), config, ready=lambda: print(banner, flush=True))
+        await serve(
+            make_app(), config, ready=(lambda: print(banner, flush=True)) if banner else None
+        )
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(run())
@@ -123,10 +134,16 @@ def _serve(args: argparse.Namespace) -> int:
         # Vosk downloads the English model on the first English call where there is
         # internet; without it the console says plainly that there is no model.
         overrides["transcribe_download"] = True
+    if not 1 <= args.nodes <= MAX_NODES:
+        raise ConfigError(f"--nodes must be between 1 and {MAX_NODES}")
     config = serve_config(args, **overrides)
     if args.demo:
         config = demo_languages(config)
-    run_server(config, lambda: create_app(config), _banner(config, demo=args.demo))
+    banner = _banner(config, demo=args.demo)
+    if args.nodes > 1:
+        return serve_nodes(args, config, banner)
+    # One of many: the launcher prints the banner once, for all of them.
+    run_server(config, lambda: create_app(config), "" if args.node_of_many else banner)
     return 0
 
 

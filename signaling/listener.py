@@ -184,7 +184,9 @@ async def serve(
     """Serve ``app`` until SIGTERM or SIGINT, then stop within ``shutdown_timeout_s``."""
     runner = GuardedRunner(app, config)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port, backlog=1024)
+    site = web.TCPSite(
+        runner, config.host, config.port, backlog=1024, reuse_port=config.reuse_port or None
+    )
     await site.start()
     if ready is not None:
         ready()

@@ -1,9 +1,10 @@
 """One call centre on two nodes sharing one Redis: a call whose parties are on different nodes.
 
 The customer's page is served by node A, the agent's console by node B. The call's media
-opens on the node of the agent who takes it (B); everything the customer's socket asks
-about the call is relayed from A to B over the node bus, and what B tells the customer
-reaches A's socket through socket.io's Redis manager. Real aiortc peers, real tones.
+opens on the node with the most headroom when the agent takes it (either, here); what the
+other party's socket asks about the call is relayed to that node over the node bus, and what
+the owner tells a party reaches their socket through socket.io's Redis manager. Real aiortc
+peers, real tones.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 
 from callcenter.identity import Role
 from callcenter.states import CallState
-from client.participant import KothaClient
+from client.participant import ClientError, KothaClient
 from media.source import SourceKey, SourceKind
 from node.events import ServerEvent
 from tests.conftest import Server, ServerFactory
@@ -33,6 +34,15 @@ CUSTOMER_HZ, AGENT_HZ, SUPERVISOR_HZ = 440.0, 660.0, 880.0
 class TwoNodes:
     a: Server
     b: Server
+
+    def owner_of(self, call_id: str) -> Server:
+        """The node with the call's room (and checks that the other has none)."""
+        owners = [n for n in (self.a, self.b) if n.switchboard.room_of(call_id) is not None]
+        assert len(owners) == 1, f"the call's media is on {len(owners)} nodes"
+        return owners[0]
+
+    def other(self, node: Server) -> Server:
+        return self.b if node is self.a else self.a
 
 
 @pytest.fixture
@@ -84,23 +94,23 @@ async def test_a_customer_on_one_node_and_an_agent_on_another_hear_each_other(
 ) -> None:
     await split_call.agent_ear.wait_for(CUSTOMER_HZ)
     await split_call.customer_ear.wait_for(AGENT_HZ)
-    # The media is on the agent's node only; the customer's node relayed the signalling.
-    assert two_nodes.b.switchboard.room_of(split_call.call_id) is not None
-    assert two_nodes.a.switchboard.room_of(split_call.call_id) is None
+    # The media is on one node; the other party's node relayed their signalling.
+    owner = two_nodes.owner_of(split_call.call_id)
     call = await two_nodes.a.switchboard.registry.call(split_call.call_id)
-    assert call is not None and call.media_node == "node-b"
-    assert two_nodes.a.switchboard.cluster.bus is not None
-    assert two_nodes.a.switchboard.cluster.bus.stats.sent > 0, "nothing was relayed"
+    assert call is not None and call.media_node == owner.switchboard.node_id
+    relaying = two_nodes.other(owner).switchboard.cluster.bus
+    assert relaying is not None and relaying.stats.sent > 0, "nothing was relayed"
 
 
 async def test_the_customer_hangs_up_on_their_node_and_the_agents_node_ends_the_call(
     two_nodes: TwoNodes, split_call: SplitCall
 ) -> None:
     await split_call.agent_ear.wait_for(CUSTOMER_HZ)
+    owner = two_nodes.owner_of(split_call.call_id)
     await split_call.customer.hang_up()
     ended = await split_call.agent.wait_for(ServerEvent.CALL_ENDED)
     assert ended["reason"] == "hung_up"
-    assert two_nodes.b.switchboard.room_of(split_call.call_id) is None, "the media stayed open"
+    assert owner.switchboard.room_of(split_call.call_id) is None, "the media stayed open"
     for node in (two_nodes.a, two_nodes.b):
         call = await node.switchboard.fresh(split_call.call_id)
         assert call is not None and call.state is CallState.ENDED
@@ -112,13 +122,15 @@ async def test_the_customer_hangs_up_on_their_node_and_the_agents_node_ends_the_
 async def test_a_supervisor_on_one_node_listens_to_a_call_on_another(
     two_nodes: TwoNodes, split_call: SplitCall
 ) -> None:
-    """Nasrin's dashboard is on node A; the call's media is on node B. She hears both
-    parties; neither hears her."""
+    """Nasrin's dashboard is on the node that does not have the call's media. She hears
+    both parties; neither hears her."""
     await split_call.agent_ear.wait_for(CUSTOMER_HZ)
     await split_call.customer_ear.wait_for(AGENT_HZ)
+    owner = two_nodes.owner_of(split_call.call_id)
+    elsewhere = two_nodes.other(owner)
     ear = Ear()
-    nasrin = two_nodes.a.client(
-        two_nodes.a.token(Role.SUPERVISOR, "Nasrin"),
+    nasrin = elsewhere.client(
+        elsewhere.token(Role.SUPERVISOR, "Nasrin"),
         sources={SourceKind.MICROPHONE: ToneTrack(SUPERVISOR_HZ)},
         on_track=ear,
     )
@@ -131,7 +143,7 @@ async def test_a_supervisor_on_one_node_listens_to_a_call_on_another(
         await asyncio.sleep(1.5)
         assert split_call.customer_ear.heard(SUPERVISOR_HZ, since=checked_from) == []
         assert split_call.agent_ear.heard(SUPERVISOR_HZ, since=checked_from) == []
-        room = two_nodes.b.switchboard.room(split_call.call_id)
+        room = owner.switchboard.room(split_call.call_id)
         mic = room.router.source(SourceKey(joined["participant_id"], SourceKind.MICROPHONE))
         assert mic.frames_received > 0, "the supervisor's peer sent nothing: this proves nothing"
         # The agent's console on node B is told who listens, as on one node.
@@ -141,3 +153,64 @@ async def test_a_supervisor_on_one_node_listens_to_a_call_on_another(
         assert told["monitors"][0]["mode"] == "listen"
     finally:
         await ear.close()
+
+
+async def test_calls_go_to_the_node_with_room_and_a_full_centre_says_so(
+    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Two nodes that each carry one call: the first call taken goes to one, the second to
+    the other (even though both agents sign in on node A), and a third waits, its agent
+    told in words that every server is full."""
+    shared = {"redis_url": redis_server.url, "redis_prefix": f"test:{secrets.token_hex(4)}:"}
+    a = await start_server(node_id="node-a", data_dir=tmp_path / "a", max_calls=1, **shared)
+    b = await start_server(node_id="node-b", data_dir=tmp_path / "b", max_calls=1, **shared)
+    nodes = TwoNodes(a, b)
+    await a.switchboard.heartbeat.beat()  # A reads the directory with B in it
+
+    owners = []
+    for n, name in enumerate(("Rahim", "Sadia", "Tanvir")):
+        call_id, token = await b.customer_call(f"Customer{n}")
+        customer = b.client(token)
+        await customer.connect()
+        await customer.request_call(media="audio")
+        agent = a.client(a.token(Role.AGENT, name))
+        await agent.connect()
+        await agent.set_availability("available")
+        if n < 2:
+            await agent.accept_call(call_id)
+            owners.append(nodes.owner_of(call_id).switchboard.node_id)
+            continue
+        with pytest.raises(ClientError) as busy:
+            await agent.accept_call(call_id)
+        assert busy.value.code == "busy"
+        assert "every server" in busy.value.message
+        waiting = await customer.request("get_state")
+        assert waiting["call"]["state"] == "queued", "the refused call still waits"
+    assert sorted(owners) == ["node-a", "node-b"]
+
+
+async def test_a_call_waiting_on_one_node_rings_a_free_agent_on_another(
+    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Calls are offered automatically: Rahim is free on node B; Karim calls through node
+    A. B hears of the changed queue and rings Rahim, who answers; Karim is told."""
+    shared = {
+        "redis_url": redis_server.url,
+        "redis_prefix": f"test:{secrets.token_hex(4)}:",
+        "auto_offer": True,
+    }
+    a = await start_server(node_id="node-a", data_dir=tmp_path / "a", **shared)
+    b = await start_server(node_id="node-b", data_dir=tmp_path / "b", **shared)
+    rahim = b.client(b.token(Role.AGENT, "Rahim"))
+    await rahim.connect()
+    await rahim.set_availability("available")
+
+    call_id, token = await a.customer_call("Karim")
+    karim = a.client(token)
+    await karim.connect()
+    await karim.request_call(media="audio")
+
+    offered = await rahim.wait_for(ServerEvent.CALL_OFFERED)
+    assert offered["call"]["call_id"] == call_id
+    await rahim.accept_call(call_id)
+    await karim.wait_for(ServerEvent.CALL_UPDATED, lambda p: p["call"]["state"] == "active")
