@@ -10,6 +10,8 @@ BIN := $(VENV)/bin
 STAMPS := .stamps
 HOST ?= 127.0.0.1
 PORT ?= 8080
+# make run NODES=2: that many nodes on this machine, one port, sharing a Redis started here.
+NODES ?= 1
 # Debian packages the tests need: a real browser, a Bengali font for its screenshots,
 # tools that make speech for its fake microphone, and a real Redis for the registry's tests.
 TEST_APT := chromium fonts-lohit-beng-bengali fonts-nanum sox espeak-ng redis-server
@@ -17,7 +19,9 @@ TEST_APT := chromium fonts-lohit-beng-bengali fonts-nanum sox espeak-ng redis-se
 .PHONY: run test test-redis setup setup-test lint bench clean apt
 
 run: setup
-	$(BIN)/kotha serve --demo --host $(HOST) --port $(PORT)
+	@if [ "$(NODES)" != 1 ] && ! command -v redis-server >/dev/null; then \
+		$(MAKE) --no-print-directory apt PACKAGES="redis-server"; fi
+	$(BIN)/kotha serve --demo --host $(HOST) --port $(PORT) --nodes $(NODES)
 
 # The integration tests run a second time with the call centre's state in a real Redis
 # (pytest --redis starts a redis-server on a free port and stops it by its PID).
