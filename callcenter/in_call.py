@@ -64,6 +64,24 @@ def tag(call_id: str, tags: list[str]) -> Change[CallValue]:
     return Change(apply, calls=(call_id,))
 
 
+def move_media(call_id: str, from_node: str | None, to_node: str) -> Change[CallValue]:
+    """The node that held the call's media is gone: it moves to ``to_node``. Refused when
+    another node moved it first (its media is no longer on ``from_node``). The parties'
+    media starts afresh there; supervisors' sessions were on the old node and are gone."""
+
+    def apply(draft: Draft) -> CallValue:
+        call = _live(draft, call_id)
+        if call.media_node != from_node:
+            raise Refused("moved", f"the call's media is on {call.media_node} now")
+        customer = replace(call.customer, media_state="new")
+        agent = replace(call.agent, media_state="new") if call.agent is not None else None
+        return draft.put_call(
+            replace(call, media_node=to_node, customer=customer, agent=agent, monitors=())
+        )
+
+    return Change(apply, calls=(call_id,))
+
+
 def set_recording(call_id: str, state: str) -> Change[CallValue]:
     """The call's recording is ``state`` (its recorder says so: started, paused, stopped)."""
     if state not in RECORDING_STATES:

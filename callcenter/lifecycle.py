@@ -285,15 +285,19 @@ def end(
     return Change(apply, calls=(call_id,), agents=agents, queue=True)
 
 
-def restore(call: CallValue, now: float) -> Change[CallValue]:
+def restore(call: CallValue, now: float, node: str | None = None) -> Change[CallValue]:
     """A call of an earlier run, read back from its node's journal (ended, as interrupted
-    when it was live): the registry gets it, unless it already knows the call ended."""
+    when it was live): the registry gets it, unless it already knows the call ended. With
+    many nodes (``node``: this one), a live call whose media is not on this node goes on:
+    another node carries it, or it waits in the queue with its customer connected elsewhere."""
 
     def apply(draft: Draft) -> CallValue:
         held = draft.call(call.call_id)
         if held is None:
             return draft.put_call(replace(call, version=0))
         if held.state is CallState.ENDED:
+            return held
+        if node is not None and held.media_node != node:
             return held
         draft.dequeue(call.call_id)
         interrupted = replace(

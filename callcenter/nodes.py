@@ -4,7 +4,8 @@ Every node publishes a :class:`NodeValue` every :data:`HEARTBEAT_S` with a time 
 :data:`NODE_TTL_S`: a node not heard from for that long (killed, partitioned, its Redis
 connection lost) drops out of the directory by itself, and out of node selection with it.
 A node that drains says so at once, and withdraws when it stops. New calls go to the node
-with the most headroom (:func:`choose_node`); a node at its capacity takes none.
+with the most headroom, counted in free places (:func:`choose_node`); a node at its
+capacity takes none.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ class NodeValue:
         if self.draining or self.capacity <= 0:
             return 0.0
         return max(0.0, (self.capacity - self.calls) / self.capacity)
+
+    @property
+    def free_places(self) -> int:
+        """How many more calls it may take (0 when full or draining): a node with a bigger
+        capacity takes more of the new calls."""
+        if self.draining:
+            return 0
+        return max(0, self.capacity - self.calls)
 
     @property
     def open_for_calls(self) -> bool:
@@ -88,4 +97,4 @@ def choose_node(nodes: Iterable[NodeValue], now: float) -> NodeValue | None:
     open_nodes = [n for n in live_nodes(nodes, now) if n.open_for_calls]
     if not open_nodes:
         return None
-    return min(open_nodes, key=lambda n: (-n.headroom, n.loop_lag_ms, n.node_id))
+    return min(open_nodes, key=lambda n: (-n.free_places, n.loop_lag_ms, n.node_id))

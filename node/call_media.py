@@ -16,6 +16,7 @@ from typing import Any
 from callcenter.values import CallValue
 from media.room import Room
 from media.router import Router
+from recording.recorder import Segment
 
 from .quality_monitor import QualityMonitor
 from .recordings import CallRecordings
@@ -36,6 +37,7 @@ class CallMedia:
         quality: QualityMonitor,
         transcription: Transcription,
         tasks: TaskSet,
+        segment: Segment | None = None,
     ) -> None:
         self.call_id = call.call_id
         self.room = room
@@ -46,7 +48,7 @@ class CallMedia:
         self.recording_state = "off"
         """What the recorder said when it started (the call's ``recording_state``)."""
         if isinstance(room.plane, Router):
-            self.recording_state = recordings.start(call, room.plane, known)
+            self.recording_state = recordings.start(call, room.plane, known, segment)
         quality.watch(call, room, known)
         transcription.start(call, room, known)
 

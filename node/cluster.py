@@ -18,13 +18,16 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from callcenter import in_call
 from callcenter.errors import ServerBusyError
+from callcenter.lifecycle import Refused
 from callcenter.nodes import NODE_TTL_S, NodeValue, choose_node, live_nodes
 from callcenter.registry import RegistryError
 from callcenter.states import CallState, EndReason
 from callcenter.values import AgentValue, CallValue
 
 from .bus import Body, BusError, NodeBus
+from .events import ServerEvent
 
 if TYPE_CHECKING:
     from .switchboard import Switchboard
@@ -32,6 +35,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RelayHandler = Callable[[Body], Awaitable[Body]]
+
+
+class _EveryNode(set[str]):
+    """Holds every node id (the directory could not be read)."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+_EVERY_NODE = _EveryNode()
 
 
 class Cluster:
@@ -68,21 +81,77 @@ class Cluster:
 
     # -- who owns a call -------------------------------------------------------
 
-    async def owner_of(self, call_id: str) -> str | None:
+    async def owner_of(self, call_id: str, *, adopt: bool = False) -> str | None:
         """The other live node that holds this call's media, if one does (None: this node
-        answers, as it has the room, or the call has no media, or its owner is gone)."""
+        answers, as it has the room, or the call has no media). A call whose media node is
+        gone is moved (``adopt``: a party joining again) to the node with the most room."""
         board = self._board
         if self.bus is None or board.room_of(call_id) is not None:
             return None
         call = board.calls.get(call_id)
         if call is None or (not call.media_node and call.state is not CallState.ENDED):
             call = await board.fresh(call_id)
-        if call is None or call.state is CallState.ENDED:
+        if call is None or call.state is CallState.ENDED or not call.media_node:
             return None
-        owner = call.media_node
-        if not owner or owner == board.node_id:
+        if call.media_node != board.node_id and await self.alive(call.media_node):
+            return call.media_node
+        call = await board.fresh(call_id)  # this node's view may be behind a move
+        if call is None or call.state is CallState.ENDED or not call.media_node:
             return None
-        return owner if await self.alive(owner) else None
+        if call.media_node != board.node_id and await self.alive(call.media_node):
+            return call.media_node
+        if not adopt:
+            return None
+        owner = await self.adopt(call)
+        return owner if owner != board.node_id else None
+
+    async def adopt(self, call: CallValue) -> str:
+        """The node with the call's media is gone: its media moves to the node with the most
+        room (a fresh room there, the recording going on in a new segment). Returns the node
+        that has it now (another node may have moved it first)."""
+        board = self._board
+        target = await self.place(replace(call, media_node=None))
+        try:
+            moved = await board.commit(in_call.move_media(call.call_id, call.media_node, target))
+        except Refused:
+            fresh = await board.fresh(call.call_id)
+            return fresh.media_node if fresh is not None and fresh.media_node else board.node_id
+        logger.warning(
+            "Call(%s): node %s, which carried its media, is gone; the media moves to %s",
+            call.call_id,
+            call.media_node,
+            target,
+        )
+        if target == board.node_id:
+            await board.open_media(moved)
+        else:
+            await self.open_at_owner(moved)
+        return target
+
+    async def nodes_gone(self, gone: set[str]) -> None:
+        """Nodes dropped out of the directory (killed, cut off). The first live node moves
+        their calls' media and tells every party and supervisor of them to join again (so
+        each is told once); a party's page does at once (``media_failed``)."""
+        board = self._board
+        live = sorted(node.node_id for node in board.heartbeat.nodes)
+        if not live or live[0] != board.node_id:
+            return
+        orphans = [c.call_id for c in board.calls.values() if c.media_node in gone]
+        for call_id in orphans:
+            call = await board.fresh(call_id)
+            if call is None or call.state is CallState.ENDED or call.media_node not in gone:
+                continue
+            await self.adopt(call)
+            told: Body = {
+                "call_id": call_id,
+                "reason": "the server that carried this call stopped; join the call again",
+            }
+            for party in call.participants:
+                await board.notifier.to_participant(
+                    call_id, party.participant_id, ServerEvent.MEDIA_FAILED, told
+                )
+            for monitor in call.monitors:  # their sessions were on the node that is gone
+                await board.notifier.to_socket(monitor.sid, ServerEvent.MEDIA_FAILED, told)
 
     async def alive(self, node_id: str) -> bool:
         """Whether ``node_id`` beat within its time to live (the directory read afresh if
@@ -145,6 +214,19 @@ class Cluster:
         """The call's owner (another node) opens its media now, before anyone joins."""
         assert call.media_node is not None
         await self.relay(call.media_node, {"verb": "open_media", "call_id": call.call_id})
+
+    async def other_nodes(self) -> set[str]:
+        """The other live nodes (a recording one of them goes on with is not recovered
+        here); with the registry out of reach, every node ever named in a recording is
+        taken to be alive, so nothing live is finished by mistake."""
+        if self.bus is None:
+            return set()
+        try:
+            nodes = live_nodes(await self._board.registry.nodes(), time.time())
+        except RegistryError:
+            logger.warning("recordings are recovered without the node directory: none is")
+            return _EVERY_NODE
+        return {node.node_id for node in nodes} - {self._board.node_id}
 
     async def relay(self, node_id: str, body: Body) -> Body:
         """A request to another node; its reply (a :class:`BusError` if it never answers)."""

@@ -13,6 +13,7 @@ directory has not heard from this node for ``NODE_TTL_S``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ class Heartbeat:
         calls: how many calls this node carries now.
         draining: whether it is shutting down.
         outage: turns a registry failure into one warning line now and then.
+        on_gone: told the ids of nodes that were in the directory and are no longer.
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class Heartbeat:
         draining: Callable[[], bool],
         outage: RegistryOutage,
         interval_s: float = HEARTBEAT_S,
+        on_gone: Callable[[set[str]], object] | None = None,
     ) -> None:
         self._registry = registry
         self.node_id = node_id
@@ -56,6 +59,8 @@ class Heartbeat:
         self._draining = draining
         self._outage = outage
         self._interval_s = interval_s
+        self._on_gone = on_gone
+        self._known: set[str] = set()
         self._started_at = time.time()
         self._lag_ms = 0.0
         self._nudged = asyncio.Event()
@@ -89,10 +94,23 @@ class Heartbeat:
         try:
             await self._registry.publish_node(self.value(now), ttl_s=NODE_TTL_S)
             self.published_at = now
-            self.nodes = live_nodes(await self._registry.nodes(), time.time())
-
+            await self.read()
         except RegistryError as exc:
             self._outage.refusal(exc, f"this node's heartbeat ({self.node_id})")
+
+    async def read(self) -> None:
+        """Read the directory (twice a beat: a node that stops beating is noticed within
+        a second of its record expiring)."""
+        self.nodes = live_nodes(await self._registry.nodes(), time.time())
+        self._noticed({node.node_id for node in self.nodes})
+
+    def _noticed(self, ids: set[str]) -> None:
+        """Nodes in the last reading and not in this one are gone (killed, or cut off)."""
+        gone = self._known - ids - {self.node_id}
+        self._known = ids
+        if gone and self._on_gone is not None:
+            logger.warning("node(s) %s stopped beating; their calls move", ", ".join(sorted(gone)))
+            self._on_gone(gone)
 
     def nudge(self) -> None:
         """Beat soon (within a quarter second): this node's load just changed."""
@@ -107,11 +125,16 @@ class Heartbeat:
             woke_late = 0.0
             deadline = loop.time() + self._interval_s
             # Short sleeps, so a busy loop shows in the lag rather than hiding in one sleep.
+            read_at = loop.time() + self._interval_s / 2
             while (left := deadline - loop.time()) > 0 and not self._nudged.is_set():
                 step = min(left, 0.25)
                 asked = loop.time() + step
                 await asyncio.sleep(step)
                 woke_late = max(woke_late, loop.time() - asked)
+                if loop.time() >= read_at:
+                    read_at = deadline
+                    with contextlib.suppress(RegistryError):  # the next beat says so
+                        await self.read()
             self._lag_ms = woke_late * 1000
 
     async def withdraw(self) -> None:

@@ -36,3 +36,15 @@ class Notifier(Protocol):
 
     def staff_online(self) -> bool:
         """Whether any supervisor or admin is connected (else the floor is not built)."""
+
+
+class Unwired:
+    """The notifier until the app wires the hub in: news with nowhere to go is a bug."""
+
+    async def _fail(self, *args: object) -> None:
+        raise RuntimeError("Switchboard.notifier was never set")
+
+    to_call = to_participant = to_agents = to_agent = to_watchers = to_staff = to_socket = _fail
+
+    def staff_online(self) -> bool:
+        return False

@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from media.source import SourceKey
 from recording.finalize import recover_unfinished
 from recording.index import Query, RecordingIndex
 from recording.layout import folder_for
-from recording.recorder import Recorder, RecordingState
+from recording.recorder import Recorder, RecordingState, Segment, next_segment
 from recording.timeline import EntryType
 from recording.writer import DiskWriter
 
@@ -40,9 +40,10 @@ FINISH_NICENESS = 10
 class CallRecordings:
     """All recorders of this node, by call id."""
 
-    def __init__(self, root: Path, *, enabled: bool) -> None:
+    def __init__(self, root: Path, *, enabled: bool, node_id: str = "") -> None:
         self.root = root
         self.enabled = enabled
+        self.node_id = node_id
         self._recorders: dict[str, Recorder] = {}
         # Ended calls whose last events (the words said as they hung up) may still come,
         # until their recordings are finished.
@@ -62,8 +63,9 @@ class CallRecordings:
             max_workers=1, thread_name_prefix="recording-finish", initializer=_lower_priority
         )
 
-    async def open(self) -> None:
-        """Open the index (rebuilding it from the folders if it is new), then recover."""
+    async def open(self, elsewhere: Callable[[], Awaitable[set[str]]] | None = None) -> None:
+        """Open the index (rebuilding it from the folders if it is new), then recover
+        (``elsewhere``: the other live nodes sharing this disk, whose recordings go on)."""
         opened = self._opening = asyncio.get_running_loop().create_future()
         try:
             path = self.root / "index.sqlite3"
@@ -71,7 +73,7 @@ class CallRecordings:
             if self._index.needs_reindex:
                 count = await self.in_index(lambda index: index.reindex(self.root))
                 logger.info("recording index built from %d folders", count)
-            await self.recover()
+            await self.recover(await elsewhere() if elsewhere else set())
         finally:
             opened.set_result(None)
 
@@ -88,20 +90,40 @@ class CallRecordings:
     async def _in_index_thread(self, work: Callable[[], Any]) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._index_thread, work)
 
+    def folder_of(self, call: CallValue) -> Path:
+        return folder_for(self.root, call.call_id, call.answered_at or call.created_at)
+
+    async def next_segment(self, call: CallValue) -> Segment | None:
+        """Where a recording of ``call`` starting here goes on from: a segment after the
+        ones a node that is gone wrote (None: a new recording)."""
+        if not self.enabled:
+            return None
+        folder = self.folder_of(call)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._finisher, lambda: next_segment(folder)
+        )
+
     def start(
-        self, call: CallValue, router: Router, known: Callable[[str], CallValue | None]
+        self,
+        call: CallValue,
+        router: Router,
+        known: Callable[[str], CallValue | None],
+        segment: Segment | None = None,
     ) -> str:
-        """Record ``call`` from now on (the agent has just taken it); returns the recording's
-        state. ``known`` gives the node's latest view of a call (who speaks as whom)."""
+        """Record ``call`` from now on (the agent has just taken it; or, as ``segment``, its
+        media moved here); returns the recording's state. ``known`` gives the node's latest
+        view of a call (who speaks as whom)."""
         if not self.enabled:
             return "off"
         call_id = call.call_id
         recorder = Recorder(
             call_id,
-            folder_for(self.root, call_id, call.answered_at or call.created_at),
+            self.folder_of(call),
             disk=self._disk,
             describe=lambda pid: _describe(known(call_id), pid),
             request_keyframe=lambda key: _request_keyframe(router, key),
+            segment=segment,
+            node=self.node_id,
         )
         recorder.start(
             {
@@ -168,13 +190,17 @@ class CallRecordings:
         task.add_done_callback(self._finishing.discard)
         return True
 
-    async def recover(self) -> list[tuple[Path, dict[str, Any]]]:
-        """Finish the recordings an earlier process left unfinished (it crashed or was killed)."""
+    async def recover(self, elsewhere: Container[str] = ()) -> list[tuple[Path, dict[str, Any]]]:
+        """Finish the recordings an earlier process left unfinished (it crashed or was killed),
+        but those that a node in ``elsewhere`` goes on recording."""
         if not self.root.exists():
             return []
         loop = asyncio.get_running_loop()
         recovered: list[tuple[Path, dict[str, Any]]] = await loop.run_in_executor(
-            self._finisher, lambda: recover_unfinished(self.root, started_before=self._created)
+            self._finisher,
+            lambda: recover_unfinished(
+                self.root, started_before=self._created, recording_elsewhere=elsewhere
+            ),
         )
         for folder, meta in recovered:
             await self._index_finished(folder, meta)

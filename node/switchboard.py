@@ -48,7 +48,7 @@ from node.call_journal import CallJournal
 from node.call_media import CallMedia
 from node.config import Config
 from node.events import ServerEvent
-from node.notifier import Notifier, Payload
+from node.notifier import Notifier, Payload, Unwired
 from node.presence import Presence
 from node.quality_monitor import QualityMonitor
 from node.recordings import CallRecordings
@@ -117,14 +117,16 @@ class Switchboard:
         self.presence = Presence()
         # Refusals while the registry cannot be reached, and the operators told.
         self.outage = RegistryOutage()
-        self.notifier: Notifier = notifier if notifier is not None else _Unwired()
+        self.notifier: Notifier = notifier if notifier is not None else Unwired()
         # The media of this node's calls, made with its settings.
         self.media = MediaHost(
             config, configuration_factory=configuration_factory, plane_factory=plane_factory
         )
         # Quality summaries of the calls this node carried, once ended (GET .../quality).
         self.summaries: dict[str, dict[str, Any]] = {}
-        self.recordings = CallRecordings(config.recordings_path, enabled=config.recording_enabled)
+        self.recordings = CallRecordings(
+            config.recordings_path, enabled=config.recording_enabled, node_id=self.node_id
+        )
         self.audit = AuditLog(config.audit_path)
         self.watches = Watches(self.audit)
         self.journal = CallJournal(config.journal_path, retention_s=config.ended_call_retention_s)
@@ -172,6 +174,7 @@ class Switchboard:
             calls=self.media.count,
             draining=lambda: self.draining,
             outage=self.outage,
+            on_gone=lambda gone: self.tasks.spawn(self.cluster.nodes_gone(gone), "nodes_gone"),
         )
 
     # -- lifecycle -------------------------------------------------------
@@ -179,7 +182,7 @@ class Switchboard:
     def start(self) -> None:
         aiortc_compat.check_compatibility()
         aiortc_compat.restrict_ice_addresses(self.config.ice_addresses)
-        self.tasks.spawn(self.recordings.open(), "open_recordings")
+        self.tasks.spawn(self.recordings.open(self.cluster.other_nodes), "open_recordings")
         self.tasks.call_later("sweep", self._sweep_every, self._sweep)
         self.tasks.spawn(self.quality.run(), "quality")
         self.tasks.spawn(self.transcription.run(), "transcription")
@@ -192,7 +195,8 @@ class Switchboard:
         """Know the calls of the last run (before any socket comes in): a crash ended some."""
         now = time.time()
         for journaled in await self.journal.restore():
-            call = await self.commit(lifecycle.restore(journaled, now))
+            node = self.node_id if self.cluster.many else None
+            call = await self.commit(lifecycle.restore(journaled, now, node))
             if call.end_reason is EndReason.INTERRUPTED and call.agent is not None:
                 interrupted = self.connections.interrupted
                 interrupted.setdefault(call.agent.subject, []).append(call.call_id)
@@ -386,6 +390,7 @@ class Switchboard:
     async def open_media(self, call: CallValue) -> CallValue:
         """The call's media opens on this node: its room, with the recording, quality and
         transcription wired in (its first agent has just taken it)."""
+        segment = await self.recordings.next_segment(call)  # its media moved here
         media = CallMedia(
             call,
             self.media_signaling.new_room(call.call_id),
@@ -394,6 +399,7 @@ class Switchboard:
             quality=self.quality,
             transcription=self.transcription,
             tasks=self.tasks,
+            segment=segment,
         )
         self.media.add(media)
         self.heartbeat.nudge()  # node selection counts it within a quarter second
@@ -404,15 +410,3 @@ class Switchboard:
     async def _sweep(self) -> None:
         await call_end.sweep(self)
         self.tasks.call_later("sweep", self._sweep_every, self._sweep)
-
-
-class _Unwired:
-    """The notifier until the app wires the hub in: news with nowhere to go is a bug."""
-
-    async def _fail(self, *args: object) -> None:
-        raise RuntimeError("Switchboard.notifier was never set")
-
-    to_call = to_participant = to_agents = to_agent = to_watchers = to_staff = to_socket = _fail
-
-    def staff_online(self) -> bool:
-        return False

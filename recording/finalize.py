@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,21 +50,28 @@ def finished_recordings(root: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
         yield folder, meta
 
 
-def recover_unfinished(root: Path, *, started_before: float) -> list[tuple[Path, dict[str, Any]]]:
+def recover_unfinished(
+    root: Path, *, started_before: float, recording_elsewhere: Container[str] = ()
+) -> list[tuple[Path, dict[str, Any]]]:
     """Finish every recording under ``root`` that a crash left without a meta.json.
 
     Only recordings started before ``started_before`` (this process's start)
     are touched: a folder without meta.json from then belongs to a recorder
-    that is gone, while one started since may be recording right now.
+    that is gone, while one started since may be recording right now. Nor is a
+    recording whose latest segment a node in ``recording_elsewhere`` (the other
+    live nodes sharing this disk) writes: it goes on there.
     """
     recovered: list[tuple[Path, dict[str, Any]]] = []
     for folder in all_folders(root):
         if is_finished(folder):
             continue
-        started = next(
-            (e for e in read_events(folder) if e.get("type") == EntryType.RECORDING_STARTED), {}
-        )
+        events = read_events(folder)
+        started = next((e for e in events if e.get("type") == EntryType.RECORDING_STARTED), {})
         if float(started.get("at") or 0) >= started_before:
+            continue
+        parts = (EntryType.RECORDING_STARTED, EntryType.RECORDING_CONTINUED)
+        latest: dict[str, Any] = next((e for e in reversed(events) if e.get("type") in parts), {})
+        if latest.get("node") in recording_elsewhere:
             continue
         try:
             recovered.append((folder, finalize(folder, recovered=True)))

@@ -22,7 +22,7 @@ from media.clock import CLOCK_RATES, StreamClock
 from media.source import EncodedFrame, SourceKey
 
 from .errors import RecordingStateError
-from .finalize import finalize
+from .finalize import finalize, read_events
 from .timeline import EntryType, TimelineEntry
 from .writer import DiskWriter, RecordingWriter
 
@@ -34,6 +34,30 @@ class RecordingState(StrEnum):
     RECORDING = "recording"
     PAUSED = "paused"
     STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A recording that goes on in a folder an earlier recorder began (the node that held
+    the call's media is gone): the ``number``-th part, on the call clock that began at
+    ``started_at`` (wall clock), its streams named apart from the earlier parts'."""
+
+    number: int
+    started_at: float
+
+
+def next_segment(folder: Path) -> Segment | None:
+    """The segment a recorder starting on ``folder`` writes (None: the folder is new).
+    Reads the folder: call it off the event loop."""
+    events = read_events(folder)
+    parts = [
+        e
+        for e in events
+        if e.get("type") in (EntryType.RECORDING_STARTED, EntryType.RECORDING_CONTINUED)
+    ]
+    if not parts:
+        return None
+    return Segment(len(parts) + 1, float(parts[0].get("at") or time.time()))
 
 
 @dataclass(slots=True)
@@ -62,12 +86,20 @@ class Recorder:
         disk: DiskWriter,
         describe: Callable[[str], dict[str, str]],
         request_keyframe: Callable[[SourceKey], None],
+        segment: Segment | None = None,
+        node: str = "",
     ) -> None:
         self.call_id = call_id
         self.folder = folder
         self.state = RecordingState.RECORDING
+        self.segment = segment.number if segment is not None else 1
+        self._node = node
         self.started_at = time.time()
-        self.started_perf = time.perf_counter()  # call time 0, on EncodedFrame.arrival's clock
+        # Call time 0, on EncodedFrame.arrival's clock (a segment goes on from the call's).
+        self.started_perf = time.perf_counter()
+        if segment is not None:
+            self.started_perf -= self.started_at - segment.started_at
+            self.started_at = segment.started_at
         self._start = self.started_perf
         self._describe = describe
         self._request_keyframe = request_keyframe
@@ -76,7 +108,17 @@ class Recorder:
 
     def start(self, call: dict[str, Any]) -> None:
         self._writer.start()
-        self.event(EntryType.RECORDING_STARTED, call_id=self.call_id, call=call)
+        if self.segment == 1:
+            self.event(
+                EntryType.RECORDING_STARTED, call_id=self.call_id, call=call, node=self._node
+            )
+        else:
+            self.event(
+                EntryType.RECORDING_CONTINUED,
+                call_id=self.call_id,
+                segment=self.segment,
+                node=self._node,
+            )
 
     def now_ms(self) -> int:
         return round((time.perf_counter() - self._start) * 1000)
@@ -137,6 +179,8 @@ class Recorder:
         kind = key.source.media_kind
         who = self._describe(key.participant_id)
         name = f"{who.get('role', 'participant')}-{key.source}-{key.participant_id}"
+        if self.segment > 1:  # the earlier segments' files stay as they are
+            name += f"-s{self.segment}"
         stream = _Stream(
             name=name,
             kind=kind,

@@ -19,6 +19,8 @@ from typing import Any
 @unique
 class EntryType(StrEnum):
     RECORDING_STARTED = "recording_started"
+    RECORDING_CONTINUED = "recording_continued"
+    """The node that carried the call is gone; another goes on recording it (a segment)."""
     RECORDING_PAUSED = "recording_paused"
     RECORDING_RESUMED = "recording_resumed"
     RECORDING_STOPPED = "recording_stopped"

@@ -34,7 +34,7 @@ from node.payloads import call_payload
 from node.switchboard import Payload, Switchboard
 
 from .auth import TokenAuthority
-from .relay import RELAYED, OwnerRefusedError, relay, relayed_socket
+from .relay import ADOPTING, RELAYED, OwnerRefusedError, relay, relayed_socket
 from .rooms import AGENTS_ROOM, SUPERVISORS_ROOM, agent_room, customer_room, watch_room
 from .schemas import (
     SCHEMAS,
@@ -220,7 +220,7 @@ class CallNamespace(socketio.AsyncNamespace):
         with call_context(call_id):
             if client_event in RELAYED and call_id:
                 cluster = self._switchboard.cluster
-                owner = await cluster.owner_of(call_id)
+                owner = await cluster.owner_of(call_id, adopt=client_event in ADOPTING)
                 if owner is not None:
                     return await relay(cluster, owner, socket, client_event, args[0])
             return (await handler(socket, message)) or {}

@@ -41,6 +41,9 @@ RELAYED = frozenset(
     }
 )
 
+# Events that move a call's media off a node that is gone: a party or supervisor joining.
+ADOPTING = frozenset({ClientEvent.JOIN_CALL, ClientEvent.MONITOR_CALL})
+
 _FAILED = {"code": "internal_error", "message": "the server failed; try again"}
 
 
@@ -87,4 +90,4 @@ def relayed_socket(request: Payload, config: Config) -> SocketSession:
     )
 
 
-__all__ = ["RELAYED", "OwnerRefusedError", "relay", "relayed_socket"]
+__all__ = ["ADOPTING", "RELAYED", "OwnerRefusedError", "relay", "relayed_socket"]

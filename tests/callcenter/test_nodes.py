@@ -22,10 +22,14 @@ def test_a_new_call_goes_to_the_node_with_the_most_headroom() -> None:
     assert choose_node([busy, quiet], NOW) == quiet
 
 
-def test_headroom_is_a_share_of_each_nodes_own_capacity() -> None:
-    big = _node("big", calls=50, capacity=200)  # 75 % free
-    small = _node("small", calls=10, capacity=20)  # 50 % free
+def test_a_bigger_node_takes_more_of_the_new_calls() -> None:
+    """Headroom is counted in calls a node may still take, so two empty nodes of 20 and 200
+    places fill the big one first until it has as few places left as the small one."""
+    big = _node("big", calls=0, capacity=200)
+    small = _node("small", calls=0, capacity=20)
     assert choose_node([small, big], NOW) == big
+    assert choose_node([small, replace(big, calls=181)], NOW) == small
+    assert (big.headroom, replace(big, calls=50).headroom) == (1.0, 0.75)  # the share shown
 
 
 def test_a_full_or_draining_node_takes_no_call() -> None:

@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,73 +23,8 @@ from media import aiortc_compat
 from media.source import SourceKind
 from signaling.auth import TokenAuthority
 from tests.conftest import API_KEY, TEST_SECRET
+from tests.server_process import ServerProcess
 from tests.support import ToneTrack
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServerProcess:
-    """kotha as an operator runs it: its own process, killable."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: asyncio.subprocess.Process | None = None
-        self.log = data_dir / "server.log"
-
-    async def start(self) -> None:
-        env = dict(os.environ)
-        env.update(
-            PYTHONPATH=str(ROOT),
-            KOTHA_DATA_DIR=str(self.data_dir),
-            KOTHA_JWT_SECRET=TEST_SECRET,
-            KOTHA_API_KEYS=API_KEY,
-            KOTHA_ICE_ADDRESSES="127.0.0.1",
-            KOTHA_LOG_FORMAT="text",
-        )
-        with self.log.open("ab") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "signaling",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                env=env,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=log,
-            )
-        deadline = time.monotonic() + 30
-        async with aiohttp.ClientSession() as session:
-            while True:
-                assert self.process.returncode is None, self.log.read_text()[-2000:]
-                try:
-                    async with session.get(self.url + "/healthz") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                assert time.monotonic() < deadline, "the server did not come up"
-                await asyncio.sleep(0.2)
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await asyncio.wait_for(self.process.wait(), 10)
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            await asyncio.wait_for(self.process.wait(), 15)
 
 
 @pytest.fixture
