@@ -30,7 +30,24 @@ logger = logging.getLogger(__name__)
 # The call journal is rewritten with only the calls still known after this many lines.
 JOURNAL_REWRITE_LINES = 10_000
 
-__all__ = ["agent_gone", "customer_gone", "end_call", "sweep"]
+__all__ = ["agent_gone", "customer_gone", "drain", "end_call", "sweep"]
+
+
+async def drain(board: Switchboard) -> None:
+    """The node stops taking calls (SIGTERM). With other nodes live, the calls whose media
+    is here go on at one with room (their parties join again there) and the rest is theirs
+    to serve; alone, or with no room elsewhere, every live call ends, its parties told."""
+    if not board.draining:
+        logger.info("draining: new calls are refused, %d live calls end", len(board.live_calls()))
+    board.draining = True
+    await board.heartbeat.beat()  # out of node selection at once
+    others = board.cluster.many and not board.cluster.alone()
+    for call in board.live_calls():
+        if others and board.room_of(call.call_id) is None:
+            continue  # another node's call, or one waiting: the other nodes serve it
+        if others and await board.cluster.move_away(call):
+            continue
+        await end_call(board, call.call_id, EndReason.SHUTDOWN)
 
 
 async def end_call(

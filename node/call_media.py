@@ -74,3 +74,11 @@ class CallMedia:
         )
         await self.room.close()
         return recorded
+
+    async def hand_over(self, to_node: str) -> None:
+        """This node stops and the call goes on at ``to_node``: what was said is recognised,
+        this segment of the recording is closed, and the room closes."""
+        self._quality.unwatch(self.call_id)
+        await self._transcription.stop(self.call_id, self.room)
+        await self._recordings.hand_over(self.call_id, to_node)
+        await self.room.close()

@@ -142,16 +142,47 @@ class Cluster:
             if call is None or call.state is CallState.ENDED or call.media_node not in gone:
                 continue
             await self.adopt(call)
-            told: Body = {
-                "call_id": call_id,
-                "reason": "the server that carried this call stopped; join the call again",
-            }
-            for party in call.participants:
-                await board.notifier.to_participant(
-                    call_id, party.participant_id, ServerEvent.MEDIA_FAILED, told
-                )
-            for monitor in call.monitors:  # their sessions were on the node that is gone
-                await board.notifier.to_socket(monitor.sid, ServerEvent.MEDIA_FAILED, told)
+            await self._join_again(call, "the server that carried this call stopped")
+
+    def alone(self) -> bool:
+        """Whether no other live node shares this call centre (as the last reading says)."""
+        return all(node.node_id == self._board.node_id for node in self._board.heartbeat.nodes)
+
+    async def move_away(self, call: CallValue) -> bool:
+        """This node drains: the call's media goes on at the node with the most room (its
+        recording in a new segment) and its parties join again there. False: no other node
+        has room, or the registry cannot be reached (the call ends here)."""
+        board = self._board
+        target = self._choose()  # this node beat as draining: out of selection
+        if self.bus is None or target is None or target == board.node_id:
+            return False
+        try:
+            moved = await board.commit(in_call.move_media(call.call_id, board.node_id, target))
+        except (Refused, RegistryError):
+            return False
+        logger.info("Call(%s): this node stops; the call goes on at %s", call.call_id, target)
+        media = board.media.take(call.call_id)
+        if media is not None:
+            await media.hand_over(target)
+        try:
+            await self.open_at_owner(moved)
+        except RegistryError as exc:  # the parties' joins open it there
+            logger.warning(
+                "Call(%s): %s did not open its media yet (%s)", call.call_id, target, exc
+            )
+        await self._join_again(call, "this server is shutting down")
+        return True
+
+    async def _join_again(self, call: CallValue, why: str) -> None:
+        """Every party and supervisor of ``call`` is told to join it again (its media moved)."""
+        board = self._board
+        told: Body = {"call_id": call.call_id, "reason": f"{why}; join the call again"}
+        for party in call.participants:
+            await board.notifier.to_participant(
+                call.call_id, party.participant_id, ServerEvent.MEDIA_FAILED, told
+            )
+        for monitor in call.monitors:  # their sessions were in the room that is gone
+            await board.notifier.to_socket(monitor.sid, ServerEvent.MEDIA_FAILED, told)
 
     async def alive(self, node_id: str) -> bool:
         """Whether ``node_id`` beat within its time to live (the directory read afresh if
@@ -182,7 +213,7 @@ class Cluster:
             or (self.bus is not None and kept != board.node_id and await self.alive(kept))
         ):
             return kept
-        if self.bus is None:
+        if self.bus is None or self.alone():
             board.media.refuse_if_full()
             return board.node_id
         chosen = self._choose()

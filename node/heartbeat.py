@@ -13,7 +13,6 @@ directory has not heard from this node for ``NODE_TTL_S``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -97,12 +96,19 @@ class Heartbeat:
             await self.read()
         except RegistryError as exc:
             self._outage.refusal(exc, f"this node's heartbeat ({self.node_id})")
+            self._lost_the_directory()
 
     async def read(self) -> None:
         """Read the directory (twice a beat: a node that stops beating is noticed within
         a second of its record expiring)."""
         self.nodes = live_nodes(await self._registry.nodes(), time.time())
         self._noticed({node.node_id for node in self.nodes})
+
+    def _lost_the_directory(self) -> None:
+        """The registry is out of reach: what it said last is no ground for calling a node
+        gone once it is back (the others beat again within one beat; a node that died
+        meanwhile is found by its parties, whose joins move its calls)."""
+        self._known = set()
 
     def _noticed(self, ids: set[str]) -> None:
         """Nodes in the last reading and not in this one are gone (killed, or cut off)."""
@@ -133,8 +139,10 @@ class Heartbeat:
                 woke_late = max(woke_late, loop.time() - asked)
                 if loop.time() >= read_at:
                     read_at = deadline
-                    with contextlib.suppress(RegistryError):  # the next beat says so
+                    try:
                         await self.read()
+                    except RegistryError:  # the next beat says so
+                        self._lost_the_directory()
             self._lag_ms = woke_late * 1000
 
     async def withdraw(self) -> None:

@@ -10,7 +10,13 @@ import time
 from typing import TYPE_CHECKING
 
 from callcenter import in_call, lifecycle
-from callcenter.errors import CallStateError, ForbiddenError, MediaRequestError, NotFoundError
+from callcenter.errors import (
+    CallStateError,
+    ForbiddenError,
+    MediaRequestError,
+    NotFoundError,
+    RateLimitedError,
+)
 from callcenter.identity import FLOOR_ROLES, Identity, Role
 from callcenter.lifecycle import Refused
 from callcenter.registry import RegistryError
@@ -26,6 +32,7 @@ from node.notifier import Payload
 from recording.timeline import EntryType
 
 from .ice import ice_servers_for
+from .limits import RateLimiter
 from .monitoring import Seat
 from .payloads import call_payload, offer_payload
 
@@ -38,6 +45,17 @@ class MediaSignaling:
 
     def __init__(self, board: Switchboard) -> None:
         self._board = board
+        per_min = board.config.joins_per_min
+        self._joins = RateLimiter(per_min / 60, max(3.0, per_min / 4))
+
+    def take_join(self, key: str) -> None:
+        """A fresh peer costs ports, DTLS and ICE checks: a page failing in a loop is refused."""
+        if not self._joins.take(key):
+            wait = self._joins.retry_after_s(key)
+            raise RateLimitedError(
+                f"too many reconnects in a short time; try again in {max(1, round(wait))} s",
+                retry_after_s=wait,
+            )
 
     async def join(self, identity: Identity, call_id: str) -> Payload:
         """Start (or restart, with a fresh peer) the participant's media."""
@@ -54,7 +72,7 @@ class MediaSignaling:
                 f"the call is {call.state.value}; media starts when an agent takes it"
             )
         pid = participant.participant_id
-        board.take_join(pid)
+        self.take_join(pid)
         sources = [SourceKind.MICROPHONE]
         if call.media == "video":
             sources.append(SourceKind.CAMERA)

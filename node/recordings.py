@@ -190,6 +190,12 @@ class CallRecordings:
         task.add_done_callback(self._finishing.discard)
         return True
 
+    async def hand_over(self, call_id: str, to_node: str) -> None:
+        """This node stops: the call's recording goes on at ``to_node`` (a new segment)."""
+        recorder = self._recorders.pop(call_id, None)
+        if recorder is not None:
+            await recorder.hand_over(to_node)
+
     async def recover(self, elsewhere: Container[str] = ()) -> list[tuple[Path, dict[str, Any]]]:
         """Finish the recordings an earlier process left unfinished (it crashed or was killed),
         but those that a node in ``elsewhere`` goes on recording."""

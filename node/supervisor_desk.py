@@ -54,7 +54,7 @@ class SupervisorDesk:
         await self._board.watches.stop(seat.sid, call_id)
 
     async def monitor(self, seat: Seat, call_id: str, mode: str) -> Payload:
-        self._board.take_join(f"{seat.identity.subject}@{call_id}")
+        self._board.media_signaling.take_join(f"{seat.identity.subject}@{call_id}")
         return await self._board.monitoring.start(seat, call_id, MonitorMode(mode))
 
     async def set_mode(self, seat: Seat, call_id: str, mode: str) -> Payload:

@@ -27,7 +27,6 @@ from callcenter.errors import (
     CallStateError,
     ForbiddenError,
     NotFoundError,
-    RateLimitedError,
     ServerBusyError,
 )
 from callcenter.identity import Identity, Role
@@ -65,7 +64,6 @@ from .customer_desk import CustomerDesk
 from .dispatcher import Dispatcher
 from .floor import Floor
 from .heartbeat import Heartbeat
-from .limits import RateLimiter
 from .media_host import MediaHost
 from .media_signaling import MediaSignaling
 from .monitoring import Monitoring
@@ -159,7 +157,6 @@ class Switchboard:
         self.customer_desk = CustomerDesk(self)
         self.call_controls = CallControls(self)
         self.supervisor_desk = SupervisorDesk(self)
-        self._joins = RateLimiter(config.joins_per_min / 60, max(3.0, config.joins_per_min / 4))
         self.draining = False
         """Set on SIGTERM: no new calls; the live ones are ending."""
         self.tasks = TaskSet("Switchboard")
@@ -203,15 +200,9 @@ class Switchboard:
         await self.read_queue()
 
     async def drain(self) -> None:
-        """Stop taking calls and end the live ones, telling their parties (SIGTERM)."""
-        if not self.draining:
-            logger.info(
-                "draining: new calls are refused, %d live calls end", len(self.live_calls())
-            )
-        self.draining = True
-        await self.heartbeat.beat()  # out of node selection at once
-        for call in self.live_calls():
-            await self.end_call(call.call_id, EndReason.SHUTDOWN)
+        """Stop taking calls; the live ones go on at other nodes with room, or end, their
+        parties told (SIGTERM)."""
+        await call_end.drain(self)
 
     def refuse_if_draining(self) -> None:
         if self.draining:
@@ -314,15 +305,6 @@ class Switchboard:
         self, call_id: str, participant_id: str, event: ServerEvent, payload: Payload
     ) -> None:
         await self.notifier.to_participant(call_id, participant_id, event, payload)
-
-    def take_join(self, key: str) -> None:
-        """A fresh peer costs ports, DTLS and ICE checks: a page failing in a loop is refused."""
-        if not self._joins.take(key):
-            wait = self._joins.retry_after_s(key)
-            raise RateLimitedError(
-                f"too many reconnects in a short time; try again in {max(1, round(wait))} s",
-                retry_after_s=wait,
-            )
 
     def participant_of(
         self, identity: Identity, call_id: str

@@ -158,6 +158,15 @@ class Recorder:
         self.state = RecordingState.RECORDING
         self.event(EntryType.RECORDING_RESUMED, by=by)
 
+    async def hand_over(self, to_node: str) -> None:
+        """Close this segment's files for another node to go on (this node is stopping);
+        the folder is finished by whoever ends the call."""
+        if self.state is RecordingState.STOPPED:
+            raise RecordingStateError("the recording has already stopped")
+        self.state = RecordingState.STOPPED
+        self.event(EntryType.RECORDING_HANDED_OVER, to_node=to_node)
+        await asyncio.wrap_future(self._writer.stop())
+
     async def stop(self, finisher: Executor | None = None) -> dict[str, Any]:
         """Close the files and finish the folder in ``finisher``; returns its meta.json."""
         if self.state is RecordingState.STOPPED:

@@ -21,6 +21,8 @@ class EntryType(StrEnum):
     RECORDING_STARTED = "recording_started"
     RECORDING_CONTINUED = "recording_continued"
     """The node that carried the call is gone; another goes on recording it (a segment)."""
+    RECORDING_HANDED_OVER = "recording_handed_over"
+    """The node carrying the call is stopping: its segment is closed, another goes on."""
     RECORDING_PAUSED = "recording_paused"
     RECORDING_RESUMED = "recording_resumed"
     RECORDING_STOPPED = "recording_stopped"

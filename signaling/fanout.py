@@ -53,6 +53,7 @@ class _Rarely(logging.Filter):
             "own sockets still get theirs. Check that Redis (redis_url) is up"
         )
         record.args = (getattr(record, "redis_exception", "unreachable"),)
+        record.levelno, record.levelname = logging.WARNING, "WARNING"  # calls go on
         return True
 
 

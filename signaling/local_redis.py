@@ -22,6 +22,13 @@ class LocalRedis:
     port: int
     pid: int
     process: subprocess.Popen[bytes]
+    directory: Path
+    keep: bool
+
+    def restart(self) -> LocalRedis:
+        """Start it again on the same port and files (stopped first if it still runs)."""
+        self.stop()
+        return start_redis(self.directory, keep=self.keep, port=self.port)
 
     @property
     def url(self) -> str:
@@ -46,7 +53,7 @@ def free_port() -> int:
         return port
 
 
-def start_redis(directory: Path, *, keep: bool = False) -> LocalRedis:
+def start_redis(directory: Path, *, keep: bool = False, port: int | None = None) -> LocalRedis:
     """redis-server on 127.0.0.1 and a free port, its files in ``directory`` (``keep``: an
     append-only file there, so a restart of Redis keeps the call centre's state)."""
     binary = shutil.which("redis-server")
@@ -56,7 +63,7 @@ def start_redis(directory: Path, *, keep: bool = False) -> LocalRedis:
             "make run NODES=2 does) or set redis_url to a Redis of yours"
         )
     directory.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log = directory / "redis.log"
     process = subprocess.Popen(
         [
@@ -69,7 +76,7 @@ def start_redis(directory: Path, *, keep: bool = False) -> LocalRedis:
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # a Ctrl-C in the terminal is the launcher's to pass on
     )
-    server = LocalRedis(port, process.pid, process)
+    server = LocalRedis(port, process.pid, process, directory, keep)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:

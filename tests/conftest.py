@@ -44,10 +44,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """With ``--redis``, only the tests that run a kotha server: the others never touch the
-    registry, and were run as they are without it."""
+    registry, and were run as they are without it (as were those that start their own
+    Redis for many nodes)."""
     if not config.getoption("--redis"):
         return
-    kept = [item for item in items if "start_server" in getattr(item, "fixturenames", ())]
+    kept = [
+        item
+        for item in items
+        if "start_server" in getattr(item, "fixturenames", ())
+        # A test of many nodes gives its servers a Redis of its own already.
+        and "redis_server" not in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("own_redis") is None
+    ]
     dropped = [item for item in items if item not in kept]
     if dropped:
         config.hook.pytest_deselected(items=dropped)

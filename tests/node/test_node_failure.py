@@ -17,10 +17,14 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from callcenter.identity import Role
+from callcenter.states import CallState
+from callcenter.values import CallValue
+from client.participant import KothaClient
 from media.source import SourceKind
 from node.events import ServerEvent
 from recording.finalize import is_finished
@@ -70,83 +74,160 @@ async def two_nodes(
         await b.stop()
 
 
-async def test_a_killed_node_s_call_goes_on_on_another_and_its_recording_continues(
-    two_nodes: TwoNodes,
-) -> None:
-    a = two_nodes.a
-    customer_ear, agent_ear = Ear(), Ear()
+@dataclass
+class Parties:
+    """Karim and Rahim, both connected to node A, on a call whose media is elsewhere."""
+
+    call_id: str
+    karim: KothaClient
+    rahim: KothaClient
+    karim_hears: Ear
+    rahim_hears: Ear
+
+    async def close(self) -> None:
+        for ear in (self.karim_hears, self.rahim_hears):
+            await ear.close()
+
+    async def join_again_when_told(self, since: float, reason: str) -> float:
+        """As the pages do: told the media failed, each joins the call again; returns when
+        both hear each other again."""
+        for party in (self.karim, self.rahim):
+            told = await party.wait_for(
+                ServerEvent.MEDIA_FAILED, lambda p: reason in p["reason"], timeout=BACK_WITHIN_S
+            )
+            assert told["call_id"] == self.call_id
+            assert "join the call again" in told["reason"]
+        print(f"told to join again {time.perf_counter() - since:.1f} s after")
+        await asyncio.gather(self.karim.join_call(), self.rahim.join_call())
+        heard = await self.rahim_hears.wait_for(CUSTOMER_HZ, after=time.perf_counter())
+        heard = max(heard, await self.karim_hears.wait_for(AGENT_HZ, after=time.perf_counter()))
+        return heard - since
+
+
+async def call_on_another_node(a: Server, owner: str) -> Parties:
+    """Karim calls and Rahim takes it, both through node A; the media is on ``owner``."""
+    karim_hears, rahim_hears = Ear(), Ear()
     call_id, token = await a.customer_call("Karim")
     karim = a.client(
-        token, sources={SourceKind.MICROPHONE: ToneTrack(CUSTOMER_HZ)}, on_track=customer_ear
+        token, sources={SourceKind.MICROPHONE: ToneTrack(CUSTOMER_HZ)}, on_track=karim_hears
     )
     rahim = a.client(
         a.token(Role.AGENT, "Rahim"),
         sources={SourceKind.MICROPHONE: ToneTrack(AGENT_HZ)},
-        on_track=agent_ear,
+        on_track=rahim_hears,
     )
-    try:
-        await karim.connect()
-        await rahim.connect()
-        await karim.request_call(media="audio")
-        await rahim.set_availability("available")
-        await rahim.accept_call(call_id)
-        call = await a.switchboard.fresh(call_id)
-        assert call is not None and call.media_node == "node-b"
-        await asyncio.gather(karim.join_call(call_id), rahim.join_call(call_id))
-        await agent_ear.wait_for(CUSTOMER_HZ, timeout=15)
-        await customer_ear.wait_for(AGENT_HZ, timeout=15)
-        await asyncio.sleep(2.0)  # some seconds of the call recorded on node B
+    parties = Parties(call_id, karim, rahim, karim_hears, rahim_hears)
+    await karim.connect()
+    await rahim.connect()
+    await karim.request_call(media="audio")
+    await rahim.set_availability("available")
+    await rahim.accept_call(call_id)
+    call = await a.switchboard.fresh(call_id)
+    assert call is not None and call.media_node == owner
+    await asyncio.gather(karim.join_call(call_id), rahim.join_call(call_id))
+    await rahim_hears.wait_for(CUSTOMER_HZ, timeout=15)
+    await karim_hears.wait_for(AGENT_HZ, timeout=15)
+    await asyncio.sleep(2.0)  # some seconds of the call recorded there
+    return parties
 
+
+async def goes_on_at_a(a: Server, parties: Parties) -> CallValue:
+    """The call is node A's now; a while later Karim hangs up; the recording is finished."""
+    call = await a.switchboard.fresh(parties.call_id)
+    assert call is not None and call.media_node == "node-a"
+    assert call.agent is not None and call.state is CallState.ACTIVE
+    assert a.switchboard.room_of(parties.call_id) is not None
+    await asyncio.sleep(2.0)  # some seconds recorded on node A
+    await parties.karim.hang_up()
+    await parties.rahim.wait_for(ServerEvent.CALL_ENDED)
+    await a.switchboard.recordings.settle()
+    return call
+
+
+async def test_a_killed_node_s_call_goes_on_on_another_and_its_recording_continues(
+    two_nodes: TwoNodes,
+) -> None:
+    a = two_nodes.a
+    parties = await call_on_another_node(a, "node-b")
+    try:
         killed, killed_at = time.perf_counter(), time.time()
         await two_nodes.b.kill()
-        # As the pages do: told the media failed, each joins the call again.
-        for party in (karim, rahim):
-            told = await party.wait_for(ServerEvent.MEDIA_FAILED, timeout=BACK_WITHIN_S)
-            assert told["call_id"] == call_id
-            assert "join the call again" in told["reason"]
-        noticed = time.perf_counter() - killed
-        await asyncio.gather(karim.join_call(call_id), rahim.join_call(call_id))
-        heard_agent = await agent_ear.wait_for(CUSTOMER_HZ, after=time.perf_counter())
-        heard_customer = await customer_ear.wait_for(AGENT_HZ, after=time.perf_counter())
-        back = max(heard_agent, heard_customer) - killed
-        print(f"noticed {noticed:.1f} s after the kill; both hear again at {back:.1f} s")
+        back = await parties.join_again_when_told(killed, "stopped")
+        print(f"both hear each other again {back:.1f} s after the kill")
         assert back < BACK_WITHIN_S, f"the call came back {back:.1f} s after the kill"
-
-        call = await a.switchboard.fresh(call_id)
-        assert call is not None and call.media_node == "node-a"
-        assert call.agent is not None and call.state.value == "active"
-        assert a.switchboard.room_of(call_id) is not None
-        await asyncio.sleep(2.0)  # some seconds recorded on node A
-        await karim.hang_up()
-        await rahim.wait_for(ServerEvent.CALL_ENDED)
+        call = await goes_on_at_a(a, parties)
     finally:
-        for ear in (customer_ear, agent_ear):
-            await ear.close()
+        await parties.close()
+    events = check_recording(a.switchboard.recordings.folder_of(call))
+    # Node B's files, cut off by the kill, play up to within 2 s of it (1 s clusters).
+    started = next(e for e in events if e["type"] == "recording_started")
+    kill_ms = (killed_at - started["at"]) * 1000
+    assert first_part_end(a, call) >= kill_ms - 2000
 
-    await a.switchboard.recordings.settle()
-    check_recording(a.switchboard.recordings.folder_of(call), killed_at)
+
+async def test_a_stopping_node_hands_its_calls_to_another_that_goes_on_recording(
+    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """SIGTERM on node B: it is out of selection at once, the call's media moves to node A
+    and both parties join again there; B closes its part of the recording whole and stops."""
+    shared: dict[str, object] = {
+        "redis_url": redis_server.url,
+        "redis_prefix": f"test:{os.urandom(4).hex()}:",
+        "data_dir": tmp_path / "shared",
+        "transcribe_enabled": False,
+    }
+    b = await start_server(node_id="node-b", max_calls=50, **shared)
+    a = await start_server(node_id="node-a", max_calls=5, **shared)
+    await a.switchboard.heartbeat.beat()
+    await b.switchboard.heartbeat.beat()
+    parties = await call_on_another_node(a, "node-b")
+    try:
+        stopping, stopped_at = time.perf_counter(), time.time()
+        await b.stop()  # as SIGTERM: drain, close the sockets, clean up
+        back = await parties.join_again_when_told(stopping, "shutting down")
+        print(f"both hear each other again {back:.1f} s after the stop")
+        assert back < BACK_WITHIN_S
+        await a.switchboard.heartbeat.beat()
+        assert "node-b" not in {n.node_id for n in a.switchboard.heartbeat.nodes}, "B stays"
+        call = await goes_on_at_a(a, parties)
+    finally:
+        await parties.close()
+    events = check_recording(a.switchboard.recordings.folder_of(call))
+    handed = [e for e in events if e["type"] == "recording_handed_over"]
+    assert [e["to_node"] for e in handed] == ["node-a"]
+    # B closed its files whole: its part reaches the moment it stopped.
+    started = next(e for e in events if e["type"] == "recording_started")
+    assert first_part_end(a, call) >= (stopped_at - started["at"]) * 1000 - 300
 
 
-def check_recording(folder: Path, killed_at: float) -> None:
-    """Both parts of the call in one finished recording, in place on the call's clock."""
+def check_recording(folder: Path) -> list[dict[str, Any]]:
+    """Both parts of the call in one finished recording, in place on the call's clock;
+    returns its timeline."""
     assert is_finished(folder), "the recording was not finished"
-    meta = json.loads((folder / "meta.json").read_text())
-    mics = sorted(
-        (s for s in meta["streams"] if s["source"] == "microphone"), key=lambda s: s["first_ms"]
-    )
-    first = [s for s in mics if not s["file"].endswith("-s2.webm")]
-    second = [s for s in mics if s["file"].endswith("-s2.webm")]
+    first, second = parts_of(folder)
     assert {s["role"] for s in first} == {"customer", "agent"}, "node B's part is missing"
     assert {s["role"] for s in second} == {"customer", "agent"}, "node A's part is missing"
     # The second part follows the first on the call's clock, and the call plays through.
     assert min(s["first_ms"] for s in second) > max(s["last_ms"] for s in first) - 500
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["duration_ms"] >= max(s["last_ms"] for s in second)
+    assert "playback" in meta["renditions"], meta["renditions"]
     events = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
     started = next(e for e in events if e["type"] == "recording_started")
     assert started["node"] == "node-b"
-    kill_ms = (killed_at - started["at"]) * 1000
-    # Node B's files, cut off by the kill, play up to within 2 s of it (1 s clusters).
-    assert max(s["last_ms"] for s in first) >= kill_ms - 2000, (kill_ms, first)
-    assert meta["duration_ms"] >= max(s["last_ms"] for s in second)
     continued = [e for e in events if e["type"] == "recording_continued"]
     assert [(e["segment"], e["node"]) for e in continued] == [(2, "node-a")]
-    assert "playback" in meta["renditions"], meta["renditions"]
+    return events
+
+
+def parts_of(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The microphones' streams of the first segment and of the second."""
+    meta = json.loads((folder / "meta.json").read_text())
+    mics = [s for s in meta["streams"] if s["source"] == "microphone"]
+    second = [s for s in mics if s["file"].endswith("-s2.webm")]
+    return [s for s in mics if s not in second], second
+
+
+def first_part_end(a: Server, call: CallValue) -> int:
+    first, _ = parts_of(a.switchboard.recordings.folder_of(call))
+    return max(int(s["last_ms"]) for s in first)

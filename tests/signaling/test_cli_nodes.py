@@ -27,19 +27,23 @@ from signaling.local_redis import free_port
 START_TIMEOUT_S = 90.0
 
 
-def read_until(process: subprocess.Popen[str], pattern: str, timeout_s: float) -> str:
-    """stdout up to the first line matching ``pattern``."""
+def read_until(process: subprocess.Popen[bytes], pattern: str, timeout_s: float) -> str:
+    """stdout up to the first line matching ``pattern`` (read from the pipe as it comes:
+    a buffered reader would hold lines that select() no longer sees)."""
     assert process.stdout is not None
+    fd = process.stdout.fileno()
     seen = ""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.5)
+        ready, _, _ = select.select([fd], [], [], 0.5)
         if ready:
-            line = process.stdout.readline()
-            seen += line
-            if re.search(pattern, line):
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            seen += chunk.decode(errors="replace")
+            if re.search(pattern, seen):
                 return seen
-        if process.poll() is not None:
+        elif process.poll() is not None:
             break
     raise AssertionError(f"no line matching {pattern!r} within {timeout_s} s:\n{seen}")
 
@@ -64,19 +68,23 @@ def nodes_answering(port: int, token: str, within_s: float = 10.0) -> set[str]:
 def test_two_nodes_share_one_port_and_one_redis_and_stop_together(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOTHA_")}
+    log = (tmp_path / "nodes.log").open("wb")
     process = subprocess.Popen(
         [
             *[sys.executable, "-m", "signaling.cli", "serve", "--nodes", "2"],
             *["--port", str(port), "--data-dir", str(tmp_path)],
         ],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         stdin=subprocess.DEVNULL,
-        text=True,
         env=env,
     )
     try:
-        banner = read_until(process, r"2 nodes share port", START_TIMEOUT_S)
+        try:
+            banner = read_until(process, r"2 nodes share port.*\n", START_TIMEOUT_S)
+        except AssertionError:
+            print((tmp_path / "nodes.log").read_text()[-3000:])
+            raise
         assert f"http://127.0.0.1:{port}/agent" in banner
         names = re.search(r"2 nodes share port \d+: (\S+), (\S+);", banner)
         assert names is not None
@@ -99,3 +107,4 @@ def test_two_nodes_share_one_port_and_one_redis_and_stop_together(tmp_path: Path
         if process.poll() is None:
             process.kill()
             process.wait()
+        log.close()
