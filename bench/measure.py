@@ -16,15 +16,40 @@ import numpy as np
 
 
 def cpu_snapshot(pids: dict[str, Any]) -> dict[str, float]:
-    user, system = process_cpu(pids["server"])
+    """CPU seconds so far of the server, the clients and the machine; with ``nodes`` (the
+    server's node processes), each node's (``node:<pid>``) and its event loop's thread's
+    (``loop:<pid>``); with ``redis``, the redis-server's."""
+    nodes = pids.get("nodes") or [pids["server"]]
+    per_node = {pid: process_cpu(pid) for pid in nodes}
+    user = sum(u for u, _ in per_node.values())
+    system = sum(s for _, s in per_node.values())
     clients = [process_cpu(pid) for pid in pids["clients"]]
-    return {
+    snapshot = {
         "server": user + system,
         "server_system": system,
         "clients": sum(u + s for u, s in clients),
         "machine": machine_busy_seconds(),
         "udp_drops": udp_receive_drops(),
     }
+    for pid, (u, s) in per_node.items():
+        snapshot[f"node:{pid}"] = u + s
+        snapshot[f"loop:{pid}"] = sum(thread_cpu(pid, pid))
+    if pids.get("redis"):
+        snapshot["redis"] = sum(process_cpu(pids["redis"]))
+    return snapshot
+
+
+def thread_cpu(pid: int, tid: int) -> tuple[float, float]:
+    """User and system CPU seconds of one thread (the main thread, ``tid == pid``, runs the
+    event loop)."""
+    return _stat_cpu(Path(f"/proc/{pid}/task/{tid}/stat"))
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes ``pid`` started (``/proc/<pid>/task/<pid>/children``)."""
+    with contextlib.suppress(OSError):
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return []
 
 
 def machine_busy_seconds() -> float:
@@ -47,7 +72,11 @@ def udp_receive_drops() -> float:
 
 def process_cpu(pid: int) -> tuple[float, float]:
     """User and system CPU seconds of every thread of ``pid`` (``/proc/<pid>/stat``)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
+    return _stat_cpu(Path(f"/proc/{pid}/stat"))
+
+
+def _stat_cpu(path: Path) -> tuple[float, float]:
+    stat = path.read_text()
     # The command name (field 2) may hold spaces; the fields after it do not.
     fields = stat[stat.rindex(")") + 2 :].split()
     ticks = os.sysconf("SC_CLK_TCK")

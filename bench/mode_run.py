@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .measure import cpu_snapshot, latency_figures
+from .nodes_ready import wait_nodes
 from .opus_loop import FRAME_S
 from .processes import (
     STOP_TIMEOUT_S,
@@ -57,6 +58,11 @@ class ModeRun:
     client_nice: int = CLIENT_NICE
     probe: Probe | None = None
     sample_quality: bool = False  # the result carries the sampler's per-second packet counts
+    nodes: int = 1  # > 1: ``kotha serve --nodes``, that many node processes on one port
+    redis: tuple[str, str] | None = None  # the call centre's state there (URL, key prefix)
+    redis_pid: int | None = None  # its CPU is measured too
+    node_pids: list[int] = field(default_factory=list)
+    on_ready: Callable[[], Awaitable[None]] | None = None  # called as the calls' set-up starts
     server: asyncio.subprocess.Process | None = None
     workers: list[asyncio.subprocess.Process] = field(default_factory=list)
 
@@ -86,9 +92,14 @@ class ModeRun:
         secret = secrets.token_urlsafe(JWT_SECRET_BYTES)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        self.server = await start_server(self.mode, port, secret, self.workdir)
+        self.server = await start_server(
+            self.mode, port, secret, self.workdir, nodes=self.nodes, redis=self.redis
+        )
         await wait_healthy(url, self.server, self.workdir / "server.log")
+        self.node_pids = await wait_nodes(url, secret, self.server, self.nodes)
         self.progress(f"bench[{self.mode}]: server pid {self.server.pid} on {url}")
+        if self.on_ready is not None:
+            await self.on_ready()
         setup_started = time.monotonic()
         specs = await create_calls(url, secret, self.calls, supervised=self.supervised)
         await self._start_workers(url, specs)
@@ -172,7 +183,12 @@ class ModeRun:
     async def _cpu_over_window(self, t0: float, t1: float) -> dict[str, float]:
         """CPU seconds of the server and of all client processes between t0 and t1."""
         assert self.server is not None
-        pids = {"server": self.server.pid, "clients": [w.pid for w in self.workers]}
+        pids = {
+            "server": self.server.pid,
+            "clients": [w.pid for w in self.workers],
+            "nodes": self.node_pids,
+            "redis": self.redis_pid,
+        }
         await asyncio.sleep(max(0.0, t0 - time.monotonic()))
         before = cpu_snapshot(pids)
         spy = await self._start_profiler() if self.profile else None
@@ -237,6 +253,16 @@ class ModeRun:
             ),
             "server_log_warnings": _count_warnings(self.workdir / "server.log"),
         }
+        if self.nodes > 1 or self.redis is not None:
+            result["nodes"] = [
+                {
+                    "cpu_cores": round(cpu[f"node:{pid}"] / window, 3),
+                    "loop_busy": round(cpu[f"loop:{pid}"] / window, 3),
+                }
+                for pid in self.node_pids
+            ]
+        if "redis" in cpu:
+            result["redis_cpu_cores"] = round(cpu["redis"] / window, 4)
         if self.forwards:
             result.update(_matching(reports))
         else:

@@ -49,14 +49,24 @@ async def running_server(mode: str, workdir: Path) -> AsyncIterator[RunningServe
 
 
 async def start_server(
-    mode: str, port: int, secret: str, workdir: Path
+    mode: str,
+    port: int,
+    secret: str,
+    workdir: Path,
+    *,
+    nodes: int = 1,
+    redis: tuple[str, str] | None = None,
 ) -> asyncio.subprocess.Process:
     """kotha as an operator runs it (``kotha serve``); for ``transcode``, the naive relay.
 
     The naive relay is the same server with another media plane
-    (``python -m bench.baseline_server``, same flags and settings).
+    (``python -m bench.baseline_server``, same flags and settings). ``redis``: the call
+    centre's state in that Redis (URL, key prefix); ``nodes`` > 1: ``kotha serve --nodes``,
+    that many node processes on the one port.
     """
     env = child_env()
+    if redis is not None:
+        env.update(KOTHA_REDIS_URL=redis[0], KOTHA_REDIS_PREFIX=redis[1])
     env.update(
         KOTHA_ICE_ADDRESSES="127.0.0.1",
         KOTHA_DATA_DIR=str(workdir / "data"),
@@ -78,7 +88,11 @@ async def start_server(
         KOTHA_RECORDING_ENABLED="true" if mode == "record" else "false",
     )
     log = (workdir / "server.log").open("wb")
-    command = ("bench.baseline_server",) if mode == "transcode" else ("signaling", "serve")
+    command: tuple[str, ...] = ("signaling", "serve")
+    if mode == "transcode":
+        command = ("bench.baseline_server",)
+    elif nodes > 1:
+        command = ("signaling", "serve", "--nodes", str(nodes))
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
