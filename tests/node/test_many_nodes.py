@@ -23,7 +23,7 @@ from callcenter.states import CallState
 from client.participant import ClientError, KothaClient
 from media.source import SourceKey, SourceKind
 from node.events import ServerEvent
-from tests.conftest import Server, ServerFactory
+from tests.conftest import Server, ServerFactory, api_request
 from tests.redis_server import RedisServer
 from tests.support import Ear, ToneTrack
 
@@ -214,3 +214,52 @@ async def test_a_call_waiting_on_one_node_rings_a_free_agent_on_another(
     assert offered["call"]["call_id"] == call_id
     await rahim.accept_call(call_id)
     await karim.wait_for(ServerEvent.CALL_UPDATED, lambda p: p["call"]["state"] == "active")
+
+
+async def test_a_reviewer_on_one_node_plays_a_recording_another_node_made(
+    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """The nodes of one machine share their recordings' disk (many machines: storage every
+    one mounts at recordings_dir). Node B records a call whose parties are on node A; Rina,
+    a reviewer signed in on node A, finds it and plays it, with ranges."""
+    shared = {
+        "redis_url": redis_server.url,
+        "redis_prefix": f"test:{secrets.token_hex(4)}:",
+        "data_dir": tmp_path / "shared",
+        "transcribe_enabled": False,
+    }
+    a = await start_server(node_id="node-a", max_calls=5, **shared)
+    b = await start_server(node_id="node-b", max_calls=50, **shared)
+    await a.switchboard.heartbeat.beat()
+    karim_hears = Ear()
+    call_id, token = await a.customer_call("Karim")
+    karim = a.client(token, on_track=karim_hears)
+    rahim = a.client(
+        a.token(Role.AGENT, "Rahim"), sources={SourceKind.MICROPHONE: ToneTrack(AGENT_HZ)}
+    )
+    await karim.connect()
+    await rahim.connect()
+    await karim.request_call(media="audio")
+    await rahim.set_availability("available")
+    await rahim.accept_call(call_id)
+    await asyncio.gather(karim.join_call(call_id), rahim.join_call(call_id))
+    await karim_hears.wait_for(AGENT_HZ, timeout=15)
+    await karim_hears.close()
+    assert b.switchboard.room_of(call_id) is not None, "node B was to carry the call"
+    await karim.hang_up()
+    await rahim.wait_for(ServerEvent.CALL_ENDED)
+    await b.switchboard.recordings.settle()
+
+    rina = a.token(Role.REVIEWER, "Rina")
+    status, found, _ = await api_request(a, "GET", "/api/recordings?customer=Karim", rina)
+    assert status == 200 and [r["call_id"] for r in found["recordings"]] == [call_id]
+    status, body, _ = await api_request(a, "POST", f"/api/recordings/{call_id}/playback", rina)
+    assert status == 200
+    call = await b.switchboard.fresh(call_id)
+    assert call is not None
+    folder = b.switchboard.recordings.folder_of(call)
+    whole = (folder / "playback.webm").read_bytes()
+    status, part, _ = await api_request(
+        a, "GET", body["urls"]["playback"], headers={"Range": "bytes=0-99"}
+    )
+    assert status == 206 and part == whole[:100]
