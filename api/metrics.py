@@ -44,6 +44,7 @@ from quality.sample import Direction, StreamSample
 from signaling.keys import CONFIG
 
 from .calls import bearer_identity
+from .node_metrics import NodeCollector
 from .switchboard_metrics import SwitchboardCollector
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class Metrics:
         self._sampled_at: dict[str, float] = {}
         registry = self.registry
         registry.register(SwitchboardCollector(switchboard))
+        registry.register(NodeCollector(switchboard))
 
         self.packets = Counter(
             "kotha_media_packets",

@@ -39,6 +39,9 @@ class NodeValue:
     """Its event loop's worst lag over the last beat: how busy its one core is."""
     draining: bool = False
     """Shutting down: it takes no new call."""
+    present: tuple[str, ...] = ()
+    """Who has a socket open on it: call parties by participant id, agents as
+    ``agent:<subject>`` (a node that dies takes their connections with it)."""
 
     @property
     def headroom(self) -> float:
@@ -69,6 +72,7 @@ class NodeValue:
             "heard_at": self.heard_at,
             "loop_lag_ms": self.loop_lag_ms,
             "draining": self.draining,
+            "present": list(self.present),
         }
 
     @classmethod
@@ -82,6 +86,7 @@ class NodeValue:
             heard_at=record["heard_at"],
             loop_lag_ms=record.get("loop_lag_ms", 0.0),
             draining=record.get("draining", False),
+            present=tuple(record.get("present") or ()),
         )
 
 

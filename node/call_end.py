@@ -20,6 +20,7 @@ from node.events import ServerEvent
 from node.logs import call_context
 
 from .payloads import ended_payload
+from .presence import agent_key
 from .requeue import requeue_call
 
 if TYPE_CHECKING:
@@ -118,6 +119,8 @@ async def customer_gone(board: Switchboard, call_id: str) -> None:
         return
     if call.state is CallState.CREATED:
         return
+    if board.cluster.present_elsewhere(call.customer.participant_id):
+        return  # connected to another node after all: it says so in its beat
     reason = EndReason.DISCONNECTED if call.state is CallState.ACTIVE else EndReason.ABANDONED
     await end_call(board, call_id, reason, by=call.customer.participant_id)
 
@@ -129,6 +132,8 @@ async def agent_gone(board: Switchboard, subject: str) -> None:
     agent = await board.registry.agent(subject)
     if agent is None or board.presence.agent_online(subject):
         return
+    if board.cluster.present_elsewhere(agent_key(subject)):
+        return  # back, on another node
     call = board.calls.get(agent.call_id or "")
     if agent.state is AgentState.RINGING and call is not None:
         await board.dispatcher.withdraw(call.call_id, reason="agent_disconnected")

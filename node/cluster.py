@@ -28,6 +28,7 @@ from callcenter.values import AgentValue, CallValue
 
 from .bus import Body, BusError, NodeBus
 from .events import ServerEvent
+from .presence import agent_key
 
 if TYPE_CHECKING:
     from .switchboard import Switchboard
@@ -61,6 +62,7 @@ class Cluster:
                 on_request=self.answer,
                 on_news=self.heard,
             )
+        self._missing: set[tuple[str, str]] = set()  # parties no live node listed, last time
         # Calls this node placed (node, when), until every node's beat has counted them.
         self._placed: list[tuple[str, float]] = []
         self.relay_handler: RelayHandler | None = None
@@ -128,14 +130,16 @@ class Cluster:
             await self.open_at_owner(moved)
         return target
 
-    async def nodes_gone(self, gone: set[str]) -> None:
+    async def nodes_gone(self, nodes: list[NodeValue]) -> None:
         """Nodes dropped out of the directory (killed, cut off). The first live node moves
         their calls' media and tells every party and supervisor of them to join again (so
-        each is told once); a party's page does at once (``media_failed``)."""
+        each is told once; a party's page does at once, ``media_failed``). Whoever was
+        connected only to them is found by :meth:`check_presence`."""
         board = self._board
         live = sorted(node.node_id for node in board.heartbeat.nodes)
         if not live or live[0] != board.node_id:
             return
+        gone = {node.node_id for node in nodes}
         orphans = [c.call_id for c in board.calls.values() if c.media_node in gone]
         for call_id in orphans:
             call = await board.fresh(call_id)
@@ -143,6 +147,33 @@ class Cluster:
                 continue
             await self.adopt(call)
             await self._join_again(call, "the server that carried this call stopped")
+
+    def check_presence(self) -> None:
+        """After each reading of the directory, on the first live node: a party the registry
+        says is connected but whom no live node lists (``NodeValue.present``) in two readings
+        in a row had their socket on a node that died; their rejoin grace starts."""
+        board = self._board
+        live = board.heartbeat.nodes
+        if self.bus is None or not live or min(n.node_id for n in live) != board.node_id:
+            self._missing = set()
+            return
+        present = set(board.presence.keys()).union(*(n.present for n in live))
+        missing = {
+            (call.call_id, party.participant_id)
+            for call in board.live_calls()
+            for party in call.participants
+            if party.connected
+            and (agent_key(party.subject) if party.role == "agent" else party.participant_id)
+            not in present
+        }
+        for call_id, participant_id in missing & self._missing:
+            board.tasks.spawn(board.connections.lost(call_id, participant_id), "presence")
+        self._missing = missing - self._missing
+
+    def present_elsewhere(self, key: str) -> bool:
+        """Whether another live node says ``key`` (``NodeValue.present``) is connected to it."""
+        board = self._board
+        return any(key in n.present for n in board.heartbeat.nodes if n.node_id != board.node_id)
 
     def alone(self) -> bool:
         """Whether no other live node shares this call centre (as the last reading says)."""
@@ -301,8 +332,11 @@ class Cluster:
 
     async def heard(self, sender: str, news: Body) -> None:
         """Another node's news: newer values into this node's view; a changed queue is read
-        and offered to this node's free agents."""
+        and offered to this node's free agents. Its figures for the calls it owns (about
+        once a second) go to the floor."""
         board = self._board
+        if board.floor.heard(sender, news):
+            return
         for record in news.get("calls", ()):
             call = CallValue.from_record(record)
             known = board.calls.get(call.call_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from callcenter import in_call
 from callcenter.errors import ForbiddenError
 from callcenter.identity import FLOOR_ROLES, Identity, Role
 from callcenter.states import CallState
@@ -59,6 +60,7 @@ class Connections:
             party = _agent_of(current, identity.subject)
             if current is not None and party is not None and not party.connected:
                 await board.party_changed(current.call_id, party.participant_id, connected=True)
+        board.heartbeat.nudge()  # the directory says who is connected here (a node may die)
         return await self.state_for(identity)
 
     async def socket_closed(self, seat: Seat) -> None:
@@ -81,12 +83,7 @@ class Connections:
             if not board.presence.party_disconnected(customer.participant_id):
                 self._left(call, customer)
                 await board.party_changed(call.call_id, customer.participant_id, connected=False)
-                call_id = call.call_id
-                board.tasks.call_later(
-                    f"grace:{call_id}:{customer.participant_id}",
-                    grace,
-                    lambda: call_end.customer_gone(board, call_id),
-                )
+                self._customer_grace(call.call_id, customer.participant_id)
             return
         subject = identity.subject
         if board.presence.agent_disconnected(subject):
@@ -101,6 +98,44 @@ class Connections:
             await board.party_changed(call.call_id, party.participant_id, connected=False)
         board.tasks.call_later(
             f"grace:agent:{subject}", grace, lambda: call_end.agent_gone(board, subject)
+        )
+
+    async def lost(self, call_id: str, participant_id: str) -> None:
+        """A party the registry says is connected has a socket on no live node (the node it
+        was connected to died): they are disconnected now, and their rejoin grace runs here
+        (a page that reconnects to a live node within it carries on)."""
+        board = self._board
+        call = await board.fresh(call_id)
+        party = in_call.party_of(call, participant_id) if call is not None else None
+        if call is None or party is None or call.state is CallState.ENDED or not party.connected:
+            return
+        if party.role == Role.AGENT.value:
+            await self._agent_lost(party.subject)
+            return
+        await board.party_changed(call_id, participant_id, connected=False)
+        self._customer_grace(call_id, participant_id)
+
+    def _customer_grace(self, call_id: str, participant_id: str) -> None:
+        board = self._board
+        board.tasks.call_later(
+            f"grace:{call_id}:{participant_id}",
+            board.config.rejoin_grace_s,
+            lambda: call_end.customer_gone(board, call_id),
+        )
+
+    async def _agent_lost(self, subject: str) -> None:
+        board = self._board
+        agent = await board.registry.agent(subject)
+        if agent is None:
+            return
+        call = await board.fresh(agent.call_id) if agent.call_id else None
+        party = _agent_of(call, subject)
+        if call is not None and party is not None and party.connected:
+            await board.party_changed(call.call_id, party.participant_id, connected=False)
+        board.tasks.call_later(
+            f"grace:agent:{subject}",
+            board.config.rejoin_grace_s,
+            lambda: call_end.agent_gone(board, subject),
         )
 
     def _left(self, call: CallValue, participant: ParticipantValue) -> None:

@@ -34,7 +34,9 @@ class Heartbeat:
         calls: how many calls this node carries now.
         draining: whether it is shutting down.
         outage: turns a registry failure into one warning line now and then.
-        on_gone: told the ids of nodes that were in the directory and are no longer.
+        on_gone: told the last values of nodes that were in the directory and are no longer.
+        present: who has a socket open on this node (published with each beat).
+        on_read: told after each reading of the directory.
     """
 
     def __init__(
@@ -48,7 +50,9 @@ class Heartbeat:
         draining: Callable[[], bool],
         outage: RegistryOutage,
         interval_s: float = HEARTBEAT_S,
-        on_gone: Callable[[set[str]], object] | None = None,
+        on_gone: Callable[[list[NodeValue]], object] | None = None,
+        present: Callable[[], tuple[str, ...]] = tuple,
+        on_read: Callable[[], object] | None = None,
     ) -> None:
         self._registry = registry
         self.node_id = node_id
@@ -59,7 +63,9 @@ class Heartbeat:
         self._outage = outage
         self._interval_s = interval_s
         self._on_gone = on_gone
-        self._known: set[str] = set()
+        self._present = present
+        self._on_read = on_read
+        self._known: dict[str, NodeValue] = {}
         self._started_at = time.time()
         self._lag_ms = 0.0
         self._nudged = asyncio.Event()
@@ -78,6 +84,7 @@ class Heartbeat:
             heard_at=now,
             loop_lag_ms=round(self._lag_ms, 1),
             draining=self._draining(),
+            present=self._present(),
         )
 
     @property
@@ -102,20 +109,25 @@ class Heartbeat:
         """Read the directory (twice a beat: a node that stops beating is noticed within
         a second of its record expiring)."""
         self.nodes = live_nodes(await self._registry.nodes(), time.time())
-        self._noticed({node.node_id for node in self.nodes})
+        self._noticed(self.nodes)
+        if self._on_read is not None:
+            self._on_read()
 
     def _lost_the_directory(self) -> None:
         """The registry is out of reach: what it said last is no ground for calling a node
         gone once it is back (the others beat again within one beat; a node that died
         meanwhile is found by its parties, whose joins move its calls)."""
-        self._known = set()
+        self._known = {}
 
-    def _noticed(self, ids: set[str]) -> None:
-        """Nodes in the last reading and not in this one are gone (killed, or cut off)."""
-        gone = self._known - ids - {self.node_id}
-        self._known = ids
+    def _noticed(self, nodes: list[NodeValue]) -> None:
+        """Nodes in the last reading and not in this one are gone (killed, or cut off):
+        their last values (what they carried, who was connected to them) go to ``on_gone``."""
+        now = {node.node_id: node for node in nodes}
+        gone = [v for k, v in self._known.items() if k not in now and k != self.node_id]
+        self._known = now
         if gone and self._on_gone is not None:
-            logger.warning("node(s) %s stopped beating; their calls move", ", ".join(sorted(gone)))
+            names = ", ".join(sorted(node.node_id for node in gone))
+            logger.warning("node(s) %s stopped beating; their calls move", names)
             self._on_gone(gone)
 
     def nudge(self) -> None:

@@ -43,9 +43,18 @@ class Presence:
     def party_online(self, participant_id: str) -> bool:
         return self._parties[participant_id] > 0
 
+    def keys(self) -> tuple[str, ...]:
+        """Everyone connected here, as the node directory lists them (``NodeValue.present``):
+        parties by participant id, agents as ``agent:<subject>``."""
+        return (*self._parties, *(agent_key(subject) for subject in self._agents))
+
     def forget_party(self, participant_id: str) -> None:
         """The call ended: its parties' counts go (a late close finds nothing)."""
         self._parties.pop(participant_id, None)
+
+
+def agent_key(subject: str) -> str:
+    return f"agent:{subject}"
 
 
 def _drop(counts: Counter[str], key: str) -> int:

@@ -48,7 +48,7 @@ from node.call_media import CallMedia
 from node.config import Config
 from node.events import ServerEvent
 from node.notifier import Notifier, Payload, Unwired
-from node.presence import Presence
+from node.presence import Presence, agent_key
 from node.quality_monitor import QualityMonitor
 from node.recordings import CallRecordings
 from node.tasks import TaskSet
@@ -172,6 +172,8 @@ class Switchboard:
             draining=lambda: self.draining,
             outage=self.outage,
             on_gone=lambda gone: self.tasks.spawn(self.cluster.nodes_gone(gone), "nodes_gone"),
+            present=self.presence.keys,
+            on_read=self.cluster.check_presence,
         )
 
     # -- lifecycle -------------------------------------------------------
@@ -353,8 +355,11 @@ class Switchboard:
             )
 
     def agent_payload(self, agent: AgentValue) -> Payload:
-        """An agent as their console and the floor see them (connected: on this node)."""
-        return agent_payload(agent, connected=self.presence.agent_online(agent.subject))
+        """An agent as their console and the floor see them (connected: to this node, or to
+        another that says so in its beat)."""
+        here = self.presence.agent_online(agent.subject)
+        elsewhere = self.cluster.present_elsewhere(agent_key(agent.subject))
+        return agent_payload(agent, connected=here or elsewhere)
 
     # -- endings -----------------------------------------------------------
 

@@ -231,3 +231,30 @@ def parts_of(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 def first_part_end(a: Server, call: CallValue) -> int:
     first, _ = parts_of(a.switchboard.recordings.folder_of(call))
     return max(int(s["last_ms"]) for s in first)
+
+
+async def test_a_customer_whose_node_died_has_the_grace_to_come_back_then_the_call_ends(
+    two_nodes: TwoNodes,
+) -> None:
+    """Karim's page was connected to node B when B was killed, and never comes back. Node A
+    learns from B's last beat that Karim was connected there: he is disconnected, and after
+    the rejoin grace the call ends as any call whose customer left; Rahim is free again."""
+    a, b = two_nodes.a, two_nodes.b
+    call_id, token = await a.customer_call("Karim")
+    karim = KothaClient(b.url, token)  # his page, served by node B
+    rahim = a.client(a.token(Role.AGENT, "Rahim"))
+    try:
+        await karim.connect()
+        await rahim.connect()
+        await karim.request_call(media="audio")
+        await rahim.set_availability("available")
+        await rahim.accept_call(call_id)
+        killed = time.perf_counter()
+        await two_nodes.b.kill()
+        ended = await rahim.wait_for(ServerEvent.CALL_ENDED, timeout=30)
+        print(f"the call ended {time.perf_counter() - killed:.1f} s after the kill")
+        assert ended["reason"] == "disconnected"
+        state = await rahim.request("get_state")
+        assert state["agent"]["state"] == "available" and state["call"] is None
+    finally:
+        await karim.close()

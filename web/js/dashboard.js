@@ -4,6 +4,9 @@
 // linked) shows its transcript, mood and quality up close, and lets a
 // supervisor listen in, whisper to the agent or barge in.
 //
+// With more than one server (node), a strip shows each one and its load, and each
+// call's card names the server that carries it (floor-nodes.js).
+//
 // Signs in with a supervisor's or an admin's token from the fragment
 // (#token=…) or pasted into the form. Admins see everything but do not monitor.
 
@@ -12,8 +15,10 @@ import { FloorAgents } from "./floor-agents.js";
 import { FloorCalls } from "./floor-calls.js";
 import { ServerClock } from "./floor-clock.js";
 import { setText } from "./floor-dom.js";
+import { FloorNodes } from "./floor-nodes.js";
 import { FloorQueue } from "./floor-queue.js";
 import { errorWords } from "./floor-words.js";
+import { onLanguageChange } from "./i18n.js";
 import { Page } from "./page.js";
 import { openPageSignal } from "./signal.js";
 import { TokenStore } from "./token-store.js";
@@ -40,6 +45,8 @@ class Dashboard extends Page {
     this.calls = new FloorCalls($("call-rows"), $("calls-empty"), this.clock);
     this.queue = new FloorQueue({ rows: $("queue-rows"), empty: $("queue-empty"), count: $("queue-count"), longest: $("queue-longest") });
     this.agents = new FloorAgents({ rows: $("agent-rows"), empty: $("agents-empty"), count: $("agents-count") });
+    this.nodes = new FloorNodes({ section: $("nodes"), rows: $("node-rows") });
+    onLanguageChange(() => this._drawFloor());
     this.panel = new CallPanel($("call-panel"), this.clock);
     this.panel.addEventListener("change", () => this._drawFloor());
     this.panel.addEventListener("notice", (event) => this.showNotice(event.detail.text));
@@ -242,7 +249,12 @@ class Dashboard extends Page {
     if (!this.floor) return;
     const openCallId = this.panel.callId;
     $("floor").dataset.open = String(Boolean(openCallId));
-    this.calls.update(this.floor.calls, { openCallId, myMonitorId: this.panel.monitor.participantId });
+    this.nodes.update(this.floor.nodes);
+    this.calls.update(this.floor.calls, {
+      openCallId,
+      myMonitorId: this.panel.monitor.participantId,
+      showNodes: this.nodes.many,
+    });
     this.queue.update(this.floor.queue);
     this.agents.update(this.floor.agents, this.floor.calls);
     if (openCallId) this.panel.updateRow(this.floor.calls.find((row) => row.call_id === openCallId));
@@ -286,6 +298,7 @@ class Dashboard extends Page {
             calls: this.calls.snapshot(),
             queue: this.queue.snapshot(),
             agents: this.agents.snapshot(),
+            nodes: this.nodes.snapshot(),
             alerts: (this.floor.alerts || []).map((a) => ({ callId: a.call_id, kind: a.kind, role: a.role })),
           }
         : null,

@@ -2,7 +2,8 @@
 // attention first, node/floor.py). Each row says who talks to whom and
 // for how long, the language, each party's line (MOS with its rating in
 // words), the customer's mood, the recording state, why the call needs
-// attention (alerts are links to the call) and who is monitoring it.
+// attention (alerts are links to the call) and who is monitoring it; with more
+// than one server, the one that carries the call (its words from i18n.js).
 //
 // Every text from the server goes in with textContent, never as markup.
 
@@ -21,6 +22,7 @@ import {
   videoBadge,
   sentence,
 } from "./floor-words.js";
+import { t } from "./i18n.js";
 import { clock } from "./ui.js";
 import { scoreWords } from "./sentiment-gauge.js";
 
@@ -108,10 +110,11 @@ export class FloorCalls {
   }
 
   /** A floor snapshot's calls. */
-  update(calls, { openCallId = null, myMonitorId = null } = {}) {
+  update(calls, { openCallId = null, myMonitorId = null, showNodes = false } = {}) {
     this.calls = calls || [];
     this.openCallId = openCallId;
     this.myMonitorId = myMonitorId;
+    this.showNodes = showNodes;
     syncList(
       this.list,
       this.calls,
@@ -146,6 +149,7 @@ export class FloorCalls {
       element("span", "fc-parties"),
       element("span", "fc-mood"),
       element("span", "fc-rec"),
+      element("span", "fc-node tag"),
     );
     const monitors = element("p", "fc-monitors");
     node.append(top, attention, facts, monitors);
@@ -196,6 +200,10 @@ export class FloorCalls {
     const mood = row.sentiment;
     drawIfChanged(node.querySelector(".fc-mood"), [mood?.now, mood?.label, mood?.direction, row.transcription], () => moodNodes(row));
     drawIfChanged(node.querySelector(".fc-rec"), String(row.recording), () => [recordingBadge(row.recording)]);
+    const server = node.querySelector(".fc-node");
+    server.hidden = !(this.showNodes && row.node);
+    setText(server, server.hidden ? "" : t("floor_call_node", { node: row.node }));
+    server.title = server.hidden ? "" : t("floor_call_node_hint");
 
     const monitors = node.querySelector(".fc-monitors");
     const watchers = (row.monitors || []).map((m) => monitorWords(m, this.myMonitorId));
@@ -214,6 +222,8 @@ export class FloorCalls {
       customer: row.customer?.name ?? null,
       agent: row.agent?.name ?? null,
       language: row.language,
+      node: row.node ?? null,
+      nodeShown: Boolean(this.showNodes && row.node),
       attention: row.attention?.level ?? null,
       reasons: row.attention?.reasons ?? [],
       alerts: (row.alerts || []).map((a) => a.kind),

@@ -2,7 +2,9 @@
 // formats that go with them. Every word a customer sees comes from here.
 //
 // The agent console is English only but reuses the English tables (error
-// codes, end reasons, language names) through tFor("en", ...).
+// codes, end reasons, language names) through tFor("en", ...). The dashboard's
+// words about the call centre's servers (floor_node*, floor-nodes.js) are here in
+// both languages and follow the language i18n is set to (English unless set).
 
 export const LANGUAGES = ["bn", "en"];
 const STORAGE_KEY = "kotha.language";
@@ -129,6 +131,18 @@ const STRINGS = {
     error_share_failed: "স্ক্রিন শেয়ার শুরু করা যায়নি।",
     error_guest_off: "এখান থেকে সরাসরি কল করা বন্ধ আছে; দোকানের অ্যাপ বা ওয়েবসাইট থেকে কল করুন।",
     error_unknown: "কোনো একটা সমস্যা হয়েছে ({message})।",
+
+    floor_nodes_title: "সার্ভার",
+    floor_nodes_label: "কল সেন্টারের সার্ভার ও প্রতিটির লোড",
+    floor_node_calls: "{capacity}টির মধ্যে {calls}টি কল",
+    floor_node_load: "{percent}% ব্যস্ত",
+    floor_node_lag: "বিলম্ব {ms} মি.সে.",
+    floor_node_lag_hint: "সার্ভারটি কত দেরিতে সাড়া দিচ্ছে (বেশি হলে সার্ভারটি ব্যস্ত)",
+    floor_node_full: "পূর্ণ",
+    floor_node_draining: "বন্ধ হচ্ছে",
+    floor_node_draining_hint: "সার্ভারটি বন্ধ হচ্ছে: নতুন কল নিচ্ছে না",
+    floor_call_node: "সার্ভার {node}",
+    floor_call_node_hint: "যে সার্ভার এই কলের অডিও ও ভিডিও বহন করছে",
   },
   en: {
     page_title: "kotha — customer support",
@@ -251,6 +265,18 @@ const STRINGS = {
     error_share_failed: "Screen sharing could not start.",
     error_guest_off: "Calling from here is switched off; call from the shop's app or website.",
     error_unknown: "Something went wrong ({message}).",
+
+    floor_nodes_title: "Servers",
+    floor_nodes_label: "The call centre's servers and the load on each",
+    floor_node_calls: "{calls} of {capacity} calls",
+    floor_node_load: "{percent}% busy",
+    floor_node_lag: "lag {ms} ms",
+    floor_node_lag_hint: "How late the server answers (high when it is busy)",
+    floor_node_full: "Full",
+    floor_node_draining: "Draining",
+    floor_node_draining_hint: "The server is shutting down: it takes no new calls",
+    floor_call_node: "Server {node}",
+    floor_call_node_hint: "The server that carries this call's audio and video",
   },
 };
 
