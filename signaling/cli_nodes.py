@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 
 from node.config import Config
 
-from .local_redis import LocalRedis, start_redis
+from .local_redis import LocalRedis, start_redis, stop_with_parent
 
 MAX_NODES = 64
 READY_TIMEOUT_S = 60.0
@@ -70,6 +70,7 @@ def serve_nodes(args: argparse.Namespace, config: Config, banner: str) -> int:
                     "KOTHA_REUSE_PORT": "true",
                 },
                 stdin=subprocess.DEVNULL,
+                preexec_fn=stop_with_parent,  # noqa: PLW1509 (the launcher has one thread)
             )
         if not _wait_ready(redis_url, config.redis_prefix, ids, children, lambda: stopping):
             return 1

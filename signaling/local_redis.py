@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -15,6 +16,14 @@ from pathlib import Path
 from callcenter.errors import ConfigError
 
 START_TIMEOUT_S = 10.0
+PR_SET_PDEATHSIG = 1
+
+
+def stop_with_parent() -> None:
+    """In a child process, before it runs: SIGTERM it when the process that started it dies,
+    even by SIGKILL (Linux ``prctl``), so that nothing it started outlives it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -75,6 +84,7 @@ def start_redis(directory: Path, *, keep: bool = False, port: int | None = None)
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # a Ctrl-C in the terminal is the launcher's to pass on
+        preexec_fn=stop_with_parent,  # noqa: PLW1509 (called from one thread)
     )
     server = LocalRedis(port, process.pid, process, directory, keep)
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -94,4 +104,4 @@ def start_redis(directory: Path, *, keep: bool = False, port: int | None = None)
     raise ConfigError(f"redis-server did not answer on port {port} within {START_TIMEOUT_S:.0f} s")
 
 
-__all__ = ["LocalRedis", "free_port", "start_redis"]
+__all__ = ["LocalRedis", "free_port", "start_redis", "stop_with_parent"]

@@ -17,7 +17,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from callcenter.identity import Role
 from node.config import Config
@@ -65,46 +69,77 @@ def nodes_answering(port: int, token: str, within_s: float = 10.0) -> set[str]:
     return answered
 
 
-def test_two_nodes_share_one_port_and_one_redis_and_stop_together(tmp_path: Path) -> None:
+@dataclass
+class Launched:
+    process: subprocess.Popen[bytes]
+    port: int
+    names: tuple[str, str]
+    redis_port: int
+
+    def gone(self, timeout_s: float = 20.0) -> bool:
+        """Whether neither the nodes' port nor the Redis it started answers any more."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not any(_listens(port) for port in (self.port, self.redis_port)):
+                return True
+            time.sleep(0.2)
+        return False
+
+
+def _listens(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture
+def launched(tmp_path: Path) -> Iterator[Launched]:
+    """``kotha serve --nodes 2`` with no Redis configured, until its banner is printed."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOTHA_")}
-    log = (tmp_path / "nodes.log").open("wb")
-    process = subprocess.Popen(
-        [
-            *[sys.executable, "-m", "signaling.cli", "serve", "--nodes", "2"],
-            *["--port", str(port), "--data-dir", str(tmp_path)],
-        ],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
-    try:
+    with (tmp_path / "nodes.log").open("wb") as log:
+        process = subprocess.Popen(
+            [
+                *[sys.executable, "-m", "signaling.cli", "serve", "--nodes", "2"],
+                *["--port", str(port), "--data-dir", str(tmp_path)],
+            ],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
         try:
-            banner = read_until(process, r"2 nodes share port.*\n", START_TIMEOUT_S)
-        except AssertionError:
-            print((tmp_path / "nodes.log").read_text()[-3000:])
-            raise
-        assert f"http://127.0.0.1:{port}/agent" in banner
-        names = re.search(r"2 nodes share port \d+: (\S+), (\S+);", banner)
-        assert names is not None
-        redis_port = re.search(r"Redis at redis://127\.0\.0\.1:(\d+)/0 \(started here", banner)
-        assert redis_port is not None, banner
+            try:
+                banner = read_until(process, r"2 nodes share port.*\n", START_TIMEOUT_S)
+            except AssertionError:
+                print((tmp_path / "nodes.log").read_text()[-3000:])
+                raise
+            assert f"http://127.0.0.1:{port}/agent" in banner
+            names = re.search(r"2 nodes share port \d+: (\S+), (\S+);", banner)
+            redis = re.search(r"Redis at redis://127\.0\.0\.1:(\d+)/0 \(started here", banner)
+            assert names is not None and redis is not None, banner
+            yield Launched(process, port, (names.group(1), names.group(2)), int(redis.group(1)))
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
-        secret = (tmp_path / "jwt_secret").read_text().strip()
-        admin = TokenAuthority(secret).issue(Role.ADMIN, "arif", name="Arif", ttl_s=600)
-        assert nodes_answering(port, admin) == {names.group(1), names.group(2)}
 
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=Config().shutdown_timeout_s + 15) == 0
-        with socket.socket() as probe:
-            assert probe.connect_ex(("127.0.0.1", int(redis_port.group(1)))) != 0, (
-                "the redis-server it started is still running"
-            )
-        with socket.socket() as probe:
-            assert probe.connect_ex(("127.0.0.1", port)) != 0, "a node still listens"
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        log.close()
+def test_two_nodes_share_one_port_and_one_redis_and_stop_together(
+    launched: Launched, tmp_path: Path
+) -> None:
+    secret = (tmp_path / "jwt_secret").read_text().strip()
+    admin = TokenAuthority(secret).issue(Role.ADMIN, "arif", name="Arif", ttl_s=600)
+    assert nodes_answering(launched.port, admin) == set(launched.names)
+
+    launched.process.send_signal(signal.SIGTERM)
+    assert launched.process.wait(timeout=Config().shutdown_timeout_s + 15) == 0
+    assert launched.gone(timeout_s=1.0), "a node or the redis-server it started still runs"
+
+
+def test_nothing_it_started_outlives_the_command_even_when_it_is_killed(
+    launched: Launched,
+) -> None:
+    """SIGKILL gives the command no chance to stop its nodes: they and Redis stop anyway."""
+    launched.process.kill()
+    launched.process.wait()
+    assert launched.gone(), "a node or the redis-server outlived the killed command"
