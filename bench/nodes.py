@@ -124,7 +124,9 @@ class Bench:
         result = await run.run()
         result["node_count"] = count
         if "error" in result:
+            self.progress(f"bench[nodes={count}, calls={calls}]: failed: {result['error']}")
             result["carried"] = False
+            result["limited_by"] = "error"
             return result
         if len(readings) == 3:
             (ready, ready_cpu), (start, start_cpu), (end, _) = readings

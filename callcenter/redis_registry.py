@@ -16,6 +16,8 @@ fails and the change runs again on fresh reads (redis-py raises ``WatchError``).
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -30,6 +32,11 @@ from .values import AgentValue, CallValue, QueueEntry
 
 T = TypeVar("T")
 
+
+# A change that collided with another waits up to this (doubling per attempt, at most the
+# second figure) before it reads again.
+BACKOFF_S = 0.001
+MAX_BACKOFF_S = 0.05
 
 # How long a connection to Redis, and a command, may take before the registry gives up.
 CONNECT_TIMEOUT_S = 2.0
@@ -54,6 +61,7 @@ class RedisRegistry(CallRegistry):
     ) -> None:
         self._redis = redis
         self._prefix = prefix
+        self._queue_turns = asyncio.Lock()
         self._ended_retention_ms = max(1, round(ended_retention_s * 1000))
 
     @classmethod
@@ -156,10 +164,24 @@ class RedisRegistry(CallRegistry):
         agents: Iterable[str] = (),
         queue: bool = False,
     ) -> T:
+        if queue:
+            # Every change of the queue WATCHes it: on this node they take turns, so only
+            # the nodes contend for it (a burst of requests would otherwise collide for ever).
+            async with self._queue_turns:
+                return await self._change(fn, calls, agents, queue)
+        return await self._change(fn, calls, agents, queue)
+
+    async def _change(
+        self, fn: Callable[[Draft], T], calls: Iterable[str], agents: Iterable[str], queue: bool
+    ) -> T:
         call_ids, subjects = list(dict.fromkeys(calls)), list(dict.fromkeys(agents))
         keys = [self._call_key(c) for c in call_ids] + [self._agent_key(s) for s in subjects]
         watched = keys + ([self._queue_key] if queue else [])
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                # Changes that collided wait apart before they try again (full jitter): all
+                # at once again, a burst on one key (the queue) collides every time.
+                await asyncio.sleep(random.uniform(0, min(MAX_BACKOFF_S, BACKOFF_S * 2**attempt)))
             try:
                 async with self._redis.pipeline(transaction=True) as pipe:
                     if watched:

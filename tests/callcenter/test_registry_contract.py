@@ -220,3 +220,22 @@ async def test_an_ended_call_is_kept_for_its_retention_then_let_go(
     assert await registry.calls() == [] and await registry.queue() == []
     await asyncio.sleep(RETENTION_S + 0.3)
     assert await registry.call("c_1") is None
+
+
+async def test_a_burst_of_a_hundred_requests_all_wait_in_line(registries: Handles) -> None:
+    """A festival sale: a hundred customers press "call" in the same moment, through four
+    nodes. Every request changes the one queue; none is refused for contention (each
+    retries after a short random wait instead of all at once again)."""
+    handles = await registries(4)
+    start = time.time()
+    calls = [new_call(f"c_{n:03d}", at=start) for n in range(100)]
+    for call in calls:
+        await create(handles[0], call)
+    await asyncio.gather(
+        *(
+            run(handles[n % 4], lifecycle.request(call.call_id, start + 10 + n / 1000))
+            for n, call in enumerate(calls)
+        )
+    )
+    queue = await handles[2].queue()
+    assert [e.call_id for e in queue] == [c.call_id for c in calls]
