@@ -342,6 +342,9 @@ class Cluster:
             known = board.calls.get(call.call_id)
             if known is None or known.version < call.version:
                 board.calls[call.call_id] = call
+            if call.state in (CallState.ACTIVE, CallState.ENDED):
+                # Taken or ended on another node: its customer's address may queue again.
+                board.customer_desk.release_address(call.call_id)
         for record in news.get("agents", ()):
             agent = AgentValue.from_record(record)
             known_agent = board.agents.get(agent.subject)

@@ -119,11 +119,12 @@ async def test_the_customer_hangs_up_on_their_node_and_the_agents_node_ends_the_
     assert state["agent"]["state"] == "available"
 
 
-async def test_a_supervisor_on_one_node_listens_to_a_call_on_another(
+async def test_a_supervisor_on_one_node_listens_whispers_and_barges_into_a_call_on_another(
     two_nodes: TwoNodes, split_call: SplitCall
 ) -> None:
-    """Nasrin's dashboard is on the node that does not have the call's media. She hears
-    both parties; neither hears her."""
+    """Nasrin's dashboard is on the node that does not have the call's media. Listening,
+    she hears both parties and neither hears her; whispering, the agent hears her; barging
+    in, the customer does too."""
     await split_call.agent_ear.wait_for(CUSTOMER_HZ)
     await split_call.customer_ear.wait_for(AGENT_HZ)
     owner = two_nodes.owner_of(split_call.call_id)
@@ -151,6 +152,15 @@ async def test_a_supervisor_on_one_node_listens_to_a_call_on_another(
             ServerEvent.MONITOR_UPDATED, lambda p: len(p["monitors"]) == 1
         )
         assert told["monitors"][0]["mode"] == "listen"
+        # Whisper: the agent hears her, the customer does not; barge: both do.
+        whispered = time.perf_counter()
+        await nasrin.set_monitor_mode("whisper")
+        await split_call.agent_ear.wait_for(SUPERVISOR_HZ, after=whispered, timeout=5)
+        await asyncio.sleep(1.5)
+        assert split_call.customer_ear.heard(SUPERVISOR_HZ, since=whispered) == []
+        barged = time.perf_counter()
+        await nasrin.set_monitor_mode("barge")
+        await split_call.customer_ear.wait_for(SUPERVISOR_HZ, after=barged, timeout=5)
     finally:
         await ear.close()
 
@@ -263,3 +273,27 @@ async def test_a_reviewer_on_one_node_plays_a_recording_another_node_made(
         a, "GET", body["urls"]["playback"], headers={"Range": "bytes=0-99"}
     )
     assert status == 206 and part == whole[:100]
+
+
+async def test_calls_requested_on_one_node_and_taken_on_another_free_their_addresses_place(
+    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """One address may have only so many calls waiting (max_queued_per_address). Customers
+    behind one address call through node A one after another; an agent on node B takes
+    each. A's count of that address's waiting calls goes down as B takes them, so the
+    fourth call is not refused as if three still waited."""
+    shared = {"redis_url": redis_server.url, "redis_prefix": f"test:{secrets.token_hex(4)}:"}
+    a = await start_server(
+        node_id="node-a", data_dir=tmp_path / "a", max_queued_per_address=2, **shared
+    )
+    b = await start_server(node_id="node-b", data_dir=tmp_path / "b", **shared)
+    for n in range(4):
+        call_id, token = await a.customer_call(f"Customer{n}")
+        customer = a.client(token)
+        await customer.connect()
+        await customer.request_call(media="audio")
+        agent = b.client(b.token(Role.AGENT, f"Agent{n}"))
+        await agent.connect()
+        await agent.set_availability("available")
+        await agent.accept_call(call_id)
+        await customer.wait_for(ServerEvent.CALL_UPDATED, lambda p: p["call"]["state"] == "active")
