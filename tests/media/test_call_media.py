@@ -342,10 +342,12 @@ async def test_server_senders_report_what_they_forwarded(server: Server) -> None
     server_pc = room.peer(agent_id).connection
     (voice_sender,) = [s for s in server_pc.getSenders() if s.track is not None]
     assert pair.agent.peer is not None
-    agent_receivers = pair.agent.peer.pc.getReceivers()
+    agent_pc = pair.agent.peer.pc
 
     async def counts() -> tuple[int, int]:
-        """Packets the server says it sent, and what its last sender report told the agent."""
+        """Packets the server says it sent, and what its last sender report told the agent
+        (the agent's receivers read afresh: the customer's voice may come in a second offer,
+        after the call is set up)."""
         sent = [
             s.packetsSent
             for s in (await voice_sender.getStats()).values()
@@ -353,7 +355,7 @@ async def test_server_senders_report_what_they_forwarded(server: Server) -> None
         ]
         reported = [
             s.packetsSent
-            for receiver in agent_receivers
+            for receiver in agent_pc.getReceivers()
             for s in (await receiver.getStats()).values()
             if s.type == "remote-outbound-rtp"
         ]
