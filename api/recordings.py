@@ -26,6 +26,7 @@ from pydantic import Field
 from callcenter.errors import InvalidMessageError, NotFoundError, TokenRevokedError
 from callcenter.identity import REPLAY_ROLES, Identity
 from node.audit import AuditRecord
+from recording.conversation import read_conversation
 from recording.errors import RangeNotSatisfiableError, RecordingNotFoundError
 from recording.finalize import META, read_events
 from recording.index import Query
@@ -91,6 +92,7 @@ NOT_ON_TIMELINE = {
     "quality_summary",
     "utterance",  # served as the transcript
     "transcript_summary",
+    "talk_spurt",  # served as the conversation
 }
 DOWNLOADS = ("recording", "dual_channel", "events", "transcript", "transcript_vtt")
 
@@ -98,12 +100,15 @@ DOWNLOADS = ("recording", "dual_channel", "events", "transcript", "transcript_vt
 async def get_recording(request: web.Request) -> web.Response:
     bearer_identity(request).require(*REPLAY_ROLES)
     folder, meta = await _open(request)
-    events = await asyncio.get_running_loop().run_in_executor(None, read_events, folder)
+    loop = asyncio.get_running_loop()
+    events = await loop.run_in_executor(None, read_events, folder)
+    conversation = await loop.run_in_executor(None, read_conversation, folder)
     transcript = transcript_from(events)
     return web.json_response(
         {
             "recording": _describe(meta),
             "transcript": transcript,
+            "conversation": conversation,
             "timeline": [e for e in events if e.get("type") not in NOT_ON_TIMELINE],
             # One entry a second: drawn as a chart under the player, not listed.
             "quality": [

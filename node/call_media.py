@@ -10,6 +10,7 @@ the next agent joins the same room.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from recording.recorder import Segment
 
 from .quality_monitor import QualityMonitor
 from .recordings import CallRecordings
+from .talk_monitor import TalkMonitor
 from .tasks import TaskSet
 from .transcription import Transcription
 
@@ -36,6 +38,7 @@ class CallMedia:
         recordings: CallRecordings,
         quality: QualityMonitor,
         transcription: Transcription,
+        talk: TalkMonitor,
         tasks: TaskSet,
         segment: Segment | None = None,
     ) -> None:
@@ -44,6 +47,7 @@ class CallMedia:
         self._recordings = recordings
         self._quality = quality
         self._transcription = transcription
+        self._talk = talk
         self._tasks = tasks
         self.recording_state = "off"
         """What the recorder said when it started (the call's ``recording_state``)."""
@@ -51,11 +55,13 @@ class CallMedia:
             self.recording_state = recordings.start(call, room.plane, known, segment)
         quality.watch(call, room, known)
         transcription.start(call, room, known)
+        talk.start(call, room, known)
 
     async def participant_left(self, participant_id: str) -> None:
         """A party left a call that goes on: their media and their quality figures go."""
         await self.room.leave(participant_id)
         self._quality.participant_left(self.call_id, participant_id)
+        await self._talk.participant_left(self.call_id, participant_id)
 
     def stop_sampling(self) -> dict[str, Any] | None:
         """Quality sampling stops; returns the call's quality summary (before anyone leaves)."""
@@ -63,22 +69,27 @@ class CallMedia:
         return summary
 
     async def close(self, reason: str, ended_by: str | None) -> bool:
-        """The call ended: its last words are recognised (in a task of the switchboard's),
-        the recording is finished once they are on its timeline, and the room closes.
-        Returns whether the call was being recorded."""
-        transcribed = self._tasks.spawn(
-            self._transcription.stop(self.call_id, self.room), f"transcription:{self.call_id}"
-        )
+        """The call ended: its last words are recognised and its last talk measured (in a
+        task of the switchboard's), the recording is finished once they are on its timeline,
+        and the room closes. Returns whether the call was being recorded."""
+        transcribed = self._tasks.spawn(self._last_words(), f"transcription:{self.call_id}")
         recorded = self._recordings.finish(
             self.call_id, reason, ended_by=ended_by, after=transcribed
         )
         await self.room.close()
         return recorded
 
+    async def _last_words(self) -> None:
+        await asyncio.gather(
+            self._transcription.stop(self.call_id, self.room),
+            self._talk.stop(self.call_id, self.room),
+        )
+
     async def hand_over(self, to_node: str) -> None:
         """This node stops and the call goes on at ``to_node``: what was said is recognised,
         this segment of the recording is closed, and the room closes."""
         self._quality.unwatch(self.call_id)
         await self._transcription.stop(self.call_id, self.room)
+        await self._talk.stop(self.call_id, self.room)
         await self._recordings.hand_over(self.call_id, to_node)
         await self.room.close()

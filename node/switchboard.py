@@ -23,22 +23,13 @@ from typing import Any, TypeVar
 from aiortc import RTCConfiguration
 
 from callcenter import access, in_call, lifecycle
-from callcenter.errors import (
-    CallStateError,
-    ForbiddenError,
-    NotFoundError,
-    ServerBusyError,
-)
+from callcenter.errors import CallStateError, ForbiddenError, NotFoundError, ServerBusyError
 from callcenter.identity import Identity, Role
 from callcenter.lifecycle import Change, Refused
 from callcenter.memory_registry import MemoryRegistry
 from callcenter.registry import CallRegistry, Draft, RegistryError
 from callcenter.states import CallState, EndReason
-from callcenter.values import (
-    AgentValue,
-    CallValue,
-    ParticipantValue,
-)
+from callcenter.values import AgentValue, CallValue, ParticipantValue
 from media import aiortc_compat
 from media.room import MediaPlane, Room, default_configuration
 from media.router import Router
@@ -51,6 +42,7 @@ from node.notifier import Notifier, Payload, Unwired
 from node.presence import Presence, agent_key
 from node.quality_monitor import QualityMonitor
 from node.recordings import CallRecordings
+from node.talk_monitor import TalkMonitor
 from node.tasks import TaskSet
 from node.transcription import Transcription
 
@@ -68,10 +60,7 @@ from .media_host import MediaHost
 from .media_signaling import MediaSignaling
 from .monitoring import Monitoring
 from .outage import RegistryOutage
-from .payloads import (
-    agent_payload,
-    participant_payload,
-)
+from .payloads import agent_payload, participant_payload
 from .requeue import taken_again
 from .supervisor_desk import SupervisorDesk
 from .watching import Watches
@@ -139,6 +128,7 @@ class Switchboard:
             self._send_quality,
             watchers=self._send_watchers,
         )
+        self.talk = TalkMonitor(self.recordings)
         self.monitoring = Monitoring(
             config,
             self.calls,
@@ -186,6 +176,7 @@ class Switchboard:
         self.tasks.spawn(self.quality.run(), "quality")
         self.tasks.spawn(self.transcription.run(), "transcription")
         self.tasks.spawn(self.transcription.preload(), "speech_models")
+        self.tasks.spawn(self.talk.run(), "talk")
         self.tasks.spawn(self.floor.run(), "floor")
         self.tasks.spawn(self.heartbeat.run(), "heartbeat")
         self.cluster.start()
@@ -216,6 +207,7 @@ class Switchboard:
         await self.recordings.close()
         await self.transcription.close()
         await self.tasks.close()
+        await self.talk.close()
         await self.cluster.close()
         await self.heartbeat.withdraw()
         self.audit.close()
@@ -385,6 +377,7 @@ class Switchboard:
             recordings=self.recordings,
             quality=self.quality,
             transcription=self.transcription,
+            talk=self.talk,
             tasks=self.tasks,
             segment=segment,
         )

@@ -21,6 +21,7 @@ from typing import Any
 
 import av
 
+from .conversation import write_conversation
 from .layout import all_folders
 from .renditions import make_renditions
 from .timeline import EntryType
@@ -144,6 +145,7 @@ def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
             path = folder / rendition["file"]
             rendition.update(bytes=path.stat().st_size, sha256=_sha256(path))
     started = next((e for e in events if e.get("type") == EntryType.RECORDING_STARTED), {})
+    pauses = _pauses(events)
     meta: dict[str, Any] = {
         "call_id": started.get("call_id", folder.name),
         "started_at": started.get("at"),
@@ -156,7 +158,7 @@ def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
             for e in events
             if e.get("type") == EntryType.PARTICIPANT_JOINED
         ],
-        "pauses": _pauses(events),
+        "pauses": pauses,
         "tags": _tags(events, started.get("call", {})),
         "end_reason": next(
             (e.get("reason") for e in events if e.get("type") == EntryType.CALL_ENDED), None
@@ -165,6 +167,7 @@ def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
             (e.get("summary") for e in events if e.get("type") == EntryType.QUALITY_SUMMARY), None
         ),
         "transcript": write_transcript(folder, events),
+        "conversation": write_conversation(folder, events, duration_ms, pauses),
         "streams": streams,
         "combined": (
             {"file": COMBINED, "bytes": combined.stat().st_size, "sha256": _sha256(combined)}

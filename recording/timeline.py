@@ -37,6 +37,8 @@ class EntryType(StrEnum):
     UTTERANCE = "utterance"
     TRANSCRIPT_ALERT = "transcript_alert"
     TRANSCRIPT_SUMMARY = "transcript_summary"
+    TALK_SPURT = "talk_spurt"
+    """A party talked from ``start_ms`` to ``end_ms`` (voice activity of their own audio)."""
     QUALITY_SAMPLE = "quality_sample"
     QUALITY_ALERT = "quality_alert"
     QUALITY_REPORT = "quality_report"

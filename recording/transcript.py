@@ -73,8 +73,8 @@ def write_transcript(folder: Path, events: list[dict[str, Any]]) -> dict[str, An
         return None
     files = {}
     if transcript["utterances"]:  # else only why there is none is kept, in meta.json
-        _write(folder / TRANSCRIPT, json.dumps(transcript, ensure_ascii=False, indent=1))
-        _write(folder / CAPTIONS, webvtt(transcript["utterances"]))
+        write_whole(folder / TRANSCRIPT, json.dumps(transcript, ensure_ascii=False, indent=1))
+        write_whole(folder / CAPTIONS, webvtt(transcript["utterances"]))
         files = {"file": TRANSCRIPT, "captions": CAPTIONS}
     return {
         **files,
@@ -113,7 +113,8 @@ def _last(events: list[dict[str, Any]], event_type: str) -> dict[str, Any] | Non
     return next((e for e in reversed(events) if e.get("type") == event_type), None)
 
 
-def _write(path: Path, text: str) -> None:
+def write_whole(path: Path, text: str) -> None:
+    """Write a file whole or not at all (a crash leaves the old one, or none)."""
     partial = path.with_name(path.name + ".tmp")
     with open(partial, "w", encoding="utf-8") as handle:
         handle.write(text)

@@ -22,7 +22,8 @@ EDGES = frozenset({"signaling", "api", "client"})
 BENCH = "bench"
 FORBIDDEN: dict[str, frozenset[str]] = {
     # The media plane is the bottom layer: everything consumes its taps, it knows nobody.
-    "media": EDGES | {"recording", "quality", "transcribe", "callcenter", "node", BENCH},
+    "media": EDGES
+    | {"recording", "quality", "transcribe", "conversation", "callcenter", "node", BENCH},
     # The node-local runtime (sockets, timers, each call's media) serves the edges: it may
     # use the domain and media's consumers, never an edge.
     "node": EDGES | {BENCH},
@@ -32,6 +33,7 @@ FORBIDDEN: dict[str, frozenset[str]] = {
         "recording",
         "quality",
         "transcribe",
+        "conversation",
         "aiohttp",
         "socketio",
         "engineio",
@@ -44,9 +46,14 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "recording": EDGES | {"callcenter", "node", BENCH},
     "quality": EDGES | {"callcenter", "node", BENCH},
     "transcribe": EDGES | {"callcenter", "node", BENCH},
+    # Conversation characteristics: measured from media's taps, added up from plain
+    # spans; the recording writes them beside its files, so it sits below recording.
+    "conversation": EDGES | {"callcenter", "node", "recording", "quality", "transcribe", BENCH},
     # The protocol client speaks the wire (node.events) over media's client peer; it
     # knows nothing of the server's insides.
-    "client": frozenset({"api", "callcenter", "recording", "quality", "transcribe", BENCH}),
+    "client": frozenset(
+        {"api", "callcenter", "recording", "quality", "transcribe", "conversation", BENCH}
+    ),
     # The REST edge calls into the switchboard; the socket edge never calls into it.
     "api": frozenset({"client", BENCH}),
     "signaling": frozenset({"api", "client", BENCH}),

@@ -1,0 +1,1 @@
+"""Conversation characteristics: who talked when, over whom, how loud and how fast."""

@@ -1,0 +1,80 @@
+"""A finished call's conversation characteristics, written beside its recording.
+
+The talk spurts (each party's voice activity), the utterances and the pauses
+are already on the timeline as they happened; at the end of the call they are
+added up (``conversation.characteristics``) into ``conversation.json`` for the
+replay page and the API, and a summary for meta.json and the search index.
+Made from the timeline alone, so a recording recovered after a crash gets
+them too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from conversation.characteristics import Characteristics
+from conversation.voice import TalkSpurt
+
+from .timeline import EntryType
+from .transcript import write_whole
+
+CONVERSATION = "conversation.json"
+
+
+def characteristics_from(
+    events: list[dict[str, Any]], duration_ms: int, pauses: list[dict[str, int | None]]
+) -> Characteristics | None:
+    """The characteristics of a call's timeline; None when its talk was never measured."""
+    talk: dict[str, list[TalkSpurt]] = {}
+    measured = False
+    for e in events:
+        if e.get("type") != EntryType.TALK_SPURT:
+            continue
+        measured = True
+        try:
+            spurt = TalkSpurt(
+                int(e["start_ms"]), int(e["end_ms"]), float(e["level_db"]), float(e["peak_db"])
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+        talk.setdefault(str(e.get("role")), []).append(spurt)
+    if not measured:
+        return None
+    said: dict[str, list[dict[str, Any]]] = {}
+    for e in events:
+        utterance = e.get("utterance") if e.get("type") == EntryType.UTTERANCE else None
+        if isinstance(utterance, dict) and "start_ms" in utterance and "end_ms" in utterance:
+            said.setdefault(str(utterance.get("role")), []).append(utterance)
+    paused = [
+        (int(p["start_ms"] or 0), int(duration_ms if p["end_ms"] is None else p["end_ms"]))
+        for p in pauses
+    ]
+    return Characteristics(duration_ms, talk, said, paused)
+
+
+def write_conversation(
+    folder: Path,
+    events: list[dict[str, Any]],
+    duration_ms: int,
+    pauses: list[dict[str, int | None]],
+) -> dict[str, Any] | None:
+    """Write conversation.json into ``folder``; its summary for meta.json (None: no talk
+    was measured, as in a recording made before kotha measured it)."""
+    characteristics = characteristics_from(events, duration_ms, pauses)
+    if characteristics is None:
+        return None
+    wire = characteristics.to_wire()
+    write_whole(folder / CONVERSATION, json.dumps(wire, ensure_ascii=False))
+    summary = {k: v for k, v in wire.items() if k not in ("spurts", "interruptions")}
+    return {"file": CONVERSATION, **summary}
+
+
+def read_conversation(folder: Path) -> dict[str, Any] | None:
+    """The conversation.json of a finished recording (None: it has none, or it is unreadable)."""
+    try:
+        data = json.loads((folder / CONVERSATION).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
