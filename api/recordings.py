@@ -55,6 +55,8 @@ class RecordingSearch(Message):
     alert: Literal["high_jitter", "high_loss", "high_rtt", "low_mos", "no_audio"] | None = None
     keyword: ShortText | None = None
     max_sentiment: Annotated[str, Field(pattern=r"^-?[01](\.\d{1,3})?$")] | None = None
+    min_interruptions: Annotated[str, Field(pattern=r"^\d{1,4}$")] | None = None
+    min_silence: Annotated[str, Field(pattern=r"^\d{1,5}$")] | None = None  # seconds
     limit: Annotated[str, Field(pattern=r"^\d{1,3}$")] | None = None
     offset: Annotated[str, Field(pattern=r"^\d{1,6}$")] | None = None
 
@@ -79,6 +81,8 @@ async def list_recordings(request: web.Request) -> web.Response:
         quality_alert=search.alert,
         keyword=search.keyword,
         max_sentiment=float(search.max_sentiment) if search.max_sentiment else None,
+        min_interruptions=int(search.min_interruptions) if search.min_interruptions else None,
+        min_silence_s=float(search.min_silence) if search.min_silence else None,
         limit=min(200, int(search.limit or 50)),
         offset=int(search.offset or 0),
     )
@@ -265,6 +269,7 @@ def _describe(meta: dict[str, Any]) -> dict[str, Any]:
         "streams": [_stream_info(s) for s in meta.get("streams") or []],
         "downloads": [k for k in DOWNLOADS if k in media_files(meta)],
         "transcription": _transcription(meta.get("transcript")),
+        "conversation": meta.get("conversation"),
     }
 
 

@@ -25,7 +25,7 @@ from .finalize import finished_recordings
 
 # Bumped whenever a column changes: an index of another version is rebuilt from the
 # folders (it is a cache; the folders are the truth).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Around the matched words of a search snippet: control characters, which no transcript
 # holds (brackets do: the Korean model writes numbers as "[50]").
 MATCH_START, MATCH_END = "\x02", "\x03"
@@ -52,7 +52,12 @@ CREATE TABLE IF NOT EXISTS recordings (
     quality_alerts TEXT NOT NULL DEFAULT '[]',
     utterances INTEGER NOT NULL DEFAULT 0,
     customer_sentiment REAL,
-    keywords TEXT NOT NULL DEFAULT '[]'
+    keywords TEXT NOT NULL DEFAULT '[]',
+    interruptions INTEGER,
+    longest_silence_ms INTEGER,
+    non_talk_ms INTEGER,
+    agent_talk_share REAL,
+    customer_talk_share REAL
 );
 CREATE INDEX IF NOT EXISTS recordings_started ON recordings (started_at);
 CREATE INDEX IF NOT EXISTS recordings_agent ON recordings (agent_subject);
@@ -85,6 +90,8 @@ class Query:
     quality_alert: str | None = None  # calls in which this alert fired (high_loss, ...)
     keyword: str | None = None  # calls in which this configured keyword was said
     max_sentiment: float | None = None  # calls whose customer's mean sentiment fell below this
+    min_interruptions: int | None = None  # calls with at least this many interruptions
+    min_silence_s: float | None = None  # calls in which nobody talked for this long at once
     limit: int = 50
     offset: int = 0
 
@@ -119,11 +126,14 @@ class RecordingIndex:
         quality = meta.get("quality") or {}
         alerts = sorted((quality.get("alerts") or {}).keys())
         transcript = meta.get("transcript") or {}
+        conversation = meta.get("conversation") or {}
+        parties = conversation.get("parties") or {}
+        longest = conversation.get("longest_silence") or {}
         with self._db:
             self._db.execute("BEGIN")
             self._db.execute("DELETE FROM recordings WHERE call_id = ?", (meta["call_id"],))
             self._db.execute(
-                "INSERT INTO recordings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO recordings VALUES ({','.join('?' * 27)})",
                 (
                     meta["call_id"],
                     str(folder),
@@ -147,6 +157,11 @@ class RecordingIndex:
                     int(transcript.get("utterances") or 0),
                     transcript.get("customer_sentiment"),
                     json.dumps(sorted(transcript.get("keywords") or {}), ensure_ascii=False),
+                    conversation.get("interruption_count"),
+                    longest.get("ms") if conversation else None,
+                    conversation.get("non_talk_ms"),
+                    (parties.get("agent") or {}).get("talk_share"),
+                    (parties.get("customer") or {}).get("talk_share"),
                 ),
             )
             self._db.executemany(
@@ -206,6 +221,12 @@ class RecordingIndex:
         if query.max_sentiment is not None:
             clauses.append("customer_sentiment < ?")
             params.append(query.max_sentiment)
+        if query.min_interruptions is not None:
+            clauses.append("interruptions >= ?")
+            params.append(query.min_interruptions)
+        if query.min_silence_s is not None:
+            clauses.append("longest_silence_ms >= ?")
+            params.append(int(query.min_silence_s * 1000))
         if query.text:
             clauses.append("call_id IN (SELECT call_id FROM transcripts WHERE transcripts MATCH ?)")
             params.append(_fts_phrase(query.text))

@@ -35,6 +35,12 @@ def add_recordings(sub: Any) -> None:
         choices=["high_jitter", "high_loss", "high_rtt", "low_mos", "no_audio"],
         help="calls in which this quality alert fired",
     )
+    listing.add_argument(
+        "--min-interruptions", type=int, help="calls with at least this many interruptions"
+    )
+    listing.add_argument(
+        "--min-silence", type=float, help="calls in which nobody talked for this many seconds"
+    )
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     listing.set_defaults(func=_recordings_list)
@@ -86,6 +92,8 @@ def _recordings_list(args: argparse.Namespace) -> int:
             max_duration_s=args.max_duration,
             max_mos=args.max_mos,
             quality_alert=args.alert,
+            min_interruptions=args.min_interruptions,
+            min_silence_s=args.min_silence,
             limit=args.limit,
         )
     except ValueError as exc:

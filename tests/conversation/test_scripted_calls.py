@@ -129,3 +129,17 @@ async def test_a_bengali_call_without_a_speech_model_gets_timing_and_loudness(
     for who in ("agent", "customer"):
         assert measured["parties"][who]["words_per_minute"] is None
         assert measured["parties"][who]["sentiment"] == {"quarters": [None] * 4, "end": None}
+    # A reviewer finds it by its interruption and its silence, and only by what it had.
+    reviewer = server.token(Role.REVIEWER, "Rina")
+    silence_s = measured["longest_silence"]["ms"] // 1000
+    for query, found in (
+        ("min_interruptions=1", True),
+        ("min_interruptions=2", False),
+        (f"min_silence={silence_s}", True),
+        (f"min_silence={silence_s + 1}", False),
+    ):
+        status, listing, _ = await api_request(server, "GET", f"/api/recordings?{query}", reviewer)
+        assert status == 200, listing
+        calls = [r["call_id"] for r in listing["recordings"]]
+        assert calls == ([detail["recording"]["call_id"]] if found else []), query
+    assert detail["recording"]["conversation"]["interruption_count"] == 1

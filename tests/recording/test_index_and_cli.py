@@ -224,6 +224,49 @@ def test_reviewer_finds_calls_that_sounded_bad(
     assert listed == ["c_mid0000002"]
 
 
+def with_conversation(folder: Path, interruptions: int, longest_silence_s: float) -> None:
+    meta_path = folder / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    longest = int(longest_silence_s * 1000)
+    meta["conversation"] = {
+        "file": "conversation.json",
+        "duration_ms": meta["duration_ms"],
+        "parties": {
+            "agent": {"talk_ms": 1000, "talk_share": 0.4},
+            "customer": {"talk_ms": 900, "talk_share": 0.35},
+        },
+        "non_talk_ms": longest + 2000,
+        "longest_silence": {"start_ms": 5000, "end_ms": 5000 + longest, "ms": longest},
+        "interruption_count": interruptions,
+    }
+    meta_path.write_text(json.dumps(meta))
+
+
+def test_reviewer_finds_calls_with_many_interruptions_or_a_long_silence(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with_conversation(next(root.rglob("c_mid0000002")), interruptions=12, longest_silence_s=4)
+    with_conversation(next(root.rglob("c_new0000003")), interruptions=10, longest_silence_s=31.5)
+    # c_old0000001 was recorded before talk was measured: it has no figures and never matches.
+    index = RecordingIndex(root / "index.sqlite3")
+    index.reindex(root)
+
+    assert ids(index.search(Query(min_interruptions=11))) == ["c_mid0000002"]
+    assert ids(index.search(Query(min_interruptions=10))) == ["c_new0000003", "c_mid0000002"]
+    assert ids(index.search(Query(min_silence_s=30))) == ["c_new0000003"]
+    assert ids(index.search(Query(min_silence_s=32))) == []
+    row = index.search(Query(min_silence_s=30))[0]
+    assert (row["interruptions"], row["longest_silence_ms"]) == (10, 31500)
+    assert (row["agent_talk_share"], row["customer_talk_share"]) == (0.4, 0.35)
+    index.close()
+
+    capsys.readouterr()
+    data = str(root.parent)
+    assert main(["recordings", "list", "--data-dir", data, "--min-silence", "30", "--json"]) == 0
+    listed = [json.loads(line)["call_id"] for line in capsys.readouterr().out.splitlines()]
+    assert listed == ["c_new0000003"]
+
+
 def test_an_index_from_an_older_kotha_is_rebuilt_from_the_folders(root: Path) -> None:
     import sqlite3
 

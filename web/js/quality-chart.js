@@ -12,7 +12,7 @@
 
 import { FAIR_MOS, GOOD_MOS, RATING_WORDS, figure, mosRating, sentence } from "./quality-indicator.js";
 import { roleWords } from "./timeline.js";
-import { clock } from "./ui.js";
+import { clock, seekOnStrips } from "./ui.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 // The strip's drawing box; stretched to the strip's size (lines keep their width).
@@ -199,7 +199,6 @@ export class QualityChart {
     this.onSeek = onSeek;
     this.model = null;
     this.position = 0;
-    this._dragging = false;
     this._bind();
   }
 
@@ -316,28 +315,6 @@ export class QualityChart {
   }
 
   _bind() {
-    const seekTo = (event) => {
-      const strip = event.target.closest?.(".q-strip") ?? this.lanesEl.querySelector(".q-strip");
-      if (!strip || !this.model) return;
-      const rect = strip.getBoundingClientRect();
-      if (rect.width <= 0) return;
-      const fraction = Math.min(1, Math.max(0, (event.clientX - rect.left) / rect.width));
-      this.onSeek(fraction * this.model.duration);
-    };
-    this.lanesEl.addEventListener("pointerdown", (event) => {
-      if (event.button !== 0 || !event.target.closest?.(".q-strip")) return;
-      this._dragging = true;
-      this.lanesEl.setPointerCapture?.(event.pointerId);
-      seekTo(event);
-      event.preventDefault();
-    });
-    this.lanesEl.addEventListener("pointermove", (event) => {
-      if (this._dragging) seekTo(event);
-    });
-    const stop = () => {
-      this._dragging = false;
-    };
-    this.lanesEl.addEventListener("pointerup", stop);
-    this.lanesEl.addEventListener("pointercancel", stop);
+    seekOnStrips(this.lanesEl, ".q-strip", () => this.model?.duration ?? null, this.onSeek);
   }
 }

@@ -9,6 +9,7 @@
 
 import { QualityChart, qualityModel } from "./quality-chart.js";
 import { RecordingsApi } from "./recordings-api.js";
+import { TalkStrip, talkModel } from "./talk-strip.js";
 import { SentimentStrip, TranscriptPanel, sentimentModel, snippetNodes, transcriptModel } from "./replay-transcript.js";
 import { VideoSync } from "./replay-videos.js";
 import { Timeline, describeEvent, isStoryEvent, roleWords, timelineModel } from "./timeline.js";
@@ -34,6 +35,8 @@ const SEARCH_FIELDS = [
   "max_mos",
   "alert",
   "max_sentiment",
+  "min_interruptions",
+  "min_silence",
 ];
 
 const ROLE_WORDS = { reviewer: "Reviewer", supervisor: "Supervisor", admin: "Admin" };
@@ -49,6 +52,8 @@ const FIELD_WORDS = {
   alert: "Quality alert",
   keyword: "Keyword said",
   max_sentiment: "Customer sounded negative",
+  min_interruptions: "Interruptions, at least",
+  min_silence: "A silence of (seconds)",
 };
 const END_WORDS = {
   hung_up: "hung up",
@@ -144,6 +149,10 @@ class ReplayPage extends Page {
       { root: $("quality"), summary: $("q-summary"), lanes: $("q-lanes") },
       (seconds) => this.seek(seconds),
     );
+    this.talk = new TalkStrip(
+      { root: $("talk"), summary: $("talk-summary"), sentiment: $("talk-sentiment"), lanes: $("talk-lanes") },
+      (seconds) => this.seek(seconds),
+    );
     this.transcript = new TranscriptPanel(
       {
         root: $("transcript"),
@@ -222,9 +231,11 @@ class ReplayPage extends Page {
       const value = String(data.get(key) ?? "").trim();
       if (value) query[key] = value;
     }
-    if (query.min_duration) {
-      const seconds = Math.floor(Number(query.min_duration));
-      query.min_duration = String(Number.isFinite(seconds) ? Math.min(999999, Math.max(0, seconds)) : 0);
+    // Whole numbers in the API's range (a browser lets "1.5" or "-3" through a number field).
+    for (const [key, most] of [["min_duration", 999999], ["min_interruptions", 9999], ["min_silence", 99999]]) {
+      if (!query[key]) continue;
+      const whole = Math.floor(Number(query[key]));
+      query[key] = String(Number.isFinite(whole) ? Math.min(most, Math.max(0, whole)) : 0);
     }
     // "To" includes its day; the API's `until` is the first day left out.
     if (query.until) query.until = nextDay(query.until);
@@ -271,6 +282,7 @@ class ReplayPage extends Page {
         timeline: detail.timeline || [],
         quality: detail.quality || [],
         transcript: detail.transcript ?? null,
+        conversation: detail.conversation ?? null,
         urls: playback.urls,
         urlsAt: Date.now(),
         expiresIn: playback.expires_in_s,
@@ -317,6 +329,7 @@ class ReplayPage extends Page {
     this.timeline.render({ duration: 0, markers: [], pauses: [], end: null, monitoring: [] });
     this.timeline.setPosition(0);
     this.qualityChart.render(null);
+    this.talk.render(null);
     this.transcript.render(null);
     this.transcript.setPosition(0);
     this.sentiment.render(null);
@@ -357,6 +370,7 @@ class ReplayPage extends Page {
     const { recording, timeline, quality } = this.open;
     this.timeline.render(timelineModel(recording, timeline, this.duration()));
     this.qualityChart.render(qualityModel(recording, quality, timeline, this.duration()));
+    this.talk.render(talkModel(this.open.conversation, recording.pauses, this.duration()));
     this.sentiment.render(sentimentModel(this.open.transcript, this.duration()));
     this._renderTime();
   }
@@ -388,6 +402,7 @@ class ReplayPage extends Page {
     this.audio.currentTime = target;
     this.timeline.setPosition(target);
     this.qualityChart.setPosition(target);
+    this.talk.setPosition(target);
     this.transcript.setPosition(target, { jump: true });
     this.videos.sync();
     this._renderTime();
@@ -515,6 +530,7 @@ class ReplayPage extends Page {
     $("duration").textContent = clock(this.open ? Math.round(this.duration()) : 0);
     this.timeline.setPosition(now);
     this.qualityChart.setPosition(now);
+    this.talk.setPosition(now);
     this.sentiment.setPosition(now);
     this.transcript.setPosition(now);
   }
@@ -643,6 +659,7 @@ class ReplayPage extends Page {
       timeline: this.timeline.counts(),
       monitoring: this.timeline.monitoringSnapshot(),
       quality: this.qualityChart.counts(),
+      talk: this.talk.counts(),
       transcript: this.transcript.snapshot(),
       sentiment: this.sentiment.counts(),
       videos: this.videos.snapshot(),

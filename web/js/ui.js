@@ -48,3 +48,34 @@ export function everySecond(fn) {
   const timer = setInterval(fn, 1000);
   return () => clearInterval(timer);
 }
+
+/**
+ * Click or drag on any `stripSelector` element inside `container` seeks: `onSeek(seconds)`
+ * with the fraction of the strip's width times `duration()` (null: nothing to seek in).
+ */
+export function seekOnStrips(container, stripSelector, duration, onSeek) {
+  let dragging = false;
+  const seekTo = (event) => {
+    const strip = event.target.closest?.(stripSelector) ?? container.querySelector(stripSelector);
+    const total = duration();
+    if (!strip || !total) return;
+    const rect = strip.getBoundingClientRect();
+    if (rect.width <= 0) return;
+    onSeek(Math.min(1, Math.max(0, (event.clientX - rect.left) / rect.width)) * total);
+  };
+  container.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0 || !event.target.closest?.(stripSelector)) return;
+    dragging = true;
+    container.setPointerCapture?.(event.pointerId);
+    seekTo(event);
+    event.preventDefault();
+  });
+  container.addEventListener("pointermove", (event) => {
+    if (dragging) seekTo(event);
+  });
+  const stop = () => {
+    dragging = false;
+  };
+  container.addEventListener("pointerup", stop);
+  container.addEventListener("pointercancel", stop);
+}
