@@ -42,9 +42,10 @@ from typing import Any
 
 from .mode_run import CLIENT_NICE, ModeRun, Progress
 from .opus_loop import LOOP_S, encode_opus_loop, write_packets
-from .summary import summarise, summarise_rounds
+from .server import ANALYTICS_MODES
+from .summary import summarise, summarise_analytics, summarise_rounds
 
-MODES = ("forward", "transcode", "record", "monitor")
+MODES = ("forward", "transcode", "record", "monitor", *ANALYTICS_MODES)
 WARMUP_S = 2.0  # media flows this long before the window opens
 CALLS_PER_CLIENT_PROCESS = 30
 
@@ -56,6 +57,7 @@ async def run_relay_benchmark(
     modes: str = "both",
     record: bool = False,
     monitor: bool = False,
+    analytics: bool = False,
     rounds: int = 1,
     quiet: bool = False,
     client_processes: int | None = None,
@@ -74,7 +76,10 @@ async def run_relay_benchmark(
             (``record`` mode), to measure what recording adds.
         monitor: also run the forwarding load with a listening supervisor on
             every call (``monitor`` mode), to measure what monitoring adds.
-        rounds: with ``record`` or ``monitor``, run forward and those modes
+        analytics: instead, run recorded calls transcribed live (``transcribe``) and the
+            same with the conversation analytics on (``analytics``), alternately for
+            ``rounds``: what the analytics add to a recorded, transcribed call's CPU.
+        rounds: with ``record``, ``monitor`` or ``analytics``, run forward and those modes
             alternately this many times: the machine is shared, and its speed
             drifts by more than recording costs, so one pair of runs can
             mislead; the median of the rounds' overheads does not (each round's
@@ -94,7 +99,9 @@ async def run_relay_benchmark(
     if any(mode not in MODES for mode in wanted):
         raise ValueError(f"modes must be 'both' or one of {MODES}, not {modes!r}")
     compared = tuple(mode for mode, on in (("record", record), ("monitor", monitor)) if on)
-    if compared:
+    if analytics:
+        wanted, compared = ANALYTICS_MODES, ANALYTICS_MODES[1:]
+    elif compared:
         wanted = tuple(dict.fromkeys((*wanted, "forward", *compared)))
     progress: Progress = (lambda _: None) if quiet else _stderr
     # A client process carries CALLS_PER_CLIENT_PROCESS two-party calls' worth of peers; with
@@ -117,7 +124,9 @@ async def run_relay_benchmark(
         runs: list[dict[str, dict[str, Any]]] = []
         for round_no in range(rounds if compared else 1):
             one: dict[str, dict[str, Any]] = {}
-            for mode in wanted if round_no == 0 else ("forward", *compared):
+            for mode in (
+                wanted if round_no == 0 else (wanted[0] if analytics else "forward", *compared)
+            ):
                 run = ModeRun(
                     mode=mode,
                     calls=calls,
@@ -133,7 +142,9 @@ async def run_relay_benchmark(
                 one[mode] = results[mode] = await run.run()
             runs.append(one)
     summary = summarise(calls, seconds, results, processes=processes, client_nice=client_nice)
-    if compared:
+    if analytics:
+        summarise_analytics(summary, runs)
+    elif compared:
         summarise_rounds(summary, runs)
     return summary
 

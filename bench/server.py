@@ -23,6 +23,8 @@ from .processes import STOP_TIMEOUT_S, child_env, log_tail, project_root, termin
 HEALTH_TIMEOUT_S = 30.0
 JWT_SECRET_BYTES = 32
 API_KEY = "kotha-bench-api-key-0123456789"
+# Recorded and transcribed calls, without and with the conversation analytics.
+ANALYTICS_MODES = ("transcribe", "analytics")
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,15 @@ async def start_server(
         # is the same forwarding with every call recorded, as deployed by default.
         # The ``monitor`` mode (``--monitor``) is plain forwarding: its supervisors
         # are clients, and listening is never recorded anyway.
-        KOTHA_RECORDING_ENABLED="true" if mode == "record" else "false",
+        KOTHA_RECORDING_ENABLED="true" if mode in ("record", *ANALYTICS_MODES) else "false",
     )
+    if mode in ANALYTICS_MODES:
+        # A recorded call transcribed live by the Korean model (the calls are made in
+        # Bengali), with the conversation analytics off, then on: what they add.
+        env.update(
+            KOTHA_TRANSCRIBE_LANGUAGES='{"bn": "ko"}',
+            KOTHA_CONVERSATION_ANALYTICS="true" if mode == "analytics" else "false",
+        )
     log = (workdir / "server.log").open("wb")
     command: tuple[str, ...] = ("signaling", "serve")
     if mode == "transcode":

@@ -13,6 +13,7 @@ TARGET_RATIO = 7.0
 TARGET_DELIVERED = 0.99
 TARGET_P95_MS = 20.0
 TARGET_RECORD_OVERHEAD_PCT = 20.0  # recording may add at most this to the relay's CPU
+TARGET_ANALYTICS_OVERHEAD_PCT = 10.0  # analytics: at most this to a recorded, transcribed call
 
 # Modes measured against the forward run of the same round (what they add to forwarding).
 COMPARED_MODES = ("record", "monitor")
@@ -91,6 +92,34 @@ def summarise_rounds(summary: dict[str, Any], rounds: list[dict[str, dict[str, A
             _median_of_rounds(summary, mode, rounds)
     if "record" in summary["modes"]:
         _record_target(summary)
+
+
+def summarise_analytics(summary: dict[str, Any], rounds: list[dict[str, dict[str, Any]]]) -> None:
+    """What the conversation analytics add to recorded, transcribed calls: each round's
+    ``transcribe`` and ``analytics`` runs back to back, and the median of their overheads."""
+    per_round = []
+    for one in rounds:
+        base = one["transcribe"].get("cpu_ms_per_stream_s")
+        cost = one["analytics"].get("cpu_ms_per_stream_s")
+        per_round.append(
+            {
+                "transcribe_cpu_ms_per_stream_s": base,
+                "analytics_cpu_ms_per_stream_s": cost,
+                "analytics_overhead_pct": round((cost / base - 1) * 100, 1)
+                if cost and base
+                else None,
+            }
+        )
+    overheads = [
+        r["analytics_overhead_pct"] for r in per_round if r["analytics_overhead_pct"] is not None
+    ]
+    median = round(statistics.median(overheads), 1) if overheads else None
+    summary["analytics_rounds"] = per_round
+    summary["analytics_overhead_pct"] = median
+    summary["targets"]["max_analytics_overhead_pct"] = TARGET_ANALYTICS_OVERHEAD_PCT
+    summary["targets"]["analytics_overhead_met"] = (
+        None if median is None else median <= TARGET_ANALYTICS_OVERHEAD_PCT
+    )
 
 
 def _median_of_rounds(

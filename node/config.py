@@ -193,6 +193,11 @@ class Config(BaseModel):
     """Languages a customer may choose for a call (the customer page offers them, the API
     accepts them). ``kotha serve --demo`` adds every language with an installed speech model."""
 
+    conversation_analytics: bool = True
+    """Measure each party's talk from their own audio (talk time, silences, interruptions,
+    loudness: the conversation characteristics of every call, also without a speech model).
+    Costs about 1 % of a recorded, transcribed call's CPU (docs/benchmarks.md)."""
+
     transcribe_enabled: bool = True
     """Transcribe calls live (where a speech model for the call's language exists)."""
     transcribe_models: dict[str, Path] = Field(default_factory=dict)

@@ -128,7 +128,7 @@ class Switchboard:
             self._send_quality,
             watchers=self._send_watchers,
         )
-        self.talk = TalkMonitor(self.recordings)
+        self.talk = TalkMonitor(self.recordings, enabled=config.conversation_analytics)
         self.monitoring = Monitoring(
             config,
             self.calls,

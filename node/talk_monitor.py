@@ -55,8 +55,9 @@ class CallTalk:
 class TalkMonitor:
     """Measures the talk of every live call on this node."""
 
-    def __init__(self, recordings: CallRecordings) -> None:
+    def __init__(self, recordings: CallRecordings, *, enabled: bool = True) -> None:
         self._recordings = recordings
+        self._enabled = enabled
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="talk")
         self._calls: dict[str, CallTalk] = {}
         self._closing: dict[TalkStream, asyncio.Future[None]] = {}
@@ -69,7 +70,7 @@ class TalkMonitor:
 
     def start(self, call: CallValue, room: Room, known: Callable[[str], CallValue | None]) -> None:
         """Measure ``call``'s talk from now on (on the recording's clock when recorded)."""
-        if not isinstance(room.plane, Router):
+        if not self._enabled or not isinstance(room.plane, Router):
             return
         self._loop = asyncio.get_running_loop()
         call_id = call.call_id

@@ -43,6 +43,12 @@ def add_bench(sub: Any) -> None:
         "monitor_cpu_ms_per_supervisor_s",
     )
     relay.add_argument(
+        "--analytics",
+        action="store_true",
+        help="instead, recorded calls transcribed live without and with the conversation "
+        "analytics (Bengali calls on the Korean model); adds analytics_overhead_pct",
+    )
+    relay.add_argument(
         "--rounds",
         type=int,
         default=1,
@@ -115,6 +121,7 @@ def _bench_relay(args: argparse.Namespace) -> int:
             modes=args.mode or ("forward" if args.record or args.monitor else "both"),
             record=args.record,
             monitor=args.monitor,
+            analytics=args.analytics,
             rounds=args.rounds,
             quiet=args.json,
         )

@@ -23,7 +23,16 @@ BENCH = "bench"
 FORBIDDEN: dict[str, frozenset[str]] = {
     # The media plane is the bottom layer: everything consumes its taps, it knows nobody.
     "media": EDGES
-    | {"recording", "quality", "transcribe", "conversation", "callcenter", "node", BENCH},
+    | {
+        "recording",
+        "quality",
+        "transcribe",
+        "conversation",
+        "categories",
+        "callcenter",
+        "node",
+        BENCH,
+    },
     # The node-local runtime (sockets, timers, each call's media) serves the edges: it may
     # use the domain and media's consumers, never an edge.
     "node": EDGES | {BENCH},
@@ -34,6 +43,7 @@ FORBIDDEN: dict[str, frozenset[str]] = {
         "quality",
         "transcribe",
         "conversation",
+        "categories",
         "aiohttp",
         "socketio",
         "engineio",
@@ -49,10 +59,33 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     # Conversation characteristics: measured from media's taps, added up from plain
     # spans; the recording writes them beside its files, so it sits below recording.
     "conversation": EDGES | {"callcenter", "node", "recording", "quality", "transcribe", BENCH},
+    # Categories: an operator's rules over a call's facts (plain values), live or after it.
+    "categories": EDGES
+    | {
+        "callcenter",
+        "node",
+        "media",
+        "recording",
+        "quality",
+        "transcribe",
+        "aiohttp",
+        "socketio",
+        "aiortc",
+        BENCH,
+    },
     # The protocol client speaks the wire (node.events) over media's client peer; it
     # knows nothing of the server's insides.
     "client": frozenset(
-        {"api", "callcenter", "recording", "quality", "transcribe", "conversation", BENCH}
+        {
+            "api",
+            "callcenter",
+            "recording",
+            "quality",
+            "transcribe",
+            "conversation",
+            "categories",
+            BENCH,
+        }
     ),
     # The REST edge calls into the switchboard; the socket edge never calls into it.
     "api": frozenset({"client", BENCH}),
