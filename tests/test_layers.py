@@ -29,6 +29,8 @@ FORBIDDEN: dict[str, frozenset[str]] = {
         "transcribe",
         "conversation",
         "categories",
+        "analytics",
+        "webhooks",
         "callcenter",
         "node",
         BENCH,
@@ -44,6 +46,8 @@ FORBIDDEN: dict[str, frozenset[str]] = {
         "transcribe",
         "conversation",
         "categories",
+        "analytics",
+        "webhooks",
         "aiohttp",
         "socketio",
         "engineio",
@@ -73,6 +77,23 @@ FORBIDDEN: dict[str, frozenset[str]] = {
         "aiortc",
         BENCH,
     },
+    # Webhooks: the shop's backend told over HTTP (aiohttp's client), from plain values.
+    "webhooks": EDGES
+    | {
+        "media",
+        "recording",
+        "quality",
+        "transcribe",
+        "conversation",
+        "categories",
+        "callcenter",
+        "node",
+        "analytics",
+        BENCH,
+    },
+    # Contact analytics: the floor's numbers from contact records (the domain's values).
+    "analytics": EDGES
+    | {"media", "recording", "quality", "transcribe", "node", "aiohttp", "aiortc", BENCH},
     # The protocol client speaks the wire (node.events) over media's client peer; it
     # knows nothing of the server's insides.
     "client": frozenset(
