@@ -41,9 +41,10 @@ from node.switchboard import Switchboard
 from node.tasks import TaskSet
 from quality.alerts import AlertChange, AlertKind
 from quality.sample import Direction, StreamSample
-from signaling.keys import CONFIG
+from signaling.keys import CONFIG, SWITCHBOARD
 
 from .calls import bearer_identity
+from .floor_metrics import FloorCollector
 from .node_metrics import NodeCollector
 from .switchboard_metrics import SwitchboardCollector
 
@@ -82,6 +83,7 @@ class Metrics:
         registry = self.registry
         registry.register(SwitchboardCollector(switchboard))
         registry.register(NodeCollector(switchboard))
+        registry.register(FloorCollector(switchboard))
 
         self.packets = Counter(
             "kotha_media_packets",
@@ -236,6 +238,7 @@ METRICS = web.AppKey("metrics", Metrics)
 async def metrics_endpoint(request: web.Request) -> web.Response:
     """``GET /metrics``: for an admin token, or the config's ``metrics_token``."""
     _authorize(request)
+    await request.app[SWITCHBOARD].contacts.live()  # the floor's figures, fresh
     return web.Response(
         body=request.app[METRICS].exposition(),
         headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"},

@@ -79,6 +79,14 @@ class Draft:
             raise NotReadError(f"agent {subject} was not read by this change")
         return self.agent_writes.get(subject, self._agents[subject])
 
+    def read_call(self, call_id: str) -> CallValue | None:
+        """The call as read, before this change wrote it (None: not read, or new)."""
+        return self._calls.get(call_id)
+
+    def read_agent(self, subject: str) -> AgentValue | None:
+        """The agent as read, before this change wrote them (None: not read, or new)."""
+        return self._agents.get(subject)
+
     @property
     def queue(self) -> list[QueueEntry]:
         """The queue as this change leaves it, head first."""

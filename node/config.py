@@ -16,6 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeAlias
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -227,6 +228,12 @@ class Config(BaseModel):
     sentiment_fall: Annotated[float, Field(gt=0, le=2)] = 0.5
     """A fall of the customer's mood this large (on -1..1) alerts a supervisor."""
 
+    timezone: str = "Asia/Dhaka"
+    """The centre's time zone: where "today" begins on the floor, and the reports' hours and
+    days (an IANA name, such as Asia/Dhaka or UTC)."""
+    service_level_target_s: Annotated[float, Field(gt=0, le=3600)] = 20.0
+    """Service level: the share of calls answered within this many seconds of queueing."""
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 
@@ -243,6 +250,27 @@ class Config(BaseModel):
                 "time-limited credentials"
             )
         return self
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone this machine knows: write an IANA name such as "
+                "Asia/Dhaka or UTC"
+            ) from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def contacts_path(self) -> Path:
+        """The contact records of a single node (many nodes keep them in Redis)."""
+        return self.data_dir / "contacts.sqlite3"
 
     @field_validator("ice_candidate_networks", "trusted_proxies")
     @classmethod

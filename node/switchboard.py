@@ -52,6 +52,7 @@ from .audit import AuditLog
 from .call_controls import CallControls
 from .cluster import Cluster
 from .connections import Connections
+from .contacts import Contacts, Written, open_contact_store
 from .customer_desk import CustomerDesk
 from .dispatcher import Dispatcher
 from .floor import Floor
@@ -129,6 +130,13 @@ class Switchboard:
             watchers=self._send_watchers,
         )
         self.talk = TalkMonitor(self.recordings, enabled=config.conversation_analytics)
+        # Every call's story for the floor's numbers (and the shop's webhooks).
+        self.contacts = Contacts(
+            open_contact_store(config),
+            zone=config.zone,
+            target_s=config.service_level_target_s,
+            agents=lambda: self.agents,
+        )
         self.monitoring = Monitoring(
             config,
             self.calls,
@@ -177,6 +185,7 @@ class Switchboard:
         self.tasks.spawn(self.transcription.run(), "transcription")
         self.tasks.spawn(self.transcription.preload(), "speech_models")
         self.tasks.spawn(self.talk.run(), "talk")
+        self.contacts.start()
         self.tasks.spawn(self.floor.run(), "floor")
         self.tasks.spawn(self.heartbeat.run(), "heartbeat")
         self.cluster.start()
@@ -206,7 +215,9 @@ class Switchboard:
         await self.journal.close()
         await self.recordings.close()
         await self.transcription.close()
+        await self.contacts.stop()
         await self.tasks.close()
+        await self.contacts.store.close()
         await self.talk.close()
         await self.cluster.close()
         await self.heartbeat.withdraw()
@@ -219,15 +230,23 @@ class Switchboard:
         calls, agents and the queue. The change's refusal (:class:`Refused`) reaches the
         caller, as does a registry out of reach (:class:`RegistryError`)."""
 
-        def apply(draft: Draft) -> tuple[T, dict[str, CallValue], dict[str, AgentValue], bool]:
+        def apply(draft: Draft) -> tuple[T, Written, bool]:
             result = change.apply(draft)
-            return result, dict(draft.call_writes), dict(draft.agent_writes), draft.writes_queue
+            written = Written(
+                {i: draft.read_call(i) for i in draft.call_writes},
+                dict(draft.call_writes),
+                {s: draft.read_agent(s) for s in draft.agent_writes},
+                dict(draft.agent_writes),
+            )
+            return result, written, draft.writes_queue
 
-        result, calls, agents, queue = await self.registry.change(
+        result, written, queue = await self.registry.change(
             apply, calls=change.calls, agents=change.agents, queue=change.queue
         )
+        calls, agents = written.calls, written.agents
         self.calls.update(calls)
         self.agents.update(agents)
+        self.contacts.observe(written.calls_read, calls, written.agents_read, agents)
         if queue:
             await self.read_queue()
         await self.cluster.changed(calls, agents, queue)

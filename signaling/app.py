@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from api import audit, calls, metrics, nodes, pages, recordings
+from api import audit, calls, metrics, nodes, pages, ratings, recordings, reports
 from api import revocations as revocation_routes
 from api.metrics import METRICS, Metrics
 from callcenter.errors import ConfigError
@@ -91,7 +91,17 @@ def create_app(
     app[METRICS] = Metrics(switchboard)
 
     # The REST edge (api/): calls, recordings, the audit log, revocations, /metrics, pages.
-    for routes in (calls, recordings, audit, revocation_routes, nodes, metrics, pages):
+    for routes in (
+        calls,
+        ratings,
+        recordings,
+        reports,
+        audit,
+        revocation_routes,
+        nodes,
+        metrics,
+        pages,
+    ):
         routes.add_routes(app)
     app.on_shutdown.append(_drain)
     app.cleanup_ctx.append(_revocations_ctx)
