@@ -168,6 +168,8 @@ class Config(BaseModel):
     """Where recordings go; data_dir/recordings when unset."""
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
     """``kotha recordings purge`` deletes recordings older than this."""
+    contacts_retention_days: Annotated[int, Field(ge=1, le=3650)] = 400
+    """Contact records (the reports' calls) older than this are forgotten, hourly."""
     media_url_ttl_s: Annotated[int, Field(ge=30, le=86400)] = 3600
     """How long a signed playback or download URL stays valid."""
 

@@ -35,11 +35,32 @@ from .config import Config
 logger = logging.getLogger(__name__)
 
 RETRY_S = 1.0  # a store out of reach: the moment is written again after this
+TRIM_EVERY_S = 3600.0  # contacts past their retention are forgotten this often
 STOP_TIMEOUT_S = 10.0  # at shutdown, what is pending is written for at most this long
 LIVE_WINDOW_S = 15 * 60
 LIVE_CACHE_S = 1.0  # the floor's figures are read from the store at most this often
 
 ContactListener = Callable[[ContactEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingFinished:
+    """A call's recording was finished: what it tells its contact."""
+
+    call_id: str
+    values: dict[str, Any]
+
+
+def recording_facts(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """What a finished recording's meta adds to its contact: the MOS, how the customer
+    ended (their sentiment at the end, where it was scored)."""
+    quality = meta.get("quality") or {}
+    parties = (meta.get("conversation") or {}).get("parties") or {}
+    ending = ((parties.get("customer") or {}).get("sentiment") or {}).get("end") or {}
+    return {
+        "mos_average": quality.get("mos_average"),
+        "customer_end_sentiment": ending.get("label"),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,15 +108,18 @@ class Contacts:
         *,
         zone: ZoneInfo,
         target_s: float,
+        retention_s: float,
         agents: Callable[[], Mapping[str, AgentValue]],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.zone = zone
         self.target_s = target_s
+        self.retention_s = retention_s
+        self._trimmed_at = 0.0
         self._agents = agents
         self._clock = clock
-        self._pending: deque[ContactEvent | AgentSpan] = deque()
+        self._pending: deque[ContactEvent | AgentSpan | RecordingFinished] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -133,6 +157,12 @@ class Contacts:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self.run(), name="contacts")
 
+    def recording_finished(self, meta: dict[str, Any]) -> None:
+        """A recording of this node was finished: its figures go to the call's contact."""
+        self._pending.append(RecordingFinished(str(meta["call_id"]), recording_facts(meta)))
+        self._idle.clear()
+        self._wake.set()
+
     async def run(self) -> None:
         """Write what was observed, in order; a store out of reach is tried again."""
         while not self._stopping or self._pending:
@@ -167,9 +197,19 @@ class Contacts:
                     listener(item)
         self._idle.set()
 
-    async def _write(self, item: ContactEvent | AgentSpan) -> None:
+    async def _write(self, item: ContactEvent | AgentSpan | RecordingFinished) -> None:
+        now = self._clock()
+        if now - self._trimmed_at >= TRIM_EVERY_S:
+            self._trimmed_at = now
+            gone = await self.store.trim(now - self.retention_s)
+            if gone:
+                logger.info("Forgot %d contact records past their retention", gone)
         if isinstance(item, AgentSpan):
             await self.store.add_span(item)
+            return
+        if isinstance(item, RecordingFinished):
+            await self.store.annotate(item.call_id, **item.values)
+            self._stale = True
             return
         record = contact_of(item.call)
         if record is not None:

@@ -59,6 +59,8 @@ class CallRecordings:
         # Finishing decodes and encodes the whole call (about 0.8 s of CPU per minute
         # of call): one at a time, at a lower priority, so that calls ending together
         # never take both cores from the calls still going on.
+        # Told of every recording finished here, with its meta (on the loop).
+        self.finished: list[Callable[[dict[str, Any]], None]] = []
         self._finisher = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="recording-finish", initializer=_lower_priority
         )
@@ -268,6 +270,8 @@ class CallRecordings:
             meta["duration_ms"],
         )
         await self._index_finished(recorder.folder, meta)
+        for listener in self.finished:
+            listener(meta)
         return meta
 
     async def _index_finished(self, folder: Path, meta: dict[str, Any]) -> None:

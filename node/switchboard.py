@@ -135,8 +135,10 @@ class Switchboard:
             open_contact_store(config),
             zone=config.zone,
             target_s=config.service_level_target_s,
+            retention_s=config.contacts_retention_days * 86400.0,
             agents=lambda: self.agents,
         )
+        self.recordings.finished.append(self.contacts.recording_finished)
         self.monitoring = Monitoring(
             config,
             self.calls,

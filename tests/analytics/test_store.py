@@ -12,6 +12,7 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -114,3 +115,35 @@ async def test_contacts_outlive_a_restart(stores: Callable[[], ContactStore]) ->
     again = stores()
     got = await again.get("c_0000000007")
     assert got is not None and got.wait_s == 3.0
+
+
+async def test_a_node_forgets_contacts_past_their_retention(
+    stores: Callable[[], ContactStore],
+) -> None:
+    from callcenter.states import AgentState
+    from callcenter.values import AgentValue
+    from node.contacts import Contacts
+
+    store = stores()
+    now = T0 + 10 * 86400
+    await store.put(record(8, T0))  # ten days old
+    await store.put(record(9, now - 3600))
+    contacts = Contacts(
+        store,
+        zone=ZoneInfo("UTC"),
+        target_s=20,
+        retention_s=7 * 86400,
+        agents=dict,
+        clock=lambda: now,
+    )
+    contacts.start()
+    # The next thing written makes it look (at most once an hour): an agent going Away.
+    available = AgentValue("rahim", "Rahim", AgentState.AVAILABLE, state_since=now - 60)
+    away = available.moved_to(AgentState.AWAY, now)
+    contacts.observe({}, {}, {"rahim": available}, {"rahim": away})
+    await contacts.settle()
+    await contacts.stop()
+    assert [c.call_id for c in await store.contacts(0, now)] == ["c_0000000009"]
+    assert [(s.state, s.end - s.start) for s in await store.spans(now - 3600, now)] == [
+        ("available", 60.0)
+    ]

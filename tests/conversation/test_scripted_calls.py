@@ -74,6 +74,16 @@ async def scripted_call(server: Server, script: Script) -> dict[str, Any]:
     return detail
 
 
+async def check_contact(server: Server, detail: dict[str, Any]) -> None:
+    """The call's contact record got the recording's MOS and how the customer ended."""
+    await server.switchboard.contacts.settle()
+    contact = await server.switchboard.contacts.store.get(detail["recording"]["call_id"])
+    assert contact is not None
+    assert contact.mos_average == detail["recording"]["quality"]["mos_average"] is not None
+    ending = detail["conversation"]["parties"]["customer"]["sentiment"]["end"]
+    assert contact.customer_end_sentiment == (ending["label"] if ending else None)
+
+
 def check_against(script: Script, measured: dict[str, Any]) -> None:
     parties = measured["parties"]
     for who in ("agent", "customer"):
@@ -110,6 +120,7 @@ async def test_a_transcribed_call_is_measured_as_scripted(
     measured = detail["conversation"]
     print(json.dumps({k: v for k, v in measured.items() if k != "spurts"}, indent=1))
     check_against(script, measured)
+    await check_contact(server, detail)
     for who in ("agent", "customer"):
         party = measured["parties"][who]
         assert party["words"] and party["words_per_minute"] > 0
@@ -126,6 +137,7 @@ async def test_a_bengali_call_without_a_speech_model_gets_timing_and_loudness(
     measured = detail["conversation"]
     print(json.dumps({k: v for k, v in measured.items() if k != "spurts"}, indent=1))
     check_against(script, measured)
+    await check_contact(server, detail)
     for who in ("agent", "customer"):
         assert measured["parties"][who]["words_per_minute"] is None
         assert measured["parties"][who]["sentiment"] == {"quarters": [None] * 4, "end": None}
