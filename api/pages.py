@@ -33,6 +33,7 @@ PAGES = {
     "/replay": "replay.html",
     "/dashboard": "dashboard.html",
     "/audit": "audit.html",
+    "/reports": "reports.html",
 }
 # What the pages load from /static/<folder>/: their modules, styles, icons and the
 # socket.io client. Source maps (.map) are left out on purpose.

@@ -60,6 +60,21 @@ class IceServer(BaseModel):
     turn: bool = False
 
 
+class WebhookEndpoint(BaseModel):
+    """A URL of the shop's backend told of calls (docs/webhooks.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2000)]
+    secret: Annotated[str, Field(min_length=16, max_length=500)]
+    """The shared secret each delivery is signed with (HMAC-SHA256)."""
+    events: list[
+        Literal["call.queued", "call.answered", "call.ended", "call.abandoned", "recording.ready"]
+    ] = Field(default_factory=list)
+    """The events it wants (empty: all)."""
+
+
 class Config(BaseModel):
     """All settings of one kotha node."""
 
@@ -168,6 +183,12 @@ class Config(BaseModel):
     """Where recordings go; data_dir/recordings when unset."""
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
     """``kotha recordings purge`` deletes recordings older than this."""
+    webhooks: list[WebhookEndpoint] = Field(default_factory=list, max_length=20)
+    """Where the shop's backend is told of calls: [[webhooks]] name, url, secret, events."""
+    webhook_retry_base_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    """A failed delivery is tried again after this, doubling each time..."""
+    webhook_retry_cap_s: Annotated[float, Field(gt=0, le=3600)] = 300.0
+    """...to at most this; an event is given up a day after it happened."""
     contacts_retention_days: Annotated[int, Field(ge=1, le=3650)] = 400
     """Contact records (the reports' calls) older than this are forgotten, hourly."""
     media_url_ttl_s: Annotated[int, Field(ge=30, le=86400)] = 3600
@@ -268,6 +289,13 @@ class Config(BaseModel):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def webhooks_path(self) -> Path:
+        """This node's webhook outboxes (nodes of one machine share data_dir)."""
+        if self.node_id:
+            return self.data_dir / "nodes" / self.node_id.replace(":", "_") / "webhooks"
+        return self.data_dir / "webhooks"
 
     @property
     def contacts_path(self) -> Path:

@@ -31,6 +31,7 @@ from callcenter.states import AgentState
 from callcenter.values import AgentValue, CallValue
 
 from .config import Config
+from .shop_webhooks import ShopWebhooks
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class RecordingFinished:
 
     call_id: str
     values: dict[str, Any]
+    meta: dict[str, Any]
 
 
 def recording_facts(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,8 +112,10 @@ class Contacts:
         target_s: float,
         retention_s: float,
         agents: Callable[[], Mapping[str, AgentValue]],
+        webhooks: ShopWebhooks | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.webhooks = webhooks
         self.store = store
         self.zone = zone
         self.target_s = target_s
@@ -159,7 +163,7 @@ class Contacts:
 
     def recording_finished(self, meta: dict[str, Any]) -> None:
         """A recording of this node was finished: its figures go to the call's contact."""
-        self._pending.append(RecordingFinished(str(meta["call_id"]), recording_facts(meta)))
+        self._pending.append(RecordingFinished(str(meta["call_id"]), recording_facts(meta), meta))
         self._idle.clear()
         self._wake.set()
 
@@ -176,7 +180,7 @@ class Contacts:
             item = self._pending[0]
             try:
                 await self._write(item)
-            except Exception:
+            except Exception:  # the store's own errors: told once, tried again
                 if not self._failing:
                     logger.warning(
                         "The contact records cannot be written (the store is out of reach); "
@@ -192,6 +196,7 @@ class Contacts:
                 logger.warning("The contact records are written again")
                 self._failing = False
             self._pending.popleft()
+            await self._tell(item)
             if isinstance(item, ContactEvent):
                 for listener in self.listeners:
                     listener(item)
@@ -221,6 +226,20 @@ class Contacts:
         rated = await self.store.rate(call_id, score, comment, self._clock())
         self._stale = True
         return rated
+
+    async def _tell(self, item: ContactEvent | AgentSpan | RecordingFinished) -> None:
+        """The shop's backend, of a moment written (its own failures are its to say)."""
+        if self.webhooks is None or isinstance(item, AgentSpan):
+            return
+        if isinstance(item, ContactEvent):
+            await self.webhooks.tell_moment(item)
+            return
+        try:
+            contact = await self.store.get(item.call_id)
+        except Exception:  # the store's own errors: the event goes without them
+            contact = None
+        known = contact.to_record() if contact is not None else None
+        await self.webhooks.tell_recording(item.meta, known, self._clock())
 
     async def settle(self) -> None:
         """Until everything observed so far is written (tests, a rating)."""

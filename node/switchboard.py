@@ -63,6 +63,7 @@ from .monitoring import Monitoring
 from .outage import RegistryOutage
 from .payloads import agent_payload, participant_payload
 from .requeue import taken_again
+from .shop_webhooks import ShopWebhooks
 from .supervisor_desk import SupervisorDesk
 from .watching import Watches
 
@@ -130,13 +131,15 @@ class Switchboard:
             watchers=self._send_watchers,
         )
         self.talk = TalkMonitor(self.recordings, enabled=config.conversation_analytics)
-        # Every call's story for the floor's numbers (and the shop's webhooks).
+        # Every call's story for the floor's numbers, and the shop's backend told of it.
+        self.webhooks = ShopWebhooks(config)
         self.contacts = Contacts(
             open_contact_store(config),
             zone=config.zone,
             target_s=config.service_level_target_s,
             retention_s=config.contacts_retention_days * 86400.0,
             agents=lambda: self.agents,
+            webhooks=self.webhooks,
         )
         self.recordings.finished.append(self.contacts.recording_finished)
         self.monitoring = Monitoring(
@@ -194,10 +197,11 @@ class Switchboard:
 
     async def restore(self) -> None:
         """Know the calls of the last run (before any socket comes in): a crash ended some."""
+        await self.webhooks.start()  # what the last run had not delivered goes out again
         now = time.time()
         for journaled in await self.journal.restore():
             node = self.node_id if self.cluster.many else None
-            call = await self.commit(lifecycle.restore(journaled, now, node))
+            call = await self.commit(lifecycle.restore(journaled, now, node), restored=journaled)
             if call.end_reason is EndReason.INTERRUPTED and call.agent is not None:
                 interrupted = self.connections.interrupted
                 interrupted.setdefault(call.agent.subject, []).append(call.call_id)
@@ -220,6 +224,7 @@ class Switchboard:
         await self.contacts.stop()
         await self.tasks.close()
         await self.contacts.store.close()
+        await self.webhooks.close()
         await self.talk.close()
         await self.cluster.close()
         await self.heartbeat.withdraw()
@@ -227,10 +232,11 @@ class Switchboard:
 
     # -- the registry ------------------------------------------------------
 
-    async def commit(self, change: Change[T]) -> T:
+    async def commit(self, change: Change[T], *, restored: CallValue | None = None) -> T:
         """Run a change of the registry; what it wrote becomes this node's view of those
         calls, agents and the queue. The change's refusal (:class:`Refused`) reaches the
-        caller, as does a registry out of reach (:class:`RegistryError`)."""
+        caller, as does a registry out of reach (:class:`RegistryError`). ``restored``: the
+        call as the last run left it (what the change's moments are counted from)."""
 
         def apply(draft: Draft) -> tuple[T, Written, bool]:
             result = change.apply(draft)
@@ -248,7 +254,8 @@ class Switchboard:
         calls, agents = written.calls, written.agents
         self.calls.update(calls)
         self.agents.update(agents)
-        self.contacts.observe(written.calls_read, calls, written.agents_read, agents)
+        read = written.calls_read if restored is None else {restored.call_id: restored}
+        self.contacts.observe(read, calls, written.agents_read, agents)
         if queue:
             await self.read_queue()
         await self.cluster.changed(calls, agents, queue)

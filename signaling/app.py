@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from api import audit, calls, metrics, nodes, pages, ratings, recordings, reports
+from api import audit, calls, metrics, nodes, pages, ratings, recordings, reports, webhook_status
 from api import revocations as revocation_routes
 from api.metrics import METRICS, Metrics
 from callcenter.errors import ConfigError
@@ -90,12 +90,14 @@ def create_app(
     app[CALL_NAMESPACE] = hub
     app[METRICS] = Metrics(switchboard)
 
-    # The REST edge (api/): calls, recordings, the audit log, revocations, /metrics, pages.
+    # The REST edge (api/): calls and their ratings, recordings, the floor's reports, the
+    # webhooks' state, the audit log, revocations, the nodes, /metrics, pages.
     for routes in (
         calls,
         ratings,
         recordings,
         reports,
+        webhook_status,
         audit,
         revocation_routes,
         nodes,

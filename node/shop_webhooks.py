@@ -1,0 +1,156 @@
+"""The shop's backend told of its calls: the contacts' moments as signed webhooks.
+
+:class:`~node.contacts.Contacts` hands each moment it has written (a call
+queued, answered, ended or abandoned; a recording finished here) to
+:meth:`ShopWebhooks.tell`, which makes the event's payload and publishes it
+through the ``webhooks`` package (journalled on disk before it returns, then
+delivered with retries). Each moment is made by one node, so each event is
+published once in the whole call centre; the per-call ``seq`` of a call whose
+moments were made on different nodes is each node's own (docs/webhooks.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from analytics.transitions import ContactEvent, ContactMoment
+from callcenter.values import CallValue
+from webhooks import Dispatcher, Endpoint, EventType, RetryPolicy, WebhookError
+
+from .config import Config
+
+logger = logging.getLogger(__name__)
+
+MOMENT_EVENTS = {
+    ContactMoment.QUEUED: EventType.CALL_QUEUED,
+    ContactMoment.ANSWERED: EventType.CALL_ANSWERED,
+    ContactMoment.ENDED: EventType.CALL_ENDED,
+    ContactMoment.ABANDONED: EventType.CALL_ABANDONED,
+}
+
+
+def _customer(call: CallValue) -> dict[str, Any]:
+    return {"id": call.customer.subject, "name": call.customer.name}
+
+
+def moment_data(event: ContactEvent) -> dict[str, Any]:
+    """The ``data`` of a call's event (docs/webhooks.md has examples)."""
+    call = event.call
+    agent = call.agent or (call.former_agents[-1] if call.former_agents else None)
+    wait_s = (
+        round((call.answered_at or event.at) - call.queued_at, 3)
+        if call.queued_at is not None
+        else None
+    )
+    if event.moment is ContactMoment.QUEUED:
+        return {
+            "language": call.language,
+            "media": call.media,
+            "queued_at": call.queued_at,
+            "customer": _customer(call),
+            "metadata": dict(call.metadata),
+        }
+    if event.moment is ContactMoment.ANSWERED:
+        return {
+            "agent_id": agent.subject if agent else None,
+            "agent_name": agent.name if agent else None,
+            "answered_at": call.answered_at,
+            "wait_s": wait_s,
+        }
+    if event.moment is ContactMoment.ABANDONED:
+        return {"abandoned_at": event.at, "wait_s": wait_s, "reason": _reason(call)}
+    handle = round(event.at - call.answered_at, 3) if call.answered_at is not None else None
+    return {
+        "ended_at": event.at,
+        "handle_s": handle,
+        "reason": _reason(call),
+        "ended_by": _ended_by(call),
+        "agent_id": agent.subject if agent and call.answered_at is not None else None,
+        "tags": list(call.tags),
+    }
+
+
+def _reason(call: CallValue) -> str | None:
+    return call.end_reason.value if call.end_reason else None
+
+
+def _ended_by(call: CallValue) -> str | None:
+    """Who ended it, by role (``customer``, ``agent``), or ``system``."""
+    for participant in call.participants:
+        if participant.participant_id == call.ended_by:
+            return participant.role
+    return "system" if call.ended_by else None
+
+
+def recording_data(meta: dict[str, Any], contact: dict[str, Any] | None) -> dict[str, Any]:
+    """``recording.ready``: where to find it, its analytics, categories and rating."""
+    return {
+        "recording_id": meta["call_id"],
+        "duration_s": round(int(meta.get("duration_ms") or 0) / 1000, 3),
+        "recovered": bool(meta.get("recovered")),
+        "analytics": {
+            "conversation": meta.get("conversation"),
+            "quality": meta.get("quality"),
+            "transcript": {
+                k: v
+                for k, v in (meta.get("transcript") or {}).items()
+                if k in ("state", "language", "utterances", "customer_sentiment", "keywords")
+            },
+        },
+        "categories": list((contact or {}).get("categories") or []),
+        "csat": (contact or {}).get("csat"),
+    }
+
+
+class ShopWebhooks:
+    """This node's webhooks (none configured: nothing is sent, nothing kept)."""
+
+    def __init__(self, config: Config, *, policy: RetryPolicy | None = None) -> None:
+        endpoints = [
+            Endpoint(
+                w.name,
+                w.url,
+                w.secret,
+                frozenset(EventType(e) for e in w.events) or frozenset(EventType),
+            )
+            for w in config.webhooks
+        ]
+        policy = policy or RetryPolicy(
+            base_s=config.webhook_retry_base_s, cap_s=config.webhook_retry_cap_s
+        )
+        self.dispatcher = (
+            Dispatcher(config.webhooks_path, endpoints, policy=policy) if endpoints else None
+        )
+
+    async def start(self) -> None:
+        if self.dispatcher is not None:
+            await self.dispatcher.start()
+
+    async def close(self) -> None:
+        if self.dispatcher is not None:
+            await self.dispatcher.close()
+
+    async def tell_moment(self, event: ContactEvent) -> None:
+        await self._publish(
+            MOMENT_EVENTS[event.moment], event.call.call_id, moment_data(event), event.at
+        )
+
+    async def tell_recording(
+        self, meta: dict[str, Any], contact: dict[str, Any] | None, at: float
+    ) -> None:
+        await self._publish(
+            EventType.RECORDING_READY, str(meta["call_id"]), recording_data(meta, contact), at
+        )
+
+    async def _publish(
+        self, kind: EventType, call_id: str, data: dict[str, Any], at: float
+    ) -> None:
+        if self.dispatcher is None:
+            return
+        try:
+            await self.dispatcher.publish(kind, call_id, data, occurred_at=at)
+        except WebhookError as exc:
+            # The event is refused (too large, the disk failing): said once per event, and
+            # the call goes on; the admin's view of the webhooks shows the endpoint's state.
+            logger.error("The %s webhook of call %s was not kept: %s", kind, call_id, exc)
