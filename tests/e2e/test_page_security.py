@@ -1,7 +1,7 @@
 """What the pages and /static/ give away and refuse, and a page whose media cannot connect.
 
 Guards:
-- every page (/, /support, /agent, /replay, /dashboard, /audit) is sent with a strict
+- every page (/, /support, /agent, /replay, /dashboard, /audit, /reports) is sent with a strict
   Content-Security-Policy (scripts and styles from this origin only, nothing inline, no
   framing, no <base>, no plugins), X-Frame-Options DENY, nosniff, no referrer, camera,
   microphone and screen for this origin only, Cross-Origin-Opener-Policy same-origin and
@@ -14,7 +14,7 @@ Guards:
 - a page exposes its state as ``window.kotha`` only when the server's ``page_test_hooks`` says
   so (the tests' config): without it the page is sent as its file and has no window.kotha;
 - a page framed by another origin is refused (frame-ancestors): nothing of it loads;
-- each of the six pages, signed in (the dashboard with a live call open, the agent with a
+- each of the seven pages, signed in (the dashboard with a live call open, the agent with a
   customer waiting), works under its policy: no "Refused to ..." in the console, no
   securitypolicyviolation event (and an inline style attribute does raise one, so the
   watch works), and its socket is a websocket from the start, never long-polling;
@@ -287,7 +287,7 @@ async def test_a_page_framed_by_another_origin_is_refused(server: Server, browse
 @dataclass(frozen=True)
 class PageCase:
     """A page, who signs in to it (None: nobody), what shows once it is ready, and
-    whether it opens a socket (the replay and audit pages use the REST API only)."""
+    whether it opens a socket (the replay, audit and reports pages use the REST API only)."""
 
     path: str
     role: Role | None
@@ -306,6 +306,7 @@ class PageCase:
             PageCase("/dashboard", Role.SUPERVISOR, "#call-panel", socket=True), id="dashboard"
         ),
         pytest.param(PageCase("/audit", Role.ADMIN, "#log"), id="audit"),
+        pytest.param(PageCase("/reports", Role.SUPERVISOR, "#figures-table"), id="reports"),
     ],
 )
 async def test_each_page_works_under_its_policy_with_a_websocket_from_the_start(

@@ -82,7 +82,8 @@ export class BearerApi {
   }
 }
 
-function statusCode(status) {
+/** The code of a failure that came without the server's JSON error (a proxy's page), by status. */
+export function statusCode(status) {
   if (status === 401) return "token_invalid";
   if (status === 403) return "forbidden";
   if (status === 404) return "not_found";

@@ -7,12 +7,17 @@
 // With more than one server (node), a strip shows each one and its load, and each
 // call's card names the server that carries it (floor-nodes.js).
 //
+// The floor's numbers (service level, waits, handle time, ratings; today and the last
+// 15 minutes, and per agent) are read every 5 s while the page shows (floor-figures.js);
+// the header links to the reports page, signed in with the same token.
+//
 // Signs in with a supervisor's or an admin's token from the fragment
 // (#token=…) or pasted into the form. Admins see everything but do not monitor.
 
 import { CallPanel, WATCHED_EVENTS } from "./floor-call-panel.js";
 import { FloorAgents } from "./floor-agents.js";
 import { FloorCalls } from "./floor-calls.js";
+import { FloorFigures } from "./floor-figures.js";
 import { ServerClock } from "./floor-clock.js";
 import { setText } from "./floor-dom.js";
 import { FloorNodes } from "./floor-nodes.js";
@@ -29,6 +34,8 @@ const SECTIONS = ["loading", "signin", "floor"];
 const STAFF_ROLES = new Set(["supervisor", "admin"]);
 const ROLE_WORDS = { supervisor: "Supervisor", admin: "Admin" };
 const tokens = new TokenStore("kotha.dashboard.token");
+// The reports page's own key: opened from here in this tab, it is signed in already.
+const reportsTokens = new TokenStore("kotha.reports.token");
 // An opened call's panel is scrolled to unless this much of it already shows at the top.
 const PANEL_IN_VIEW_PX = 160;
 
@@ -46,6 +53,7 @@ class Dashboard extends Page {
     this.queue = new FloorQueue({ rows: $("queue-rows"), empty: $("queue-empty"), count: $("queue-count"), longest: $("queue-longest") });
     this.agents = new FloorAgents({ rows: $("agent-rows"), empty: $("agents-empty"), count: $("agents-count") });
     this.nodes = new FloorNodes({ section: $("nodes"), rows: $("node-rows") });
+    this.figures = new FloorFigures($("figures"), () => tokens.load());
     onLanguageChange(() => this._drawFloor());
     this.panel = new CallPanel($("call-panel"), this.clock);
     this.panel.addEventListener("change", () => this._drawFloor());
@@ -119,6 +127,7 @@ class Dashboard extends Page {
     this.role = state.role;
     this.name = state.name;
     this.panel.setSignal(this.signal, this.role);
+    this.figures.start();
     this._setFloor(state.floor);
     if (this.phase !== "floor") this.setPhase("floor");
     if (!first && this.panel.isOpen) await this.panel.rewatch();
@@ -190,6 +199,7 @@ class Dashboard extends Page {
   }
 
   signOut() {
+    this.figures.stop();
     this.panel.close();
     this.panel.setSignal(null, null);
     if (this.signal) this.signal.close();
@@ -207,6 +217,14 @@ class Dashboard extends Page {
       this.connect(token);
     });
     $("cp-close").addEventListener("click", () => this.closeCall());
+    // Opened in this tab, the reports page finds this token (unless it has one of its own).
+    for (const link of [$("reports-link"), $("figures").querySelector(".ff-reports-link")]) {
+      link.addEventListener("click", (event) => {
+        const sameTab = !(event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) && event.button === 0;
+        const token = tokens.load();
+        if (sameTab && token && !reportsTokens.load()) reportsTokens.save(token);
+      });
+    }
     window.addEventListener("hashchange", () => this._route());
     // A click anywhere on a row opens its call (its links do so by themselves).
     $("call-rows").addEventListener("click", (event) => {
@@ -303,6 +321,7 @@ class Dashboard extends Page {
           }
         : null,
       panel: this.panel.snapshot(),
+      figures: this.figures.snapshot(),
       notice: this.notice,
       error: this.error ? { code: this.error.code ?? null, message: this.error.message ?? null } : null,
     };

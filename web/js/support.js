@@ -7,6 +7,9 @@
 // them as a participant (participant_updated, role "supervisor") and their
 // voice on an m-line of its own, and participant_left when they stop.
 // Nothing else of monitoring ever reaches this page.
+//
+// After a call an agent answered, the ended page asks "How was your call?" once
+// (rating-form.js); the question survives a reload until it is answered or declined.
 
 import { CallPage } from "./page.js";
 import { enterCall } from "./enter-call.js";
@@ -16,6 +19,7 @@ import * as i18n from "./i18n.js";
 import { LevelMeter } from "./level-meter.js";
 import { canShareScreen, openLocalMedia } from "./local-media.js";
 import { RemoteViews } from "./remote-views.js";
+import { RatingForm } from "./rating-form.js";
 import { openPageSignal } from "./signal.js";
 import { TokenStore } from "./token-store.js";
 import { $, everySecond, exposeForTests, secondsSince, setToggle } from "./ui.js";
@@ -38,6 +42,7 @@ class SupportPage extends CallPage {
     this.end = null; // {reason, endedBy, call}
     this.views = new RemoteViews($("remote-audio"), $("remote-camera"), $("remote-screen"));
     this.meter = new LevelMeter();
+    this.rating = new RatingForm(() => this.render());
     this._entering = null;
     this.views.addEventListener("autoplay_blocked", () => {
       this.soundBlocked = true;
@@ -60,8 +65,17 @@ class SupportPage extends CallPage {
       this.guestMode = false;
       if (!token) this.showError(error);
     }
+    const unrated = token ? null : RatingForm.pending();
     if (token) {
       this.connect(token);
+    } else if (unrated) {
+      // A reload of the ended page, before the customer answered "How was your call?".
+      const call = { call_id: unrated.call_id, answered_at: unrated.answered_at, ended_at: unrated.ended_at };
+      const { reason = "hung_up", ended_by: endedBy = null, participant_id: participantId = null } = unrated.context ?? {};
+      this.end = { reason, endedBy, call };
+      this.participantId = participantId;
+      this.rating.offer(call, unrated.token, unrated.context);
+      this.setPhase("ended");
     } else {
       this.setPhase(this.guestMode ? "start" : "no-link");
     }
@@ -236,6 +250,9 @@ class SupportPage extends CallPage {
   showEnded({ reason, ended_by: endedBy, call }) {
     this.end = { reason, endedBy, call: call ?? this.call };
     this.call = call ?? this.call;
+    // Only this call's own token may rate it: taken before it is forgotten below.
+    const context = { reason, ended_by: endedBy ?? null, participant_id: this.participantId };
+    this.rating.offer(this.end.call, tokens.load(), context);
     this._dropCall();
     // The token was for this one call: a new call needs a new token.
     if (this.signal) this.signal.close();
@@ -245,6 +262,7 @@ class SupportPage extends CallPage {
   }
 
   onCallAgain() {
+    this.rating.dismiss();
     this.end = null;
     this.call = null;
     this.queue = null;
@@ -408,7 +426,11 @@ class SupportPage extends CallPage {
     const talked = call?.answered_at && call?.ended_at ? call.ended_at - call.answered_at : null;
     $("end-duration").textContent = talked !== null ? i18n.t("call_duration", { duration: i18n.formatClock(talked) }) : "";
     $("call-again").hidden = !this.guestMode;
+    // While "How was your call?" is asked, its Send is the one main button.
+    $("call-again").classList.toggle("primary", !this.rating.asking);
+    $("call-again").classList.toggle("secondary", this.rating.asking);
     $("new-link").hidden = this.guestMode;
+    this.rating.render();
   }
 
   _connectionWord(state) {
@@ -457,6 +479,7 @@ class SupportPage extends CallPage {
       muted: Boolean(this.session?.muted),
       sharing: Boolean(this.session?.sharing),
       endReason: this.end?.reason ?? null,
+      rating: this.rating.snapshot(),
       error: this.error ? { code: this.error.code ?? null, message: this.error.message ?? null } : null,
     };
   }
