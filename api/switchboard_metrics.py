@@ -104,6 +104,11 @@ class SwitchboardCollector(Collector):
         yield alerts
         yield from self._sampler(switchboard)
         yield from self._transcription(switchboard)
+        yield CounterMetricFamily(
+            "kotha_talk_cpu_seconds",
+            "CPU time of the talk monitor's thread: decoding each microphone and finding talk.",
+            value=switchboard.talk.cpu_s,
+        )
 
     def _transcription(self, switchboard: Switchboard) -> Iterable[Metric]:
         """Whether live transcription keeps up (lag) and what it costs (busy vs audio)."""

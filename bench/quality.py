@@ -32,15 +32,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-from prometheus_client.parser import text_string_to_metric_families
-
-from callcenter.identity import Role
 from media.source import EncodedFrame, SourceKey, SourceKind
 from quality.meter import StreamMeter
-from signaling.auth import TokenAuthority
 
 from .measure import machine_info, percentile, spread
+from .metrics_probe import read_counters
 from .mode_run import CLIENT_NICE, ModeRun
 from .opus_loop import FRAME_S, LOOP_S, encode_opus_loop, write_packets
 from .relay import CALLS_PER_CLIENT_PROCESS, WARMUP_S
@@ -54,20 +50,7 @@ TAP_TIMING_FRAMES = 200_000
 
 async def read_sampler_metrics(url: str, secret: str) -> dict[str, float]:
     """The quality monitor's CPU and tick counters from the server's /metrics."""
-    token = TokenAuthority(secret).issue(Role.ADMIN, "bench", name="bench", ttl_s=600)
-    async with aiohttp.ClientSession() as session:
-        reply = await session.get(f"{url}/metrics", headers={"Authorization": f"Bearer {token}"})
-        reply.raise_for_status()
-        text = await reply.text()
-    wanted = {SAMPLER_CPU, TICKS, FRAMES}
-    figures: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        if family.name in wanted:
-            figures[family.name] = sum(s.value for s in family.samples if s.name.endswith("_total"))
-    missing = wanted - set(figures)
-    if missing:
-        raise RuntimeError(f"the server's /metrics has no {', '.join(sorted(missing))}")
-    return figures
+    return await read_counters(url, secret, {SAMPLER_CPU, TICKS, FRAMES})
 
 
 def tap_seconds_per_frame() -> float:

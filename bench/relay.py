@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .metrics_probe import read_talk_cpu
 from .mode_run import CLIENT_NICE, ModeRun, Progress
 from .opus_loop import LOOP_S, encode_opus_loop, write_packets
 from .server import ANALYTICS_MODES
@@ -138,6 +139,7 @@ async def run_relay_benchmark(
                     progress=progress,
                     profile=profile.with_name(f"{profile.name}.{mode}.txt") if profile else None,
                     client_nice=client_nice,
+                    probe=read_talk_cpu if mode == "analytics" else None,
                 )
                 one[mode] = results[mode] = await run.run()
             runs.append(one)

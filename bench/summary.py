@@ -13,7 +13,8 @@ TARGET_RATIO = 7.0
 TARGET_DELIVERED = 0.99
 TARGET_P95_MS = 20.0
 TARGET_RECORD_OVERHEAD_PCT = 20.0  # recording may add at most this to the relay's CPU
-TARGET_ANALYTICS_OVERHEAD_PCT = 10.0  # analytics: at most this to a recorded, transcribed call
+TARGET_ANALYTICS_OVERHEAD_PCT = 10.0
+TALK_CPU = "kotha_talk_cpu_seconds"  # analytics: at most this to a recorded, transcribed call
 
 # Modes measured against the forward run of the same round (what they add to forwarding).
 COMPARED_MODES = ("record", "monitor")
@@ -101,6 +102,10 @@ def summarise_analytics(summary: dict[str, Any], rounds: list[dict[str, dict[str
     for one in rounds:
         base = one["transcribe"].get("cpu_ms_per_stream_s")
         cost = one["analytics"].get("cpu_ms_per_stream_s")
+        # The talk monitor's own thread CPU over the window, of the server's CPU in it: a
+        # share measured within one run, which the machine's drift between runs cannot move.
+        talk_s = (one["analytics"].get("probe") or {}).get(TALK_CPU)
+        server_s = (one["analytics"].get("server_cpu_cores") or 0) * summary["seconds"]
         per_round.append(
             {
                 "transcribe_cpu_ms_per_stream_s": base,
@@ -108,8 +113,14 @@ def summarise_analytics(summary: dict[str, Any], rounds: list[dict[str, dict[str
                 "analytics_overhead_pct": round((cost / base - 1) * 100, 1)
                 if cost and base
                 else None,
+                "talk_cpu_s": None if talk_s is None else round(talk_s, 3),
+                "talk_share_pct": round(100 * talk_s / server_s, 2)
+                if talk_s is not None and server_s
+                else None,
             }
         )
+    shares = [r["talk_share_pct"] for r in per_round if r["talk_share_pct"] is not None]
+    summary["talk_share_pct"] = round(statistics.median(shares), 2) if shares else None
     overheads = [
         r["analytics_overhead_pct"] for r in per_round if r["analytics_overhead_pct"] is not None
     ]

@@ -59,7 +59,7 @@ class TalkStream:
         self.inbox: deque[EncodedFrame] = deque()
         self.busy = False  # a job of this stream is queued or running
         self.last_arrival: float | None = None
-        self.busy_s = 0.0  # worker time spent on it
+        self.cpu_s = 0.0  # the worker thread's CPU time spent on it
         self._clock = StreamClock(OPUS_RATE, call_start)
         self._levels: OpusLevels | None = None  # made by the first job, in the worker
         self._voice = VoiceActivity()
@@ -71,7 +71,7 @@ class TalkStream:
 
     def process(self) -> list[TalkSpurt]:
         """Measure what is queued (in a worker thread); the spurts it closed."""
-        started = time.perf_counter()
+        started = time.thread_time()
         if self._levels is None:
             self._levels = OpusLevels()
         spurts: list[TalkSpurt] = []
@@ -83,7 +83,7 @@ class TalkStream:
             t_ms = self._clock.place(frame)
             spurts += self._voice.add(t_ms, self._levels.level(frame.data))
             self._last_ms = t_ms
-        self.busy_s += time.perf_counter() - started
+        self.cpu_s += time.thread_time() - started
         return spurts
 
     def flush(self) -> list[TalkSpurt]:

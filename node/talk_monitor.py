@@ -63,7 +63,13 @@ class TalkMonitor:
         self._closing: dict[TalkStream, asyncio.Future[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.listeners: list[TalkListener] = []
-        self.busy_s = 0.0  # worker time of the streams that ended
+        self._ended_cpu_s = 0.0  # the worker's CPU time on the streams that ended
+
+    @property
+    def cpu_s(self) -> float:
+        """CPU seconds the talk worker spent measuring, every stream so far (/metrics)."""
+        live = sum(s.cpu_s for talk in self._calls.values() for s in talk.streams.values())
+        return self._ended_cpu_s + live
 
     def talk(self, call_id: str) -> CallTalk | None:
         return self._calls.get(call_id)
@@ -188,7 +194,7 @@ class TalkMonitor:
                 self._run(talk, stream, stream.flush)
                 return
             del self._closing[stream]
-            self.busy_s += stream.busy_s
+            self._ended_cpu_s += stream.cpu_s
             closing.set_result(None)
 
     async def _finish(self, talk: CallTalk, stream: TalkStream) -> None:

@@ -163,6 +163,7 @@ def _banner(config: Config, *, demo: bool) -> str:
         f"  agent console:                   {base}/agent",
         f"  call recordings (reviewers):     {base}/replay",
         f"  supervisor dashboard:            {base}/dashboard",
+        f"  the floor's reports:             {base}/reports",
         f"  audit log (admins):              {base}/audit",
         f"  health:                          {base}/healthz",
     ]

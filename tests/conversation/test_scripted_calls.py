@@ -155,3 +155,11 @@ async def test_a_bengali_call_without_a_speech_model_gets_timing_and_loudness(
         calls = [r["call_id"] for r in listing["recordings"]]
         assert calls == ([detail["recording"]["call_id"]] if found else []), query
     assert detail["recording"]["conversation"]["interruption_count"] == 1
+    # What measuring it cost is on /metrics (the analytics benchmark reads it).
+    admin = server.token(Role.ADMIN, "Admin")
+    status, metrics, _ = await api_request(server, "GET", "/metrics", admin)
+    assert status == 200
+    [line] = [
+        x for x in metrics.decode().splitlines() if x.startswith("kotha_talk_cpu_seconds_total")
+    ]
+    assert 0 < float(line.split()[1]) < 5, line  # two microphones for ~15 s
