@@ -57,6 +57,7 @@ class RecordingSearch(Message):
     max_sentiment: Annotated[str, Field(pattern=r"^-?[01](\.\d{1,3})?$")] | None = None
     min_interruptions: Annotated[str, Field(pattern=r"^\d{1,4}$")] | None = None
     min_silence: Annotated[str, Field(pattern=r"^\d{1,5}$")] | None = None  # seconds
+    category: ShortText | None = None
     limit: Annotated[str, Field(pattern=r"^\d{1,3}$")] | None = None
     offset: Annotated[str, Field(pattern=r"^\d{1,6}$")] | None = None
 
@@ -83,6 +84,7 @@ async def list_recordings(request: web.Request) -> web.Response:
         max_sentiment=float(search.max_sentiment) if search.max_sentiment else None,
         min_interruptions=int(search.min_interruptions) if search.min_interruptions else None,
         min_silence_s=float(search.min_silence) if search.min_silence else None,
+        category=search.category,
         limit=min(200, int(search.limit or 50)),
         offset=int(search.offset or 0),
     )
@@ -107,12 +109,21 @@ async def get_recording(request: web.Request) -> web.Response:
     loop = asyncio.get_running_loop()
     events = await loop.run_in_executor(None, read_events, folder)
     conversation = await loop.run_in_executor(None, read_conversation, folder)
+    contact = await request.app[SWITCHBOARD].contacts.store.get(meta["call_id"])
     transcript = transcript_from(events)
     return web.json_response(
         {
             "recording": _describe(meta),
             "transcript": transcript,
             "conversation": conversation,
+            # The customer's rating, if they gave one (it may come after the recording).
+            "rating": None
+            if contact is None or contact.csat is None
+            else {
+                "score": contact.csat,
+                "comment": contact.csat_comment,
+                "rated_at": contact.rated_at,
+            },
             "timeline": [e for e in events if e.get("type") not in NOT_ON_TIMELINE],
             # One entry a second: drawn as a chart under the player, not listed.
             "quality": [
@@ -270,6 +281,7 @@ def _describe(meta: dict[str, Any]) -> dict[str, Any]:
         "downloads": [k for k in DOWNLOADS if k in media_files(meta)],
         "transcription": _transcription(meta.get("transcript")),
         "conversation": meta.get("conversation"),
+        "categories": meta.get("categories") or [],
     }
 
 

@@ -30,6 +30,10 @@ WEIGHTS = {
     "fair_line": 1,
     "negative_mood": 1,
     "long_call": 1,
+    # An operator's category that says to alert, by its severity.
+    "category_critical": 4,
+    "category_warning": 2,
+    "category_info": 1,
 }
 
 

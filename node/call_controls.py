@@ -68,6 +68,7 @@ class CallControls:
             state = board.recordings.set_paused(call_id, paused, by=participant.participant_id)
             board.transcription.pause(call_id, paused)
             board.talk.pause(call_id, paused)
+            board.categories.pause(call_id, paused)
             call = await board.recording_is(call_id, state) or call
         await board.notifier.to_call(
             call_id, ServerEvent.CALL_UPDATED, {"call": call_payload(call)}

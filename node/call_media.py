@@ -19,6 +19,7 @@ from media.room import Room
 from media.router import Router
 from recording.recorder import Segment
 
+from .live_categories import LiveCategories
 from .quality_monitor import QualityMonitor
 from .recordings import CallRecordings
 from .talk_monitor import TalkMonitor
@@ -39,6 +40,7 @@ class CallMedia:
         quality: QualityMonitor,
         transcription: Transcription,
         talk: TalkMonitor,
+        categories: LiveCategories,
         tasks: TaskSet,
         segment: Segment | None = None,
     ) -> None:
@@ -48,6 +50,7 @@ class CallMedia:
         self._quality = quality
         self._transcription = transcription
         self._talk = talk
+        self._categories = categories
         self._tasks = tasks
         self.recording_state = "off"
         """What the recorder said when it started (the call's ``recording_state``)."""
@@ -56,6 +59,7 @@ class CallMedia:
         quality.watch(call, room, known)
         transcription.start(call, room, known)
         talk.start(call, room, known)
+        categories.start(call.call_id)
 
     async def participant_left(self, participant_id: str) -> None:
         """A party left a call that goes on: their media and their quality figures go."""
@@ -84,6 +88,8 @@ class CallMedia:
             self._transcription.stop(self.call_id, self.room),
             self._talk.stop(self.call_id, self.room),
         )
+        # Last, with every word and spurt in: what only the end of the call can tell.
+        self._categories.finish(self.call_id)
 
     async def hand_over(self, to_node: str) -> None:
         """This node stops and the call goes on at ``to_node``: what was said is recognised,

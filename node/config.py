@@ -183,6 +183,8 @@ class Config(BaseModel):
     """Where recordings go; data_dir/recordings when unset."""
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
     """``kotha recordings purge`` deletes recordings older than this."""
+    categories_file: Path | None = None
+    """The operator's categories of calls (TOML rules, docs/categories.md), decided live."""
     webhooks: list[WebhookEndpoint] = Field(default_factory=list, max_length=20)
     """Where the shop's backend is told of calls: [[webhooks]] name, url, secret, events."""
     webhook_retry_base_s: Annotated[float, Field(gt=0, le=60)] = 1.0

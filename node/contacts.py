@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from analytics.contact import contact_of
@@ -27,6 +27,8 @@ from analytics.figures import Figures, Group, figures_of, grouped
 from analytics.redis_store import RedisContactStore
 from analytics.store import ContactStore, SqliteContactStore
 from analytics.transitions import AgentSpan, ContactEvent, agent_span, call_moments
+from callcenter.lifecycle import Change
+from callcenter.registry import Draft
 from callcenter.states import AgentState
 from callcenter.values import AgentValue, CallValue
 
@@ -34,6 +36,7 @@ from .config import Config
 from .shop_webhooks import ShopWebhooks
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RETRY_S = 1.0  # a store out of reach: the moment is written again after this
 TRIM_EVERY_S = 3600.0  # contacts past their retention are forgotten this often
@@ -59,9 +62,11 @@ def recording_facts(meta: Mapping[str, Any]) -> dict[str, Any]:
     quality = meta.get("quality") or {}
     parties = (meta.get("conversation") or {}).get("parties") or {}
     ending = ((parties.get("customer") or {}).get("sentiment") or {}).get("end") or {}
+    names = [m.get("category") for m in meta.get("categories") or [] if isinstance(m, dict)]
     return {
         "mos_average": quality.get("mos_average"),
         "customer_end_sentiment": ending.get("label"),
+        "categories": tuple(dict.fromkeys(str(n) for n in names if n)),
     }
 
 
@@ -73,6 +78,23 @@ class Written:
     calls: dict[str, CallValue]
     agents_read: dict[str, AgentValue | None]
     agents: dict[str, AgentValue]
+
+
+def with_writes(change: Change[T]) -> Callable[[Draft], tuple[T, Written, bool]]:
+    """``change`` as the registry runs it, also returning what it wrote and what it read
+    first (the moments are told from both), and whether it wrote the queue."""
+
+    def apply(draft: Draft) -> tuple[T, Written, bool]:
+        result = change.apply(draft)
+        written = Written(
+            {i: draft.read_call(i) for i in draft.call_writes},
+            dict(draft.call_writes),
+            {s: draft.read_agent(s) for s in draft.agent_writes},
+            dict(draft.agent_writes),
+        )
+        return result, written, draft.writes_queue
+
+    return apply
 
 
 def open_contact_store(config: Config) -> ContactStore:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from callcenter.states import CallState
 from callcenter.values import CallValue
+from categories import Match
 from node.events import ServerEvent
 
 from .bus import BusError, NodeBus
@@ -69,6 +70,16 @@ class Floor:
     def changed(self) -> None:
         """Something on the floor changed: send a snapshot soon."""
         self._changed.set()
+
+    def category_matched(self, call_id: str, match: Match) -> None:
+        """A live call met a category: every supervisor is told now (the dashboard alerts
+        when the rule says so), and the floor's next snapshot shows it on the call."""
+        self.changed()
+        payload: dict[str, object] = {"call_id": call_id, "match": match.to_wire()}
+        notifier = self._switchboard.notifier
+        self._switchboard.tasks.spawn(
+            notifier.to_staff(ServerEvent.CATEGORY_MATCHED, payload), f"category:{call_id}"
+        )
 
     async def run(self) -> None:
         while True:
@@ -134,6 +145,7 @@ class Floor:
             transcript.mood.to_wire() if transcript is not None else None,
             transcript.state if transcript is not None else "off",
             tuple(transcript.raised) if transcript is not None else (),
+            tuple(switchboard.categories.matches(call.call_id)),
         )
 
     # -- the figures of calls whose media is on another node ---------------------------

@@ -22,6 +22,7 @@ from typing import Any
 from callcenter.attention import FloorAlert, LineRating, attention
 from callcenter.nodes import NodeValue
 from callcenter.values import CallValue
+from categories import Match
 from quality.alerts import AlertKind
 from quality.view import QualityView
 from transcribe.alert import KEYWORD, TranscriptAlert
@@ -46,6 +47,7 @@ class CallFacts:
     mood: dict[str, Any] | None = None  # the customer's mood, as consoles are sent it
     transcription: str = "off"  # the transcript's state
     raised: tuple[tuple[float, TranscriptAlert], ...] = ()  # (Unix time, alert), latest
+    categories: tuple[Match, ...] = ()  # the operator's categories it met so far
     measured: Mapping[str, Any] | None = None
     """What the call's owner (another node) measured of it (:func:`figures_of` its row),
     used instead of the four above."""
@@ -68,8 +70,11 @@ class _Measured:
     alerts: list[FloorAlert]  # quality, mood and keyword alerts, in the row's order
     mood: dict[str, Any] | None
     transcription: str
+    categories: list[dict[str, Any]]  # Match.to_wire() of each category met, in order
 
 
+# At most this many of a call's categories travel to the other nodes' floors.
+MAX_CATEGORIES = 50
 # What a row says of a party's line before anyone measured it.
 _UNRATED: dict[str, Any] = {"mos": None, "rating": "unknown", "reason": "", "video": None}
 _LINE_KEYS = tuple(_UNRATED)
@@ -152,6 +157,7 @@ def call_row(facts: CallFacts, now: float) -> dict[str, Any]:
         "participants": participants,
         "sentiment": mood,
         "transcription": measured.transcription,
+        "categories": measured.categories,
         "alerts": [alert.to_wire() for alert in alerts],
         "monitors": [
             {
@@ -216,7 +222,13 @@ def _measured_here(facts: CallFacts, now: float) -> _Measured:
             alerts.append(
                 FloorAlert(call.call_id, "keyword", KEYWORD, raised.role or None, raised.message)
             )
-    return _Measured(lines, alerts, mood, facts.transcription)
+    for match in facts.categories:
+        if match.alert:
+            kind = f"category_{match.severity.value}"
+            words = f"{match.category}: {match.evidence}"
+            alerts.append(FloorAlert(call.call_id, "category", kind, None, words))
+    categories = [m.to_wire() for m in facts.categories]
+    return _Measured(lines, alerts, mood, facts.transcription, categories)
 
 
 def _measured_by_owner(facts: CallFacts) -> _Measured:
@@ -238,7 +250,11 @@ def _measured_by_owner(facts: CallFacts) -> _Measured:
         for a in figures["alerts"]
     ]
     return _Measured(
-        figures["participants"], alerts, figures["sentiment"], figures["transcription"]
+        figures["participants"],
+        alerts,
+        figures["sentiment"],
+        figures["transcription"],
+        figures.get("categories", []),
     )
 
 
@@ -252,6 +268,7 @@ def figures_of(row: Mapping[str, Any]) -> dict[str, Any]:
         },
         "sentiment": row["sentiment"],
         "transcription": row["transcription"],
+        "categories": row["categories"],
         # Each node knows the call's id and the weights: an alert goes without them.
         "alerts": [
             {k: v for k, v in a.items() if k not in ("call_id", "weight")}
@@ -287,7 +304,21 @@ def figures_from_wire(wire: object) -> dict[str, Any] | None:
         "sentiment": None if mood is None else dict(mood),
         "transcription": transcription,
         "alerts": alerts,
+        "categories": _categories_from_wire(wire.get("categories")),
     }
+
+
+def _categories_from_wire(wire: object) -> list[dict[str, Any]]:
+    """Another node's categories of a call, those in a known shape (an older node: none)."""
+    if not isinstance(wire, list):
+        return []
+    found = []
+    for item in wire[:MAX_CATEGORIES]:
+        try:
+            found.append(Match.from_wire(item).to_wire())
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+    return found
 
 
 def _is_alert(alert: object) -> bool:

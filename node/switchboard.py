@@ -27,7 +27,7 @@ from callcenter.errors import CallStateError, ForbiddenError, NotFoundError, Ser
 from callcenter.identity import Identity, Role
 from callcenter.lifecycle import Change, Refused
 from callcenter.memory_registry import MemoryRegistry
-from callcenter.registry import CallRegistry, Draft, RegistryError
+from callcenter.registry import CallRegistry, RegistryError
 from callcenter.states import CallState, EndReason
 from callcenter.values import AgentValue, CallValue, ParticipantValue
 from media import aiortc_compat
@@ -52,11 +52,12 @@ from .audit import AuditLog
 from .call_controls import CallControls
 from .cluster import Cluster
 from .connections import Connections
-from .contacts import Contacts, Written, open_contact_store
+from .contacts import Contacts, open_contact_store, with_writes
 from .customer_desk import CustomerDesk
 from .dispatcher import Dispatcher
 from .floor import Floor
 from .heartbeat import Heartbeat
+from .live_categories import LiveCategories
 from .media_host import MediaHost
 from .media_signaling import MediaSignaling
 from .monitoring import Monitoring
@@ -131,6 +132,13 @@ class Switchboard:
             watchers=self._send_watchers,
         )
         self.talk = TalkMonitor(self.recordings, enabled=config.conversation_analytics)
+        self.categories = LiveCategories.of(
+            config,
+            self.recordings,
+            talk=self.talk,
+            transcription=self.transcription,
+            quality=self.quality,
+        )
         # Every call's story for the floor's numbers, and the shop's backend told of it.
         self.webhooks = ShopWebhooks(config)
         self.contacts = Contacts(
@@ -153,6 +161,7 @@ class Switchboard:
             changed=self._floor_changed,
         )
         self.floor = Floor(self)
+        self.categories.listeners.append(self.floor.category_matched)
         self.dispatcher = Dispatcher(self)
         self.media_signaling = MediaSignaling(self)
         self.connections = Connections(self)
@@ -191,6 +200,7 @@ class Switchboard:
         self.tasks.spawn(self.transcription.preload(), "speech_models")
         self.tasks.spawn(self.talk.run(), "talk")
         self.contacts.start()
+        self.tasks.spawn(self.categories.run(), "categories")
         self.tasks.spawn(self.floor.run(), "floor")
         self.tasks.spawn(self.heartbeat.run(), "heartbeat")
         self.cluster.start()
@@ -237,19 +247,8 @@ class Switchboard:
         calls, agents and the queue. The change's refusal (:class:`Refused`) reaches the
         caller, as does a registry out of reach (:class:`RegistryError`). ``restored``: the
         call as the last run left it (what the change's moments are counted from)."""
-
-        def apply(draft: Draft) -> tuple[T, Written, bool]:
-            result = change.apply(draft)
-            written = Written(
-                {i: draft.read_call(i) for i in draft.call_writes},
-                dict(draft.call_writes),
-                {s: draft.read_agent(s) for s in draft.agent_writes},
-                dict(draft.agent_writes),
-            )
-            return result, written, draft.writes_queue
-
         result, written, queue = await self.registry.change(
-            apply, calls=change.calls, agents=change.agents, queue=change.queue
+            with_writes(change), calls=change.calls, agents=change.agents, queue=change.queue
         )
         calls, agents = written.calls, written.agents
         self.calls.update(calls)
@@ -406,6 +405,7 @@ class Switchboard:
             quality=self.quality,
             transcription=self.transcription,
             talk=self.talk,
+            categories=self.categories,
             tasks=self.tasks,
             segment=segment,
         )

@@ -71,6 +71,13 @@ class TalkMonitor:
         live = sum(s.cpu_s for talk in self._calls.values() for s in talk.streams.values())
         return self._ended_cpu_s + live
 
+    def talking_roles(self, call_id: str) -> frozenset[str]:
+        """Who is talking in ``call_id`` now (their spurt is open)."""
+        talk = self._calls.get(call_id)
+        if talk is None:
+            return frozenset()
+        return frozenset(s.role for s in talk.streams.values() if s.talking)
+
     def talk(self, call_id: str) -> CallTalk | None:
         return self._calls.get(call_id)
 

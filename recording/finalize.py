@@ -168,6 +168,12 @@ def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
         ),
         "transcript": write_transcript(folder, events),
         "conversation": write_conversation(folder, events, duration_ms, pauses),
+        # The operator's categories the call met, as decided live (with their moment).
+        "categories": [
+            e["match"]
+            for e in events
+            if e.get("type") == EntryType.CATEGORY_MATCHED and isinstance(e.get("match"), dict)
+        ],
         "streams": streams,
         "combined": (
             {"file": COMBINED, "bytes": combined.stat().st_size, "sha256": _sha256(combined)}

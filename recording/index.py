@@ -25,7 +25,7 @@ from .finalize import finished_recordings
 
 # Bumped whenever a column changes: an index of another version is rebuilt from the
 # folders (it is a cache; the folders are the truth).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Around the matched words of a search snippet: control characters, which no transcript
 # holds (brackets do: the Korean model writes numbers as "[50]").
 MATCH_START, MATCH_END = "\x02", "\x03"
@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS recordings (
     longest_silence_ms INTEGER,
     non_talk_ms INTEGER,
     agent_talk_share REAL,
-    customer_talk_share REAL
+    customer_talk_share REAL,
+    categories TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS recordings_started ON recordings (started_at);
 CREATE INDEX IF NOT EXISTS recordings_agent ON recordings (agent_subject);
@@ -92,6 +93,7 @@ class Query:
     max_sentiment: float | None = None  # calls whose customer's mean sentiment fell below this
     min_interruptions: int | None = None  # calls with at least this many interruptions
     min_silence_s: float | None = None  # calls in which nobody talked for this long at once
+    category: str | None = None  # calls that met this operator's category
     limit: int = 50
     offset: int = 0
 
@@ -133,7 +135,7 @@ class RecordingIndex:
             self._db.execute("BEGIN")
             self._db.execute("DELETE FROM recordings WHERE call_id = ?", (meta["call_id"],))
             self._db.execute(
-                f"INSERT INTO recordings VALUES ({','.join('?' * 27)})",
+                f"INSERT INTO recordings VALUES ({','.join('?' * 28)})",
                 (
                     meta["call_id"],
                     str(folder),
@@ -162,6 +164,7 @@ class RecordingIndex:
                     conversation.get("non_talk_ms"),
                     (parties.get("agent") or {}).get("talk_share"),
                     (parties.get("customer") or {}).get("talk_share"),
+                    json.dumps(_category_names(meta), ensure_ascii=False),
                 ),
             )
             self._db.executemany(
@@ -212,12 +215,15 @@ class RecordingIndex:
         if query.max_mos is not None:
             clauses.append("mos_worst < ?")
             params.append(query.max_mos)
-        if query.quality_alert:
-            clauses.append("EXISTS (SELECT 1 FROM json_each(quality_alerts) WHERE value = ?)")
-            params.append(query.quality_alert)
-        if query.keyword:
-            clauses.append("EXISTS (SELECT 1 FROM json_each(keywords) WHERE value = ?)")
-            params.append(query.keyword)
+        # A value in one of the row's JSON lists (the column names are this code's own).
+        for value, column in (
+            (query.quality_alert, "quality_alerts"),
+            (query.keyword, "keywords"),
+            (query.category, "categories"),
+        ):
+            if value:
+                clauses.append(f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value = ?)")
+                params.append(value)
         if query.max_sentiment is not None:
             clauses.append("customer_sentiment < ?")
             params.append(query.max_sentiment)
@@ -285,9 +291,15 @@ def _row(row: sqlite3.Row) -> dict[str, Any]:
     entry["tags"] = json.loads(entry["tags"])
     entry["quality_alerts"] = json.loads(entry["quality_alerts"])
     entry["keywords"] = json.loads(entry["keywords"])
+    entry["categories"] = json.loads(entry["categories"])
     entry["has_video"] = bool(entry["has_video"])
     entry["recovered"] = bool(entry["recovered"])
     return entry
+
+
+def _category_names(meta: dict[str, Any]) -> list[str]:
+    found = [m.get("category") for m in meta.get("categories") or [] if isinstance(m, dict)]
+    return sorted({str(name) for name in found if name})
 
 
 def _fts_phrase(text: str) -> str:

@@ -38,6 +38,8 @@ class EntryType(StrEnum):
     TRANSCRIPT_ALERT = "transcript_alert"
     TRANSCRIPT_SUMMARY = "transcript_summary"
     TALK_SPURT = "talk_spurt"
+    CATEGORY_MATCHED = "category_matched"
+    """The call met an operator's category (``match``: category, at_ms, evidence...)."""
     """A party talked from ``start_ms`` to ``end_ms`` (voice activity of their own audio)."""
     QUALITY_SAMPLE = "quality_sample"
     QUALITY_ALERT = "quality_alert"

@@ -1,7 +1,8 @@
 """The shop's backend is told of its calls, by a real server, at a real HTTP receiver.
 
 Guards: a call answered and hung up gives call.queued, call.answered, call.ended and
-(once its recording is finished) recording.ready with the call's analytics, in that order
+(once its recording is finished) recording.ready with the call's analytics and the
+operator's categories it met, in that order
 by seq, each signed with the shared secret; a customer who gives up gives call.queued and
 call.abandoned; a receiver that is down while a call happens, and a server restarted
 meanwhile, lose nothing: the events go out when the receiver is back, once each by id;
@@ -11,6 +12,7 @@ an admin sees the endpoint's state and its errors in words.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from callcenter.identity import Role
@@ -41,12 +43,17 @@ async def an_abandoned_call(server: Server) -> str:
 
 
 async def test_the_shop_hears_of_each_call_in_order_and_signed(
-    start_server: ServerFactory,
+    start_server: ServerFactory, tmp_path: Path
 ) -> None:
+    rules = tmp_path / "categories.toml"
+    rules.write_text(
+        '[[category]]\nname = "Short call"\n'
+        "[[category.condition]]\nduration = { shorter_than_s = 600 }\n"
+    )
     shop = Receiver(SECRET)
     await shop.start()
     try:
-        server = await start_server(**settings(shop))
+        server = await start_server(**settings(shop), categories_file=rules)
         pair = await connect_call(
             server,
             customer_sources={SourceKind.MICROPHONE: ToneTrack(440)},
@@ -75,6 +82,7 @@ async def test_the_shop_hears_of_each_call_in_order_and_signed(
     assert ended["reason"] == "hung_up" and ended["ended_by"] == "agent"
     assert ended["handle_s"] >= 0.5
     assert ready["recording_id"] == pair.call_id
+    assert ready["categories"] == ["Short call"]  # decided as the call ended
     conversation = ready["analytics"]["conversation"]
     assert set(conversation["parties"]) >= {"agent", "customer"}
     assert {"mos_average", "loss_pct", "alerts"} <= set(ready["analytics"]["quality"])

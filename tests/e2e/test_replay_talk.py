@@ -21,7 +21,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from callcenter.identity import Role
-from tests.conftest import Server
+from tests.conftest import Server, api_request
 from tests.conversation.script import render
 from tests.conversation.test_scripted_calls import BENGALI, scripted_call
 
@@ -39,6 +39,13 @@ async def test_reviewer_sees_who_talked_when_and_the_interruption(
     call_id = detail["recording"]["call_id"]
     measured = detail["conversation"]
     assert measured["interruption_count"] == 1, measured["interruptions"]
+    # The customer rated the call after hanging up: the replay shows it beside the call.
+    customer = server.token(Role.CUSTOMER, "Karim", call_id=call_id)
+    rating = {"score": 4, "comment": "ভালো সেবা"}
+    status, _, _ = await api_request(
+        server, "POST", f"/api/calls/{call_id}/rating", customer, json=rating
+    )
+    assert status == 200
 
     page, log = await new_page(browser)
     await page.goto(f"{server.url}/replay#token={server.token(Role.REVIEWER, 'Rina')}")
@@ -57,6 +64,10 @@ async def test_reviewer_sees_who_talked_when_and_the_interruption(
         log,
         "the recording opening with its talk strip",
         lambda s: s["open"] == call_id and s["ready"] and s["talk"]["shown"],
+    )
+    assert opened["rating"] == {**rating, "rated_at": opened["rating"]["rated_at"]}
+    await expect(page.locator("#p-rating")).to_have_text(
+        "★★★★☆ Customer rated the call 4 of 5: ভালো সেবা"
     )
     talk = opened["talk"]
     assert [lane["role"] for lane in talk["lanes"]] == ["customer", "agent"], talk

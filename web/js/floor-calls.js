@@ -150,6 +150,7 @@ export class FloorCalls {
       element("span", "fc-mood"),
       element("span", "fc-rec"),
       element("span", "fc-node tag"),
+      element("span", "fc-cats"),
     );
     const monitors = element("p", "fc-monitors");
     node.append(top, attention, facts, monitors);
@@ -200,6 +201,15 @@ export class FloorCalls {
     const mood = row.sentiment;
     drawIfChanged(node.querySelector(".fc-mood"), [mood?.now, mood?.label, mood?.direction, row.transcription], () => moodNodes(row));
     drawIfChanged(node.querySelector(".fc-rec"), String(row.recording), () => [recordingBadge(row.recording)]);
+    // The operator's categories the call met so far (those that alert are reasons above too).
+    const categories = (row.categories || []).map((c) => c.category);
+    drawIfChanged(node.querySelector(".fc-cats"), categories, () =>
+      categories.map((name) => {
+        const chip = element("span", "tag fc-category", name);
+        chip.title = (row.categories || []).find((c) => c.category === name)?.evidence || "";
+        return chip;
+      }),
+    );
     const server = node.querySelector(".fc-node");
     server.hidden = !(this.showNodes && row.node);
     setText(server, server.hidden ? "" : t("floor_call_node", { node: row.node }));
@@ -227,6 +237,7 @@ export class FloorCalls {
       attention: row.attention?.level ?? null,
       reasons: row.attention?.reasons ?? [],
       alerts: (row.alerts || []).map((a) => a.kind),
+      categories: (row.categories || []).map((c) => c.category),
       recording: row.recording,
       durationS: Math.floor(this.clock.since(row.answered_at)),
       lines: (row.participants || []).map((p) => ({

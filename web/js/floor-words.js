@@ -54,6 +54,7 @@ export const ALERT_SOURCE_WORDS = {
   sentiment: "Mood",
   keyword: "Keyword",
   connection: "Connection",
+  category: "Category",
 };
 
 export const MONITOR_END_WORDS = {

@@ -283,6 +283,7 @@ class ReplayPage extends Page {
         quality: detail.quality || [],
         transcript: detail.transcript ?? null,
         conversation: detail.conversation ?? null,
+        rating: detail.rating ?? null,
         urls: playback.urls,
         urlsAt: Date.now(),
         expiresIn: playback.expires_in_s,
@@ -512,11 +513,34 @@ class ReplayPage extends Page {
     const sources = (this.open.urls.streams || []).map((stream) => stream.source);
     $("p-badges").replaceChildren(...badges({ recovered: rec.recovered, media: rec.call?.media ?? rec.media, sources }));
     $("p-tags").replaceChildren(...(rec.tags || []).map((tag) => chip(tag, "tag")));
+    renderRating($("p-rating"), this.open.rating);
+    this._renderCategories(rec.categories || []);
     const downloads = new Set(rec.downloads || []);
     for (const button of document.querySelectorAll("button.download")) {
       button.hidden = !downloads.has(button.dataset.key);
     }
     this._renderTime();
+  }
+
+  /** The operator's categories the call met, each a button that plays from its moment. */
+  _renderCategories(categories) {
+    const list = $("p-categories");
+    list.hidden = categories.length === 0;
+    list.replaceChildren(
+      ...categories.map((match) => {
+        const item = document.createElement("li");
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "p-category";
+        button.dataset.severity = match.severity || "info";
+        const at = Math.max(0, (match.at_ms || 0) / 1000);
+        button.textContent = `${match.category} · ${clock(at)}`;
+        button.title = match.evidence || "";
+        button.addEventListener("click", () => this.seek(at));
+        item.append(button);
+        return item;
+      }),
+    );
   }
 
   _renderTime() {
@@ -664,11 +688,36 @@ class ReplayPage extends Page {
       sentiment: this.sentiment.counts(),
       videos: this.videos.snapshot(),
       downloads: this.open?.recording.downloads ?? [],
+      rating: this.open?.rating ?? null,
+      categories: (this.open?.recording.categories || []).map((m) => ({ category: m.category, at_ms: m.at_ms })),
       error: this.error
         ? { code: this.error.code ?? null, message: this.error.message ?? null, text: errorWords(this.error) }
         : null,
     };
   }
+}
+
+/** The customer's rating after the call: stars, the score in words, their comment. */
+function renderRating(element, rating) {
+  element.hidden = !rating;
+  if (!rating) {
+    element.replaceChildren();
+    return;
+  }
+  const score = Math.min(5, Math.max(1, Math.round(rating.score)));
+  const stars = document.createElement("span");
+  stars.className = "p-rating-stars";
+  stars.setAttribute("aria-hidden", "true");
+  stars.textContent = "★".repeat(score) + "☆".repeat(5 - score);
+  const words = document.createElement("strong");
+  words.textContent = `Customer rated the call ${score} of 5`;
+  const parts = [stars, " ", words];
+  if (rating.comment) {
+    const comment = document.createElement("q");
+    comment.textContent = rating.comment;
+    parts.push(": ", comment);
+  }
+  element.replaceChildren(...parts);
 }
 
 function hashParams() {

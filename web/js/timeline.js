@@ -223,6 +223,10 @@ export function describeEvent(event, participants) {
       if (event.state === "off") return "Transcription off";
       return `Not transcribed${event.reason ? `: ${event.reason}` : ""}`;
     }
+    case "category_matched": {
+      const match = event.match || {};
+      return `Category: ${match.category || "?"}${match.evidence ? ` (${match.evidence})` : ""}`;
+    }
     case "transcription_refused":
       return `${roleWords(event.role)}'s microphone not transcribed${event.reason ? `: ${event.reason}` : ""}`;
     default:
