@@ -50,6 +50,7 @@ export const ServerEvent = Object.freeze({
   TRANSCRIPT_UTTERANCE: "transcript_utterance",
   TRANSCRIPTION_STATE: "transcription_state",
   TRANSCRIPT_ALERT: "transcript_alert",
+  CATEGORY_MATCHED: "category_matched",
   MONITOR_UPDATED: "monitor_updated",
   MONITOR_ENDED: "monitor_ended",
   FLOOR_UPDATED: "floor_updated",
