@@ -6,6 +6,7 @@
 //
 // English only: this page is for staff.
 
+import { isTokenRefusal } from "./errors.js";
 import { AuditApi } from "./audit-api.js";
 import {
   KINDS,
@@ -145,9 +146,7 @@ class AuditPage extends Page {
 
   /** A refused token ends the session: back to the sign-in form, with the reason. */
   _refused(error) {
-    const code = error?.code;
-    const refused = error?.status === 401 || error?.status === 403 || code === "forbidden" || code?.startsWith?.("token_");
-    if (!refused) return false;
+    if (!isTokenRefusal(error)) return false;
     this.signOut();
     this.showError(error);
     return true;

@@ -11,3 +11,9 @@ export class KothaError extends Error {
     this.status = status;
   }
 }
+
+/** Whether the server refused the page's token itself (expired, revoked, the wrong role). */
+export function isTokenRefusal(error) {
+  const code = error?.code;
+  return error?.status === 401 || error?.status === 403 || code === "forbidden" || Boolean(code?.startsWith?.("token_"));
+}

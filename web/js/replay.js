@@ -7,6 +7,7 @@
 //
 // English only: this page is for staff.
 
+import { isTokenRefusal } from "./errors.js";
 import { QualityChart, qualityModel } from "./quality-chart.js";
 import { RecordingsApi } from "./recordings-api.js";
 import { TalkStrip, talkModel } from "./talk-strip.js";
@@ -213,9 +214,7 @@ class ReplayPage extends Page {
 
   /** A refused token ends the session: back to the sign-in form, with the reason. */
   _refused(error) {
-    const code = error?.code;
-    const refused = error?.status === 401 || error?.status === 403 || code === "forbidden" || code?.startsWith("token_");
-    if (!refused) return false;
+    if (!isTokenRefusal(error)) return false;
     this.signOut();
     this.showError(error);
     return true;

@@ -11,6 +11,7 @@
 //
 // English only: this page is for staff.
 
+import { isTokenRefusal } from "./errors.js";
 import { fillFigure, figureText, ratingsWords, targetWords } from "./figures-words.js";
 import { Page } from "./page.js";
 import { ReportsApi, reportsErrorWords as errorWords } from "./reports-api.js";
@@ -95,9 +96,7 @@ class ReportsPage extends Page {
 
   /** A refused token ends the session: back to the sign-in form, with the reason. */
   _refused(error) {
-    const code = error?.code;
-    const refused = error?.status === 401 || error?.status === 403 || code === "forbidden" || code?.startsWith?.("token_");
-    if (!refused) return false;
+    if (!isTokenRefusal(error)) return false;
     this.signOut();
     this.showError(error);
     return true;
