@@ -73,8 +73,9 @@ import asyncio
 import heapq
 import itertools
 import random
+import statistics
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -163,6 +164,9 @@ class RtpStream:
     last_delay_ms: float = 0.0
     max_delay_ms: float = 0.0
     total_delay_ms: float = 0.0
+    # The delays of the last packets forwarded, for a median that one stall of the test's own
+    # event loop (hundreds of ms on a loaded machine) cannot drag the way it drags the mean.
+    recent_delays_ms: deque[float] = field(default_factory=lambda: deque(maxlen=500), repr=False)
     _last_seq: int | None = field(default=None, repr=False)
     _last_timestamp: int | None = field(default=None, repr=False)
     _last_jitter_delay_ms: float | None = field(default=None, repr=False)
@@ -176,8 +180,12 @@ class RtpStream:
     def mean_delay_ms(self) -> float:
         return self.total_delay_ms / self.forwarded if self.forwarded else 0.0
 
+    @property
+    def median_delay_ms(self) -> float:
+        return statistics.median(self.recent_delays_ms) if self.recent_delays_ms else 0.0
+
     def copy(self) -> RtpStream:
-        return replace(self)
+        return replace(self, recent_delays_ms=deque(self.recent_delays_ms, maxlen=500))
 
     def since(self, earlier: RtpStream | None) -> Counts:
         """Counts between ``earlier`` (a :meth:`copy`) and now."""
@@ -192,6 +200,7 @@ class RtpStream:
         self.forwarded += 1
         self.last_delay_ms = delay_ms
         self.total_delay_ms += delay_ms
+        self.recent_delays_ms.append(delay_ms)
         self.max_delay_ms = max(self.max_delay_ms, delay_ms)
         in_order = self._last_seq is None or 0 < (seq - self._last_seq) % 65536 < 32768
         if not in_order:

@@ -307,8 +307,14 @@ async def test_added_delay_shows_in_the_round_trip_the_server_measures(server: S
         clean = statistics.mean(r[1] for r in readings)
         print(f"delay 100 ms: round trip {delayed:.1f} ms, clean link {clean:.1f} ms")
         assert clean < 20, "a loopback round trip through a clean relay takes a few ms at most"
-        assert all(80 <= d - c <= 120 for d, c in readings), readings
+        # The test's own relay shares this process's event loop with the call's peers: on a loaded
+        # machine one stall of it (~500 ms has been seen) holds every packet in flight that
+        # long, and aiortc folds it into its average for a while. So: the typical reading,
+        # and most of them, not every one.
+        added = [d - c for d, c in readings]
+        assert 85 <= statistics.median(added) <= 115, readings
+        assert sum(80 <= a <= 120 for a in added) >= 6, readings
         # The relay held the agent's voice 100 ms on its way to the customer.
         assert customer_link.downstream.streams
         for stream in customer_link.downstream.streams.values():
-            assert 99.5 <= stream.mean_delay_ms <= 110, stream
+            assert 99.5 <= stream.median_delay_ms <= 105, stream
