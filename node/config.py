@@ -191,6 +191,9 @@ class Config(BaseModel):
     """A failed delivery is tried again after this, doubling each time..."""
     webhook_retry_cap_s: Annotated[float, Field(gt=0, le=3600)] = 300.0
     """...to at most this; an event is given up a day after it happened."""
+    webhook_order_hold_s: Annotated[float, Field(ge=0, le=86400)] = 3600.0
+    """With many nodes: how long a call's event waits for an earlier one of the call that
+    another node has not delivered yet (its receiver down), before it goes anyway."""
     contacts_retention_days: Annotated[int, Field(ge=1, le=3650)] = 400
     """Contact records (the reports' calls) older than this are forgotten, hourly."""
     media_url_ttl_s: Annotated[int, Field(ge=30, le=86400)] = 3600

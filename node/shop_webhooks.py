@@ -5,8 +5,15 @@ queued, answered, ended or abandoned; a recording finished here) to
 :meth:`ShopWebhooks.tell`, which makes the event's payload and publishes it
 through the ``webhooks`` package (journalled on disk before it returns, then
 delivered with retries). Each moment is made by one node, so each event is
-published once in the whole call centre; the per-call ``seq`` of a call whose
-moments were made on different nodes is each node's own (docs/webhooks.md).
+published once in the whole call centre, by the node that made it.
+
+Its ``seq`` is the moment's place in every call's story (:data:`SEQ`: queued 1,
+answered 2, ended or abandoned 3, recording ready 4), so every node numbers a
+call's events alike, and each event names the earlier ones it follows. With
+many nodes they share in Redis what each endpoint has settled
+(webhooks/redis_order.py), and an event waits for the one before it that
+another node holds: the shop gets a call's events in order, whichever nodes
+made them.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from typing import Any
 
 from analytics.transitions import ContactEvent, ContactMoment
 from callcenter.values import CallValue
-from webhooks import Dispatcher, Endpoint, EventType, RetryPolicy, WebhookError
+from webhooks import Dispatcher, Endpoint, EventType, Follow, Hold, RetryPolicy, WebhookError
+from webhooks.redis_order import RedisDeliveryOrder
 
 from .config import Config
 
@@ -28,6 +36,45 @@ MOMENT_EVENTS = {
     ContactMoment.ENDED: EventType.CALL_ENDED,
     ContactMoment.ABANDONED: EventType.CALL_ABANDONED,
 }
+
+# Each event's place in a call's story, the same on every node: a call has each at most once.
+SEQ = {
+    EventType.CALL_QUEUED: 1,
+    EventType.CALL_ANSWERED: 2,
+    EventType.CALL_ENDED: 3,
+    EventType.CALL_ABANDONED: 3,
+    EventType.RECORDING_READY: 4,
+}
+
+
+def _follow(kind: EventType) -> Follow:
+    return Follow(SEQ[kind], kind)
+
+
+def moment_follows(event: ContactEvent) -> tuple[Follow, ...]:
+    """The events of the call published before this moment's, nearest first."""
+    call = event.call
+    queued = (_follow(EventType.CALL_QUEUED),) if call.queued_at is not None else ()
+    if event.moment is ContactMoment.QUEUED:
+        return ()
+    if event.moment is ContactMoment.ENDED and call.answered_at is not None:
+        return (_follow(EventType.CALL_ANSWERED), *queued)
+    return queued
+
+
+def recording_follows(meta: dict[str, Any]) -> tuple[Follow, ...]:
+    """recording.ready comes after the call's end, and what came before it.
+
+    A call recorded from its answer ends as ``call.ended``; one with no answer known to
+    the recording waits for nothing it may never have (an abandoned call has no ended).
+    """
+    call = meta.get("call") or {}
+    before = []
+    if call.get("answered_at") is not None:
+        before += [_follow(EventType.CALL_ENDED), _follow(EventType.CALL_ANSWERED)]
+    if call.get("queued_at") is not None:
+        before.append(_follow(EventType.CALL_QUEUED))
+    return tuple(before)
 
 
 def _customer(call: CallValue) -> dict[str, Any]:
@@ -119,8 +166,22 @@ class ShopWebhooks:
         policy = policy or RetryPolicy(
             base_s=config.webhook_retry_base_s, cap_s=config.webhook_retry_cap_s
         )
+        # With many nodes a call's events are in several nodes' outboxes: ordered in Redis.
+        self.order = (
+            RedisDeliveryOrder.from_url(config.redis_url, prefix=config.redis_prefix)
+            if endpoints and config.redis_url
+            else None
+        )
         self.dispatcher = (
-            Dispatcher(config.webhooks_path, endpoints, policy=policy) if endpoints else None
+            Dispatcher(
+                config.webhooks_path,
+                endpoints,
+                policy=policy,
+                order=self.order,
+                hold=Hold(config.webhook_order_hold_s),
+            )
+            if endpoints
+            else None
         )
 
     async def start(self) -> None:
@@ -130,26 +191,40 @@ class ShopWebhooks:
     async def close(self) -> None:
         if self.dispatcher is not None:
             await self.dispatcher.close()
+        if self.order is not None:
+            await self.order.close()
 
     async def tell_moment(self, event: ContactEvent) -> None:
+        kind = MOMENT_EVENTS[event.moment]
         await self._publish(
-            MOMENT_EVENTS[event.moment], event.call.call_id, moment_data(event), event.at
+            kind, event.call.call_id, moment_data(event), event.at, moment_follows(event)
         )
 
     async def tell_recording(
         self, meta: dict[str, Any], contact: dict[str, Any] | None, at: float
     ) -> None:
         await self._publish(
-            EventType.RECORDING_READY, str(meta["call_id"]), recording_data(meta, contact), at
+            EventType.RECORDING_READY,
+            str(meta["call_id"]),
+            recording_data(meta, contact),
+            at,
+            recording_follows(meta),
         )
 
     async def _publish(
-        self, kind: EventType, call_id: str, data: dict[str, Any], at: float
+        self,
+        kind: EventType,
+        call_id: str,
+        data: dict[str, Any],
+        at: float,
+        follows: tuple[Follow, ...],
     ) -> None:
         if self.dispatcher is None:
             return
         try:
-            await self.dispatcher.publish(kind, call_id, data, occurred_at=at)
+            await self.dispatcher.publish(
+                kind, call_id, data, occurred_at=at, seq=SEQ[kind], follows=follows
+            )
         except WebhookError as exc:
             # The event is refused (too large, the disk failing): said once per event, and
             # the call goes on; the admin's view of the webhooks shows the endpoint's state.

@@ -19,12 +19,14 @@ from .errors import (
     SignatureError,
     WebhookError,
 )
-from .event import EventType, WebhookEvent
+from .event import EventType, Follow, WebhookEvent
+from .order import DeliveryOrder, Hold, OrderUnavailableError
 from .retry import RetryPolicy
 from .signature import sign, verify
 from .status import EndpointStatus, FailedDelivery
 
 __all__ = [
+    "DeliveryOrder",
     "DeliveryState",
     "Dispatcher",
     "DispatcherStateError",
@@ -34,8 +36,11 @@ __all__ = [
     "EventRefusedError",
     "EventType",
     "FailedDelivery",
+    "Follow",
+    "Hold",
     "JournalError",
     "NotFoundError",
+    "OrderUnavailableError",
     "OutboxFullError",
     "RetryPolicy",
     "SignatureError",

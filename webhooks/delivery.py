@@ -12,6 +12,12 @@ the last event) or ``failing``. While failing, one request at a time goes out
 of waiting events does not hold thousands of connections); the first 2xx puts
 it back to ``delivering``. Each change is one log line (a receiver that flaps
 is told of at most every five minutes), never a line per retry.
+
+With many nodes a call's events may sit in different nodes' outboxes: given a
+shared :class:`~webhooks.order.DeliveryOrder`, an event waits (``held``) until
+the earlier event of its call that this endpoint wants is settled wherever it
+is, at most :attr:`Hold.hold_s <webhooks.order.Hold>`, and marks itself settled
+once delivered or given up (webhooks/order.py).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import aiohttp
 
 from .endpoint import Endpoint
 from .errors import JournalError
+from .order import DeliveryOrder, Hold, OrderUnavailableError
 from .outbox import Outbox, Pending
 from .retry import RetryPolicy
 from .sender import send
@@ -39,6 +46,21 @@ __all__ = ["Delivery", "DeliveryState"]
 
 # A receiver that goes down and up again is logged at most this often.
 LOG_QUIET_S = 300.0
+
+
+class _Quiet:
+    """A kind of log line said at most once every ``seconds`` (by the loop's clock)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._last: float | None = None
+
+    def due(self) -> bool:
+        now = asyncio.get_running_loop().time()
+        if self._last is not None and now - self._last < self.seconds:
+            return False
+        self._last = now
+        return True
 
 
 @unique
@@ -58,6 +80,8 @@ class Delivery:
         session: the HTTP session (owned by the caller).
         policy: backoff and giving up.
         concurrency: calls sent at once while the receiver answers.
+        order: the order shared with other servers (None: this outbox is the only one).
+        hold: how long an event waits for an earlier one of its call held elsewhere.
         clock: Unix time (tests move it).
     """
 
@@ -69,9 +93,13 @@ class Delivery:
         *,
         policy: RetryPolicy,
         concurrency: int = 8,
+        order: DeliveryOrder | None = None,
+        hold: Hold | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.endpoint = endpoint
+        self.order = order
+        self.hold = hold or Hold()
         self.outbox = outbox
         self.policy = policy
         self.concurrency = concurrency
@@ -97,6 +125,14 @@ class Delivery:
         self._logged_failing = False
         self._last_logged_at = -LOG_QUIET_S
         self._refusing = False
+        self._held: set[str] = set()  # calls whose head waits for another node's event
+        self._order_trouble_log = _Quiet(LOG_QUIET_S)
+        self._unheld_log = _Quiet(LOG_QUIET_S)
+
+    @property
+    def held(self) -> int:
+        """Calls whose next event waits for an earlier one held by another server."""
+        return len(self._held)
 
     @property
     def name(self) -> str:
@@ -204,6 +240,10 @@ class Delivery:
 
     async def _deliver(self, call_id: str, pending: Pending) -> None:
         event = pending.event
+        if not await self._in_turn(pending):
+            pending.looks += 1
+            self._back_off(call_id, self.hold.next_look_s(pending.looks))
+            return
         error = await send(self._session, self.endpoint, event, self._clock())
         now = self._clock()
         if error is None:
@@ -217,6 +257,7 @@ class Delivery:
                     event.id,
                     failure,
                 )
+            await self._settle(pending)
             return
         pending.attempts += 1
         pending.last_error = error
@@ -241,6 +282,62 @@ class Delivery:
         except JournalError as failure:
             logger.warning(
                 "Webhooks(%s) event %s was given up but %s", self.name, event.id, failure
+            )
+        await self._settle(pending)
+
+    async def _in_turn(self, pending: Pending) -> bool:
+        """May ``pending`` go now: is the earlier event it follows settled, wherever it is?"""
+        event = pending.event
+        after = event.after(self.endpoint.wants)
+        if self.order is None or after == 0:
+            return True
+        now = self._clock()
+        if pending.held_since is None:
+            pending.held_since = now
+        try:
+            settled = await self.order.settled(self.name, event.call_id)
+        except OrderUnavailableError as trouble:
+            self._order_trouble(trouble)
+            settled = after  # at least once comes first: it goes, its seq tells its place
+        if settled >= after:
+            self._held.discard(event.call_id)
+            return True
+        waited = now - pending.held_since
+        if waited < self.hold.hold_s:
+            self._held.add(event.call_id)
+            return False
+        self._held.discard(event.call_id)
+        if self._unheld_log.due():
+            logger.warning(
+                "Webhooks(%s) %s of call %s (seq %d) waited %.0f s for seq %d, which another "
+                "server holds and has not delivered: sent without it (the receiver orders by "
+                "seq; later ones in the next five minutes are not logged)",
+                self.name,
+                event.type,
+                event.call_id,
+                event.seq,
+                waited,
+                after,
+            )
+        return True
+
+    async def _settle(self, pending: Pending) -> None:
+        """Tell the other servers this event is delivered or given up."""
+        if self.order is None:
+            return
+        try:
+            await self.order.settle(self.name, pending.event.call_id, pending.event.seq)
+        except OrderUnavailableError as trouble:
+            self._order_trouble(trouble)
+
+    def _order_trouble(self, trouble: OrderUnavailableError) -> None:
+        if self._order_trouble_log.due():
+            logger.warning(
+                "Webhooks(%s) cannot see what other servers delivered: %s. Events go out "
+                "as they come; a receiver may get a call's events out of order (their seq "
+                "tells). Check that Redis is up; this is said at most every five minutes",
+                self.name,
+                trouble,
             )
 
     def _back_off(self, call_id: str, delay_s: float) -> None:

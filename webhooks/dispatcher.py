@@ -42,7 +42,8 @@ from .errors import (
     NotFoundError,
     OutboxFullError,
 )
-from .event import EventType, WebhookEvent
+from .event import EventType, Follow, WebhookEvent
+from .order import DeliveryOrder, Hold
 from .outbox import DEFAULT_MAX_KEPT, Outbox
 from .retry import RetryPolicy
 from .sequences import CallSequences
@@ -71,6 +72,9 @@ class Dispatcher:
         policy: backoff and giving up (tests make it fast).
         concurrency: calls sent at once per endpoint.
         max_kept: events kept at most per endpoint (pending and given up).
+        order: the order of each call's events shared with the other servers that publish
+            them (owned by the caller; None: this server publishes all of a call's events).
+        hold: how long an event waits for an earlier one of its call held elsewhere.
         clock: Unix time.
     """
 
@@ -82,9 +86,13 @@ class Dispatcher:
         policy: RetryPolicy | None = None,
         concurrency: int = 8,
         max_kept: int = DEFAULT_MAX_KEPT,
+        order: DeliveryOrder | None = None,
+        hold: Hold | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.directory = directory
+        self.order = order
+        self.hold = hold or Hold()
         self.endpoints = tuple(endpoints)
         names = [endpoint.name for endpoint in self.endpoints]
         twice = sorted({name for name in names if names.count(name) > 1})
@@ -140,6 +148,8 @@ class Dispatcher:
                 self._session,
                 policy=self.policy,
                 concurrency=self.concurrency,
+                order=self.order,
+                hold=self.hold,
                 clock=self._clock,
             )
             self._deliveries[endpoint.name] = delivery
@@ -159,14 +169,18 @@ class Dispatcher:
         data: Mapping[str, Any],
         *,
         occurred_at: float | None = None,
+        seq: int | None = None,
+        follows: tuple[Follow, ...] = (),
     ) -> WebhookEvent:
         """Store an event of ``call_id`` for every endpoint that wants ``type``.
 
-        Returns once it is on disk, with its ``id`` and ``seq`` (the next of the
-        call). An endpoint that keeps its maximum already does not get it (counted
-        as ``refused`` in its status, and logged). Raises :class:`EventRefusedError`
-        for data that is not a JSON object or too large, :class:`JournalError` if
-        the disk failed (an endpoint may still have it), and
+        Returns once it is on disk, with its ``id`` and ``seq``: the one given (the
+        caller numbers the call's events the same on every server: then ``follows``
+        names the earlier ones it is delivered after, nearest first), or else the
+        next of the call on this server. An endpoint that keeps its maximum already
+        does not get it (counted as ``refused`` in its status, and logged). Raises
+        :class:`EventRefusedError` for data that is not a JSON object or too large,
+        :class:`JournalError` if the disk failed (an endpoint may still have it), and
         :class:`DispatcherStateError` before ``start()`` or after ``close()``.
         """
         if self._state is not DispatcherState.OPENED or self._sequences is None:
@@ -178,7 +192,14 @@ class Dispatcher:
         if not isinstance(call_id, str) or not call_id:
             raise EventRefusedError("an event needs its call's id")
         copy = _json_object(data)
-        seq, numbered = self._sequences.next(call_id)
+        writes: list[asyncio.Future[None]] = []
+        if seq is None:
+            seq, numbered = self._sequences.next(call_id)
+            writes.append(numbered)
+        elif seq < 1 or any(not 0 < f.seq < seq for f in follows):
+            raise EventRefusedError("a seq is 1 or more, above those of the events it follows")
+        else:
+            self._sequences.at_least(call_id, seq)
         event = WebhookEvent(
             id=uuid.uuid4().hex,
             type=kind,
@@ -186,8 +207,8 @@ class Dispatcher:
             seq=seq,
             occurred_at=self._clock() if occurred_at is None else occurred_at,
             data=copy,
+            follows=follows,
         )
-        writes: list[asyncio.Future[None]] = [numbered]
         wanting = [d for d in self._deliveries.values() if d.endpoint.wants(kind)]
         for delivery in wanting:
             try:
@@ -224,6 +245,7 @@ class Dispatcher:
                     state=str(delivery.state),
                     pending=outbox.pending_count,
                     in_flight=delivery.in_flight,
+                    held=delivery.held,
                     delivered=outbox.delivered,
                     failed_count=outbox.failed_count,
                     failed=tuple(FailedDelivery.of(f) for f in failed),

@@ -12,7 +12,9 @@
     ├── OutboxFullError       (also OverflowError) an endpoint keeps as many events as it may
     ├── JournalError          (also OSError)       an event could not be written to disk
     ├── NotFoundError         (also LookupError)   no such endpoint, or no such failed event
-    └── DispatcherStateError                       publish before start or after close
+    ├── DispatcherStateError                       publish before start or after close
+    └── OrderUnavailableError (also ConnectionError) the order shared with other servers
+                                                   cannot be read (webhooks/order.py)
 """
 
 from __future__ import annotations

@@ -9,12 +9,12 @@ body is canonical JSON, so the bytes signed are the bytes kept on disk and sent.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum, unique
 from typing import Any
 
-__all__ = ["EventType", "WebhookEvent"]
+__all__ = ["EventType", "Follow", "WebhookEvent"]
 
 
 @unique
@@ -32,6 +32,14 @@ class EventType(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Follow:
+    """An earlier event of the same call that must reach a receiver first, if it wants it."""
+
+    seq: int
+    type: EventType
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookEvent:
     """One event of one call."""
 
@@ -40,11 +48,20 @@ class WebhookEvent:
     type: EventType
     call_id: str
     seq: int
-    """1, 2, 3... within the call, kept growing across restarts."""
+    """Its place among the call's events: the publisher's (the same on every server that
+    publishes the call's events), or counted 1, 2, 3... on this one, across restarts."""
     occurred_at: float
     """Unix seconds."""
     data: Mapping[str, Any]
     """The type's own fields (docs/webhooks.md); JSON values only."""
+    follows: tuple[Follow, ...] = ()
+    """The events of the call, possibly published by other nodes, that go before this one
+    (nearest first). Kept with the event, never sent: it is how a delivery knows what to
+    wait for (see :class:`~webhooks.order.DeliveryOrder`)."""
+
+    def after(self, wants: Callable[[EventType], bool]) -> int:
+        """The ``seq`` this event waits for at a receiver that ``wants`` those types (0: none)."""
+        return next((f.seq for f in self.follows if wants(f.type)), 0)
 
     def to_record(self) -> dict[str, Any]:
         """The event as a JSON object, in the order the body has."""
@@ -56,6 +73,13 @@ class WebhookEvent:
             "occurred_at": self.occurred_at,
             "data": dict(self.data),
         }
+
+    def to_stored(self) -> dict[str, Any]:
+        """The event as kept on disk: the body's fields and what it follows."""
+        record = self.to_record()
+        if self.follows:
+            record["follows"] = [[f.seq, str(f.type)] for f in self.follows]
+        return record
 
     def to_body(self) -> bytes:
         """The exact bytes POSTed (and signed): compact JSON, UTF-8."""
@@ -74,4 +98,7 @@ class WebhookEvent:
             seq=int(record["seq"]),
             occurred_at=float(record["occurred_at"]),
             data=data,
+            follows=tuple(
+                Follow(int(seq), EventType(kind)) for seq, kind in record.get("follows") or ()
+            ),
         )

@@ -55,6 +55,10 @@ class Pending:
     """On disk: it may be sent (an event is never sent before it is stored)."""
     attempts: int = 0
     last_error: str | None = None
+    held_since: float | None = None
+    """Unix time it first waited for an earlier event of its call held by another server."""
+    looks: int = 0
+    """Times it looked whether that earlier event was settled, and it was not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +159,7 @@ class Outbox:
             )
         if event.id in self._pending or event.id in self._failed:
             raise EventRefusedError(f"event {event.id} is stored already")
-        written = self._journal.append([{"op": "add", "event": event.to_record()}])
+        written = self._journal.append([{"op": "add", "event": event.to_stored()}])
         pending = Pending(event)
         self._insert(pending)
         stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -310,9 +314,9 @@ def _snapshot(
     """The records of a compacted journal (made in the writer thread: events never change)."""
     yield tally
     for event in pending:
-        yield {"op": "add", "event": event.to_record()}
+        yield {"op": "add", "event": event.to_stored()}
     for gave_up in failed:
-        yield {"op": "add", "event": gave_up.event.to_record()}
+        yield {"op": "add", "event": gave_up.event.to_stored()}
         yield {
             "op": "failed",
             "id": gave_up.event.id,

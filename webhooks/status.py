@@ -67,6 +67,8 @@ class EndpointStatus:
     pending: int
     """Events stored and not delivered yet (sending now included)."""
     in_flight: int
+    held: int
+    """Calls whose next event waits for an earlier one that another server has not delivered."""
     delivered: int
     """Events delivered over the endpoint's life (kept across restarts)."""
     failed_count: int
@@ -87,6 +89,7 @@ class EndpointStatus:
             "state": self.state,
             "pending": self.pending,
             "in_flight": self.in_flight,
+            "held": self.held,
             "delivered": self.delivered,
             "failed_count": self.failed_count,
             "failed": [failed.to_dict() for failed in self.failed],
