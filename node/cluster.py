@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,6 +26,7 @@ from callcenter.nodes import NODE_TTL_S, NodeValue, choose_node, live_nodes
 from callcenter.registry import RegistryError
 from callcenter.states import CallState, EndReason
 from callcenter.values import AgentValue, CallValue
+from webhooks import NotFoundError as WebhookNotFoundError
 
 from .bus import Body, BusError, NodeBus
 from .events import ServerEvent
@@ -290,6 +292,22 @@ class Cluster:
             return _EVERY_NODE
         return {node.node_id for node in nodes} - {self._board.node_id}
 
+    async def ask_others(self, body: Body) -> dict[str, Body | BusError]:
+        """``body`` to every other live node at once: each one's reply, or why it gave none."""
+        others = await self.other_nodes()
+        if isinstance(others, _EveryNode):
+            raise BusError("the node directory could not be read")
+        names = sorted(others)
+        replies = await asyncio.gather(
+            *(self.relay(node, body) for node in names), return_exceptions=True
+        )
+        answered: dict[str, Body | BusError] = {}
+        for node, reply in zip(names, replies, strict=True):
+            if isinstance(reply, BaseException) and not isinstance(reply, BusError):
+                raise reply
+            answered[node] = reply
+        return answered
+
     async def relay(self, node_id: str, body: Body) -> Body:
         """A request to another node; its reply (a :class:`BusError` if it never answers)."""
         assert self.bus is not None, "relay() needs the node bus (redis_url)"
@@ -370,6 +388,16 @@ class Cluster:
                 str(request["call_id"]), EndReason(request["reason"]), _text(request.get("by"))
             )
             return {}
+        if verb == "webhook_status":
+            return {"endpoints": self._board.webhooks.status()}
+        if verb == "webhook_retry":
+            try:
+                retried = await self._board.webhooks.retry(
+                    str(request["name"]), _text(request.get("event_id"))
+                )
+            except WebhookNotFoundError:
+                return {"retried": 0, "found": False}
+            return {"retried": retried, "found": True}
         return {"bus_error": f"this node does not know the request {str(verb)[:32]!r}"}
 
 

@@ -23,7 +23,16 @@ from typing import Any
 
 from analytics.transitions import ContactEvent, ContactMoment
 from callcenter.values import CallValue
-from webhooks import Dispatcher, Endpoint, EventType, Follow, Hold, RetryPolicy, WebhookError
+from webhooks import (
+    Dispatcher,
+    Endpoint,
+    EventType,
+    Follow,
+    Hold,
+    NotFoundError,
+    RetryPolicy,
+    WebhookError,
+)
 from webhooks.redis_order import RedisDeliveryOrder
 
 from .config import Config
@@ -153,7 +162,11 @@ def recording_data(meta: dict[str, Any], contact: dict[str, Any] | None) -> dict
 class ShopWebhooks:
     """This node's webhooks (none configured: nothing is sent, nothing kept)."""
 
-    def __init__(self, config: Config, *, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, config: Config, *, node_id: str | None = None, policy: RetryPolicy | None = None
+    ) -> None:
+        self.node_id = node_id
+        """Named in the admin's view when there are many nodes (None: this one alone)."""
         endpoints = [
             Endpoint(
                 w.name,
@@ -193,6 +206,24 @@ class ShopWebhooks:
             await self.dispatcher.close()
         if self.order is not None:
             await self.order.close()
+
+    def status(self) -> list[dict[str, Any]]:
+        """This node's endpoints as the admin sees them (webhooks.EndpointStatus), named by node."""
+        if self.dispatcher is None:
+            return []
+        return [{**s.to_dict(), "node": self.node_id} for s in self.dispatcher.status()]
+
+    async def retry(self, name: str, event_id: str | None) -> int:
+        """Send an endpoint's given-up event (or all of them) again; how many.
+
+        Raises :class:`webhooks.NotFoundError` for an endpoint or event this node does not have.
+        """
+        if self.dispatcher is None or name not in {e.name for e in self.dispatcher.endpoints}:
+            raise NotFoundError(f"no webhook endpoint named {name!r}")
+        if event_id is None:
+            return await self.dispatcher.retry_failed(name)
+        await self.dispatcher.retry(name, event_id)
+        return 1
 
     async def tell_moment(self, event: ContactEvent) -> None:
         kind = MOMENT_EVENTS[event.moment]

@@ -11,16 +11,38 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from pathlib import Path
+from typing import Any
 
 from callcenter.identity import Role
 from media.source import SourceKind
-from tests.conftest import ServerFactory
+from tests.conftest import Server, ServerFactory, api_request
 from tests.redis_server import RedisServer
 from tests.support import ToneTrack
 from tests.webhooks.receiver import Receiver
 
 SECRET = "whsec-kotha-test-0123456789"
+SEQ_TYPES = ("call.queued", "call.answered", "call.ended", "recording.ready")
+
+
+async def a_split_call(a: Server, b: Server) -> str:
+    """Karim calls through node A; Rahim takes it on node B; Karim hangs up a second later."""
+    call_id, token = await a.customer_call("Karim")
+    karim = a.client(token, sources={SourceKind.MICROPHONE: ToneTrack(440)})
+    rahim = b.client(b.token(Role.AGENT, "Rahim"), sources={SourceKind.MICROPHONE: ToneTrack(660)})
+    await karim.connect()
+    await rahim.connect()
+    await karim.request_call(media="audio")
+    await rahim.set_availability("available")
+    await rahim.accept_call(call_id)
+    await asyncio.gather(karim.join_call(call_id), rahim.join_call(call_id))
+    await asyncio.sleep(1.0)
+    await karim.hang_up()
+    for node in (a, b):
+        await node.switchboard.recordings.settle()
+        await node.switchboard.contacts.settle()
+    return call_id
 
 
 async def test_a_call_made_on_two_nodes_reaches_the_shop_in_order(
@@ -49,20 +71,7 @@ async def test_a_call_made_on_two_nodes_reaches_the_shop_in_order(
         webhook_retry_cap_s=0.1,
         **shared,
     )
-    call_id, token = await a.customer_call("Karim")
-    karim = a.client(token, sources={SourceKind.MICROPHONE: ToneTrack(440)})
-    rahim = b.client(b.token(Role.AGENT, "Rahim"), sources={SourceKind.MICROPHONE: ToneTrack(660)})
-    await karim.connect()
-    await rahim.connect()
-    await karim.request_call(media="audio")
-    await rahim.set_availability("available")
-    await rahim.accept_call(call_id)
-    await asyncio.gather(karim.join_call(call_id), rahim.join_call(call_id))
-    await asyncio.sleep(1.0)
-    await karim.hang_up()
-    for node in (a, b):
-        await node.switchboard.recordings.settle()
-        await node.switchboard.contacts.settle()
+    call_id = await a_split_call(a, b)
 
     await shop.start()  # back: B's next try comes within a tenth of a second, A's in 1.5 s
     try:
@@ -85,3 +94,62 @@ async def test_a_call_made_on_two_nodes_reaches_the_shop_in_order(
         delivered[node.switchboard.node_id] = dispatcher.status()[0].delivered
     assert delivered["node-a"] >= 1 and delivered["node-b"] >= 1, delivered
     assert sum(delivered.values()) == 4
+
+
+async def test_an_admin_on_one_node_sees_every_nodes_webhooks_and_sends_them_again(
+    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """The shop refuses everything; each node gives up the events it made (500 attempts a
+    millisecond apart). Asked on node A, the admin sees both nodes' rows and every given-up
+    event; "send again" on node A reaches the event node B keeps."""
+    shop = Receiver(SECRET, failing_types=set(SEQ_TYPES))
+    await shop.start()
+    shared = {
+        "redis_url": redis_server.url,
+        "redis_prefix": f"test:{secrets.token_hex(4)}:",
+        "webhooks": [{"name": "shop", "url": shop.url, "secret": SECRET}],
+        "webhook_retry_base_s": 0.001,
+        "webhook_retry_cap_s": 0.002,
+    }
+    a = await start_server(node_id="node-a", data_dir=tmp_path / "a", **shared)
+    b = await start_server(node_id="node-b", data_dir=tmp_path / "b", **shared)
+    admin = a.token(Role.ADMIN, "Admin")
+    try:
+        call_id = await a_split_call(a, b)
+
+        async def view() -> dict[str, Any]:
+            status, body, _ = await api_request(a, "GET", "/api/webhooks", admin)
+            assert status == 200, body
+            return body
+
+        deadline = time.monotonic() + 30
+        seen = await view()
+        while sum(e["failed_count"] for e in seen["endpoints"]) < 4:
+            assert time.monotonic() < deadline, seen
+            await asyncio.sleep(0.2)
+            seen = await view()
+        assert seen["unreachable"] == []
+        rows = {row["node"]: row for row in seen["endpoints"]}
+        assert set(rows) == {"node-a", "node-b"} and all(r["name"] == "shop" for r in rows.values())
+        given_up = {f["type"]: (node, f) for node, r in rows.items() for f in r["failed"]}
+        assert given_up["call.queued"][0] == "node-a" and given_up["call.answered"][0] == "node-b"
+        assert {f["call_id"] for _, f in given_up.values()} == {call_id}
+
+        shop.failing_types.clear()  # fixed; the admin, on node A, sends B's event again
+        answered = given_up["call.answered"][1]["event_id"]
+        status, body, _ = await api_request(
+            a, "POST", "/api/webhooks/shop/retry", admin, json={"event_id": answered}
+        )
+        assert (status, body) == (200, {"endpoint": "shop", "retried": 1})
+        [got] = await shop.wait_for(1)
+        assert got.id == answered
+        # ... and then everything left, wherever it is.
+        status, body, _ = await api_request(a, "POST", "/api/webhooks/shop/retry", admin)
+        assert (status, body) == (200, {"endpoint": "shop", "retried": 3})
+        await shop.wait_for(4)
+        status, body, _ = await api_request(
+            a, "POST", "/api/webhooks/shop/retry", admin, json={"event_id": answered}
+        )
+        assert status == 404 and "no given-up event" in body["error"]["message"], body
+    finally:
+        await shop.stop()
