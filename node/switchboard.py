@@ -140,7 +140,7 @@ class Switchboard:
             quality=self.quality,
         )
         # Every call's story for the floor's numbers, and the shop's backend told of it.
-        self.webhooks = ShopWebhooks(config)
+        self.webhooks = ShopWebhooks(config, node_id=self.node_id if config.redis_url else None)
         self.contacts = Contacts(
             open_contact_store(config),
             zone=config.zone,
