@@ -75,6 +75,17 @@ class QualityAlert:
     def known_ms(self) -> int:
         return self.at_ms
 
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any], at_ms: int) -> QualityAlert:
+        """From an alert as the timeline keeps it (``quality.alerts.Alert.to_wire``), fired
+        at ``at_ms``."""
+        return cls(
+            kind=str(data["kind"]),
+            role=str(data["role"]),
+            at_ms=at_ms,
+            message=str(data.get("message", "")),
+        )
+
     @property
     def short_kind(self) -> str:
         """The kind as rules name it: ``quality.alerts.AlertKind`` without high_/low_."""

@@ -55,8 +55,9 @@ class CallJournal:
         self._last = self._thread.submit(self._replace, lines)
         self.lines_since_rewrite = 0
 
-    async def restore(self) -> list[CallValue]:
-        """The calls of the last run still worth knowing; the interrupted ones are ended now."""
+    async def restore(self) -> list[tuple[CallValue, CallValue]]:
+        """The calls of the last run still worth knowing, each as the last run left it and
+        as it is now (the interrupted ones are ended now: the pair tells that moment)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, self._restore)
 
@@ -74,7 +75,7 @@ class CallJournal:
         finally:
             os.close(fd)
 
-    def _restore(self) -> list[CallValue]:
+    def _restore(self) -> list[tuple[CallValue, CallValue]]:
         entries: dict[str, dict[str, Any]] = {}
         try:
             with self.path.open(encoding="utf-8", errors="replace") as handle:
@@ -87,10 +88,10 @@ class CallJournal:
         except FileNotFoundError:
             return []
         now = time.time()
-        calls: list[CallValue] = []
+        calls: list[tuple[CallValue, CallValue]] = []
         for entry in entries.values():
             try:
-                call = _call(entry)
+                call = left = _call(entry)
             except (ValueError, KeyError, TypeError):
                 logger.warning("%s: a call cannot be read back; skipped", self.path)
                 continue
@@ -104,8 +105,8 @@ class CallJournal:
                     entry.get("state"),
                 )
             if now - (call.ended_at or now) <= self.retention_s:
-                calls.append(call)
-        self._replace([_line(call, "ended") for call in calls])
+                calls.append((left, call))
+        self._replace([_line(call, "ended") for _, call in calls])
         return calls
 
     def _replace(self, lines: list[str]) -> None:

@@ -158,10 +158,8 @@ class LiveCategories:
             return
         now = self._now_ms(rules)
         for change in changes:
-            if change.active:
-                alert = change.alert
-                fact = QualityAlert(alert.kind.value, alert.role, now, alert.message)
-                self._feed(call_id, rules, fact)
+            if change.active:  # read as the timeline keeps it, so a recovered call agrees
+                self._feed(call_id, rules, QualityAlert.from_wire(change.alert.to_wire(), now))
 
     def pause(self, call_id: str, paused: bool) -> None:
         """The recording was paused (a hold, card details) or resumed."""

@@ -21,6 +21,7 @@ from typing import Any
 from callcenter.errors import CallStateError
 from callcenter.in_call import speaker_of
 from callcenter.values import CallValue
+from categories import Rules
 from media.router import Router
 from media.source import SourceKey
 from recording.finalize import recover_unfinished
@@ -59,15 +60,22 @@ class CallRecordings:
         # Finishing decodes and encodes the whole call (about 0.8 s of CPU per minute
         # of call): one at a time, at a lower priority, so that calls ending together
         # never take both cores from the calls still going on.
-        # Told of every recording finished here, with its meta (on the loop).
+        # Told of every recording finished here, with its meta (on the loop); recovered
+        # ones too (meta["recovered"]), so the contact and the shop hear of those as well.
         self.finished: list[Callable[[dict[str, Any]], None]] = []
         self._finisher = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="recording-finish", initializer=_lower_priority
         )
 
-    async def open(self, elsewhere: Callable[[], Awaitable[set[str]]] | None = None) -> None:
+    async def open(
+        self,
+        elsewhere: Callable[[], Awaitable[set[str]]] | None = None,
+        *,
+        rules: Rules | None = None,
+    ) -> None:
         """Open the index (rebuilding it from the folders if it is new), then recover
-        (``elsewhere``: the other live nodes sharing this disk, whose recordings go on)."""
+        (``elsewhere``: the other live nodes sharing this disk, whose recordings go on;
+        ``rules``: the operator's categories, see ``recover``)."""
         opened = self._opening = asyncio.get_running_loop().create_future()
         try:
             path = self.root / "index.sqlite3"
@@ -75,7 +83,7 @@ class CallRecordings:
             if self._index.needs_reindex:
                 count = await self.in_index(lambda index: index.reindex(self.root))
                 logger.info("recording index built from %d folders", count)
-            await self.recover(await elsewhere() if elsewhere else set())
+            await self.recover(await elsewhere() if elsewhere else set(), rules=rules)
         finally:
             opened.set_result(None)
 
@@ -198,20 +206,31 @@ class CallRecordings:
         if recorder is not None:
             await recorder.hand_over(to_node)
 
-    async def recover(self, elsewhere: Container[str] = ()) -> list[tuple[Path, dict[str, Any]]]:
+    async def recover(
+        self, elsewhere: Container[str] = (), *, rules: Rules | None = None
+    ) -> list[tuple[Path, dict[str, Any]]]:
         """Finish the recordings an earlier process left unfinished (it crashed or was killed),
-        but those that a node in ``elsewhere`` goes on recording."""
+        but those that a node in ``elsewhere`` goes on recording.
+
+        ``rules``: the operator's categories (None: none configured). A call cut off never
+        had its end decided, so its timeline is evaluated again with them and what it meets
+        is added to what was matched live.
+        """
         if not self.root.exists():
             return []
         loop = asyncio.get_running_loop()
         recovered: list[tuple[Path, dict[str, Any]]] = await loop.run_in_executor(
             self._finisher,
             lambda: recover_unfinished(
-                self.root, started_before=self._created, recording_elsewhere=elsewhere
+                self.root,
+                started_before=self._created,
+                recording_elsewhere=elsewhere,
+                rules=rules,
             ),
         )
         for folder, meta in recovered:
             await self._index_finished(folder, meta)
+            self._tell_finished(meta)  # the contact's figures, the shop's recording.ready
         return recovered
 
     async def settle(self) -> None:
@@ -270,9 +289,15 @@ class CallRecordings:
             meta["duration_ms"],
         )
         await self._index_finished(recorder.folder, meta)
-        for listener in self.finished:
-            listener(meta)
+        self._tell_finished(meta)
         return meta
+
+    def _tell_finished(self, meta: dict[str, Any]) -> None:
+        for listener in self.finished:
+            try:
+                listener(meta)
+            except Exception:  # a listener's bug must not undo a finished recording
+                logger.exception("Recording(%s): a listener failed", meta.get("call_id"))
 
     async def _index_finished(self, folder: Path, meta: dict[str, Any]) -> None:
         if self._index is None:

@@ -193,7 +193,8 @@ class Switchboard:
     def start(self) -> None:
         aiortc_compat.check_compatibility()
         aiortc_compat.restrict_ice_addresses(self.config.ice_addresses)
-        self.tasks.spawn(self.recordings.open(self.cluster.other_nodes), "open_recordings")
+        opening = self.recordings.open(self.cluster.other_nodes, rules=self.categories.rules)
+        self.tasks.spawn(opening, "open_recordings")
         self.tasks.call_later("sweep", self._sweep_every, self._sweep)
         self.tasks.spawn(self.quality.run(), "quality")
         self.tasks.spawn(self.transcription.run(), "transcription")
@@ -209,9 +210,9 @@ class Switchboard:
         """Know the calls of the last run (before any socket comes in): a crash ended some."""
         await self.webhooks.start()  # what the last run had not delivered goes out again
         now = time.time()
-        for journaled in await self.journal.restore():
+        for left, journaled in await self.journal.restore():
             node = self.node_id if self.cluster.many else None
-            call = await self.commit(lifecycle.restore(journaled, now, node), restored=journaled)
+            call = await self.commit(lifecycle.restore(journaled, now, node), restored=left)
             if call.end_reason is EndReason.INTERRUPTED and call.agent is not None:
                 interrupted = self.connections.interrupted
                 interrupted.setdefault(call.agent.subject, []).append(call.call_id)
@@ -246,14 +247,17 @@ class Switchboard:
         """Run a change of the registry; what it wrote becomes this node's view of those
         calls, agents and the queue. The change's refusal (:class:`Refused`) reaches the
         caller, as does a registry out of reach (:class:`RegistryError`). ``restored``: the
-        call as the last run left it (what the change's moments are counted from)."""
+        call as the last run left it (its moments are counted from it where the registry
+        no longer knows the call: a call ended by the restart is told as ended, once)."""
         result, written, queue = await self.registry.change(
             with_writes(change), calls=change.calls, agents=change.agents, queue=change.queue
         )
         calls, agents = written.calls, written.agents
         self.calls.update(calls)
         self.agents.update(agents)
-        read = written.calls_read if restored is None else {restored.call_id: restored}
+        read = dict(written.calls_read)
+        if restored is not None and read.get(restored.call_id) is None:
+            read[restored.call_id] = restored
         self.contacts.observe(read, calls, written.agents_read, agents)
         if queue:
             await self.read_queue()

@@ -23,10 +23,9 @@ from .transcript import write_whole
 CONVERSATION = "conversation.json"
 
 
-def characteristics_from(
-    events: list[dict[str, Any]], duration_ms: int, pauses: list[dict[str, int | None]]
-) -> Characteristics | None:
-    """The characteristics of a call's timeline; None when its talk was never measured."""
+def talk_from(events: list[dict[str, Any]]) -> dict[str, list[TalkSpurt]] | None:
+    """Each party's talk spurts on a call's timeline, by role; None when its talk was never
+    measured."""
     talk: dict[str, list[TalkSpurt]] = {}
     measured = False
     for e in events:
@@ -40,7 +39,15 @@ def characteristics_from(
         except (KeyError, TypeError, ValueError):
             continue
         talk.setdefault(str(e.get("role")), []).append(spurt)
-    if not measured:
+    return talk if measured else None
+
+
+def characteristics_from(
+    events: list[dict[str, Any]], duration_ms: int, pauses: list[dict[str, int | None]]
+) -> Characteristics | None:
+    """The characteristics of a call's timeline; None when its talk was never measured."""
+    talk = talk_from(events)
+    if talk is None:
         return None
     said: dict[str, list[dict[str, Any]]] = {}
     for e in events:

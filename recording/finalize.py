@@ -21,6 +21,9 @@ from typing import Any
 
 import av
 
+from categories import Rules
+
+from .categories import categories_from
 from .conversation import write_conversation
 from .layout import all_folders
 from .renditions import make_renditions
@@ -52,7 +55,11 @@ def finished_recordings(root: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
 
 
 def recover_unfinished(
-    root: Path, *, started_before: float, recording_elsewhere: Container[str] = ()
+    root: Path,
+    *,
+    started_before: float,
+    recording_elsewhere: Container[str] = (),
+    rules: Rules | None = None,
 ) -> list[tuple[Path, dict[str, Any]]]:
     """Finish every recording under ``root`` that a crash left without a meta.json.
 
@@ -60,7 +67,9 @@ def recover_unfinished(
     are touched: a folder without meta.json from then belongs to a recorder
     that is gone, while one started since may be recording right now. Nor is a
     recording whose latest segment a node in ``recording_elsewhere`` (the other
-    live nodes sharing this disk) writes: it goes on there.
+    live nodes sharing this disk) writes: it goes on there. ``rules``: the
+    operator's categories, to decide what the crash left undecided (see
+    ``finalize``).
     """
     recovered: list[tuple[Path, dict[str, Any]]] = []
     for folder in all_folders(root):
@@ -75,7 +84,7 @@ def recover_unfinished(
         if latest.get("node") in recording_elsewhere:
             continue
         try:
-            recovered.append((folder, finalize(folder, recovered=True)))
+            recovered.append((folder, finalize(folder, recovered=True, rules=rules)))
             logger.warning("recording %s was cut off; recovered it", folder.name)
         except Exception:
             logger.exception("recording %s could not be recovered", folder.name)
@@ -99,8 +108,12 @@ def read_events(folder: Path) -> list[dict[str, Any]]:
     return events
 
 
-def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
-    """Close out the recording in ``folder`` and write its meta.json; returns the meta."""
+def finalize(folder: Path, *, recovered: bool, rules: Rules | None = None) -> dict[str, Any]:
+    """Close out the recording in ``folder`` and write its meta.json; returns the meta.
+
+    ``rules``: the operator's categories, to evaluate the call's timeline again and add
+    what was not matched live (a call cut off by a crash never had its end decided).
+    """
     events = read_events(folder)
     streams_dir = folder / "streams"
     for part in sorted(streams_dir.glob(f"*.webm{PART_SUFFIX}")):
@@ -168,12 +181,9 @@ def finalize(folder: Path, *, recovered: bool) -> dict[str, Any]:
         ),
         "transcript": write_transcript(folder, events),
         "conversation": write_conversation(folder, events, duration_ms, pauses),
-        # The operator's categories the call met, as decided live (with their moment).
-        "categories": [
-            e["match"]
-            for e in events
-            if e.get("type") == EntryType.CATEGORY_MATCHED and isinstance(e.get("match"), dict)
-        ],
+        # The operator's categories the call met, as decided live (with their moment), and
+        # with ``rules`` those the timeline meets evaluated again.
+        "categories": categories_from(events, rules, duration_ms=duration_ms, pauses=pauses),
         "streams": streams,
         "combined": (
             {"file": COMBINED, "bytes": combined.stat().st_size, "sha256": _sha256(combined)}
