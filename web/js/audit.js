@@ -2,7 +2,8 @@
 // listened to, whispered into or barged into a live call, and who played,
 // downloaded, paused or deleted a recording: newest first, filtered by call,
 // person, kind and days, a page at a time. The server refuses every other role
-// (403), and the page says so in the server's words.
+// (403), and the page says so in the server's words. Below the log, the shop's
+// webhooks: each endpoint's state and the events it gave up (webhooks-panel.js).
 //
 // English only: this page is for staff.
 
@@ -22,6 +23,7 @@ import {
 import { TokenStore, tokenClaims } from "./token-store.js";
 import { Page } from "./page.js";
 import { $, exposeForTests } from "./ui.js";
+import { WebhooksPanel } from "./webhooks-panel.js";
 
 const SECTIONS = ["loading", "signin", "log"];
 const tokens = new TokenStore("kotha.audit.token");
@@ -103,6 +105,9 @@ class AuditPage extends Page {
     this.loading = false;
     this.loaded = false;
     this._request = 0;
+    this.webhooks = new WebhooksPanel($("webhooks"), $("wh-attention"), {
+      onRefused: (error) => this._refused(error),
+    });
   }
 
   start() {
@@ -129,11 +134,13 @@ class AuditPage extends Page {
     if (!this.api) return; // refused: the sign-in form shows why
     tokens.save(token);
     this.setPhase("log");
+    this.webhooks.start(token);
     if (!ok) this.render(); // e.g. a network failure: the error says so, Refresh retries
   }
 
   signOut() {
     tokens.clear();
+    this.webhooks.stop();
     this.api = null;
     this.token = null;
     this.claims = {};
@@ -427,6 +434,7 @@ class AuditPage extends Page {
       hasNewer: this.before.length > 0,
       hasOlder: this._hasOlder(),
       error: this.error ? { code: this.error.code ?? null, field: this.error.field ?? null, text: errorWords(this.error) } : null,
+      webhooks: this.webhooks.snapshot(),
     };
   }
 }

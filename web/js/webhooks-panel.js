@@ -1,0 +1,534 @@
+// The "Shop webhooks" panel of the audit page: whether the shop's backend is being told
+// of calls. For each endpoint its URL (and node), its state in words, when it tries
+// next, its counts, and the events it gave up, each with "Send again" (and "Send all
+// again" for the endpoint). After a retry the panel reads the endpoints again at once
+// (and once more a moment later, when the event has had time to go) and says how many
+// were put back.
+//
+// Read from GET /api/webhooks every 10 s while the page is visible: a hidden tab asks
+// for nothing, and asks at once when it shows again. Cards and rows are kept by key
+// across redraws (floor-dom.js), so a button keeps the keyboard focus.
+
+import { isTokenRefusal } from "./errors.js";
+import { drawIfChanged, setText, syncList } from "./floor-dom.js";
+import { element } from "./transcript-words.js";
+import { formatWhen, relativeWhen } from "./audit-words.js";
+import { WebhooksApi } from "./webhooks-api.js";
+import {
+  POLL_S,
+  adviceWords,
+  countWords,
+  droppedWords,
+  eventWords,
+  givenUpWords,
+  lastErrorWords,
+  listErrorWords,
+  nextWords,
+  outcomeWords,
+  retriedWords,
+  retryErrorWords,
+  sentence,
+  stateWords,
+  timeWords,
+  unreachableWords,
+} from "./webhooks-words.js";
+
+// Given-up events listed before "Show all": a phone shows each as a card.
+const SHOWN_AT_FIRST = 5;
+// A retried event is usually delivered (or failed again) within this: read again then.
+const FOLLOW_UP_MS = 1500;
+
+/** An endpoint's key: its name, and its node when the server names one. */
+function keyOf(endpoint) {
+  return `${endpoint.node ?? ""}|${endpoint.name}`;
+}
+
+export class WebhooksPanel {
+  /**
+   * @param {HTMLElement} root the panel (#webhooks)
+   * @param {HTMLElement} attention the line at the top of the page that says the webhooks need a look
+   * @param {{onRefused: (error: Error) => boolean}} options `onRefused` ends the session when the
+   *   server refused the token (true if it did)
+   */
+  constructor(root, attention, { onRefused }) {
+    this.root = root;
+    this.attention = attention;
+    this.onRefused = onRefused;
+    this.api = null;
+    this.endpoints = null; // the latest reply; null until the first one
+    this.unreachable = []; // nodes that did not answer it: {node, reason}
+    this.checkedAt = null; // when it was read (Unix s)
+    this.error = null;
+    this.fetches = 0;
+    this.polling = false;
+    // endpoint key -> what the last retry did: {kind: "done"|"failed", text, retried, eventId}
+    this.notices = new Map();
+    this.busy = new Map(); // endpoint key -> the event id being sent again, "*" for all
+    this.expanded = new Set(); // endpoint keys whose whole list of given-up events shows
+    this._timer = null;
+    this._followUp = null;
+    this._inFlight = false;
+    this._again = false;
+    this._generation = 0;
+    this._onVisibility = () => this._visibilityChanged();
+    this._bind();
+  }
+
+  /** Start reading the endpoints with this admin token; safe to call again. */
+  start(token) {
+    this.api = new WebhooksApi(token);
+    this.root.hidden = false;
+    if (this.polling) return;
+    this.polling = true;
+    document.addEventListener("visibilitychange", this._onVisibility);
+    this.render();
+    this._poll();
+  }
+
+  /** Stop (signed out): nothing more is asked, what was shown is cleared. */
+  stop() {
+    this.polling = false;
+    this._generation += 1; // a reply still on its way is dropped
+    clearTimeout(this._timer);
+    clearTimeout(this._followUp);
+    this._timer = this._followUp = null;
+    this._inFlight = false;
+    this._again = false;
+    document.removeEventListener("visibilitychange", this._onVisibility);
+    this.api = null;
+    this.endpoints = null;
+    this.unreachable = [];
+    this.checkedAt = null;
+    this.error = null;
+    this.notices.clear();
+    this.busy.clear();
+    this.expanded.clear();
+    this.root.hidden = true;
+    this.attention.hidden = true;
+    this.root.querySelector(".wh-endpoints").replaceChildren();
+  }
+
+  /** Read the endpoints now (the timer starts again from here). */
+  refresh() {
+    return this._poll();
+  }
+
+  // -- reading -----------------------------------------------------------------
+
+  _visibilityChanged() {
+    if (!this.polling) return;
+    if (document.hidden) {
+      clearTimeout(this._timer);
+      this._timer = null;
+    } else if (!this._inFlight && !this._timer) {
+      this._poll(); // back in view: the state now, not in up to 10 s
+    }
+  }
+
+  async _poll() {
+    clearTimeout(this._timer);
+    this._timer = null;
+    if (!this.polling || !this.api) return;
+    if (this._inFlight) {
+      this._again = true; // what is on its way may predate a retry: read once more after it
+      return;
+    }
+    const generation = this._generation;
+    this._inFlight = true;
+    this.render();
+    try {
+      const { endpoints, unreachable } = await this.api.list();
+      if (generation !== this._generation) return;
+      this.endpoints = endpoints;
+      this.unreachable = unreachable;
+      this.checkedAt = Date.now() / 1000;
+      this.error = null;
+      this.fetches += 1;
+    } catch (error) {
+      if (generation !== this._generation) return;
+      if (isTokenRefusal(error) && this.onRefused(error)) return; // signed out: stop() ran
+      this.error = error;
+    } finally {
+      if (generation === this._generation) {
+        this._inFlight = false;
+        this.render();
+        if (this._again) {
+          this._again = false;
+          this._poll();
+        } else if (this.polling && !document.hidden) {
+          this._timer = setTimeout(() => this._poll(), POLL_S * 1000);
+        }
+      }
+    }
+  }
+
+  // -- sending again -------------------------------------------------------------
+
+  /** Send one given-up event of an endpoint again (`eventId`), or all of them (null). */
+  async retry(key, eventId = null) {
+    const endpoint = this.endpoints?.find((e) => keyOf(e) === key);
+    if (!endpoint || !this.api || this.busy.has(key)) return;
+    const event = eventId ? endpoint.failed.find((f) => f.event_id === eventId) ?? null : null;
+    if (eventId && !event) return;
+    const generation = this._generation;
+    this.busy.set(key, eventId ?? "*");
+    this.notices.delete(key);
+    this.render();
+    try {
+      const reply = await this.api.retry(endpoint.name, { eventId, node: endpoint.node ?? null });
+      if (generation !== this._generation) return;
+      this.notices.set(key, { kind: "done", text: retriedWords(reply, event), retried: reply.retried, eventId });
+    } catch (error) {
+      if (generation !== this._generation) return;
+      if (isTokenRefusal(error) && this.onRefused(error)) return;
+      this.notices.set(key, { kind: "failed", text: retryErrorWords(error, endpoint.name, event) });
+    } finally {
+      if (generation === this._generation) this.busy.delete(key);
+    }
+    await this._poll();
+    this._focusNotice(key);
+    clearTimeout(this._followUp);
+    this._followUp = setTimeout(() => this._poll(), FOLLOW_UP_MS);
+  }
+
+  /** The button pressed may be gone (its event is no longer given up): the focus goes to what happened. */
+  _focusNotice(key) {
+    const active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) return;
+    const card = [...this.root.querySelectorAll(".wh-endpoint")].find((c) => c.dataset.key === key);
+    card?.querySelector(".wh-notice")?.focus({ preventScroll: true });
+  }
+
+  _bind() {
+    this.root.querySelector(".wh-check").addEventListener("click", () => this.refresh());
+    this.root.addEventListener("click", (event) => {
+      const card = event.target.closest(".wh-endpoint");
+      if (!card) return;
+      const retry = event.target.closest("button[data-retry]");
+      if (retry) {
+        this.retry(card.dataset.key, retry.dataset.retry === "*" ? null : retry.dataset.retry);
+        return;
+      }
+      if (event.target.closest(".wh-more")) {
+        const key = card.dataset.key;
+        if (this.expanded.has(key)) this.expanded.delete(key);
+        else this.expanded.add(key);
+        this.render();
+      }
+    });
+    this.attention.querySelector("button").addEventListener("click", () => {
+      this.root.scrollIntoView?.({ block: "start" });
+      this.root.querySelector("h2").focus({ preventScroll: true });
+    });
+  }
+
+  // -- drawing -------------------------------------------------------------------
+
+  render() {
+    const now = Date.now() / 1000;
+    const endpoints = this.endpoints ?? [];
+    setText(this.root.querySelector(".wh-status"), this._statusWords());
+    this.root.querySelector(".wh-status").dataset.error = String(Boolean(this.error));
+    this.root.querySelector(".wh-check").disabled = this._inFlight;
+    this.root.querySelector(".wh-none").hidden = !(this.endpoints && endpoints.length === 0 && !this.unreachable.length);
+    const missing = this.root.querySelector(".wh-unreachable");
+    missing.hidden = this.unreachable.length === 0;
+    syncList(
+      missing,
+      this.unreachable,
+      (u) => String(u.node ?? ""),
+      () => element("li"),
+      (li, u) => setText(li, unreachableWords(u)),
+    );
+    syncList(
+      this.root.querySelector(".wh-endpoints"),
+      endpoints,
+      keyOf,
+      () => endpointCard(),
+      (card, endpoint) => this._drawEndpoint(card, endpoint, now),
+    );
+    this._drawAttention(endpoints);
+  }
+
+  _statusWords() {
+    const at = this.checkedAt ? timeWords(this.checkedAt) : "";
+    if (this.error) {
+      const why = listErrorWords(this.error);
+      return at ? `${why} What is shown is from ${at}.` : why;
+    }
+    if (!this.endpoints) return "Checking the webhooks…";
+    if (!this.endpoints.length) return `Checked at ${at}.`;
+    return `Checked at ${at}; checked again every ${POLL_S} s while this page is open.`;
+  }
+
+  _drawEndpoint(card, endpoint, now) {
+    const key = keyOf(endpoint);
+    const state = stateWords(endpoint, now);
+    card.dataset.state = state.state;
+    setText(card.querySelector(".wh-name"), endpoint.name);
+    const chip = card.querySelector(".wh-state");
+    chip.dataset.state = state.state;
+    setText(chip, state.label);
+    // A long URL wraps after a slash, not in the middle of a word.
+    drawIfChanged(card.querySelector(".wh-url"), String(endpoint.url), () =>
+      String(endpoint.url)
+        .split(/(?<=\/)/)
+        .flatMap((part) => [document.createTextNode(part), document.createElement("wbr")]),
+    );
+    const node = card.querySelector(".wh-node");
+    node.hidden = !endpoint.node;
+    setText(node.querySelector("code"), endpoint.node ? String(endpoint.node) : "");
+    setText(card.querySelector(".wh-headline"), state.headline);
+    fillOptional(card.querySelector(".wh-error"), lastErrorWords(endpoint, now));
+    setText(card.querySelector(".wh-next"), nextWords(endpoint, now));
+    fillOptional(card.querySelector(".wh-advice"), adviceWords(endpoint));
+    fillOptional(card.querySelector(".wh-dropped"), droppedWords(endpoint));
+
+    for (const count of countWords(endpoint)) {
+      const box = card.querySelector(`.wh-count[data-count="${count.key}"]`);
+      box.dataset.alert = String(count.alert);
+      setText(box.querySelector("dt"), count.label);
+      setText(box.querySelector(".wh-num"), count.value.toLocaleString("en-US"));
+      setText(box.querySelector(".wh-count-detail"), count.detail);
+    }
+
+    const notice = this.notices.get(key);
+    const noticeLine = card.querySelector(".wh-notice");
+    noticeLine.hidden = !notice;
+    noticeLine.dataset.kind = notice?.kind ?? "";
+    setText(noticeLine, notice ? noticeWords(notice, endpoint) : "");
+
+    const failed = Array.isArray(endpoint.failed) ? endpoint.failed : [];
+    const total = Math.max(Number(endpoint.failed_count) || 0, failed.length);
+    const busy = this.busy.get(key);
+    card.querySelector(".wh-failed").hidden = total === 0;
+    setText(card.querySelector(".wh-failed-title"), `Given up (${total.toLocaleString("en-US")})`);
+    setText(card.querySelector(".wh-failed-hint"), givenUpWords(endpoint));
+    const all = card.querySelector(".wh-retry-all");
+    all.disabled = Boolean(busy);
+    setText(all, busy === "*" ? "Sending…" : "Send all again");
+    all.setAttribute("aria-label", `${busy === "*" ? "Sending" : "Send all again"}: the given-up events of ${endpoint.name}`);
+
+    const expanded = this.expanded.has(key);
+    const shown = expanded ? failed : failed.slice(0, SHOWN_AT_FIRST);
+    syncList(
+      card.querySelector(".wh-rows"),
+      shown,
+      (f) => f.event_id,
+      () => failedRow(),
+      (row, f) => drawFailed(row, f, busy, now),
+    );
+    const more = card.querySelector(".wh-more");
+    more.hidden = failed.length <= SHOWN_AT_FIRST;
+    setText(more, expanded ? `Show only the newest ${SHOWN_AT_FIRST}` : `Show all ${failed.length} listed`);
+    more.setAttribute("aria-expanded", String(expanded));
+  }
+
+  /** At the top of the page: a failing endpoint, or events given up or dropped, need a look. */
+  _drawAttention(endpoints) {
+    const failing = endpoints
+      .filter((e) => e.state === "failing")
+      .map((e) => (e.node ? `“${e.name}” on ${e.node}` : `“${e.name}”`));
+    const given = endpoints.reduce((sum, e) => sum + (Number(e.failed_count) || 0), 0);
+    const dropped = endpoints.reduce((sum, e) => sum + (Number(e.refused) || 0), 0);
+    const parts = [];
+    if (failing.length) parts.push(`${listWords(failing)} ${failing.length === 1 ? "is" : "are"} failing`);
+    if (given) parts.push(`${given.toLocaleString("en-US")} event${given === 1 ? "" : "s"} given up`);
+    if (dropped) parts.push(`${dropped.toLocaleString("en-US")} dropped`);
+    const silent = this.unreachable.length;
+    if (silent) parts.push(`${silent} node${silent === 1 ? "" : "s"} did not answer`);
+    this.attention.hidden = parts.length === 0;
+    setText(this.attention.querySelector(".wh-attention-text"), parts.length ? `Shop webhooks need a look: ${parts.join("; ")}.` : "");
+  }
+
+  /** What the tests read (window.kotha.state().webhooks). */
+  snapshot() {
+    const cards = [...this.root.querySelectorAll(".wh-endpoint")];
+    return {
+      shown: !this.root.hidden,
+      polling: this.polling,
+      fetches: this.fetches,
+      loading: this._inFlight,
+      loaded: this.endpoints !== null,
+      checkedAt: this.checkedAt,
+      status: this.root.querySelector(".wh-status").textContent,
+      error: this.error ? { code: this.error.code ?? null, text: listErrorWords(this.error) } : null,
+      none: !this.root.querySelector(".wh-none").hidden,
+      unreachable: [...this.root.querySelectorAll(".wh-unreachable > li")].map((li) => li.textContent),
+      attention: this.attention.hidden ? null : this.attention.querySelector(".wh-attention-text").textContent,
+      endpoints: (this.endpoints ?? []).map((endpoint) => {
+        const card = cards.find((c) => c.dataset.key === keyOf(endpoint));
+        const text = (selector) => (card?.querySelector(selector)?.hidden ? "" : card?.querySelector(selector)?.textContent ?? "");
+        return {
+          key: keyOf(endpoint),
+          name: endpoint.name,
+          url: endpoint.url,
+          node: endpoint.node ?? null,
+          state: endpoint.state,
+          pending: endpoint.pending,
+          delivered: endpoint.delivered,
+          failed_count: endpoint.failed_count,
+          refused: endpoint.refused,
+          failed: (endpoint.failed ?? []).map((f) => ({ event_id: f.event_id, type: f.type, call_id: f.call_id })),
+          shown: {
+            label: text(".wh-state"),
+            headline: text(".wh-headline"),
+            error: text(".wh-error"),
+            next: text(".wh-next"),
+            rows: card ? card.querySelectorAll(".wh-rows > tr").length : 0,
+          },
+          notice: this.notices.has(keyOf(endpoint))
+            ? { kind: this.notices.get(keyOf(endpoint)).kind, text: text(".wh-notice") }
+            : null,
+          busy: this.busy.get(keyOf(endpoint)) ?? null,
+        };
+      }),
+    };
+  }
+}
+
+/** "a", "a and b", "a, b and c". */
+function listWords(items) {
+  return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+}
+
+/** A retry's notice, with what became of it since. */
+function noticeWords(notice, endpoint) {
+  const outcome = notice.kind === "done" ? outcomeWords(endpoint, notice) : "";
+  return outcome ? `${notice.text} ${outcome}` : notice.text;
+}
+
+function fillOptional(node, text) {
+  node.hidden = !text;
+  setText(node, text);
+}
+
+/** An endpoint's card, empty: _drawEndpoint fills it. */
+function endpointCard() {
+  const card = element("article", "wh-endpoint");
+  const head = element("header", "wh-ep-head");
+  const title = element("h3", "wh-name");
+  // With many nodes each keeps (and shows) the events it made: a card per endpoint and node.
+  const node = element("span", "wh-node");
+  node.append("on node ", element("code"));
+  const chip = element("span", "wh-state");
+  head.append(title, node, chip);
+
+  const where = element("p", "wh-where");
+  where.append(element("span", "wh-label", "Sends to "), element("code", "wh-url"));
+
+  const status = element("div", "wh-status-box");
+  status.append(
+    element("p", "wh-headline"),
+    element("p", "wh-error"),
+    element("p", "wh-next"),
+    element("p", "wh-advice"),
+  );
+
+  const counts = element("dl", "wh-counts");
+  for (const key of ["waiting", "delivered", "given_up", "dropped"]) {
+    const box = element("div", "wh-count");
+    box.dataset.count = key;
+    const dd = element("dd");
+    dd.append(element("span", "wh-num"), element("span", "wh-count-detail"));
+    box.append(element("dt"), dd);
+    counts.append(box);
+  }
+
+  const notice = element("p", "wh-notice");
+  notice.setAttribute("role", "status");
+  notice.tabIndex = -1;
+  notice.hidden = true;
+
+  const failed = element("div", "wh-failed");
+  const failedHead = element("div", "wh-failed-head");
+  const all = element("button", "secondary wh-button wh-retry-all", "Send all again");
+  all.type = "button";
+  all.dataset.retry = "*";
+  failedHead.append(element("h4", "wh-failed-title"), all);
+  const table = element("table", "au-table wh-table");
+  // The ARIA roles repeat the table's own: on a phone the rows are cards (audit.css).
+  table.setAttribute("role", "table");
+  const caption = element("caption", "sr-only", "Events given up, newest first");
+  const thead = element("thead");
+  thead.setAttribute("role", "rowgroup");
+  const header = element("tr");
+  header.setAttribute("role", "row");
+  for (const name of ["Event", "Call", "Given up", "Attempts", "Last error", ""]) {
+    const th = element("th", "", name);
+    th.scope = "col";
+    th.setAttribute("role", "columnheader");
+    if (!name) th.append(element("span", "sr-only", "Send again"));
+    header.append(th);
+  }
+  thead.append(header);
+  const rows = element("tbody", "wh-rows");
+  rows.setAttribute("role", "rowgroup");
+  table.append(caption, thead, rows);
+  const box = element("div", "au-table-box");
+  box.append(table);
+  const more = element("button", "link wh-more");
+  more.type = "button";
+  failed.append(failedHead, element("p", "hint wh-failed-hint"), box, more);
+
+  card.append(head, where, status, counts, element("p", "wh-dropped"), notice, failed);
+  return card;
+}
+
+/** A given-up event's row, empty: drawFailed fills it. On a phone it is a card. */
+function failedRow() {
+  const row = element("tr");
+  row.setAttribute("role", "row");
+  const cell = (label, className) => {
+    const td = element("td", className);
+    td.setAttribute("role", "cell");
+    td.dataset.label = label;
+    row.append(td);
+    return td;
+  };
+  const what = cell("Event", "wh-what");
+  const happened = element("span", "wh-happened");
+  happened.append("happened ", element("time", "wh-at"), element("span", "au-ago"));
+  what.append(element("span", "wh-type-words"), " ", element("code", "wh-type"), " ", happened);
+  const call = cell("Call", "wh-call");
+  call.append(element("code", "wh-call-id"), " ", element("span", "wh-seq"));
+  cell("Given up", "wh-failed-at").append(element("time", "wh-at"), " ", element("span", "au-ago"));
+  cell("Attempts", "wh-attempts");
+  cell("Last error", "wh-reason");
+  const send = element("button", "secondary wh-button wh-retry-one", "Send again");
+  send.type = "button";
+  cell("", "wh-action").append(send);
+  return row;
+}
+
+function drawFailed(row, failed, busy, now) {
+  setText(row.querySelector(".wh-type-words"), eventWords(failed.type));
+  setText(row.querySelector(".wh-type"), String(failed.type || ""));
+  setText(row.querySelector(".wh-call-id"), String(failed.call_id || "—"));
+  setText(row.querySelector(".wh-seq"), failed.seq ? `seq ${failed.seq}` : "");
+  drawTime(row.querySelector(".wh-happened"), failed.occurred_at, now);
+  drawTime(row.querySelector(".wh-failed-at"), failed.failed_at, now);
+  const attempts = Number(failed.attempts) || 0;
+  setText(row.querySelector(".wh-attempts"), `${attempts.toLocaleString("en-US")} attempt${attempts === 1 ? "" : "s"}`);
+  setText(row.querySelector(".wh-reason"), sentence(failed.error));
+  const send = row.querySelector(".wh-retry-one");
+  send.dataset.retry = failed.event_id;
+  send.disabled = Boolean(busy);
+  const sending = busy === failed.event_id;
+  setText(send, sending ? "Sending…" : "Send again");
+  send.setAttribute("aria-label", `${sending ? "Sending" : "Send again"}: ${eventWords(failed.type)}, call ${failed.call_id}`);
+}
+
+/** A time in `box`: its <time> the local date and time, its .au-ago how long ago. */
+function drawTime(box, at, now) {
+  const time = box.querySelector("time");
+  const ago = box.querySelector(".au-ago");
+  if (!at) {
+    setText(time, "—");
+    setText(ago, "");
+    return;
+  }
+  setText(time, formatWhen(at));
+  time.dateTime = new Date(at * 1000).toISOString();
+  setText(ago, relativeWhen(at, now));
+}
