@@ -37,6 +37,9 @@ class ContactRecord:
     agent_subject: str | None = None
     agent_name: str | None = None
     customer_name: str = ""
+    hold_s: float = 0.0
+    """Time the customer spent on hold (the agent's hold button), over the call."""
+    holds: int = 0
     # Added when the recording is finished (None: not recorded, or not yet).
     mos_average: float | None = None
     customer_end_sentiment: str | None = None  # positive, negative, neutral
@@ -121,4 +124,6 @@ def contact_of(call: CallValue) -> ContactRecord | None:
         agent_subject=agent.subject if agent and call.answered_at is not None else None,
         agent_name=agent.name if agent and call.answered_at is not None else None,
         customer_name=call.customer.name,
+        hold_s=round(call.hold_total_s(call.ended_at or call.created_at), 3) if ended else 0.0,
+        holds=call.holds,
     )

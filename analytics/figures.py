@@ -11,6 +11,8 @@ Definitions (as Amazon Connect's and Twilio Flex's metrics define them):
 - **abandonment rate**: abandoned over contacts that left the queue, and how long the
   abandoned waited on average;
 - **average handle time**: answered to ended, over handled contacts (answered and over);
+- **average hold time**: the customer's time on hold, over handled contacts (Amazon
+  Connect's average customer hold time: calls never held count as 0), and how many were held;
 - **occupancy**: of an agent's time taking calls (available, ringing or on a call), the
   share spent on calls; Away is not counted;
 - **MOS**, **negative share** (handled contacts whose customer's sentiment at the end was
@@ -57,6 +59,8 @@ class Figures:
     abandonment_rate: float | None
     abandoned_wait_s: float | None
     average_handle_time_s: float | None
+    average_hold_time_s: float | None
+    held: int
     occupancy: float | None
     mos_average: float | None
     negative_share: float | None
@@ -76,6 +80,8 @@ class Figures:
             "abandonment_rate": _round(self.abandonment_rate, 3),
             "abandoned_wait_s": _round(self.abandoned_wait_s),
             "average_handle_time_s": _round(self.average_handle_time_s),
+            "average_hold_time_s": _round(self.average_hold_time_s),
+            "held": self.held,
             "occupancy": _round(self.occupancy, 3),
             "mos_average": _round(self.mos_average, 2),
             "negative_share": _round(self.negative_share, 3),
@@ -130,6 +136,8 @@ def figures_of(
         abandonment_rate=len(abandoned) / left_queue if left_queue else None,
         abandoned_wait_s=_mean(c.wait_s or 0.0 for c in abandoned),
         average_handle_time_s=_mean(c.handle_s or 0.0 for c in handled),
+        average_hold_time_s=_mean(c.hold_s for c in handled),
+        held=sum(1 for c in handled if c.holds),
         occupancy=occupancy_of(spans, since, until) if with_occupancy else None,
         mos_average=_mean(c.mos_average for c in inside if c.mos_average is not None),
         negative_share=(

@@ -35,6 +35,8 @@ CALL_FACTS = (
     "agent_subject",
     "agent_name",
     "customer_name",
+    "hold_s",
+    "holds",
 )
 ANNOTATIONS = (
     "mos_average",
@@ -86,6 +88,8 @@ CREATE TABLE IF NOT EXISTS contacts (
     agent_subject TEXT,
     agent_name TEXT,
     customer_name TEXT NOT NULL DEFAULT '',
+    hold_s REAL NOT NULL DEFAULT 0,
+    holds INTEGER NOT NULL DEFAULT 0,
     mos_average REAL,
     customer_end_sentiment TEXT,
     categories TEXT NOT NULL DEFAULT '[]',
@@ -103,6 +107,21 @@ CREATE TABLE IF NOT EXISTS agent_spans (
 );
 CREATE INDEX IF NOT EXISTS agent_spans_end ON agent_spans ("end");
 """
+
+
+# Columns added after the first contacts.sqlite3 was written: a file made before has them
+# added as it opens (with their defaults for the calls it holds).
+LATER_COLUMNS = {
+    "hold_s": "REAL NOT NULL DEFAULT 0",
+    "holds": "INTEGER NOT NULL DEFAULT 0",
+}
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    have = {row[1] for row in db.execute("PRAGMA table_info(contacts)")}
+    for name, kind in LATER_COLUMNS.items():
+        if name not in have:
+            db.execute(f"ALTER TABLE contacts ADD COLUMN {name} {kind}")
 
 
 def _encode(name: str, value: Any) -> Any:
@@ -127,6 +146,7 @@ class SqliteContactStore:
             # power cut; a contact is a figure, not a recording, and fsync per call is costly.
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
+            _add_missing_columns(db)
             self._db = db
         return self._db
 
@@ -137,9 +157,10 @@ class SqliteContactStore:
     async def put(self, record: ContactRecord) -> None:
         values = [_encode(n, getattr(record, n)) for n in CALL_FACTS]
         columns = ", ".join(CALL_FACTS)
+        marks = ", ".join("?" * (1 + len(CALL_FACTS)))
         updates = ", ".join(f"{n} = excluded.{n}" for n in CALL_FACTS)
         sql = (
-            f"INSERT INTO contacts (call_id, {columns}) VALUES ({', '.join('?' * 9)}) "
+            f"INSERT INTO contacts (call_id, {columns}) VALUES ({marks}) "
             f"ON CONFLICT (call_id) DO UPDATE SET {updates}"
         )
         await self._run(lambda db: db.execute(sql, (record.call_id, *values)))

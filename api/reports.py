@@ -41,6 +41,8 @@ CSV_COLUMNS = (
     "abandonment_rate",
     "abandoned_wait_s",
     "average_handle_time_s",
+    "average_hold_time_s",
+    "held",
     "occupancy",
     "mos_average",
     "negative_share",

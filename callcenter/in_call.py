@@ -96,6 +96,21 @@ def set_recording(call_id: str, state: str) -> Change[CallValue]:
     return Change(apply, calls=(call_id,))
 
 
+def hold(call_id: str, on: bool, now: float) -> Change[CallValue]:
+    """The agent puts the customer on hold (``on``) or takes them off it."""
+
+    def apply(draft: Draft) -> CallValue:
+        call = _live(draft, call_id)
+        if call.state is not CallState.ACTIVE:
+            raise Refused("call_state", f"the call is {call.state}; only a live call is held")
+        if on == (call.held_since is not None):
+            held = "on hold already" if on else "not on hold"
+            raise Refused("call_state", f"the customer is {held}")
+        return draft.put_call(call.on_hold(on, now))
+
+    return Change(apply, calls=(call_id,))
+
+
 def add_monitor(call_id: str, monitor: MonitorValue) -> Change[CallValue]:
     """A supervisor starts monitoring a call in progress (one session per supervisor)."""
 

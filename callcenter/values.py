@@ -112,12 +112,30 @@ class CallValue:
     former_agents: tuple[ParticipantValue, ...] = ()
     media_node: str | None = None
     """The node that owns the call's media (its room, recording, taps); None before any."""
+    held_since: float | None = None
+    """The agent put the customer on hold then (None: not on hold now)."""
+    hold_s: float = 0.0
+    """Time on hold before ``held_since`` (holds that ended)."""
+    holds: int = 0
+    """How many times the customer was put on hold."""
     version: int = 0
     """The registry's count of writes of this call; 0 for a call never written."""
 
     @property
     def participants(self) -> tuple[ParticipantValue, ...]:
         return (self.customer,) if self.agent is None else (self.customer, self.agent)
+
+    def hold_total_s(self, now: float) -> float:
+        """Time on hold so far, the hold going on included."""
+        return self.hold_s + (max(0.0, now - self.held_since) if self.held_since else 0.0)
+
+    def on_hold(self, on: bool, now: float) -> CallValue:
+        """This call with the customer put on hold (``on``) or taken off it."""
+        if on == (self.held_since is not None):
+            return self
+        if on:
+            return replace(self, held_since=now, holds=self.holds + 1)
+        return replace(self, held_since=None, hold_s=self.hold_total_s(now))
 
     def moved_to(self, state: CallState, now: float) -> CallValue:
         """This call in ``state`` (with the time stamps that state sets)."""
@@ -134,6 +152,9 @@ class CallValue:
             changes["answered_at"] = now  # a call taken again keeps its first answer
         elif state is CallState.ENDED:
             changes["ended_at"] = now
+        if state is not CallState.ACTIVE and self.held_since is not None:
+            # A hold ends with the call, or when the agent leaves it to the queue.
+            changes.update(held_since=None, hold_s=self.hold_total_s(now))
         return replace(self, **changes)
 
     def to_record(self) -> Record:
@@ -160,6 +181,9 @@ class CallValue:
             "requeued_at": self.requeued_at,
             "former_agents": [p.to_record() for p in self.former_agents],
             "media_node": self.media_node,
+            "held_since": self.held_since,
+            "hold_s": self.hold_s,
+            "holds": self.holds,
             "version": self.version,
         }
 
@@ -192,6 +216,9 @@ class CallValue:
                 ParticipantValue.from_record(p) for p in record.get("former_agents") or ()
             ),
             media_node=record.get("media_node"),
+            held_since=record.get("held_since"),
+            hold_s=float(record.get("hold_s") or 0.0),
+            holds=int(record.get("holds") or 0),
             version=record.get("version", 0),
         )
 

@@ -2,10 +2,11 @@
 
 Like the rules of Amazon Connect Contact Lens: a category is a name ("Recording
 disclosure missing", "Long hold") and conditions over what was said by whom and
-when, sentiment, silences, interruptions, quality alerts, the call's length and
-its time on hold. A live call's facts are fed to a :class:`CallCategories`, which
-returns each category the moment the call matches it, for the supervisors'
-floor; :func:`categorize` gives a stored call the same matches afterwards.
+when, sentiment, silences, interruptions, quality alerts, the call's length, its
+time on hold and the time its recording was paused. A live call's facts are fed
+to a :class:`CallCategories`, which returns each category the moment the call
+matches it, for the supervisors' floor; :func:`categorize` gives a stored call
+the same matches afterwards.
 
 Pure domain: plain values in, plain values out, no sockets, no media, no clock of
 its own. The rules are TOML (``docs/categories.md``), loaded with :func:`load_rules`.
@@ -16,6 +17,7 @@ from .category import (
     Category,
     Condition,
     DurationRule,
+    HoldRule,
     InterruptionsRule,
     PausedRule,
     QualityRule,
@@ -27,7 +29,7 @@ from .category import (
     Window,
 )
 from .errors import CallFinishedError, CategoriesError, RulesError
-from .facts import Fact, Pause, QualityAlert, Talk, Tick, Utterance
+from .facts import Fact, Hold, Pause, QualityAlert, Talk, Tick, Utterance
 from .loading import load_rules, parse_rules
 from .match import Match
 from .post_call import categorize
@@ -44,6 +46,8 @@ __all__ = [
     "Condition",
     "DurationRule",
     "Fact",
+    "Hold",
+    "HoldRule",
     "InterruptionsRule",
     "Match",
     "Pause",

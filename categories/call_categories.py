@@ -3,10 +3,10 @@
 The floor should show a category within a second of the call meeting it, so
 each fact is checked the moment it is fed: an utterance against every
 category's phrases (one index lookup per word), a talk spurt for the
-interruptions it completes, a tick of the clock for silences, holds and
-phrases that were *not* said in time. What can only be known at the end (the
-customer's sentiment at the end, a phrase in the last 30 s, a call too short)
-is decided by :meth:`CallCategories.finish`.
+interruptions it completes, a tick of the clock for silences, time paused, time
+on hold and phrases that were *not* said in time. What can only be known at the
+end (the customer's sentiment at the end, a phrase in the last 30 s, a call too
+short) is decided by :meth:`CallCategories.finish`.
 
 Each condition remembers the first thing that met it (a *hit*: the moment, the
 moment it became known, a sentence). A category matches once, when all its
@@ -25,7 +25,7 @@ from conversation.characteristics import sentiment_of
 from . import evidence
 from .category import ANY_KIND, ANYONE, SaidRule, Window
 from .errors import CallFinishedError
-from .facts import Fact, Pause, QualityAlert, Talk, Tick, Utterance
+from .facts import Fact, Hold, Pause, QualityAlert, Talk, Tick, Utterance
 from .match import Match
 from .rules import Rules, Slot
 from .talk_log import TalkLog
@@ -90,7 +90,10 @@ class CallCategories:
             self._quality(fact, touched)
         elif isinstance(fact, Pause):
             self._talk.add_pause(fact.start_ms, fact.end_ms)
-            self._paused(fact.known_ms, touched)
+            self._stretched(fact.known_ms, touched)
+        elif isinstance(fact, Hold):
+            self._talk.holds.add(fact.start_ms, fact.end_ms)
+            self._stretched(fact.known_ms, touched)
         else:
             self._tick(fact, touched)
         self._duration_passed(fact.known_ms, touched)
@@ -105,7 +108,7 @@ class CallCategories:
         self._end_ms = duration_ms
         touched = set(range(len(self.rules)))
         self._duration_passed(duration_ms, touched)
-        self._paused(duration_ms, touched)
+        self._stretched(duration_ms, touched)
         self._silence(self._talk.silences(duration_ms), touched)
         self._said_at_end(duration_ms)
         self._sentiment_at_end(duration_ms)
@@ -162,9 +165,9 @@ class CallCategories:
 
     def _tick(self, tick: Tick, touched: set[int]) -> None:
         now = tick.now_ms
-        if not tick.talking and self._talk.open_pause is None:
+        if not tick.talking and self._talk.pauses.open is None:
             self._silence(self._talk.quiet_gaps(now), touched)
-        self._paused(now, touched)
+        self._stretched(now, touched)
         for slot, rule in self.rules.missing_early:
             if now < rule.window_ms or self._has_hit(slot) or slot in self._spoiled:
                 continue
@@ -187,15 +190,22 @@ class CallCategories:
             text = evidence.duration(rule, now_ms)
             touched.add(self._hit(slot, Hit(longer, longer, text)))
 
-    def _paused(self, now_ms: int, touched: set[int]) -> None:
-        for slot, rule in self.rules.paused:
-            if self._has_hit(slot):
-                continue
-            crossed = self._talk.paused_over(rule.longer_than_ms, now_ms)
-            if crossed is not None:
-                start, known = crossed
-                text = evidence.paused(start, rule.longer_than_ms)
-                touched.add(self._hit(slot, Hit(start, known, text)))
+    def _stretched(self, now_ms: int, touched: set[int]) -> None:
+        """The time paused, and the time on hold, in all (the stretch going on counted until
+        ``now_ms``) against the rules that limit it."""
+        limits = (
+            (self.rules.paused, self._talk.pauses, evidence.paused),
+            (self.rules.hold, self._talk.holds, evidence.hold),
+        )
+        for slots, stretches, say in limits:
+            for slot, rule in slots:
+                if self._has_hit(slot):
+                    continue
+                crossed = stretches.over(rule.longer_than_ms, now_ms)
+                if crossed is not None:
+                    start, known = crossed
+                    text = say(start, rule.longer_than_ms)
+                    touched.add(self._hit(slot, Hit(start, known, text)))
 
     def _silence(self, silences: list[tuple[int, int]], touched: set[int]) -> None:
         for slot, rule in self.rules.silence:

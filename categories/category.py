@@ -3,8 +3,9 @@
 Like Amazon Connect Contact Lens's rules: an operator names what matters to the
 centre ("recording disclosure missing", "long hold") and says what marks it in
 a call: phrases said (or not said) by a party in a window of the call, how the
-customer felt, silences, interruptions, quality alerts, the call's length and
-its time on hold. A call carries a category when all its conditions hold.
+customer felt, silences, interruptions, quality alerts, the call's length, its
+time on hold and the time its recording was paused. A call carries a category
+when all its conditions hold.
 
 Each condition kind is a value of its own, so the engine and the documentation
 name the same few things. Times are kept in milliseconds, on the call clock.
@@ -129,7 +130,16 @@ class DurationRule:
 
 @dataclass(frozen=True, slots=True)
 class PausedRule:
-    """The recording was paused (the customer on hold) longer than this, in all."""
+    """The recording was paused longer than ``longer_than_ms``, in all (a hold is
+    :class:`HoldRule`: the recording goes on during one)."""
+
+    longer_than_ms: int
+    end_only = False
+
+
+@dataclass(frozen=True, slots=True)
+class HoldRule:
+    """The customer was on hold longer than ``longer_than_ms``, in all."""
 
     longer_than_ms: int
     end_only = False
@@ -143,6 +153,7 @@ Condition = (
     | QualityRule
     | DurationRule
     | PausedRule
+    | HoldRule
 )
 
 

@@ -76,5 +76,12 @@ def duration(rule: DurationRule, duration_ms: int) -> str:
 
 
 def paused(start_ms: int, longer_than_ms: int) -> str:
-    over = length(longer_than_ms)
-    return f"the recording was paused for over {over} in all (from {clock(start_ms)})"
+    return f"the recording was paused {_in_all(start_ms, longer_than_ms)}"
+
+
+def hold(start_ms: int, longer_than_ms: int) -> str:
+    return f"the customer was on hold {_in_all(start_ms, longer_than_ms)}"
+
+
+def _in_all(start_ms: int, longer_than_ms: int) -> str:
+    return f"for over {length(longer_than_ms)} in all (from {clock(start_ms)})"

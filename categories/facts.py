@@ -1,10 +1,11 @@
 """What the categories of a call are decided from: the facts of the call, one type each.
 
 The server turns its own events (a final utterance, a closed talk spurt, a
-quality alert, the recording paused and resumed, its one-second clock) into
-these plain values, so the rules know nothing of sockets, recognisers or
-aiortc, and a stored call's timeline can be turned into the same values to
-evaluate it again. Times are on the call clock, in ms since the call started.
+quality alert, the recording paused and resumed, the customer put on hold and
+taken off it, its one-second clock) into these plain values, so the rules know
+nothing of sockets, recognisers or aiortc, and a stored call's timeline can be
+turned into the same values to evaluate it again. Times are on the call clock,
+in ms since the call started.
 
 Each fact is *known* at a moment of its own (an utterance when it ends, a
 talk spurt when it closes): ``known_ms``. Fed live, facts arrive in that order;
@@ -93,9 +94,9 @@ class QualityAlert:
 
 
 @dataclass(frozen=True, slots=True)
-class Pause:
-    """The recording paused (the customer on hold) at ``start_ms``; ``end_ms`` None: still
-    paused (feed the same pause again with its end when it resumes)."""
+class Stretch:
+    """A stretch of the call from ``start_ms``; ``end_ms`` None: still going on (feed the
+    same stretch again with its end when it ends). Known at its start, then at its end."""
 
     start_ms: int
     end_ms: int | None = None
@@ -103,6 +104,17 @@ class Pause:
     @property
     def known_ms(self) -> int:
         return self.start_ms if self.end_ms is None else self.end_ms
+
+
+@dataclass(frozen=True, slots=True)
+class Pause(Stretch):
+    """The recording was paused (card details, say) from ``start_ms`` to ``end_ms``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hold(Stretch):
+    """The agent had the customer on hold from ``start_ms`` to ``end_ms`` (the parties did
+    not hear each other; the recording went on)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,4 +131,4 @@ class Tick:
         return self.now_ms
 
 
-Fact = Utterance | Talk | QualityAlert | Pause | Tick
+Fact = Utterance | Talk | QualityAlert | Pause | Hold | Tick

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .call_categories import CallCategories
-from .facts import Fact, Pause, QualityAlert, Talk, Utterance
+from .facts import Fact, Hold, Pause, QualityAlert, Talk, Utterance
 from .match import Match
 from .rules import Rules
 
-# At the same moment: the hold and the talk first (what was on the line), then what was
-# said about it, then the alerts.
-_ORDER = {Pause: 0, Talk: 1, Utterance: 2, QualityAlert: 3}
+# At the same moment: the pause, the hold and the talk first (what was on the line), then
+# what was said about it, then the alerts.
+_ORDER = {Pause: 0, Hold: 0, Talk: 1, Utterance: 2, QualityAlert: 3}
 
 
 def _order(fact: Fact) -> tuple[int, int, int]:
@@ -34,15 +34,17 @@ def categorize(
     talk: Iterable[Talk] = (),
     alerts: Iterable[QualityAlert] = (),
     paused: Iterable[Pause] = (),
+    holds: Iterable[Hold] = (),
 ) -> list[Match]:
     """Every category the call matched, by the moment it matched.
 
     Args:
         duration_ms: how long the call lasted (the call clock at its end).
         paused: the pauses of the recording, each with its end (an open one runs to the end).
+        holds: the customer's holds, each with its end (an open one runs to the end).
     """
     call = CallCategories(rules)
-    facts: list[Fact] = [*utterances, *talk, *alerts, *paused]
+    facts: list[Fact] = [*utterances, *talk, *alerts, *paused, *holds]
     for fact in sorted(facts, key=_order):
         call.feed(fact)
     call.finish(duration_ms)

@@ -15,6 +15,7 @@ from .category import (
     Category,
     Condition,
     DurationRule,
+    HoldRule,
     InterruptionsRule,
     PausedRule,
     QualityRule,
@@ -68,6 +69,7 @@ class Rules:
         self.quality = self._slots(QualityRule)
         self.duration = self._slots(DurationRule)
         self.paused = self._slots(PausedRule)
+        self.hold = self._slots(HoldRule)
 
     def _slots(self, kind: type[C]) -> list[tuple[Slot, C]]:
         return [

@@ -21,6 +21,7 @@ from .category import (
     SENTIMENT_LABELS,
     Condition,
     DurationRule,
+    HoldRule,
     InterruptionsRule,
     PausedRule,
     QualityRule,
@@ -47,6 +48,7 @@ CONDITION_KEYS: dict[str, tuple[str, ...]] = {
     "quality": ("kind", "of"),
     "duration": ("longer_than_s", "shorter_than_s"),
     "paused": ("longer_than_s",),
+    "hold": ("longer_than_s",),
 }
 EXAMPLES = {
     "said": 'said = { by = "agent", phrases = ["this call is recorded"], within_first_s = 30 }',
@@ -56,6 +58,7 @@ EXAMPLES = {
     "quality": 'quality = { kind = "loss", of = "customer" }',
     "duration": "duration = { longer_than_s = 900 }",
     "paused": "paused = { longer_than_s = 60 }",
+    "hold": "hold = { longer_than_s = 120 }",
 }
 
 
@@ -271,9 +274,18 @@ def _duration(body: Mapping[str, Any], place: Place, fix: str) -> DurationRule:
     return DurationRule(longer, shorter)
 
 
-def _paused(body: Mapping[str, Any], place: Place, fix: str) -> PausedRule:
+def _longer_than(body: Mapping[str, Any], place: Place, fix: str) -> int:
+    """A total time (``longer_than_s``, required; 0: any at all), as ms."""
     _required(body, "longer_than_s", place, fix)
-    return PausedRule(_seconds(body, "longer_than_s", place))
+    return _seconds(body, "longer_than_s", place)
+
+
+def _paused(body: Mapping[str, Any], place: Place, fix: str) -> PausedRule:
+    return PausedRule(_longer_than(body, place, fix))
+
+
+def _hold(body: Mapping[str, Any], place: Place, fix: str) -> HoldRule:
+    return HoldRule(_longer_than(body, place, fix))
 
 
 _BUILDERS: dict[str, Callable[[Mapping[str, Any], Place, str], Condition]] = {
@@ -284,4 +296,5 @@ _BUILDERS: dict[str, Callable[[Mapping[str, Any], Place, str], Condition]] = {
     "quality": _quality,
     "duration": _duration,
     "paused": _paused,
+    "hold": _hold,
 }

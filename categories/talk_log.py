@@ -1,13 +1,15 @@
-"""Who talked when, and when the recording was paused, as far as a call has got.
+"""Who talked when, when the recording was paused and when the customer was on hold,
+as far as a call has got.
 
-The silences, interruptions and time on hold that rules ask about are derived
-here from the talk spurts and pauses as they arrive, incrementally, because a
-live call is asked about them every second: an interruption is checked against
-the few spurts around it, and a silence is looked for only in what was added
-since the floor last went quiet. The definitions are conversation's
-(``conversation.characteristics``): an interruption is a party beginning to
-talk while another is talking, both talking at least 250 ms; a silence is time
-when nobody talked and the recording ran.
+The silences, interruptions, time paused and time on hold that rules ask about
+are derived here from the talk spurts, pauses and holds as they arrive,
+incrementally, because a live call is asked about them every second: an
+interruption is checked against the few spurts around it, and a silence is
+looked for only in what was added since the floor last went quiet. The
+definitions are conversation's (``conversation.characteristics``): an
+interruption is a party beginning to talk while another is talking, both
+talking at least 250 ms; a silence is time when nobody talked and the recording
+ran (on hold or not).
 """
 
 from __future__ import annotations
@@ -31,14 +33,51 @@ class Interruption:
     known_ms: int
 
 
+class Stretches:
+    """Stretches of the call of one kind (the recording paused, the customer on hold), the
+    last perhaps still going on."""
+
+    def __init__(self) -> None:
+        self.ended: list[Span] = []
+        self.open: int | None = None  # when the one still going on began
+
+    def add(self, start_ms: int, end_ms: int | None) -> Span | None:
+        """Take a stretch begun (``end_ms`` None) or ended; the span it ended, if any."""
+        if end_ms is None:
+            self.open = start_ms
+            return None
+        if self.open == start_ms:
+            self.open = None
+        if end_ms <= start_ms:
+            return None
+        self.ended.append((start_ms, end_ms))
+        return start_ms, end_ms
+
+    def until(self, now_ms: int) -> list[Span]:
+        """Every stretch, the one going on counted until ``now_ms``."""
+        if self.open is None or now_ms <= self.open:
+            return list(self.ended)
+        return [*self.ended, (self.open, now_ms)]
+
+    def over(self, longer_than_ms: int, now_ms: int) -> Span | None:
+        """(the start of the stretch during which, the moment when) their time in all passed
+        ``longer_than_ms``, counting the one still going on until ``now_ms``."""
+        before = 0
+        for start, end in union(self.until(now_ms)):
+            if before + (end - start) > longer_than_ms:
+                return start, start + longer_than_ms - before
+            before += end - start
+        return None
+
+
 class TalkLog:
-    """One call's talk spurts (per role, by start) and pauses."""
+    """One call's talk spurts (per role, by start), pauses and holds."""
 
     def __init__(self) -> None:
         self._spurts: dict[str, list[Span]] = {}
         self._counted: set[tuple[str, int]] = set()  # (role, start) of spurts that interrupted
-        self._pauses: list[Span] = []
-        self.open_pause: int | None = None  # when the pause still going on began
+        self.pauses = Stretches()
+        self.holds = Stretches()
         # The silence search: everything before the frontier is settled; what came since
         # the floor was last quiet waits in ``_fresh``.
         self._frontier = 0
@@ -87,27 +126,9 @@ class TalkLog:
     # -- pauses -------------------------------------------------------------------------
 
     def add_pause(self, start_ms: int, end_ms: int | None) -> None:
-        if end_ms is None:
-            self.open_pause = start_ms
-            return
-        if self.open_pause == start_ms:
-            self.open_pause = None
-        if end_ms > start_ms:
-            self._pauses.append((start_ms, end_ms))
-            self._fresh.append((start_ms, end_ms))
-
-    def paused_over(self, longer_than_ms: int, now_ms: int) -> Span | None:
-        """(the start of the pause during which, the moment when) the time paused in all
-        passed ``longer_than_ms``, counting a pause still going on until ``now_ms``."""
-        spans = list(self._pauses)
-        if self.open_pause is not None and now_ms > self.open_pause:
-            spans.append((self.open_pause, now_ms))
-        before = 0
-        for start, end in union(spans):
-            if before + (end - start) > longer_than_ms:
-                return start, start + longer_than_ms - before
-            before += end - start
-        return None
+        ended = self.pauses.add(start_ms, end_ms)
+        if ended is not None:
+            self._fresh.append(ended)  # time paused is not silence
 
     # -- silences -----------------------------------------------------------------------
 
@@ -122,7 +143,5 @@ class TalkLog:
 
     def silences(self, duration_ms: int) -> list[Span]:
         """Every silence of the finished call, in order."""
-        spans = [s for spurts in self._spurts.values() for s in spurts] + self._pauses
-        if self.open_pause is not None:
-            spans.append((self.open_pause, duration_ms))
-        return gaps(union(spans), 0, duration_ms)
+        spans = [s for spurts in self._spurts.values() for s in spurts]
+        return gaps(union([*spans, *self.pauses.until(duration_ms)]), 0, duration_ms)

@@ -3,8 +3,9 @@
 The set Amazon Connect's Contact Lens gives a call: talk time per party and as
 a share of the call, non-talk time and the longest silence, interruptions (who
 talked over whom, how often, for how long), talk speed, loudness, sentiment per
-quarter and at the end, and time with the recording paused. Pure: the same
-timeline gives the same figures, live or from a folder a crash left behind.
+quarter and at the end, time on hold, and time with the recording paused.
+Pure: the same timeline gives the same figures, live or from a folder a crash
+left behind.
 """
 
 from __future__ import annotations
@@ -166,10 +167,17 @@ class Characteristics:
     talk: Mapping[str, Sequence[TalkSpurt]]
     utterances: Mapping[str, Sequence[Mapping[str, Any]]]
     paused: Sequence[Span]
+    held: Sequence[Span] = ()
+    """When the customer was on hold (the recording runs on: held time can be talk or
+    silence)."""
 
     @property
     def paused_ms(self) -> int:
         return total(union(self.paused))
+
+    @property
+    def hold_ms(self) -> int:
+        return total(union(self.held))
 
     @property
     def talking(self) -> list[Span]:
@@ -228,5 +236,8 @@ class Characteristics:
             "interruptions": [i.to_wire() for i in found],
             "interruption_count": len(found),
             "paused_ms": self.paused_ms,
+            "hold_ms": self.hold_ms,
+            "holds": len(self.held),
+            "hold_spans": [{"start_ms": s, "end_ms": e} for s, e in self.held],
             "spurts": {role: [s.to_wire() for s in spurts] for role, spurts in self.talk.items()},
         }

@@ -85,6 +85,9 @@ class Room:
         self._tracks: dict[tuple[str, SourceKey], MediaStreamTrack] = {}
         self._lock = asyncio.Lock()
         self._closed = False
+        self.held = False
+        """The customer is on hold: the call's parties get nothing of each other (monitoring
+        supervisors still get both; the recording still has both)."""
 
     @property
     def router(self) -> Router:
@@ -212,7 +215,17 @@ class Room:
                     continue
                 self._subscribe(other_peer, key)
                 other_peer.renegotiate()
+            self._apply_gates()
             return True
+
+    async def set_hold(self, held: bool) -> None:
+        """Put the parties on hold (neither gets the other's media) or take them off it.
+
+        Like a whisper, a flag on the server: it takes effect with the next frame.
+        """
+        async with self._lock:
+            self.held = held
+            self._apply_gates()
 
     async def answer(self, participant_id: str, peer_id: str, offer_id: int, sdp: str) -> None:
         await self.peer(participant_id, peer_id).apply_answer(offer_id, sdp)
@@ -300,18 +313,25 @@ class Room:
         return added
 
     def _apply_gates(self) -> None:
-        """Open or close every supervisor's microphone for each listener, as the modes say."""
+        """Open or close what each listener gets: a supervisor's microphone as the modes say,
+        and nothing between the parties while on hold."""
         if not isinstance(self.plane, Router):
             return
-        for speaker in self._members.values():
-            if speaker.monitor is None:
+        for member in self._members.values():
+            if member.monitor is not None:
+                key = SourceKey(member.participant_id, SourceKind.MICROPHONE)
+                self.plane.source(key).admitted = member.monitor.speaks
+        for (subscriber, heard), track in self._tracks.items():
+            speaker = self._members.get(heard.participant_id)
+            listener = self._members.get(subscriber)
+            if speaker is None or listener is None or not isinstance(track, ForwardedTrack):
                 continue
-            key = SourceKey(speaker.participant_id, SourceKind.MICROPHONE)
-            self.plane.source(key).admitted = speaker.monitor.speaks
-            for (subscriber, heard), track in self._tracks.items():
-                listener = self._members.get(subscriber)
-                if heard == key and listener is not None and isinstance(track, ForwardedTrack):
-                    track.gated = not _hears(speaker, listener)
+            parties = speaker.monitor is None and listener.monitor is None
+            gated = not _hears(speaker, listener) or (self.held and parties)
+            if track.gated and not gated and track.kind == "video":
+                track.wait_for_keyframe()
+                self.plane.request_keyframe(heard)
+            track.gated = gated
 
 
 def _hears(speaker: Member, listener: Member) -> bool:

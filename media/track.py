@@ -69,6 +69,11 @@ class ForwardedTrack(MediaStreamTrack):
     def send_through(self, output: FrameOutput) -> None:
         self._output = output
 
+    def wait_for_keyframe(self) -> None:
+        """Video after a gap (a gate reopened): nothing until a keyframe, or it smears."""
+        if self.kind == "video":
+            self._needs_keyframe = True
+
     def push(self, frame: EncodedFrame) -> None:
         """Send one frame now (called on the packet path: keep it cheap)."""
         if self.gated:

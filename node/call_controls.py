@@ -1,8 +1,10 @@
-"""What a party does in a call besides its media: the agent tags it and pauses its
-recording, a page reports what its own media looks like, and either party hangs up."""
+"""What a party does in a call besides its media: the agent tags it, pauses its
+recording and puts the customer on hold, a page reports what its own media looks like,
+and either party hangs up."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from callcenter import in_call
@@ -15,7 +17,7 @@ from node.notifier import Payload
 from recording.timeline import EntryType
 
 from .audit import AuditRecord
-from .payloads import call_payload
+from .payloads import call_payload, hold_payload
 
 if TYPE_CHECKING:
     from .switchboard import Switchboard
@@ -74,6 +76,34 @@ class CallControls:
             call_id, ServerEvent.CALL_UPDATED, {"call": call_payload(call)}
         )
         return {"recording": call.recording_state}
+
+    async def set_hold(self, identity: Identity, call_id: str, *, held: bool) -> Payload:
+        """The agent puts the customer on hold (neither hears nor sees the other; supervisors
+        still do, and the recording goes on) or takes them off it."""
+        identity.require(Role.AGENT)
+        board = self._board
+        call, participant = board.participant_of(identity, call_id)
+        if call.state is not CallState.ACTIVE:
+            raise CallStateError(f"the call is {call.state.value}; only a live call is held")
+        with call_context(call_id):
+            call = await board.change_call(in_call.hold(call_id, held, time.time()))
+            await self.apply_hold(call_id, held, by=participant.participant_id)
+        await board.notifier.to_call(
+            call_id, ServerEvent.CALL_UPDATED, {"call": call_payload(call)}
+        )
+        board.floor.changed()
+        return {"hold": hold_payload(call)}
+
+    async def apply_hold(self, call_id: str, held: bool, *, by: str) -> None:
+        """What a hold (or its end) does on the node with the call's media: the room's
+        gates, the recording's timeline, the live categories."""
+        board = self._board
+        room = board.room_of(call_id)
+        if room is not None:
+            await room.set_hold(held)
+        entry = EntryType.HOLD_STARTED if held else EntryType.HOLD_ENDED
+        board.recordings.event(call_id, entry, by=by)
+        board.categories.hold(call_id, held)
 
     async def report_quality(
         self, identity: Identity, call_id: str, report: dict[str, Any]

@@ -54,6 +54,9 @@ class CallMedia:
         self._tasks = tasks
         self.recording_state = "off"
         """What the recorder said when it started (the call's ``recording_state``)."""
+        # A call held when its media moved here (its node died) stays on hold; nobody has
+        # joined yet, so the gates are applied as each party joins.
+        room.held = call.held_since is not None
         if isinstance(room.plane, Router):
             self.recording_state = recordings.start(call, room.plane, known, segment)
         quality.watch(call, room, known)

@@ -30,6 +30,8 @@ class ClientEvent(StrEnum):
     TAG_CALL = "tag_call"
     PAUSE_RECORDING = "pause_recording"
     RESUME_RECORDING = "resume_recording"
+    HOLD_CALL = "hold_call"
+    RESUME_CALL = "resume_call"
     GET_STATE = "get_state"
     REFRESH_TOKEN = "refresh_token"
     REPORT_QUALITY = "report_quality"

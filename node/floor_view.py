@@ -27,6 +27,8 @@ from quality.alerts import AlertKind
 from quality.view import QualityView
 from transcribe.alert import KEYWORD, TranscriptAlert
 
+from .payloads import hold_payload
+
 # A keyword alert counts as "active" on the floor for this long after it was said.
 KEYWORD_SHOWN_S = 120.0
 # How much of the customer's mood history a row carries.
@@ -154,6 +156,7 @@ def call_row(facts: CallFacts, now: float) -> dict[str, Any]:
         "node": call.media_node,
         "answered_at": call.answered_at,
         "recording": call.recording_state,
+        "hold": hold_payload(call),
         "participants": participants,
         "sentiment": mood,
         "transcription": measured.transcription,

@@ -4,9 +4,10 @@ The operator's rules (``categories_file``, see docs/categories.md) are loaded
 once; each call whose media this node carries gets a
 :class:`~categories.CallCategories`, fed the facts the node already makes: each
 final utterance (from live transcription), each closed talk spurt (from the talk
-monitor), each quality alert fired, the recording paused and resumed, and a
-tick of the call clock every second (with who is talking then), so "not said in
-the first 30 s" or "silent for 20 s" match without waiting for more speech. A
+monitor), each quality alert fired, the recording paused and resumed, the
+customer put on hold and taken off it (by the call controls), and a tick of the
+call clock every second (with who is talking then), so "not said in the first
+30 s" or "silent for 20 s" match without waiting for more speech. A
 match goes on the recording's timeline (``category_matched``), to the floor and
 the call's watchers at once; what only the end can tell is decided when the
 call ends. Everything runs on the loop and costs microseconds per fact.
@@ -24,6 +25,7 @@ from typing import Any
 from callcenter.errors import ConfigError
 from categories import (
     CallCategories,
+    Hold,
     Match,
     Pause,
     QualityAlert,
@@ -53,6 +55,8 @@ TICK_S = 1.0
 
 # Told of every match (on the loop): call id, match.
 MatchListener = Callable[[str, Match], None]
+# A kind of stretch of the call that is fed when it begins and again when it ends.
+StretchKind = type[Pause] | type[Hold]
 
 
 @dataclass(slots=True)
@@ -61,7 +65,8 @@ class CallRules:
 
     engine: CallCategories
     call_start: float  # the call clock's zero on time.perf_counter()
-    paused_at: int | None = None
+    going_on: dict[StretchKind, int] = field(default_factory=dict)
+    """The pause and the hold going on now, each with when it began."""
     found: list[Match] = field(default_factory=list)
 
 
@@ -124,8 +129,8 @@ class LiveCategories:
         if rules is None:
             return []
         now = self._now_ms(rules)
-        if rules.paused_at is not None:
-            self._feed(call_id, rules, Pause(rules.paused_at, now))
+        for kind, since in list(rules.going_on.items()):
+            self._feed(call_id, rules, kind(since, now))
         for match in rules.engine.finish(now):
             self._matched(call_id, rules, match)
         return list(rules.found)
@@ -162,17 +167,12 @@ class LiveCategories:
                 self._feed(call_id, rules, QualityAlert.from_wire(change.alert.to_wire(), now))
 
     def pause(self, call_id: str, paused: bool) -> None:
-        """The recording was paused (a hold, card details) or resumed."""
-        rules = self._calls.get(call_id)
-        if rules is None:
-            return
-        now = self._now_ms(rules)
-        if paused and rules.paused_at is None:
-            rules.paused_at = now
-            self._feed(call_id, rules, Pause(now))
-        elif not paused and rules.paused_at is not None:
-            self._feed(call_id, rules, Pause(rules.paused_at, now))
-            rules.paused_at = None
+        """The recording was paused (card details, say) or resumed."""
+        self._stretch(call_id, Pause, paused)
+
+    def hold(self, call_id: str, held: bool) -> None:
+        """The agent put the customer on hold or took them off it."""
+        self._stretch(call_id, Hold, held)
 
     async def run(self) -> None:
         """The call clock's tick, every second, for what matches by time alone."""
@@ -183,6 +183,20 @@ class LiveCategories:
                 self._feed(call_id, rules, tick)
 
     # -- internals ---------------------------------------------------------
+
+    def _stretch(self, call_id: str, kind: StretchKind, on: bool) -> None:
+        """A pause or a hold began (``on``) or ended: fed as it begins, and again whole."""
+        rules = self._calls.get(call_id)
+        if rules is None:
+            return
+        now = self._now_ms(rules)
+        since = rules.going_on.get(kind)
+        if on and since is None:
+            rules.going_on[kind] = now
+            self._feed(call_id, rules, kind(now))
+        elif not on and since is not None:
+            del rules.going_on[kind]
+            self._feed(call_id, rules, kind(since, now))
 
     def _now_ms(self, rules: CallRules) -> int:
         return max(0, round((time.perf_counter() - rules.call_start) * 1000))

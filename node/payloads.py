@@ -77,8 +77,19 @@ def call_payload(call: CallValue) -> Payload:
         "end_reason": call.end_reason.value if call.end_reason else None,
         "ended_by": call.ended_by,
         "recording": call.recording_state,
+        "hold": hold_payload(call),
         "requeued_at": call.requeued_at,
         "participants": [participant_payload(p) for p in call.participants] + barging,
+    }
+
+
+def hold_payload(call: CallValue) -> Payload:
+    """Whether the customer is on hold now (since when), and the holds so far."""
+    return {
+        "on": call.held_since is not None,
+        "since": call.held_since,
+        "total_s": round(call.hold_s, 3),
+        "count": call.holds,
     }
 
 

@@ -54,6 +54,8 @@ async def requeue_call(board: Switchboard, call: CallValue) -> str:
         )
         # A whisper coaches the agent who left: supervisors monitor again once one takes it.
         await board.monitoring.agent_lost(call_id)
+        if call.held_since is not None:  # the hold ends with the agent who held
+            await board.call_controls.apply_hold(call_id, False, by="system")
         await board.media.media_of(call_id).participant_left(agent.participant_id)
         waiting = await board.commit(lifecycle.requeue(call_id, agent.subject, time.time()))
         board.journal.record(waiting, "requeued")

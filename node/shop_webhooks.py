@@ -123,6 +123,8 @@ def moment_data(event: ContactEvent) -> dict[str, Any]:
         "reason": _reason(call),
         "ended_by": _ended_by(call),
         "agent_id": agent.subject if agent and call.answered_at is not None else None,
+        "hold_s": round(call.hold_total_s(event.at), 3),
+        "holds": call.holds,
         "tags": list(call.tags),
     }
 

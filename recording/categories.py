@@ -7,9 +7,10 @@ never had its end decided: a phrase not said in its window, the sentiment at
 the end, a call too short, and whatever it met between the last line written
 and the crash. So a recording recovered after a crash is evaluated again with
 the node's rules, from the facts its timeline holds (the final utterances, the
-talk spurts, the quality alerts fired, the pauses: what the node was fed live),
-and the categories it had not matched live are added, marked not live (the
-floor never saw them). A match made live is kept as it was, moment and all.
+talk spurts, the quality alerts fired, the pauses and the holds: what the node
+was fed live), and the categories it had not matched live are added, marked not
+live (the floor never saw them). A match made live is kept as it was, moment and
+all.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from categories import Match, Pause, QualityAlert, Rules, Talk, Utterance, categorize
+from categories import Hold, Match, Pause, QualityAlert, Rules, Talk, Utterance, categorize
 
-from .conversation import talk_from
+from .conversation import holds_from, talk_from
 from .timeline import EntryType
 
 logger = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ def categorize_timeline(
         for spurt in spurts
     ]
     paused = [Pause(int(p["start_ms"] or 0), p["end_ms"]) for p in pauses]
+    holds = [Hold(int(h["start_ms"] or 0), h["end_ms"]) for h in holds_from(events)]
     last_line = max((e["t_ms"] for e in events if isinstance(e.get("t_ms"), int)), default=0)
     return categorize(
         rules,
@@ -93,6 +95,7 @@ def categorize_timeline(
         talk=talk,
         alerts=alerts,
         paused=paused,
+        holds=holds,
     )
 
 

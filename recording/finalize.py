@@ -24,7 +24,7 @@ import av
 from categories import Rules
 
 from .categories import categories_from
-from .conversation import write_conversation
+from .conversation import stretches_from, write_conversation
 from .layout import all_folders
 from .renditions import make_renditions
 from .timeline import EntryType
@@ -158,7 +158,7 @@ def finalize(folder: Path, *, recovered: bool, rules: Rules | None = None) -> di
             path = folder / rendition["file"]
             rendition.update(bytes=path.stat().st_size, sha256=_sha256(path))
     started = next((e for e in events if e.get("type") == EntryType.RECORDING_STARTED), {})
-    pauses = _pauses(events)
+    pauses = stretches_from(events, EntryType.RECORDING_PAUSED, EntryType.RECORDING_RESUMED)
     meta: dict[str, Any] = {
         "call_id": started.get("call_id", folder.name),
         "started_at": started.get("at"),
@@ -211,20 +211,6 @@ def _tags(events: list[dict[str, Any]], call: dict[str, Any]) -> list[str]:
     }
     tags |= {f"{key}:{value}" for key, value in (call.get("metadata") or {}).items()}
     return sorted(tags)
-
-
-def _pauses(events: list[dict[str, Any]]) -> list[dict[str, int | None]]:
-    pauses: list[dict[str, int | None]] = []
-    for event in events:
-        if event.get("type") == EntryType.RECORDING_PAUSED:
-            pauses.append({"start_ms": event.get("t_ms"), "end_ms": None})
-        elif (
-            event.get("type") == EntryType.RECORDING_RESUMED
-            and pauses
-            and pauses[-1]["end_ms"] is None
-        ):
-            pauses[-1]["end_ms"] = event.get("t_ms")
-    return pauses
 
 
 def _packets(path: Path, index: int) -> Iterator[tuple[int, int, av.Packet]]:

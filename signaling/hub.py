@@ -318,6 +318,16 @@ class CallNamespace(socketio.AsyncNamespace):
             socket.identity, message.call_id, paused=False, source=socket.source
         )
 
+    async def on_hold_call(self, socket: SocketSession, message: CallRef) -> Payload:
+        return await self._switchboard.call_controls.set_hold(
+            socket.identity, message.call_id, held=True
+        )
+
+    async def on_resume_call(self, socket: SocketSession, message: CallRef) -> Payload:
+        return await self._switchboard.call_controls.set_hold(
+            socket.identity, message.call_id, held=False
+        )
+
     async def on_report_quality(self, socket: SocketSession, message: ReportQuality) -> Payload:
         report = message.model_dump(exclude_none=True, exclude={"call_id"})
         await self._switchboard.call_controls.report_quality(

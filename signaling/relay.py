@@ -32,6 +32,8 @@ RELAYED = frozenset(
         ClientEvent.TAG_CALL,
         ClientEvent.PAUSE_RECORDING,
         ClientEvent.RESUME_RECORDING,
+        ClientEvent.HOLD_CALL,
+        ClientEvent.RESUME_CALL,
         ClientEvent.REPORT_QUALITY,
         ClientEvent.WATCH_CALL,
         ClientEvent.UNWATCH_CALL,

@@ -255,6 +255,8 @@ SCHEMAS: dict[ClientEvent, type[Message]] = {
     ClientEvent.TAG_CALL: TagCall,
     ClientEvent.PAUSE_RECORDING: CallRef,
     ClientEvent.RESUME_RECORDING: CallRef,
+    ClientEvent.HOLD_CALL: CallRef,
+    ClientEvent.RESUME_CALL: CallRef,
     ClientEvent.WATCH_CALL: CallRef,
     ClientEvent.UNWATCH_CALL: CallRef,
     ClientEvent.MONITOR_CALL: MonitorCall,

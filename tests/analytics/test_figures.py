@@ -88,6 +88,21 @@ def test_the_hand_counted_morning() -> None:
     assert figures_of(CONTACTS, since=NINE, until=NINE + 7200, target_s=40).answered_in_target == 4
 
 
+def test_hold_time_is_averaged_over_the_handled_calls() -> None:
+    """Amazon Connect's average customer hold time: a call never held counts as 0:00."""
+    held = [
+        contact(1, NINE + 60, wait=5, handle=100, hold_s=30.0, holds=1),
+        contact(2, NINE + 120, wait=5, handle=200, hold_s=90.0, holds=2),
+        contact(3, NINE + 180, wait=5, handle=300),
+        contact(4, NINE + 240, wait=30, handle=None),  # abandoned: no hold to count
+    ]
+    f = figures_of(held, since=NINE, until=NINE + 3600)
+    assert f.average_hold_time_s == pytest.approx((30 + 90 + 0) / 3)
+    assert f.held == 2
+    assert f.to_wire()["average_hold_time_s"] == 40.0
+    assert figures_of(held[3:], since=NINE, until=NINE + 3600).average_hold_time_s is None
+
+
 def test_occupancy_counts_only_the_time_taking_calls() -> None:
     spans = [
         AgentSpan("rahim", "Rahim", "available", NINE, NINE + 600),

@@ -81,6 +81,7 @@ async def test_the_shop_hears_of_each_call_in_order_and_signed(
     assert taken["agent_name"] == "Rahim" and taken["wait_s"] >= 0
     assert ended["reason"] == "hung_up" and ended["ended_by"] == "agent"
     assert ended["handle_s"] >= 0.5
+    assert (ended["hold_s"], ended["holds"]) == (0, 0)  # never put on hold
     assert ready["recording_id"] == pair.call_id
     assert ready["categories"] == ["Short call"]  # decided as the call ended
     conversation = ready["analytics"]["conversation"]

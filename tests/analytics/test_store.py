@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -147,3 +148,28 @@ async def test_a_node_forgets_contacts_past_their_retention(
     assert [(s.state, s.end - s.start) for s in await store.spans(now - 3600, now)] == [
         ("available", 60.0)
     ]
+
+
+async def test_a_contacts_file_from_before_holds_opens_with_them(tmp_path: Path) -> None:
+    """A node upgraded in place: its contacts.sqlite3 has no hold columns yet."""
+    path = tmp_path / "contacts.sqlite3"
+    with sqlite3.connect(path) as old:
+        old.executescript(
+            "CREATE TABLE contacts (call_id TEXT PRIMARY KEY, language TEXT NOT NULL,"
+            " queued_at REAL NOT NULL, answered_at REAL, ended_at REAL, end_reason TEXT,"
+            " agent_subject TEXT, agent_name TEXT, customer_name TEXT NOT NULL DEFAULT '',"
+            " mos_average REAL, customer_end_sentiment TEXT,"
+            " categories TEXT NOT NULL DEFAULT '[]', csat INTEGER, csat_comment TEXT,"
+            " rated_at REAL);"
+            f" INSERT INTO contacts (call_id, language, queued_at) VALUES ('c_old', 'bn', {T0});"
+        )
+    old.close()
+    store = SqliteContactStore(path)
+    try:
+        before = await store.get("c_old")
+        assert before is not None and (before.hold_s, before.holds) == (0.0, 0)
+        await store.put(record(2, T0 + 1, answered_at=T0 + 2, hold_s=12.5, holds=1))
+        got = await store.get("c_0000000002")
+        assert got is not None and (got.hold_s, got.holds) == (12.5, 1)
+    finally:
+        await store.close()

@@ -1,8 +1,9 @@
 """Helpers for the categories' tests: rules from a snippet, and a call played live.
 
 ``play_live`` feeds a call's facts the way the server does: each when it becomes known
-(an utterance at its end, a talk spurt when it closes, a pause when it starts and again
-when it ends), with a tick of the clock every second that says who is talking then.
+(an utterance at its end, a talk spurt when it closes, a pause or a hold when it starts
+and again when it ends), with a tick of the clock every second that says who is talking
+then.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from categories import (
     CallCategories,
     Fact,
+    Hold,
     Match,
     Pause,
     QualityAlert,
@@ -78,13 +80,14 @@ def arrivals(
     spurts: Sequence[Talk] = (),
     alerts: Sequence[QualityAlert] = (),
     pauses: Sequence[Pause] = (),
+    holds: Sequence[Hold] = (),
     duration_ms: int,
     tick_ms: int = S,
 ) -> list[Fact]:
     """The facts in the order a live call knows them, with the clock's ticks among them."""
     timed: list[tuple[int, int, Fact]] = []
-    for p in pauses:
-        timed.append((p.start_ms, 0, Pause(p.start_ms)))
+    for p in [*pauses, *holds]:
+        timed.append((p.start_ms, 0, type(p)(p.start_ms)))
         if p.end_ms is not None:
             timed.append((p.end_ms, 0, p))
     timed += [(s.end_ms, 1, s) for s in spurts]

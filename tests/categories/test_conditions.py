@@ -1,16 +1,17 @@
 """The conditions over how a call went: sentiment, silences, interruptions, the line, its
-length and time on hold, each matching when it should and not when it should not.
+length and time paused, each matching when it should and not when it should not.
 
 Guards:
 - sentiment at the end is the customer's sentiment as the call ended (decided at the end);
   "any utterance below a score" matches live at that utterance; an unscored language never
   matches;
 - a silence longer than N s matches live once it has lasted N s, at its start; a shorter
-  one does not; time on hold is not silence; a long spurt still being spoken is not silence;
+  one does not; time paused is not silence; a long spurt still being spoken is not silence;
 - interruptions more than N (by a party, if named), with conversation's definition;
 - a quality alert of the kind (and party) named, whichever way the server spells the kind;
 - duration longer than N matches live at the N s mark, shorter than N at the end;
-- time on hold longer than N s in all, live while the hold goes on.
+- time with the recording paused longer than N s in all, live while the pause goes on
+  (time on hold: test_hold.py).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def test_pauses_shorter_than_the_limit_are_not_a_long_silence() -> None:
     assert play_live(rules_of(LONG_SILENCE), 120 * S, spurts=spurts).names() == set()
 
 
-def test_time_on_hold_is_not_silence() -> None:
+def test_time_paused_is_not_silence() -> None:
     spurts = [talk("agent", 0, 20), talk("agent", 80, 120)]
     pauses = [Pause(22 * S, 78 * S)]
     played = play_live(rules_of(LONG_SILENCE), 120 * S, spurts=spurts, pauses=pauses)
@@ -208,13 +209,13 @@ def test_a_call_shorter_than_the_limit_is_flagged_at_its_end_and_a_longer_one_is
     )
 
 
-# -- hold --------------------------------------------------------------------------------
+# -- paused ------------------------------------------------------------------------------
 
-LONG_HOLD = one_condition("paused = { longer_than_s = 60 }", name="Long hold")
+LONG_PAUSE = one_condition("paused = { longer_than_s = 60 }", name="Long pause")
 
 
-def test_a_customer_left_on_hold_is_flagged_live_while_still_on_hold() -> None:
-    call = CallCategories(rules_of(LONG_HOLD))
+def test_a_recording_left_paused_is_flagged_live_while_still_paused() -> None:
+    call = CallCategories(rules_of(LONG_PAUSE))
     assert call.feed(Pause(30 * S)) == []
     assert call.feed(Tick(90 * S)) == []
     [match] = call.feed(Tick(91 * S))
@@ -222,17 +223,17 @@ def test_a_customer_left_on_hold_is_flagged_live_while_still_on_hold() -> None:
     assert match.evidence == "the recording was paused for over 1 min in all (from 0:30)"
 
 
-def test_short_holds_add_up_to_a_long_one() -> None:
+def test_short_pauses_add_up_to_a_long_one() -> None:
     pauses = [Pause(10 * S, 40 * S), Pause(100 * S, 140 * S)]
-    played = play_live(rules_of(LONG_HOLD), 200 * S, pauses=pauses)
-    assert played.match("Long hold").at_ms == 100 * S
+    played = play_live(rules_of(LONG_PAUSE), 200 * S, pauses=pauses)
+    assert played.match("Long pause").at_ms == 100 * S
 
 
-def test_holds_shorter_in_all_than_the_limit_are_not_flagged() -> None:
+def test_pauses_shorter_in_all_than_the_limit_are_not_flagged() -> None:
     pauses = [Pause(10 * S, 30 * S), Pause(100 * S, 130 * S)]
-    assert play_live(rules_of(LONG_HOLD), 200 * S, pauses=pauses).names() == set()
+    assert play_live(rules_of(LONG_PAUSE), 200 * S, pauses=pauses).names() == set()
 
 
-def test_a_call_that_ends_on_hold_counts_the_hold_to_its_end() -> None:
-    played = play_live(rules_of(LONG_HOLD), 100 * S, pauses=[Pause(20 * S)])
-    assert played.match("Long hold").at_ms == 20 * S
+def test_a_call_that_ends_paused_counts_the_pause_to_its_end() -> None:
+    played = play_live(rules_of(LONG_PAUSE), 100 * S, pauses=[Pause(20 * S)])
+    assert played.match("Long pause").at_ms == 20 * S

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from categories import (
     CallCategories,
     CallFinishedError,
+    Hold,
     Match,
     Pause,
     QualityAlert,
@@ -166,7 +167,7 @@ def scripted_call() -> dict:
             talk("agent", 180, 183),
             talk("customer", 185, 187),
         ],
-        "pauses": [Pause(16 * S, 138 * S)],
+        "holds": [Hold(16 * S, 138 * S)],
         "alerts": [QualityAlert("high_loss", "customer", 142 * S)],
     }
 
@@ -181,7 +182,7 @@ def test_a_stored_call_gets_exactly_what_the_floor_saw_live() -> None:
         utterances=facts["utterances"],
         talk=facts["spurts"],
         alerts=facts["alerts"],
-        paused=facts["pauses"],
+        holds=facts["holds"],
     )
     assert afterwards == played.all
     assert {m.category for m in afterwards} >= {
@@ -237,11 +238,16 @@ name = "Talk-over"
 interruptions = { more_than = 1 }
 
 [[category]]
-name = "Hold"
+name = "Paused"
 [[category.condition]]
 paused = { longer_than_s = 5 }
 [[category.condition]]
 quality = { kind = "mos" }
+
+[[category]]
+name = "Hold"
+[[category.condition]]
+hold = { longer_than_s = 6 }
 
 [[category]]
 name = "Long"
@@ -260,7 +266,7 @@ WORDS = ["cancel", "recorded", "thanks", "hello", "order", "বাতিল"]
 
 @st.composite
 def random_calls(draw: st.DrawFn) -> dict:
-    """A call's talk (each utterance is a spurt of its speaker), holds and alerts."""
+    """A call's talk (each utterance is a spurt of its speaker), pauses, holds and alerts."""
     duration = draw(st.integers(5, 60)) * S
     utterances, spurts = [], []
     for role in ("agent", "customer"):
@@ -277,12 +283,13 @@ def random_calls(draw: st.DrawFn) -> dict:
                 )
                 utterances.append(Utterance(role, text, at, end, score, label))
             at = end + draw(st.integers(400, 9000))
-    pauses = []
-    at = draw(st.integers(0, duration))
-    while at < duration and draw(st.booleans()):
-        end = at + draw(st.integers(1000, 8000))
-        pauses.append(Pause(at, end if end < duration else None))
-        at = end + draw(st.integers(1000, 10000))
+    stretches: dict[type[Pause] | type[Hold], list[Pause | Hold]] = {Pause: [], Hold: []}
+    for kind, found in stretches.items():
+        at = draw(st.integers(0, duration))
+        while at < duration and draw(st.booleans()):
+            end = at + draw(st.integers(1000, 8000))
+            found.append(kind(at, end if end < duration else None))
+            at = end + draw(st.integers(1000, 10000))
     alerts = [
         QualityAlert(draw(st.sampled_from(["low_mos", "high_loss"])), "customer", t)
         for t in draw(st.lists(st.integers(0, duration - 1), max_size=2))
@@ -291,7 +298,8 @@ def random_calls(draw: st.DrawFn) -> dict:
         "duration": duration,
         "utterances": utterances,
         "spurts": spurts,
-        "pauses": pauses,
+        "pauses": stretches[Pause],
+        "holds": stretches[Hold],
         "alerts": alerts,
     }
 
@@ -303,7 +311,7 @@ def test_any_call_evaluated_afterwards_matches_what_it_matched_live(
 ) -> None:
     """However often the clock ticks, the matches and their ``live`` flags are the same."""
     rules = rules_of(RANDOM_RULES)
-    facts = {k: call[k] for k in ("utterances", "spurts", "pauses", "alerts")}
+    facts = {k: call[k] for k in ("utterances", "spurts", "pauses", "holds", "alerts")}
     played = play_live(rules, call["duration"], tick_ms=tick_ms, **facts)
     afterwards = categorize(
         rules,
@@ -312,6 +320,7 @@ def test_any_call_evaluated_afterwards_matches_what_it_matched_live(
         talk=call["spurts"],
         alerts=call["alerts"],
         paused=call["pauses"],
+        holds=call["holds"],
     )
     assert afterwards == played.all
 

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from categories import (
     DurationRule,
+    HoldRule,
     InterruptionsRule,
     PausedRule,
     QualityRule,
@@ -73,6 +74,7 @@ def test_the_example_rules_load_and_use_every_kind_of_condition() -> None:
         QualityRule,
         DurationRule,
         PausedRule,
+        HoldRule,
     }
     disclosure = rules.category("Recording disclosure missing")
     assert disclosure.alert and disclosure.severity == "warning"

@@ -18,6 +18,7 @@ export const COLUMNS = [
   "abandoned_wait_s",
   "handled",
   "average_handle_time_s",
+  "average_hold_time_s",
   "occupancy",
   "mos_average",
   "negative_share",
