@@ -22,6 +22,7 @@ KINDS = {
     "average_speed_of_answer_s": "duration",
     "abandoned_wait_s": "duration",
     "average_handle_time_s": "duration",
+    "average_hold_time_s": "duration",
     "mos_average": "decimal",
     "csat_average": "decimal",
 }

@@ -123,6 +123,8 @@ async def test_a_laptop_shows_the_customers_screen_and_camera_with_the_controls(
     await page.goto(f"{server.url}/agent#token={server.token(Role.AGENT, 'Rahim')}")
     await page.locator("#availability").click()
     await page.locator("#accept-next").click()
+    # The agent's page shows the call once the server took it (and opened its media).
+    await expect(page.locator("#incall")).to_be_visible()
     await customer.join_call(call_id)
     await wait_for_state(page, log, "connection", "connected", timeout=CONNECT_TIMEOUT_S)
     notices = page.locator("#notices")

@@ -73,6 +73,20 @@ async def wait_for(
     return await poll_state(page, log, what, check, timeout, every=0.05)
 
 
+async def open_first_recording(
+    page: Page, log: PageLog, call_id: str, part: str, timeout: float = 10.0
+) -> dict[str, Any]:
+    """Open the first recording the search lists; the page's state once ``part`` is drawn."""
+    await page.locator("#result-rows tr").first.get_by_role("button").click()
+    return await wait_for(
+        page,
+        log,
+        f"the recording opening with its {part}",
+        lambda s: s["open"] == call_id and s["ready"] and s[part]["shown"],
+        timeout,
+    )
+
+
 async def click_timeline(page: Page, fraction: float) -> None:
     """Click the timeline's bar `fraction` of the way along (scrolled into view first)."""
     bar = page.locator("#tl-track")

@@ -26,7 +26,7 @@ from tests.conversation.script import render
 from tests.conversation.test_scripted_calls import BENGALI, scripted_call
 
 from .conftest import PageLog
-from .test_replay import SEEK_TOLERANCE_S, new_page, state, wait_for
+from .test_replay import SEEK_TOLERANCE_S, new_page, open_first_recording, state, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -58,13 +58,7 @@ async def test_reviewer_sees_who_talked_when_and_the_interruption(
     await page.locator("#search-form button[type=submit]").click()
     await expect(page.locator("#results-empty")).to_be_visible()
     await page.locator("#search-form button[type=reset]").click()
-    await page.locator("#result-rows tr").first.get_by_role("button").click()
-    opened = await wait_for(
-        page,
-        log,
-        "the recording opening with its talk strip",
-        lambda s: s["open"] == call_id and s["ready"] and s["talk"]["shown"],
-    )
+    opened = await open_first_recording(page, log, call_id, "talk")
     assert opened["rating"] == {**rating, "rated_at": opened["rating"]["rated_at"]}
     await expect(page.locator("#p-rating")).to_have_text(
         "★★★★☆ Customer rated the call 4 of 5: ভালো সেবা"

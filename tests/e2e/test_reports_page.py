@@ -57,6 +57,7 @@ COLUMNS = (
     "abandoned_wait_s",
     "handled",
     "average_handle_time_s",
+    "average_hold_time_s",
     "occupancy",
     "mos_average",
     "negative_share",

@@ -2,10 +2,13 @@
 // from the ringing banner when calls are offered automatically), talk, and
 // see how loud the customer is and how good both lines are, read what is
 // being said (the live transcript) and how the customer feels about it, and
-// always see when a supervisor listens in, whispers or barges in.
+// always see when a supervisor listens in, whispers or barges in. The agent can
+// put the customer on hold (neither hears nor sees the other; a supervisor
+// monitoring still hears both, and the recording goes on) and sees for how long.
 //
 // English only; the customer's language is shown in words.
 
+import { HOLD_SAID, HOLD_STILL, holdError, holdWords } from "./hold-words.js";
 import { getCallTranscript } from "./api.js";
 import { CallPage } from "./page.js";
 import { enterCall } from "./enter-call.js";
@@ -65,7 +68,6 @@ const WITHDRAWN_WORDS = {
   agent_disconnected: "The offer was withdrawn because your connection dropped.",
   taken_other: "You took another call; the offered one went back to the queue.",
 };
-
 class AgentConsole extends CallPage {
   constructor() {
     super(SECTIONS, "summary");
@@ -80,6 +82,7 @@ class AgentConsole extends CallPage {
     this.participantId = null;
     this.end = null;
     this.notice = null;
+    this.holdBusy = false; // a hold or resume asked for, not answered yet
     this.views = new RemoteViews($("remote-audio"), $("remote-camera"), $("remote-screen"));
     this.views.addEventListener("autoplay_blocked", () => {
       this.soundBlocked = true;
@@ -233,6 +236,33 @@ class AgentConsole extends CallPage {
     if (!callId) return;
     this.offer = null;
     await this.attempt(() => this.signal.request(ClientEvent.DECLINE_CALL, { call_id: callId }));
+  }
+
+  /** Put the customer on hold, or take them off it (the button says which). */
+  async toggleHold() {
+    const call = this.call;
+    if (!call || this.holdBusy || !this.signal) return;
+    const holding = !call.hold?.on;
+    this.holdBusy = true;
+    this.clearError();
+    try {
+      const ack = await this.signal.request(holding ? ClientEvent.HOLD_CALL : ClientEvent.RESUME_CALL, {
+        call_id: call.call_id,
+      });
+      // call_updated says the same, and came first; the ack is kept in case it did not.
+      if (ack?.hold && this.call?.call_id === call.call_id) this.call = { ...this.call, hold: ack.hold };
+    } catch (error) {
+      if (this.phase !== "incall" || this.call?.call_id !== call.call_id) return; // the call ended meanwhile
+      if (error?.code === "call_state") {
+        // Refused because the call is not as this page thought: draw it as the server has it.
+        const state = await this.signal.request(ClientEvent.GET_STATE).catch(() => null);
+        if (state?.call?.call_id === call.call_id && this.call?.call_id === call.call_id) this.call = state.call;
+      }
+      this.showError(holdError(error, holding));
+    } finally {
+      this.holdBusy = false;
+      this.render();
+    }
   }
 
   async toggleAvailability() {
@@ -403,6 +433,7 @@ class AgentConsole extends CallPage {
     $("ringing-accept").addEventListener("click", () => this.accept(this.offer?.call.call_id));
     $("ringing-decline").addEventListener("click", () => this.decline());
     this.bindCallControls();
+    $("hold").addEventListener("click", () => this.toggleHold());
     $("record").addEventListener("click", () =>
       this.attempt(async () => {
         const verb = this.call?.recording === "paused" ? ClientEvent.RESUME_RECORDING : ClientEvent.PAUSE_RECORDING;
@@ -517,7 +548,34 @@ class AgentConsole extends CallPage {
     const recordable = recording === "recording" || recording === "paused";
     $("record").hidden = !recordable;
     setToggle($("record"), recording === "paused", recording === "paused" ? "Resume recording" : "Pause recording");
+    const held = Boolean(this.call?.hold?.on);
+    const hold = $("hold");
+    setToggle(hold, held, held ? "Resume call" : "Hold");
+    // Only a live call is held, and only with the server there to ask.
+    hold.disabled = this.call?.state !== "active" || !this.signal?.connected || this.holdBusy;
+    hold.title = held ? "Take the customer off hold" : "Put the customer on hold";
+    const bar = $("hold-bar");
+    bar.dataset.on = String(held);
+    bar.classList.toggle("sr-only", !held);
+    const said = $("hold-said");
+    const words = held ? `${HOLD_SAID[this.call?.media] || HOLD_SAID.video} ${HOLD_STILL}` : "";
+    if (said.textContent !== words) said.textContent = words;
     this._tick();
+  }
+
+  /** "On hold 0:42", and the holds before it when there were some ("Held 3 times, 2:05 in all"). */
+  _renderHoldTimer() {
+    const hold = this.call?.hold;
+    const timer = $("hold-timer");
+    const total = $("hold-total");
+    if (!hold?.on) {
+      timer.textContent = "";
+      total.textContent = "";
+      return;
+    }
+    const now = secondsSince(hold.since);
+    timer.textContent = `On hold ${clock(now)}`;
+    total.textContent = hold.count > 1 ? `Held ${hold.count} times, ${clock((hold.total_s || 0) + now)} in all` : "";
   }
 
   _renderSummary() {
@@ -530,6 +588,7 @@ class AgentConsole extends CallPage {
     $("summary-detail").textContent = [
       customer ? `Customer: ${customer.name}` : "",
       talked !== null ? `Length: ${clock(talked, { twoDigitMinutes: true })}` : "",
+      holdWords(call?.hold),
     ].filter(Boolean).join(" · ");
   }
 
@@ -545,6 +604,7 @@ class AgentConsole extends CallPage {
   _tick() {
     if (this.phase === "incall") {
       $("call-timer").textContent = clock(secondsSince(this.call?.answered_at), { twoDigitMinutes: true });
+      this._renderHoldTimer();
       this._renderRetry();
       this.quality.tick();
       this.transcriptAlerts.tick();
@@ -609,6 +669,7 @@ class AgentConsole extends CallPage {
       joinCount: this.session?.joinCount ?? 0,
       retryInSeconds: this.session?.retryInSeconds() ?? null,
       muted: Boolean(this.session?.muted),
+      hold: this.call?.hold ?? null,
       endReason: this.end?.reason ?? null,
       quality: this.quality.snapshot(),
       transcript: { ...this.transcript.snapshot(), alerts: this.transcriptAlerts.snapshot() },
@@ -655,6 +716,7 @@ const SIGN_IN_WORDS = {
 
 /** An error in words, with the server's own (English) explanation when it gave one. */
 function agentError(error) {
+  if (error?.words) return error.words; // already in words (a failed hold)
   const words = SIGN_IN_WORDS[error?.code] || describeError(error, "en");
   const detail = error.message && !words.includes(error.message) ? ` (${error.message})` : "";
   return words + detail;

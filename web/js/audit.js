@@ -8,6 +8,7 @@
 // English only: this page is for staff.
 
 import { isTokenRefusal } from "./errors.js";
+import { cardRow } from "./floor-dom.js";
 import { AuditApi } from "./audit-api.js";
 import {
   KINDS,
@@ -448,17 +449,9 @@ function element(tag, className = "", text = "") {
 
 /** One record as a table row; on a phone the row is a card (audit.css). */
 function recordRow(record) {
-  const row = element("tr");
-  row.setAttribute("role", "row"); // see audit.html: kept when the row is shown as a card
+  const { row, cell } = cardRow(); // see audit.html: the roles stay when it is a card
   row.dataset.action = String(record.action || "");
   row.dataset.kind = kindOf(record.action);
-  const cell = (label, className) => {
-    const td = element("td", className);
-    td.setAttribute("role", "cell");
-    td.dataset.label = label;
-    row.append(td);
-    return td;
-  };
 
   const at = Number(record.at) || 0;
   const when = cell("When", "au-when");

@@ -6,7 +6,7 @@
 
 import { MonitorControls } from "./floor-monitor-controls.js";
 import { QualityTrend } from "./floor-quality-chart.js";
-import { recordingBadge, reasonItems } from "./floor-calls.js";
+import { drawHold, recordingBadge, reasonItems } from "./floor-calls.js";
 import { setText } from "./floor-dom.js";
 import {
   ALERT_SOURCE_WORDS,
@@ -222,6 +222,7 @@ export class CallPanel extends EventTarget {
   tick() {
     if (!this.isOpen) return;
     setText(this.root.querySelector("#cp-duration"), clock(this.clock.since(this._answeredAt())));
+    drawHold(this.root.querySelector("#cp-hold"), this._hold(), this.clock);
     this.transcriptAlerts.tick();
   }
 
@@ -256,6 +257,11 @@ export class CallPanel extends EventTarget {
     this.root.hidden = true;
   }
 
+  /** Whether the customer is on hold: the floor's row, else the call the panel fetched. */
+  _hold() {
+    return this.row?.hold ?? this.call?.hold ?? null;
+  }
+
   _answeredAt() {
     return this.row?.answered_at ?? this.call?.answered_at ?? null;
   }
@@ -284,6 +290,7 @@ export class CallPanel extends EventTarget {
     setText(this.root.querySelector("#cp-language"), languageWords(language, "Language unknown"));
     setText(this.root.querySelector("#cp-media"), MEDIA_WORDS[this.row?.media ?? this.call?.media] || "");
     this.root.querySelector("#cp-recording").replaceChildren(recordingBadge(this.row?.recording ?? this.call?.recording));
+    drawHold(this.root.querySelector("#cp-hold"), this._hold(), this.clock);
 
     const attention = this.root.querySelector("#cp-attention");
     const level = this.row?.attention?.level in ATTENTION_WORDS ? this.row.attention.level : null;

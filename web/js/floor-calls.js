@@ -1,7 +1,8 @@
 // The floor's list of live calls, in the server's order (most in need of
 // attention first, node/floor.py). Each row says who talks to whom and
 // for how long, the language, each party's line (MOS with its rating in
-// words), the customer's mood, the recording state, why the call needs
+// words), the customer's mood, the recording state, whether the customer is
+// on hold (and for how long, ticking), why the call needs
 // attention (alerts are links to the call) and who is monitoring it; with more
 // than one server, the one that carries the call (its words from i18n.js).
 //
@@ -58,6 +59,41 @@ export function recordingBadge(state) {
   symbol.setAttribute("aria-hidden", "true");
   badge.append(symbol, ` ${RECORDING_WORDS[known]}`);
   return badge;
+}
+
+/**
+ * "On hold 0:42" while the customer is on hold (counted on the server's clock), else "".
+ * @param {{on: boolean, since: number|null}|null|undefined} hold a call's or a floor row's `hold`
+ * @param {import("./floor-clock.js").ServerClock} serverClock
+ */
+export function holdText(hold, serverClock) {
+  return hold?.on ? `On hold ${clock(serverClock.since(hold.since))}` : "";
+}
+
+/** The chip's tooltip: what a hold means, and the holds before this one ("Held 3 times, 2:05 in all"). */
+export function holdTitle(hold, serverClock) {
+  if (!hold?.on) return "";
+  const meaning = "The customer and the agent cannot hear each other";
+  if (!(hold.count > 1)) return meaning;
+  const total = (hold.total_s || 0) + serverClock.since(hold.since);
+  return `${meaning}. Held ${hold.count} times, ${clock(total)} in all`;
+}
+
+/** Draw the hold chip `node` (a `.fc-hold` span): shown and ticking while on hold. */
+export function drawHold(node, hold, serverClock) {
+  node.hidden = !hold?.on;
+  setText(node.querySelector(".fc-hold-words"), holdText(hold, serverClock));
+  node.title = holdTitle(hold, serverClock);
+}
+
+/** A hold chip, empty: a pause sign (not colour alone) and the words drawHold() puts in. */
+export function holdChip() {
+  const chip = element("span", "fc-hold");
+  const symbol = element("span", "fc-hold-symbol", "❚❚");
+  symbol.setAttribute("aria-hidden", "true");
+  chip.append(symbol, element("span", "fc-hold-words"));
+  chip.hidden = true;
+  return chip;
 }
 
 /** Who monitors a call, in words ("Sumi · listening"); the signed-in supervisor is "You". */
@@ -129,7 +165,9 @@ export class FloorCalls {
   tick() {
     for (const node of this.list.children) {
       const row = this.calls.find((c) => c.call_id === node.dataset.key);
-      if (row) setText(node.querySelector(".fc-duration"), clock(this.clock.since(row.answered_at)));
+      if (!row) continue;
+      setText(node.querySelector(".fc-duration"), clock(this.clock.since(row.answered_at)));
+      drawHold(node.querySelector(".fc-hold"), row.hold, this.clock);
     }
   }
 
@@ -149,6 +187,7 @@ export class FloorCalls {
       element("span", "fc-parties"),
       element("span", "fc-mood"),
       element("span", "fc-rec"),
+      holdChip(),
       element("span", "fc-node tag"),
       element("span", "fc-cats"),
     );
@@ -201,6 +240,7 @@ export class FloorCalls {
     const mood = row.sentiment;
     drawIfChanged(node.querySelector(".fc-mood"), [mood?.now, mood?.label, mood?.direction, row.transcription], () => moodNodes(row));
     drawIfChanged(node.querySelector(".fc-rec"), String(row.recording), () => [recordingBadge(row.recording)]);
+    drawHold(node.querySelector(".fc-hold"), row.hold, this.clock);
     // The operator's categories the call met so far (those that alert are reasons above too).
     const categories = (row.categories || []).map((c) => c.category);
     drawIfChanged(node.querySelector(".fc-cats"), categories, () =>
@@ -239,6 +279,8 @@ export class FloorCalls {
       alerts: (row.alerts || []).map((a) => a.kind),
       categories: (row.categories || []).map((c) => c.category),
       recording: row.recording,
+      hold: row.hold ?? null,
+      holdShown: holdText(row.hold, this.clock),
       durationS: Math.floor(this.clock.since(row.answered_at)),
       lines: (row.participants || []).map((p) => ({
         role: p.role,

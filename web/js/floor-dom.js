@@ -46,3 +46,23 @@ export function drawIfChanged(node, signature, build) {
   node.dataset.drawn = key;
   node.replaceChildren(...build());
 }
+
+/**
+ * A table row whose cells name their column (`data-label`: a narrow screen draws the row
+ * as a card, each value under its name) and keep their ARIA roles, which a card's CSS
+ * would otherwise take from screen readers.
+ * @returns {{row: HTMLTableRowElement, cell: (label: string, className?: string) => HTMLTableCellElement}}
+ */
+export function cardRow() {
+  const row = document.createElement("tr");
+  row.setAttribute("role", "row");
+  const cell = (label, className = "") => {
+    const td = document.createElement("td");
+    if (className) td.className = className;
+    td.setAttribute("role", "cell");
+    td.dataset.label = label;
+    row.append(td);
+    return td;
+  };
+  return { row, cell };
+}

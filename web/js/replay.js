@@ -507,6 +507,7 @@ class ReplayPage extends Page {
       length(rec.duration_ms),
       languageWords(call.language, ""),
       rec.end_reason ? `ended: ${END_WORDS[rec.end_reason] || rec.end_reason}` : "",
+      heldWords(this.open.conversation),
     ];
     $("p-details").textContent = details.filter(Boolean).join(" · ");
     const sources = (this.open.urls.streams || []).map((stream) => stream.source);
@@ -738,6 +739,15 @@ function length(ms) {
 
 function participantName(recording, role) {
   return (recording.participants || []).find((p) => p.role === role)?.name || "";
+}
+
+/** "on hold 1:05 (2 holds)" for a call that was held; "" otherwise (or not measured). */
+function heldWords(conversation) {
+  const count = conversation?.holds;
+  if (!(count > 0)) return "";
+  const ms = typeof conversation.hold_ms === "number" ? conversation.hold_ms : null;
+  const times = count === 1 ? "1 hold" : `${count} holds`;
+  return ms === null ? `on hold (${times})` : `on hold ${length(ms)} (${times})`;
 }
 
 function chip(text, className, title = "") {

@@ -3,6 +3,9 @@
 // One SupportPage holds the state; render() draws all of it in the current
 // language, so switching language redraws every dynamic text too.
 //
+// While the agent holds the call (call.hold.on) the page says so, in words: the
+// customer hears nothing then, and should not think the line went dead.
+//
 // A supervisor shows here only while they barge in: the server then sends
 // them as a participant (participant_updated, role "supervisor") and their
 // voice on an m-line of its own, and participant_left when they stop.
@@ -359,6 +362,7 @@ class SupportPage extends CallPage {
     $("remote-camera-view").hidden = !isVideo;
     $("remote-screen-view").hidden = !agent?.screen_sharing;
     this._renderParties();
+    this._renderHold();
 
     const conn = $("conn-state");
     const state = !this.signal?.connected ? "offline" : this._connectionWord(session?.state);
@@ -397,6 +401,16 @@ class SupportPage extends CallPage {
     const key = this.call?.media === "video" ? "media_retry_video" : "media_retry_audio";
     const text = seconds === null ? "" : i18n.t(key, { seconds });
     if (note.textContent !== text) note.textContent = text;
+  }
+
+  /** "You are on hold…" while the agent holds the call; written only when it changes (said once). */
+  _renderHold() {
+    const held = Boolean(this.call?.hold?.on);
+    const status = $("hold-status");
+    const drawn = held ? i18n.language() : "";
+    if (status.dataset.drawn === drawn) return;
+    status.dataset.drawn = drawn;
+    status.replaceChildren(...(held ? [holdNotice()] : []));
   }
 
   /** A supervisor who barged in, labelled as one, beside the agent; nothing when there is none. */
@@ -478,11 +492,29 @@ class SupportPage extends CallPage {
       retryInSeconds: this.session?.retryInSeconds() ?? null,
       muted: Boolean(this.session?.muted),
       sharing: Boolean(this.session?.sharing),
+      onHold: Boolean(this.call?.hold?.on),
+      holdNotice: $("hold-status").textContent,
       endReason: this.end?.reason ?? null,
       rating: this.rating.snapshot(),
       error: this.error ? { code: this.error.code ?? null, message: this.error.message ?? null } : null,
     };
   }
+}
+
+/** The on-hold notice: a pause sign and the words, in the page's language. */
+function holdNotice() {
+  const notice = document.createElement("p");
+  notice.className = "hold-notice";
+  const icon = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  icon.setAttribute("class", "icon");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("aria-hidden", "true");
+  const bars = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  bars.setAttribute("fill", "currentColor");
+  bars.setAttribute("d", "M6 5h4v14H6zM14 5h4v14h-4z");
+  icon.append(bars);
+  notice.append(icon, Object.assign(document.createElement("span"), { textContent: i18n.t("on_hold") }));
+  return notice;
 }
 
 function partyItem(participant) {

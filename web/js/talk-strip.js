@@ -3,12 +3,15 @@
 // from their own audio, so a Bengali call without a transcript has it too),
 // where both talked at once shaded on both, every interruption marked on the
 // lane of the one who cut in, and a lane for the silences (nobody talking),
-// the longest outlined. Above it, the conversation in words: talk time and
-// share, talk speed and loudness per party, non-talk time, interruptions,
-// sentiment per quarter and at the end. Clicking or dragging seeks.
+// the longest outlined. Where the customer was on hold (the parties could
+// not hear each other) is shaded across every lane, behind the talk and the silences.
+// Above it, the conversation in words: talk time and share, talk speed and
+// loudness per party, non-talk time, interruptions, time on hold and how many
+// holds, sentiment per quarter and at the end. Clicking or dragging seeks.
 //
 // Data: `conversation` of GET /api/recordings/{id} (conversation.json; null
-// for recordings made before talk was measured: the section hides).
+// for recordings made before talk was measured: the section hides; `hold_ms`,
+// `holds` and `hold_spans` only in recordings made since calls could be held).
 
 import { roleWords } from "./timeline.js";
 import { clock, seekOnStrips } from "./ui.js";
@@ -96,6 +99,9 @@ export function talkModel(conversation, pauses, duration) {
     .map((i) => ({ by: i.by, over: i.over, at: clamp(seconds(i.at_ms), duration), ms: i.ms }));
   for (const i of interruptions) byRole[i.by]?.interruptions.push(i);
   const paused = (pauses || []).map((p) => [seconds(p.start_ms), p.end_ms == null ? duration : seconds(p.end_ms)]);
+  // A hold is not left out of the silences: the recording runs on through it, and the
+  // server's figures (non-talk time, the longest silence) count it the same way.
+  const holds = holdSpans(conversation, duration);
   const silences = gaps(union([...lanes.flatMap((l) => l.spans), ...paused]), duration)
     .filter(([s, e]) => e - s >= SHOWN_SILENCE_S)
     .map(([start, end]) => ({ start, end, longest: false }));
@@ -108,7 +114,26 @@ export function talkModel(conversation, pauses, duration) {
     );
     if (match) match.longest = true;
   }
-  return { duration, lanes, silences, interruptions, conversation };
+  return { duration, lanes, silences, interruptions, holds, conversation };
+}
+
+/** Where the customer was on hold (s, merged), from `hold_spans` ({start_ms, end_ms}; no end: to the end). */
+function holdSpans(conversation, duration) {
+  const spans = Array.isArray(conversation.hold_spans) ? conversation.hold_spans : [];
+  return union(
+    spans
+      .filter((h) => h && typeof h.start_ms === "number")
+      .map((h) => [clamp(seconds(h.start_ms), duration), h.end_ms == null ? duration : clamp(seconds(h.end_ms), duration)]),
+  );
+}
+
+/** Time on hold and how many holds, in words ("On hold 1:05 in 2 holds."); "" for a call never held. */
+export function holdWords(model) {
+  const c = model.conversation;
+  const count = typeof c.holds === "number" ? c.holds : model.holds.length;
+  if (!count) return "";
+  const ms = typeof c.hold_ms === "number" ? c.hold_ms : model.holds.reduce((sum, [s, e]) => sum + (e - s) * 1000, 0);
+  return `On hold ${length(ms)} ${count === 1 ? "once" : `in ${count} holds`}.`;
 }
 
 function share(value) {
@@ -160,6 +185,8 @@ export function summaryWords(model) {
     const listed = [...pairs].map(([k, n]) => `${k} ×${n}`).join(", ");
     parts.push(`${count} interruption${count === 1 ? "" : "s"}: ${listed}.`);
   }
+  const held = holdWords(model);
+  if (held) parts.push(held);
   if (c.paused_ms > 0) parts.push(`Recording paused for ${length(c.paused_ms)}.`);
   return parts.join(" ");
 }
@@ -211,6 +238,9 @@ export class TalkStrip {
       return;
     }
     this.summaryEl.textContent = summaryWords(model);
+    // The hold's key only for a call that was held (most never are).
+    const holdKey = this.root.querySelector(".tk-hold-key");
+    if (holdKey) holdKey.hidden = model.holds.length === 0;
     const moods = model.lanes.map((l) => sentimentWords(l.role, l.figures)).filter(Boolean);
     this.sentimentEl.textContent = moods.join(" ");
     this.sentimentEl.hidden = moods.length === 0;
@@ -230,7 +260,7 @@ export class TalkStrip {
 
   /** What the tests read (window.kotha.state().talk). */
   counts() {
-    if (!this.model) return { shown: false, lanes: [], silences: 0, interruptions: 0, summary: "" };
+    if (!this.model) return { shown: false, lanes: [], silences: 0, interruptions: 0, holds: [], summary: "" };
     return {
       shown: !this.root.hidden,
       lanes: this.model.lanes.map((l) => ({
@@ -242,6 +272,7 @@ export class TalkStrip {
       })),
       silences: this.model.silences.length,
       interruptions: this.model.interruptions.length,
+      holds: this.model.holds.map(([start, end]) => ({ start, end })),
       summary: this.summaryEl.textContent,
     };
   }
@@ -254,6 +285,7 @@ export class TalkStrip {
     const strip = element("div", "tk-strip");
     strip.setAttribute("role", "img");
     strip.setAttribute("aria-label", `${roleWords(lane.role)}: when they talked. ${partyWords(lane.figures)}`);
+    this._holds(strip, duration);
     for (const [start, end] of lane.spans) {
       strip.append(span("tk-talk", start, end, duration, `${roleWords(lane.role)} talked ${clock(start)}–${clock(end)}`));
     }
@@ -287,6 +319,7 @@ export class TalkStrip {
     const strip = element("div", "tk-strip tk-strip-silence");
     strip.setAttribute("role", "img");
     strip.setAttribute("aria-label", `When nobody talked: ${label.textContent}`);
+    this._holds(strip, model.duration);
     for (const s of model.silences) {
       const node = span("tk-silence", s.start, s.end, model.duration, `Nobody talked ${clock(s.start)}–${clock(s.end)} (${(s.end - s.start).toFixed(1)} s)${s.longest ? ": the longest silence" : ""}`);
       if (s.longest) node.dataset.longest = "true";
@@ -295,6 +328,13 @@ export class TalkStrip {
     strip.append(element("div", "tk-playhead"));
     root.append(label, strip);
     return root;
+  }
+
+  /** The holds shaded on a strip, behind what it draws (a talk on hold is still drawn). */
+  _holds(strip, duration) {
+    for (const [start, end] of this.model.holds) {
+      strip.append(span("tk-hold", start, end, duration, `On hold ${clock(start)}–${clock(end)}: the parties could not hear each other`));
+    }
   }
 
   _bind() {

@@ -178,6 +178,10 @@ export function describeEvent(event, participants) {
       return `Recording paused${by(event.by)}`;
     case "recording_resumed":
       return event.by === "system" ? "Recording resumed (the call ended while paused)" : `Recording resumed${by(event.by)}`;
+    case "hold_started":
+      return `Customer put on hold${by(event.by)}`;
+    case "hold_ended":
+      return event.by === "system" ? "Hold ended (the call ended on hold)" : `Customer taken off hold${by(event.by)}`;
     case "call_requeued":
       return `Back in the queue, first in line: ${roleWords(event.role).toLowerCase()} ${event.name || ""}'s connection did not come back`.replace("  ", " ");
     case "call_taken_again":
