@@ -99,6 +99,7 @@ class AgentDesk:
                 taken = await board.media_taken(taken)
             else:
                 await board.cluster.open_at_owner(taken)
+            board.cluster.opened(call_id)
             await board.notifier.to_call(
                 call_id, ServerEvent.CALL_UPDATED, {"call": call_payload(taken)}
             )

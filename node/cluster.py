@@ -66,7 +66,10 @@ class Cluster:
             )
         self._missing: set[tuple[str, str]] = set()  # parties no live node listed, last time
         # Calls this node placed (node, when), until every node's beat has counted them.
-        self._placed: list[tuple[str, float]] = []
+        # Calls this node placed: node, when, and when their media was open there (None: not
+        # yet). A node's beat counts a call only once its room is open, so a placement
+        # counts until a beat comes after its opening.
+        self._placed: dict[str, tuple[str, float, float | None]] = {}
         self.relay_handler: RelayHandler | None = None
         """Runs a client's event relayed from another node (the socket.io hub sets it)."""
 
@@ -259,16 +262,30 @@ class Cluster:
                 "the call waits for a line to free up"
             )
         now = time.time()
-        self._placed = [(node, at) for node, at in self._placed if now - at < NODE_TTL_S]
-        self._placed.append((chosen, now))
+        self._placed = {c: p for c, p in self._placed.items() if now - p[1] < NODE_TTL_S}
+        self._placed[call.call_id] = (chosen, now, None)
         return chosen
+
+    def opened(self, call_id: str) -> None:
+        """The call placed by :meth:`place` has its media open at its node now."""
+        placed = self._placed.get(call_id)
+        if placed is not None:
+            self._placed[call_id] = (placed[0], placed[1], time.time())
 
     def _choose(self) -> str | None:
         """The node :func:`choose_node` picks, each node's load counting the calls this node
-        placed there after the beat the directory has of it."""
+        placed there that the beat the directory has of it did not count yet (a beat between
+        the placing and the opening of the media did not)."""
+        now = time.time()
 
         def load(node: NodeValue) -> NodeValue:
-            since = sum(1 for n, at in self._placed if n == node.node_id and at > node.heard_at)
+            since = sum(
+                1
+                for n, at, opened_at in self._placed.values()
+                if n == node.node_id
+                and now - at < NODE_TTL_S
+                and (opened_at is None or opened_at >= node.heard_at)
+            )
             return replace(node, calls=node.calls + since)
 
         chosen = choose_node(map(load, self._board.heartbeat.nodes), time.time())

@@ -199,6 +199,36 @@ async def test_calls_go_to_the_node_with_room_and_a_full_centre_says_so(
     assert sorted(owners) == ["node-a", "node-b"]
 
 
+async def test_a_beat_between_placing_a_call_and_opening_its_media_does_not_free_the_node(
+    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Node A places a call on a node and, before that node has opened the call's media, every
+    node beats (a busy loop, a slow registry): the beats count no call yet. The next call
+    must still go to the other node (it once went to the same one, past its max_calls)."""
+    shared = {"redis_url": redis_server.url, "redis_prefix": f"test:{secrets.token_hex(4)}:"}
+    a = await start_server(node_id="node-a", data_dir=tmp_path / "a", max_calls=1, **shared)
+    b = await start_server(node_id="node-b", data_dir=tmp_path / "b", max_calls=1, **shared)
+    await b.switchboard.heartbeat.beat()
+    await a.switchboard.heartbeat.beat()  # A reads the directory with B in it
+    calls = []
+    for n in range(2):
+        call_id, token = await a.customer_call(f"Customer{n}")
+        customer = a.client(token)
+        await customer.connect()
+        await customer.request_call(media="audio")
+        call = await a.switchboard.fresh(call_id)
+        assert call is not None
+        calls.append(call)
+    cluster = a.switchboard.cluster
+    first = await cluster.place(calls[0])
+    await asyncio.sleep(0.01)
+    for node in (a, b):  # beats after the placing, before any media opened: 0 calls each
+        await node.switchboard.heartbeat.beat()
+    await a.switchboard.heartbeat.beat()
+    second = await cluster.place(calls[1])
+    assert {first, second} == {"node-a", "node-b"}, (first, second)
+
+
 async def test_a_call_waiting_on_one_node_rings_a_free_agent_on_another(
     start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
 ) -> None:
