@@ -7,7 +7,6 @@
 //
 // English only: this page is for staff.
 
-import { isTokenRefusal } from "./errors.js";
 import { cardRow } from "./floor-dom.js";
 import { AuditApi } from "./audit-api.js";
 import {
@@ -107,7 +106,7 @@ class AuditPage extends Page {
     this.loaded = false;
     this._request = 0;
     this.webhooks = new WebhooksPanel($("webhooks"), $("wh-attention"), {
-      onRefused: (error) => this._refused(error),
+      onRefused: (error) => this.signOutIfRefused(error),
     });
   }
 
@@ -150,14 +149,6 @@ class AuditPage extends Page {
     this.loaded = false;
     $("token-input").value = "";
     this.setPhase("signin");
-  }
-
-  /** A refused token ends the session: back to the sign-in form, with the reason. */
-  _refused(error) {
-    if (!isTokenRefusal(error)) return false;
-    this.signOut();
-    this.showError(error);
-    return true;
   }
 
   // -- filters ---------------------------------------------------------------
@@ -276,7 +267,7 @@ class AuditPage extends Page {
       return true;
     } catch (error) {
       if (request !== this._request) return false;
-      if (!this._refused(error)) this.showError(error);
+      if (!this.signOutIfRefused(error)) this.showError(error);
       return false;
     } finally {
       if (request === this._request) {

@@ -2,6 +2,7 @@
 // what the customer page and the agent console share on top (CallPage: user
 // actions that may fail, and the in-call buttons). Each page supplies render().
 
+import { isTokenRefusal } from "./errors.js";
 import { $, showOnly } from "./ui.js";
 import { ClientEvent } from "./events.js";
 
@@ -41,6 +42,15 @@ export class Page {
       onToken(token);
     });
     $("sign-out").addEventListener("click", () => this.signOut());
+  }
+
+  /** A refused token (expired, revoked, wrong role) ends the session: back to the sign-in
+   * form, with the reason. False: the error was something else, for the caller to say. */
+  signOutIfRefused(error) {
+    if (!isTokenRefusal(error)) return false;
+    this.signOut();
+    this.showError(error);
+    return true;
   }
 }
 

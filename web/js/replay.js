@@ -7,7 +7,6 @@
 //
 // English only: this page is for staff.
 
-import { isTokenRefusal } from "./errors.js";
 import { QualityChart, qualityModel } from "./quality-chart.js";
 import { RecordingsApi } from "./recordings-api.js";
 import { TalkStrip, talkModel } from "./talk-strip.js";
@@ -212,14 +211,6 @@ class ReplayPage extends Page {
     this.setPhase("signin");
   }
 
-  /** A refused token ends the session: back to the sign-in form, with the reason. */
-  _refused(error) {
-    if (!isTokenRefusal(error)) return false;
-    this.signOut();
-    this.showError(error);
-    return true;
-  }
-
   // -- finding recordings --------------------------------------------------
 
   _formQuery() {
@@ -256,7 +247,7 @@ class ReplayPage extends Page {
       this.more = rows.length === PAGE_SIZE;
       return true;
     } catch (error) {
-      if (!this._refused(error)) this.showError(error);
+      if (!this.signOutIfRefused(error)) this.showError(error);
       return false;
     } finally {
       this.searching = false;
@@ -298,7 +289,7 @@ class ReplayPage extends Page {
       if (at !== null) this.seek(at);
       $("play").focus({ preventScroll: true });
     } catch (error) {
-      if (this._refused(error)) return;
+      if (this.signOutIfRefused(error)) return;
       if (hashParams().has("call")) history.replaceState(history.state, "", location.pathname + location.search);
       this.pushed = false;
       this.showError(error);
@@ -437,7 +428,7 @@ class ReplayPage extends Page {
       try {
         if (await this._renewUrls()) return;
       } catch (error) {
-        if (this._refused(error)) return;
+        if (this.signOutIfRefused(error)) return;
       }
     }
     this.showError({ code: "media", message: MEDIA_ERROR_WORDS[code] || "the file could not be loaded" });
@@ -598,7 +589,7 @@ class ReplayPage extends Page {
       link.click();
       link.remove();
     } catch (error) {
-      if (!this._refused(error)) this.showError(error);
+      if (!this.signOutIfRefused(error)) this.showError(error);
     } finally {
       button.disabled = false;
     }

@@ -11,7 +11,6 @@
 //
 // English only: this page is for staff.
 
-import { isTokenRefusal } from "./errors.js";
 import { fillFigure, figureText, ratingsWords, targetWords } from "./figures-words.js";
 import { Page } from "./page.js";
 import { ReportsApi, reportsErrorWords as errorWords } from "./reports-api.js";
@@ -71,7 +70,7 @@ class ReportsPage extends Page {
       this.zone = live.timezone || null;
       this.targetS = live.service_level_target_s ?? this.targetS;
     } catch (error) {
-      if (this._refused(error)) return;
+      if (this.signOutIfRefused(error)) return;
       this.showError(error); // a network failure: the days are the computer's until a report says
     }
     tokens.save(token);
@@ -92,14 +91,6 @@ class ReportsPage extends Page {
     this.table.render(null);
     $("token-input").value = "";
     this.setPhase("signin");
-  }
-
-  /** A refused token ends the session: back to the sign-in form, with the reason. */
-  _refused(error) {
-    if (!isTokenRefusal(error)) return false;
-    this.signOut();
-    this.showError(error);
-    return true;
   }
 
   // -- the range -----------------------------------------------------------------
@@ -183,7 +174,7 @@ class ReportsPage extends Page {
       return true;
     } catch (error) {
       if (request !== this._request) return false;
-      if (!this._refused(error)) {
+      if (!this.signOutIfRefused(error)) {
         this.report = null;
         this.showError(error);
       }
@@ -213,7 +204,7 @@ class ReportsPage extends Page {
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
       this.downloads += 1;
     } catch (error) {
-      if (!this._refused(error)) this.showError(error);
+      if (!this.signOutIfRefused(error)) this.showError(error);
     } finally {
       this.downloading = false;
       this.render();

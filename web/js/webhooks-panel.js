@@ -9,7 +9,6 @@
 // for nothing, and asks at once when it shows again. Cards and rows are kept by key
 // across redraws (floor-dom.js), so a button keeps the keyboard focus.
 
-import { isTokenRefusal } from "./errors.js";
 import { drawIfChanged, setText, syncList } from "./floor-dom.js";
 import { element } from "./transcript-words.js";
 import { WebhooksApi } from "./webhooks-api.js";
@@ -144,7 +143,7 @@ export class WebhooksPanel {
       this.fetches += 1;
     } catch (error) {
       if (generation !== this._generation) return;
-      if (isTokenRefusal(error) && this.onRefused(error)) return; // signed out: stop() ran
+      if (this.onRefused(error)) return; // signed out: stop() ran
       this.error = error;
     } finally {
       if (generation === this._generation) {
@@ -178,7 +177,7 @@ export class WebhooksPanel {
       this.notices.set(key, { kind: "done", text: retriedWords(reply, event), retried: reply.retried, eventId });
     } catch (error) {
       if (generation !== this._generation) return;
-      if (isTokenRefusal(error) && this.onRefused(error)) return;
+      if (this.onRefused(error)) return;
       this.notices.set(key, { kind: "failed", text: retryErrorWords(error, endpoint.name, event) });
     } finally {
       if (generation === this._generation) this.busy.delete(key);
