@@ -29,6 +29,7 @@ from av.frame import Frame
 from av.packet import Packet
 
 from . import aiortc_compat
+from .closing import CloseOnce
 from .peer import Slot, SlotDirection
 from .room import default_configuration
 from .source import SourceKey, SourceKind
@@ -101,6 +102,7 @@ class ClientPeer:
         self._slots: dict[str, Slot] = {}
         self._tapped: set[str] = set()
         self._borrowed: list[BorrowedTrack] = []
+        self._close_once = CloseOnce(self._close, name="ClientPeer::close")
 
     async def answer(self, sdp: str, slots: Iterable[Slot]) -> str:
         """Apply the server's offer and return the answer SDP."""
@@ -134,7 +136,14 @@ class ClientPeer:
                     self._borrowed.remove(replaced)
 
     async def close(self) -> None:
-        """Close the connection; the source tracks stay live for their owner."""
+        """Close the connection; the source tracks stay live for their owner.
+
+        A caller cut short (a client closed while it replaces this peer) does not cut the
+        close short: the next caller waits for the same close, not forever.
+        """
+        await self._close_once()
+
+    async def _close(self) -> None:
         await self.pc.close()
         for borrowed in self._borrowed:
             borrowed.stop()  # a sender that never started has not stopped its track

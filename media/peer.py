@@ -22,6 +22,7 @@ from aiortc import (
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from . import aiortc_compat
+from .closing import CloseOnce
 from .errors import NegotiationError, PeerClosedError, StaleAnswerError
 from .ice_policy import CandidateGate, CandidatePolicy
 from .source import SourceKey
@@ -125,7 +126,7 @@ class Peer:
             candidate_policy if candidate_policy is not None else CandidatePolicy()
         )
         self._early_candidates: list[RTCIceCandidate | None] = []
-        self._closed = False
+        self._close_once = CloseOnce(self._close, name=f"Peer({self._label})::close")
         self._task = asyncio.get_running_loop().create_task(
             self._run_negotiation(), name=f"Peer({self._label})::negotiation"
         )
@@ -249,10 +250,15 @@ class Peer:
             return
         await self._pc.addIceCandidate(parsed)
 
+    @property
+    def _closed(self) -> bool:
+        return self._close_once.started
+
     async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+        """Close the connection; callers cut short or coming later wait for the same close."""
+        await self._close_once()
+
+    async def _close(self) -> None:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task

@@ -28,6 +28,8 @@ from signaling.auth import TokenAuthority
 from signaling.keys import SWITCHBOARD
 from tests.redis_server import RedisServer, start_redis
 
+pytest_plugins = ["tests.timeouts"]
+
 TEST_SECRET = "kotha-test-secret-0123456789abcdefghijklmnop"
 API_KEY = "shop-api-key-0123456789"
 REDIS_URL_ENV = "KOTHA_REDIS_URL"

@@ -73,7 +73,11 @@ async def check_clean_line(page: Page, call_id: str) -> None:
     await expect(card.locator(".q-word")).to_have_text("Good", timeout=GOOD_WITHIN_S * 1000)
     await expect(card.locator(".q-reason")).to_have_text("The customer sounds clear.")
     await expect(card.locator(".q-figures")).to_contain_text("MOS 4.4 · loss 0%")
-    await expect(page.locator('#quality [data-party="self"] .q-word')).to_have_text("Good")
+    # The agent's own line is rated from the same kind of samples: a loaded machine's first
+    # seconds may read "Fair" until the loopback's jitter settles (CI saw it once).
+    await expect(page.locator('#quality [data-party="self"] .q-word')).to_have_text(
+        "Good", timeout=GOOD_WITHIN_S * 1000
+    )
     quality = (await page_state(page))["quality"]
     assert quality["callId"] == call_id, quality
     assert quality["customer"]["rating"] == "good", quality

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import numpy as np
-from aiortc import MediaStreamTrack
+from aiortc import MediaStreamTrack, RTCPeerConnection
 from av import AudioFrame
 
 from media.source import SourceKey, SourceKind
@@ -85,3 +86,42 @@ async def test_agent_keeps_hearing_the_customer_after_the_customer_joins_again(
     levels = tone_levels(after[-SAMPLE_RATE:], 440)
     assert levels[440] > 0.5, f"the agent no longer hears the customer's tone: {levels}"
     assert microphone.readyState == "live", "closing the first peer stopped the microphone"
+
+
+async def connected(pc: RTCPeerConnection) -> None:
+    for _ in range(200):
+        if pc.connectionState == "connected":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the peer did not connect: {pc.connectionState}")
+
+
+async def cut_short(close: Callable[[], Awaitable[None]], ticks: int = 1) -> None:
+    """Start ``close`` and cancel it at a wait (as closing a client mid-rejoin does)."""
+    closing = asyncio.ensure_future(close())
+    for _ in range(ticks):
+        await asyncio.sleep(0)
+    assert not closing.done()  # a connected peer's close waits for its transports
+    closing.cancel()
+    await asyncio.gather(closing, return_exceptions=True)
+
+
+async def test_a_peer_whose_close_was_cut_short_still_closes(server: Server) -> None:
+    """CI hung for an hour in a test's teardown: the client was closed while it was closing
+    its old peer for a fresh one, and aiortc's close, cut short, left every later close
+    waiting forever (and the server's peer, cut short, stayed open)."""
+    pair = await connect_call(server)
+    assert pair.customer.peer is not None
+    client_pc = pair.customer.peer.pc
+    await connected(client_pc)
+    await cut_short(pair.customer.peer.close)
+    await asyncio.wait_for(pair.customer.close(), 10)  # before: waited forever
+    assert client_pc.connectionState == "closed"
+
+    assert pair.agent.peer is not None
+    await connected(pair.agent.peer.pc)
+    peers = server.switchboard.room(pair.call_id).peers().values()
+    peer = next(p for p in peers if p.connection.connectionState == "connected")
+    await cut_short(peer.close, ticks=3)  # into aiortc's close
+    await asyncio.wait_for(peer.close(), 10)
+    assert peer.connection.connectionState == "closed"  # before: left connected
