@@ -4,11 +4,12 @@
 // share of calls ending negative and the customers' rating; and today's agents
 // (calls handled, handle time, occupancy, rating).
 //
-// Read from GET /api/reports/live every 5 s while the page is visible: a hidden tab
-// (or a signed-out page) asks for nothing, and asks at once when it shows again.
+// Read from GET /api/reports/live every 5 s while the page is visible (poller.js): a
+// hidden tab (or a signed-out page) asks for nothing, and asks at once when it shows again.
 // The numbers are worded by figures-words.js, as on the reports page.
 
 import { setText, syncList } from "./floor-dom.js";
+import { Poller } from "./poller.js";
 import {
   NONE,
   fillFigure,
@@ -34,33 +35,37 @@ export class FloorFigures {
     this.live = null; // the latest reply
     this.error = null;
     this.fetches = 0;
-    this.polling = false;
-    this._timer = null;
-    this._inFlight = false;
-    this._generation = 0;
-    this._onVisibility = () => this._visibilityChanged();
+    this.poller = new Poller(POLL_MS, {
+      read: () => new ReportsApi(this.token()).live(),
+      onRead: (live) => {
+        this.live = live;
+        this.error = null;
+        this.fetches += 1;
+        this.render();
+      },
+      onError: (error) => {
+        this.error = error;
+        this.render();
+      },
+    });
     for (const button of root.querySelectorAll(".ff-period")) {
       button.addEventListener("click", () => this.showPeriod(button.dataset.period));
     }
   }
 
+  get polling() {
+    return this.poller.running;
+  }
+
   /** Start reading the numbers (signed in); safe to call again. */
   start() {
-    if (this.polling) return;
-    this.polling = true;
     this.root.hidden = false;
-    document.addEventListener("visibilitychange", this._onVisibility);
-    this._poll();
+    this.poller.start();
   }
 
   /** Stop reading them (signed out): nothing more is asked, what was shown is cleared. */
   stop() {
-    this.polling = false;
-    this._generation += 1; // a reply still on its way is dropped
-    clearTimeout(this._timer);
-    this._timer = null;
-    this._inFlight = false;
-    document.removeEventListener("visibilitychange", this._onVisibility);
+    this.poller.stop();
     this.live = null;
     this.error = null;
     this.root.hidden = true;
@@ -70,39 +75,6 @@ export class FloorFigures {
     if (!(period in PERIODS)) return;
     this.period = period;
     this.render();
-  }
-
-  _visibilityChanged() {
-    if (!this.polling) return;
-    if (document.hidden) {
-      clearTimeout(this._timer);
-      this._timer = null;
-    } else if (!this._inFlight && !this._timer) {
-      this._poll(); // back in view: fresh numbers now, not in up to 5 s
-    }
-  }
-
-  async _poll() {
-    this._timer = null;
-    if (!this.polling || document.hidden || this._inFlight) return;
-    const generation = this._generation;
-    this._inFlight = true;
-    try {
-      const live = await new ReportsApi(this.token()).live();
-      if (generation !== this._generation) return;
-      this.live = live;
-      this.error = null;
-      this.fetches += 1;
-    } catch (error) {
-      if (generation !== this._generation) return;
-      this.error = error;
-    } finally {
-      if (generation === this._generation) {
-        this._inFlight = false;
-        this.render();
-        if (this.polling && !document.hidden) this._timer = setTimeout(() => this._poll(), POLL_MS);
-      }
-    }
   }
 
   // -- drawing -----------------------------------------------------------------

@@ -5,11 +5,12 @@
 // (and once more a moment later, when the event has had time to go) and says how many
 // were put back.
 //
-// Read from GET /api/webhooks every 10 s while the page is visible: a hidden tab asks
-// for nothing, and asks at once when it shows again. Cards and rows are kept by key
+// Read from GET /api/webhooks every 10 s while the page is visible (poller.js): a hidden
+// tab asks for nothing, and asks at once when it shows again. Cards and rows are kept by key
 // across redraws (floor-dom.js), so a button keeps the keyboard focus.
 
 import { drawIfChanged, setText, syncList } from "./floor-dom.js";
+import { Poller } from "./poller.js";
 import { element } from "./transcript-words.js";
 import { WebhooksApi } from "./webhooks-api.js";
 import { drawFailed, endpointCard, failedRow } from "./webhooks-dom.js";
@@ -57,17 +58,27 @@ export class WebhooksPanel {
     this.checkedAt = null; // when it was read (Unix s)
     this.error = null;
     this.fetches = 0;
-    this.polling = false;
     // endpoint key -> what the last retry did: {kind: "done"|"failed", text, retried, eventId}
     this.notices = new Map();
     this.busy = new Map(); // endpoint key -> the event id being sent again, "*" for all
     this.expanded = new Set(); // endpoint keys whose whole list of given-up events shows
-    this._timer = null;
     this._followUp = null;
-    this._inFlight = false;
-    this._again = false;
-    this._generation = 0;
-    this._onVisibility = () => this._visibilityChanged();
+    this._generation = 0; // a retry's reply after stop() is dropped
+    this.poller = new Poller(POLL_S * 1000, {
+      read: () => this.api.list(),
+      onRead: ({ endpoints, unreachable }) => {
+        this.endpoints = endpoints;
+        this.unreachable = unreachable;
+        this.checkedAt = Date.now() / 1000;
+        this.error = null;
+        this.fetches += 1;
+      },
+      onError: (error) => {
+        if (this.onRefused(error)) return; // signed out: stop() ran
+        this.error = error;
+      },
+      onChange: () => this.render(),
+    });
     this._bind();
   }
 
@@ -75,23 +86,21 @@ export class WebhooksPanel {
   start(token) {
     this.api = new WebhooksApi(token);
     this.root.hidden = false;
-    if (this.polling) return;
-    this.polling = true;
-    document.addEventListener("visibilitychange", this._onVisibility);
+    if (this.poller.running) return;
     this.render();
-    this._poll();
+    this.poller.start();
+  }
+
+  get polling() {
+    return this.poller.running;
   }
 
   /** Stop (signed out): nothing more is asked, what was shown is cleared. */
   stop() {
-    this.polling = false;
-    this._generation += 1; // a reply still on its way is dropped
-    clearTimeout(this._timer);
+    this.poller.stop();
+    this._generation += 1;
     clearTimeout(this._followUp);
-    this._timer = this._followUp = null;
-    this._inFlight = false;
-    this._again = false;
-    document.removeEventListener("visibilitychange", this._onVisibility);
+    this._followUp = null;
     this.api = null;
     this.endpoints = null;
     this.unreachable = [];
@@ -107,56 +116,7 @@ export class WebhooksPanel {
 
   /** Read the endpoints now (the timer starts again from here). */
   refresh() {
-    return this._poll();
-  }
-
-  // -- reading -----------------------------------------------------------------
-
-  _visibilityChanged() {
-    if (!this.polling) return;
-    if (document.hidden) {
-      clearTimeout(this._timer);
-      this._timer = null;
-    } else if (!this._inFlight && !this._timer) {
-      this._poll(); // back in view: the state now, not in up to 10 s
-    }
-  }
-
-  async _poll() {
-    clearTimeout(this._timer);
-    this._timer = null;
-    if (!this.polling || !this.api) return;
-    if (this._inFlight) {
-      this._again = true; // what is on its way may predate a retry: read once more after it
-      return;
-    }
-    const generation = this._generation;
-    this._inFlight = true;
-    this.render();
-    try {
-      const { endpoints, unreachable } = await this.api.list();
-      if (generation !== this._generation) return;
-      this.endpoints = endpoints;
-      this.unreachable = unreachable;
-      this.checkedAt = Date.now() / 1000;
-      this.error = null;
-      this.fetches += 1;
-    } catch (error) {
-      if (generation !== this._generation) return;
-      if (this.onRefused(error)) return; // signed out: stop() ran
-      this.error = error;
-    } finally {
-      if (generation === this._generation) {
-        this._inFlight = false;
-        this.render();
-        if (this._again) {
-          this._again = false;
-          this._poll();
-        } else if (this.polling && !document.hidden) {
-          this._timer = setTimeout(() => this._poll(), POLL_S * 1000);
-        }
-      }
-    }
+    return this.poller.now();
   }
 
   // -- sending again -------------------------------------------------------------
@@ -182,10 +142,10 @@ export class WebhooksPanel {
     } finally {
       if (generation === this._generation) this.busy.delete(key);
     }
-    await this._poll();
+    await this.poller.now();
     this._focusNotice(key);
     clearTimeout(this._followUp);
-    this._followUp = setTimeout(() => this._poll(), FOLLOW_UP_MS);
+    this._followUp = setTimeout(() => this.poller.now(), FOLLOW_UP_MS);
   }
 
   /** The button pressed may be gone (its event is no longer given up): the focus goes to what happened. */
@@ -226,7 +186,7 @@ export class WebhooksPanel {
     const endpoints = this.endpoints ?? [];
     setText(this.root.querySelector(".wh-status"), this._statusWords());
     this.root.querySelector(".wh-status").dataset.error = String(Boolean(this.error));
-    this.root.querySelector(".wh-check").disabled = this._inFlight;
+    this.root.querySelector(".wh-check").disabled = this.poller.inFlight;
     this.root.querySelector(".wh-none").hidden = !(this.endpoints && endpoints.length === 0 && !this.unreachable.length);
     const missing = this.root.querySelector(".wh-unreachable");
     missing.hidden = this.unreachable.length === 0;
@@ -345,7 +305,7 @@ export class WebhooksPanel {
       shown: !this.root.hidden,
       polling: this.polling,
       fetches: this.fetches,
-      loading: this._inFlight,
+      loading: this.poller.inFlight,
       loaded: this.endpoints !== null,
       checkedAt: this.checkedAt,
       status: this.root.querySelector(".wh-status").textContent,
