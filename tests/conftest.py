@@ -180,6 +180,29 @@ async def server(start_server: ServerFactory) -> Server:
     return await start_server()
 
 
+NodeFactory = Callable[..., Awaitable[Server]]
+
+
+@pytest.fixture
+def add_node(start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path) -> NodeFactory:
+    """Adds a node (``"node-a"``, ...) to one call centre on the session's real Redis.
+
+    Each node keeps its files in ``tmp_path / node_id`` unless ``data_dir`` says otherwise;
+    other keywords are the node's settings (``redis_url`` for a Redis of the test's own).
+    """
+    prefix = f"test:{secrets.token_hex(4)}:"
+
+    async def add(node_id: str, **overrides: Any) -> Server:
+        values: dict[str, Any] = {
+            "redis_url": redis_server.url,
+            "redis_prefix": prefix,
+            "data_dir": tmp_path / node_id,
+        }
+        return await start_server(node_id=node_id, **(values | overrides))
+
+    return add
+
+
 @dataclass
 class Pair:
     """A customer and an agent in one active call."""
@@ -200,15 +223,19 @@ async def connect_call(
     agent_options: dict[str, Any] | None = None,
     customer_name: str = "Karim",
     agent_name: str = "Rahim",
+    agent_node: Server | None = None,
 ) -> Pair:
     """Customer calls, agent takes the call, and (by default) both join the media.
 
-    ``*_options`` go to each side's :class:`KothaClient` (``on_track`` and so on).
+    ``*_options`` go to each side's :class:`KothaClient` (``on_track`` and so on). With
+    ``agent_node`` the customer calls through ``server`` and the agent is signed in on
+    that other node of the centre.
     """
     call_id, customer_token = await server.customer_call(customer_name, media=media)
     customer = server.client(customer_token, sources=customer_sources, **(customer_options or {}))
-    agent = server.client(
-        server.token(Role.AGENT, agent_name), sources=agent_sources, **(agent_options or {})
+    desk = agent_node or server
+    agent = desk.client(
+        desk.token(Role.AGENT, agent_name), sources=agent_sources, **(agent_options or {})
     )
     await customer.connect()
     await agent.connect()

@@ -13,11 +13,7 @@ Guards:
 
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
-
-from tests.conftest import Server, ServerFactory
-from tests.redis_server import RedisServer
+from tests.conftest import NodeFactory, Server
 
 from .test_metrics import Scrape, scrape, scrape_until
 
@@ -32,11 +28,10 @@ NODE_GAUGES = (
 
 
 async def test_an_admin_sees_every_node_s_load_and_this_node_s_bus(
-    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+    add_node: NodeFactory,
 ) -> None:
-    shared = {"redis_url": redis_server.url, "redis_prefix": f"test:{secrets.token_hex(4)}:"}
-    a = await start_server(node_id="node-a", data_dir=tmp_path / "a", max_calls=5, **shared)
-    b = await start_server(node_id="node-b", data_dir=tmp_path / "b", max_calls=50, **shared)
+    a = await add_node("node-a", max_calls=5)
+    b = await add_node("node-b", max_calls=50)
     await b.switchboard.heartbeat.beat()
     await a.switchboard.heartbeat.beat()
     await a.customer_call("Karim")  # news of the new call, from A to B

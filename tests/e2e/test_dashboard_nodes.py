@@ -16,9 +16,7 @@ Guards:
 
 from __future__ import annotations
 
-import asyncio
 import re
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +26,7 @@ from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from callcenter.identity import Role
 from media.source import SourceKind
-from tests.conftest import Server, ServerFactory
-from tests.redis_server import RedisServer
+from tests.conftest import NodeFactory, Server, connect_call
 from tests.support import ToneTrack
 
 from .conftest import PageLog, poll_state
@@ -51,26 +48,20 @@ class TwoNodeFloor:
 
 @pytest.fixture
 async def two_node_floor(
-    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+    add_node: NodeFactory,
 ) -> TwoNodeFloor:
-    shared = {"redis_url": redis_server.url, "redis_prefix": f"test:{secrets.token_hex(4)}:"}
-    a = await start_server(node_id="node-a", data_dir=tmp_path / "a", max_calls=5, **shared)
-    b = await start_server(node_id="node-b", data_dir=tmp_path / "b", max_calls=50, **shared)
+    a = await add_node("node-a", max_calls=5)
+    b = await add_node("node-b", max_calls=50)
     await a.switchboard.heartbeat.beat()
     await b.switchboard.heartbeat.beat()
-    call_id, token = await a.customer_call("Karim")
-    karim = a.client(token, sources={SourceKind.MICROPHONE: ToneTrack(440.0)})
-    rahim = b.client(
-        b.token(Role.AGENT, "Rahim"), sources={SourceKind.MICROPHONE: ToneTrack(660.0)}
+    pair = await connect_call(
+        a,
+        agent_node=b,
+        customer_sources={SourceKind.MICROPHONE: ToneTrack(440.0)},
+        agent_sources={SourceKind.MICROPHONE: ToneTrack(660.0)},
     )
-    await karim.connect()
-    await rahim.connect()
-    await karim.request_call(media="audio")
-    await rahim.set_availability("available")
-    await rahim.accept_call(call_id)
-    await asyncio.gather(karim.join_call(call_id), rahim.join_call(call_id))
-    assert b.switchboard.room_of(call_id) is not None, "the call's media is not on node B"
-    return TwoNodeFloor(a, b, call_id)
+    assert b.switchboard.room_of(pair.call_id) is not None, "the call's media is not on node B"
+    return TwoNodeFloor(a, b, pair.call_id)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ Guards:
 from __future__ import annotations
 
 import asyncio
-import secrets
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -29,8 +28,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from callcenter.identity import Role
-from tests.conftest import Server, ServerFactory
-from tests.redis_server import RedisServer
+from tests.conftest import NodeFactory, Server
 
 from .conftest import BrowserFactory, Microphones, PageLog, make_wav
 from .test_browser_call import (
@@ -68,12 +66,11 @@ class SplitPages:
 
 @pytest.fixture
 async def two_nodes(
-    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+    add_node: NodeFactory,
 ) -> tuple[Server, Server]:
     """Nodes A (5 places) and B (50 places) of one call centre, on one Redis."""
-    shared = {"redis_url": redis_server.url, "redis_prefix": f"test:{secrets.token_hex(4)}:"}
-    a = await start_server(node_id="node-a", data_dir=tmp_path / "a", max_calls=5, **shared)
-    b = await start_server(node_id="node-b", data_dir=tmp_path / "b", max_calls=50, **shared)
+    a = await add_node("node-a", max_calls=5)
+    b = await add_node("node-b", max_calls=50)
     # Each node reads the directory with the other in it.
     await a.switchboard.heartbeat.beat()
     await b.switchboard.heartbeat.beat()

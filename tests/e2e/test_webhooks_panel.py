@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -32,8 +31,7 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, Route, expect
 
 from callcenter.identity import Role
-from tests.conftest import Server, ServerFactory, api_request
-from tests.redis_server import RedisServer
+from tests.conftest import NodeFactory, Server, ServerFactory, api_request
 from tests.webhooks.receiver import Receiver
 from webhooks import EventType
 
@@ -306,19 +304,15 @@ async def test_send_all_again_puts_every_given_up_event_back(
 
 
 @pytest.fixture
-async def two_nodes(
-    start_server: ServerFactory, redis_server: RedisServer, shop: Receiver, tmp_path: Path
-) -> tuple[Server, Server]:
+async def two_nodes(add_node: NodeFactory, shop: Receiver) -> tuple[Server, Server]:
     """Nodes A and B of one call centre (a real Redis), both telling the shop."""
     shared = {
-        "redis_url": redis_server.url,
-        "redis_prefix": f"test:{secrets.token_hex(4)}:",
         "webhooks": [{"name": "shop", "url": shop.url, "secret": SECRET}],
         "webhook_retry_base_s": 0.001,
         "webhook_retry_cap_s": 0.002,
     }
-    a = await start_server(node_id="node-a", data_dir=tmp_path / "a", **shared)
-    b = await start_server(node_id="node-b", data_dir=tmp_path / "b", **shared)
+    a = await add_node("node-a", **shared)
+    b = await add_node("node-b", **shared)
     return a, b
 
 

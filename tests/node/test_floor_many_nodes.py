@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -40,8 +39,7 @@ from node.events import ServerEvent
 from node.floor import FIGURES_FRESH_S
 from node.floor_view import CallFacts, call_row, figures_from_wire, figures_of
 from signaling.local_redis import LocalRedis, start_redis
-from tests.conftest import Server, ServerFactory
-from tests.redis_server import RedisServer
+from tests.conftest import NodeFactory, Server, connect_call
 from tests.support import ToneTrack
 
 from .test_floor_view import NOW, _call, _poor_line
@@ -64,28 +62,22 @@ class CallOnB:
     rahim: KothaClient
 
 
-async def call_on_b(start_server: ServerFactory, redis_url: str, tmp_path: Path) -> CallOnB:
+async def call_on_b(add_node: NodeFactory, **settings: Any) -> CallOnB:
     """Nodes A (5 places) and B (50) on one Redis; Karim calls through A, Rahim takes the
     call on B, both join: its media is on B, the node with the most free places."""
-    shared = {"redis_url": redis_url, "redis_prefix": f"test:{secrets.token_hex(4)}:"}
-    a = await start_server(node_id="node-a", data_dir=tmp_path / "a", max_calls=5, **shared)
-    b = await start_server(node_id="node-b", data_dir=tmp_path / "b", max_calls=50, **shared)
+    a = await add_node("node-a", max_calls=5, **settings)
+    b = await add_node("node-b", max_calls=50, **settings)
     await a.switchboard.heartbeat.beat()
     await b.switchboard.heartbeat.beat()
-    call_id, token = await a.customer_call("Karim")
-    karim = a.client(token, sources={SourceKind.MICROPHONE: ToneTrack(CUSTOMER_HZ)})
-    rahim = b.client(
-        b.token(Role.AGENT, "Rahim"), sources={SourceKind.MICROPHONE: ToneTrack(AGENT_HZ)}
+    pair = await connect_call(
+        a,
+        agent_node=b,
+        customer_sources={SourceKind.MICROPHONE: ToneTrack(CUSTOMER_HZ)},
+        agent_sources={SourceKind.MICROPHONE: ToneTrack(AGENT_HZ)},
     )
-    await karim.connect()
-    await rahim.connect()
-    await karim.request_call(media="audio")
-    await rahim.set_availability("available")
-    await rahim.accept_call(call_id)
-    await asyncio.gather(karim.join_call(call_id), rahim.join_call(call_id))
-    assert b.switchboard.room_of(call_id) is not None, "the call's media is not on node B"
-    assert a.switchboard.room_of(call_id) is None, "node A has the call's media too"
-    return CallOnB(a, b, call_id, karim, rahim)
+    assert b.switchboard.room_of(pair.call_id) is not None, "the call's media is not on node B"
+    assert a.switchboard.room_of(pair.call_id) is None, "node A has the call's media too"
+    return CallOnB(a, b, pair.call_id, pair.customer, pair.agent)
 
 
 def row_of(floor: Floor, call_id: str) -> dict[str, Any] | None:
@@ -153,9 +145,9 @@ def test_a_row_made_from_the_owner_s_figures_is_the_owner_s_row_on_this_node_s_v
 
 
 async def test_a_supervisor_on_node_a_sees_the_call_node_b_carries_with_b_s_figures(
-    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+    add_node: NodeFactory,
 ) -> None:
-    split = await call_on_b(start_server, redis_server.url, tmp_path)
+    split = await call_on_b(add_node)
     sumi = split.a.client(split.a.token(Role.SUPERVISOR, "Sumi"))
     await sumi.connect()
     floor = await latest_floor(
@@ -200,13 +192,13 @@ async def test_a_supervisor_on_node_a_sees_the_call_node_b_carries_with_b_s_figu
 
 
 async def test_figures_that_stop_coming_are_not_shown_as_live_and_come_back_with_redis(
-    start_server: ServerFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    add_node: NodeFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
     redis: LocalRedis = start_redis(tmp_path / "redis", keep=True)
     split: CallOnB | None = None
     try:
-        split = await call_on_b(start_server, redis.url, tmp_path)
+        split = await call_on_b(add_node, redis_url=redis.url)
         sumi = split.a.client(split.a.token(Role.SUPERVISOR, "Sumi"))
         await sumi.connect()
         await latest_floor(

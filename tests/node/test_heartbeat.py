@@ -10,14 +10,12 @@ full, while ``/healthz`` stays live; a draining node is out of selection at once
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from typing import Any
 
 from callcenter.identity import Role
 from client.participant import ClientError
-from tests.conftest import Server, ServerFactory, api_request, connect_call
-from tests.redis_server import RedisServer
+from tests.conftest import NodeFactory, Server, ServerFactory, api_request, connect_call
 
 BEAT_WAIT_S = 6.0  # a heartbeat is every 2 s; what a test waits for one to show
 
@@ -93,11 +91,10 @@ async def test_a_full_node_takes_no_new_call_and_says_so(start_server: ServerFac
 
 
 async def test_two_nodes_on_one_redis_see_each_other_and_a_stopped_one_leaves(
-    start_server: ServerFactory, redis_server: RedisServer
+    add_node: NodeFactory,
 ) -> None:
-    shared = {"redis_url": redis_server.url, "redis_prefix": f"test:{secrets.token_hex(4)}:"}
-    node_a = await start_server(node_id="node-a", **shared)
-    node_b = await start_server(node_id="node-b", **shared)
+    node_a = await add_node("node-a")
+    node_b = await add_node("node-b")
 
     async def both() -> bool:
         return (

@@ -10,7 +10,6 @@ peers, real tones.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,8 +22,7 @@ from callcenter.states import CallState
 from client.participant import ClientError, KothaClient
 from media.source import SourceKey, SourceKind
 from node.events import ServerEvent
-from tests.conftest import Server, ServerFactory, api_request
-from tests.redis_server import RedisServer
+from tests.conftest import NodeFactory, Server, api_request, connect_call
 from tests.support import Ear, ToneTrack
 
 CUSTOMER_HZ, AGENT_HZ, SUPERVISOR_HZ = 440.0, 660.0, 880.0
@@ -46,13 +44,8 @@ class TwoNodes:
 
 
 @pytest.fixture
-async def two_nodes(
-    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
-) -> TwoNodes:
-    shared = {"redis_url": redis_server.url, "redis_prefix": f"test:{secrets.token_hex(4)}:"}
-    a = await start_server(node_id="node-a", data_dir=tmp_path / "a", **shared)
-    b = await start_server(node_id="node-b", data_dir=tmp_path / "b", **shared)
-    return TwoNodes(a, b)
+async def two_nodes(add_node: NodeFactory) -> TwoNodes:
+    return TwoNodes(await add_node("node-a"), await add_node("node-b"))
 
 
 @dataclass
@@ -67,24 +60,16 @@ class SplitCall:
 @pytest.fixture
 async def split_call(two_nodes: TwoNodes) -> AsyncIterator[SplitCall]:
     """Karim calls through node A; Rahim, signed in on node B, takes it; both join."""
-    a, b = two_nodes.a, two_nodes.b
     customer_ear, agent_ear = Ear(), Ear()
-    call_id, token = await a.customer_call("Karim")
-    karim = a.client(
-        token, sources={SourceKind.MICROPHONE: ToneTrack(CUSTOMER_HZ)}, on_track=customer_ear
+    pair = await connect_call(
+        two_nodes.a,
+        agent_node=two_nodes.b,
+        customer_sources={SourceKind.MICROPHONE: ToneTrack(CUSTOMER_HZ)},
+        agent_sources={SourceKind.MICROPHONE: ToneTrack(AGENT_HZ)},
+        customer_options={"on_track": customer_ear},
+        agent_options={"on_track": agent_ear},
     )
-    rahim = b.client(
-        b.token(Role.AGENT, "Rahim"),
-        sources={SourceKind.MICROPHONE: ToneTrack(AGENT_HZ)},
-        on_track=agent_ear,
-    )
-    await karim.connect()
-    await rahim.connect()
-    await karim.request_call(media="audio")
-    await rahim.set_availability("available")
-    await rahim.accept_call(call_id)
-    await asyncio.gather(karim.join_call(call_id), rahim.join_call(call_id))
-    yield SplitCall(call_id, karim, rahim, customer_ear, agent_ear)
+    yield SplitCall(pair.call_id, pair.customer, pair.agent, customer_ear, agent_ear)
     for ear in (customer_ear, agent_ear):
         await ear.close()
 
@@ -166,14 +151,13 @@ async def test_a_supervisor_on_one_node_listens_whispers_and_barges_into_a_call_
 
 
 async def test_calls_go_to_the_node_with_room_and_a_full_centre_says_so(
-    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+    add_node: NodeFactory,
 ) -> None:
     """Two nodes that each carry one call: the first call taken goes to one, the second to
     the other (even though both agents sign in on node A), and a third waits, its agent
     told in words that every server is full."""
-    shared = {"redis_url": redis_server.url, "redis_prefix": f"test:{secrets.token_hex(4)}:"}
-    a = await start_server(node_id="node-a", data_dir=tmp_path / "a", max_calls=1, **shared)
-    b = await start_server(node_id="node-b", data_dir=tmp_path / "b", max_calls=1, **shared)
+    a = await add_node("node-a", max_calls=1)
+    b = await add_node("node-b", max_calls=1)
     nodes = TwoNodes(a, b)
     await a.switchboard.heartbeat.beat()  # A reads the directory with B in it
 
@@ -200,14 +184,13 @@ async def test_calls_go_to_the_node_with_room_and_a_full_centre_says_so(
 
 
 async def test_a_beat_between_placing_a_call_and_opening_its_media_does_not_free_the_node(
-    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+    add_node: NodeFactory,
 ) -> None:
     """Node A places a call on a node and, before that node has opened the call's media, every
     node beats (a busy loop, a slow registry): the beats count no call yet. The next call
     must still go to the other node (it once went to the same one, past its max_calls)."""
-    shared = {"redis_url": redis_server.url, "redis_prefix": f"test:{secrets.token_hex(4)}:"}
-    a = await start_server(node_id="node-a", data_dir=tmp_path / "a", max_calls=1, **shared)
-    b = await start_server(node_id="node-b", data_dir=tmp_path / "b", max_calls=1, **shared)
+    a = await add_node("node-a", max_calls=1)
+    b = await add_node("node-b", max_calls=1)
     await b.switchboard.heartbeat.beat()
     await a.switchboard.heartbeat.beat()  # A reads the directory with B in it
     calls = []
@@ -230,17 +213,12 @@ async def test_a_beat_between_placing_a_call_and_opening_its_media_does_not_free
 
 
 async def test_a_call_waiting_on_one_node_rings_a_free_agent_on_another(
-    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+    add_node: NodeFactory,
 ) -> None:
     """Calls are offered automatically: Rahim is free on node B; Karim calls through node
     A. B hears of the changed queue and rings Rahim, who answers; Karim is told."""
-    shared = {
-        "redis_url": redis_server.url,
-        "redis_prefix": f"test:{secrets.token_hex(4)}:",
-        "auto_offer": True,
-    }
-    a = await start_server(node_id="node-a", data_dir=tmp_path / "a", **shared)
-    b = await start_server(node_id="node-b", data_dir=tmp_path / "b", **shared)
+    a = await add_node("node-a", auto_offer=True)
+    b = await add_node("node-b", auto_offer=True)
     rahim = b.client(b.token(Role.AGENT, "Rahim"))
     await rahim.connect()
     await rahim.set_availability("available")
@@ -257,19 +235,14 @@ async def test_a_call_waiting_on_one_node_rings_a_free_agent_on_another(
 
 
 async def test_a_reviewer_on_one_node_plays_a_recording_another_node_made(
-    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+    add_node: NodeFactory, tmp_path: Path
 ) -> None:
     """The nodes of one machine share their recordings' disk (many machines: storage every
     one mounts at recordings_dir). Node B records a call whose parties are on node A; Rina,
     a reviewer signed in on node A, finds it and plays it, with ranges."""
-    shared = {
-        "redis_url": redis_server.url,
-        "redis_prefix": f"test:{secrets.token_hex(4)}:",
-        "data_dir": tmp_path / "shared",
-        "transcribe_enabled": False,
-    }
-    a = await start_server(node_id="node-a", max_calls=5, **shared)
-    b = await start_server(node_id="node-b", max_calls=50, **shared)
+    shared = {"data_dir": tmp_path / "shared", "transcribe_enabled": False}
+    a = await add_node("node-a", max_calls=5, **shared)
+    b = await add_node("node-b", max_calls=50, **shared)
     await a.switchboard.heartbeat.beat()
     karim_hears = Ear()
     call_id, token = await a.customer_call("Karim")
@@ -306,17 +279,14 @@ async def test_a_reviewer_on_one_node_plays_a_recording_another_node_made(
 
 
 async def test_calls_requested_on_one_node_and_taken_on_another_free_their_addresses_place(
-    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+    add_node: NodeFactory,
 ) -> None:
     """One address may have only so many calls waiting (max_queued_per_address). Customers
     behind one address call through node A one after another; an agent on node B takes
     each. A's count of that address's waiting calls goes down as B takes them, so the
     fourth call is not refused as if three still waited."""
-    shared = {"redis_url": redis_server.url, "redis_prefix": f"test:{secrets.token_hex(4)}:"}
-    a = await start_server(
-        node_id="node-a", data_dir=tmp_path / "a", max_queued_per_address=2, **shared
-    )
-    b = await start_server(node_id="node-b", data_dir=tmp_path / "b", **shared)
+    a = await add_node("node-a", max_queued_per_address=2)
+    b = await add_node("node-b")
     for n in range(4):
         call_id, token = await a.customer_call(f"Customer{n}")
         customer = a.client(token)

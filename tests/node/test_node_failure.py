@@ -28,7 +28,7 @@ from client.participant import KothaClient
 from media.source import SourceKind
 from node.events import ServerEvent
 from recording.finalize import is_finished
-from tests.conftest import Server, ServerFactory
+from tests.conftest import NodeFactory, Server, ServerFactory
 from tests.redis_server import RedisServer
 from tests.server_process import ServerProcess
 from tests.support import Ear, ToneTrack
@@ -166,18 +166,13 @@ async def test_a_killed_node_s_call_goes_on_on_another_and_its_recording_continu
 
 
 async def test_a_stopping_node_hands_its_calls_to_another_that_goes_on_recording(
-    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+    add_node: NodeFactory, tmp_path: Path
 ) -> None:
     """SIGTERM on node B: it is out of selection at once, the call's media moves to node A
     and both parties join again there; B closes its part of the recording whole and stops."""
-    shared: dict[str, object] = {
-        "redis_url": redis_server.url,
-        "redis_prefix": f"test:{os.urandom(4).hex()}:",
-        "data_dir": tmp_path / "shared",
-        "transcribe_enabled": False,
-    }
-    b = await start_server(node_id="node-b", max_calls=50, **shared)
-    a = await start_server(node_id="node-a", max_calls=5, **shared)
+    shared = {"data_dir": tmp_path / "shared", "transcribe_enabled": False}
+    b = await add_node("node-b", max_calls=50, **shared)
+    a = await add_node("node-a", max_calls=5, **shared)
     await a.switchboard.heartbeat.beat()
     await b.switchboard.heartbeat.beat()
     parties = await call_on_another_node(a, "node-b")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from callcenter.identity import Role
 from media.source import SourceKind
 from node.events import ServerEvent
 from signaling.local_redis import LocalRedis, start_redis
-from tests.conftest import Server, ServerFactory, connect_refusal
+from tests.conftest import NodeFactory, Server, connect_call, connect_refusal
 from tests.support import Ear, ToneTrack
 
 pytestmark = pytest.mark.own_redis
@@ -45,34 +44,24 @@ async def until(check: object, what: str, timeout_s: float = 15.0) -> None:
 
 
 async def test_a_call_across_two_nodes_outlives_30_s_without_redis(
-    start_server: ServerFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    add_node: NodeFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
     redis: LocalRedis = start_redis(tmp_path / "redis", keep=True)
     try:
-        shared = {
-            "redis_url": redis.url,
-            "redis_prefix": f"test:{secrets.token_hex(4)}:",
-            "transcribe_enabled": False,
-        }
-        a = await start_server(node_id="node-a", data_dir=tmp_path / "a", **shared)
-        b = await start_server(node_id="node-b", data_dir=tmp_path / "b", **shared)
+        shared = {"redis_url": redis.url, "transcribe_enabled": False}
+        a = await add_node("node-a", **shared)
+        b = await add_node("node-b", **shared)
         karim_hears, rahim_hears = Ear(), Ear()
-        call_id, token = await a.customer_call("Karim")
-        karim = a.client(
-            token, sources={SourceKind.MICROPHONE: ToneTrack(CUSTOMER_HZ)}, on_track=karim_hears
+        pair = await connect_call(
+            a,
+            agent_node=b,
+            customer_sources={SourceKind.MICROPHONE: ToneTrack(CUSTOMER_HZ)},
+            agent_sources={SourceKind.MICROPHONE: ToneTrack(AGENT_HZ)},
+            customer_options={"on_track": karim_hears},
+            agent_options={"on_track": rahim_hears},
         )
-        rahim = b.client(
-            b.token(Role.AGENT, "Rahim"),
-            sources={SourceKind.MICROPHONE: ToneTrack(AGENT_HZ)},
-            on_track=rahim_hears,
-        )
-        await karim.connect()
-        await rahim.connect()
-        await karim.request_call(media="audio")
-        await rahim.set_availability("available")
-        await rahim.accept_call(call_id)
-        await asyncio.gather(karim.join_call(call_id), rahim.join_call(call_id))
+        call_id, karim, rahim = pair.call_id, pair.customer, pair.agent
         await rahim_hears.wait_for(CUSTOMER_HZ, timeout=15)
         await karim_hears.wait_for(AGENT_HZ, timeout=15)
 

@@ -10,15 +10,12 @@ reach the shop before A's call.queued. Real nodes, real Redis, real aiortc peers
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
-from pathlib import Path
 from typing import Any
 
 from callcenter.identity import Role
 from media.source import SourceKind
-from tests.conftest import Server, ServerFactory, api_request
-from tests.redis_server import RedisServer
+from tests.conftest import NodeFactory, Server, api_request, connect_call
 from tests.support import ToneTrack
 from tests.webhooks.receiver import Receiver
 
@@ -28,49 +25,29 @@ SEQ_TYPES = ("call.queued", "call.answered", "call.ended", "recording.ready")
 
 async def a_split_call(a: Server, b: Server) -> str:
     """Karim calls through node A; Rahim takes it on node B; Karim hangs up a second later."""
-    call_id, token = await a.customer_call("Karim")
-    karim = a.client(token, sources={SourceKind.MICROPHONE: ToneTrack(440)})
-    rahim = b.client(b.token(Role.AGENT, "Rahim"), sources={SourceKind.MICROPHONE: ToneTrack(660)})
-    await karim.connect()
-    await rahim.connect()
-    await karim.request_call(media="audio")
-    await rahim.set_availability("available")
-    await rahim.accept_call(call_id)
-    await asyncio.gather(karim.join_call(call_id), rahim.join_call(call_id))
+    pair = await connect_call(
+        a,
+        agent_node=b,
+        customer_sources={SourceKind.MICROPHONE: ToneTrack(440)},
+        agent_sources={SourceKind.MICROPHONE: ToneTrack(660)},
+    )
     await asyncio.sleep(1.0)
-    await karim.hang_up()
+    await pair.customer.hang_up()
     for node in (a, b):
         await node.switchboard.recordings.settle()
         await node.switchboard.contacts.settle()
-    return call_id
+    return pair.call_id
 
 
 async def test_a_call_made_on_two_nodes_reaches_the_shop_in_order(
-    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+    add_node: NodeFactory,
 ) -> None:
     shop = Receiver(SECRET)
     await shop.start()
     await shop.stop()  # down: its port refuses until the call is over
     hooks = [{"name": "shop", "url": shop.url, "secret": SECRET}]
-    shared = {
-        "redis_url": redis_server.url,
-        "redis_prefix": f"test:{secrets.token_hex(4)}:",
-        "webhooks": hooks,
-    }
-    a = await start_server(
-        node_id="node-a",
-        data_dir=tmp_path / "a",
-        webhook_retry_base_s=1.5,
-        webhook_retry_cap_s=1.5,
-        **shared,
-    )
-    b = await start_server(
-        node_id="node-b",
-        data_dir=tmp_path / "b",
-        webhook_retry_base_s=0.05,
-        webhook_retry_cap_s=0.1,
-        **shared,
-    )
+    a = await add_node("node-a", webhooks=hooks, webhook_retry_base_s=1.5, webhook_retry_cap_s=1.5)
+    b = await add_node("node-b", webhooks=hooks, webhook_retry_base_s=0.05, webhook_retry_cap_s=0.1)
     call_id = await a_split_call(a, b)
 
     await shop.start()  # back: B's next try comes within a tenth of a second, A's in 1.5 s
@@ -97,7 +74,7 @@ async def test_a_call_made_on_two_nodes_reaches_the_shop_in_order(
 
 
 async def test_an_admin_on_one_node_sees_every_nodes_webhooks_and_sends_them_again(
-    start_server: ServerFactory, redis_server: RedisServer, tmp_path: Path
+    add_node: NodeFactory,
 ) -> None:
     """The shop refuses everything; each node gives up the events it made (500 attempts a
     millisecond apart). Asked on node A, the admin sees both nodes' rows and every given-up
@@ -105,14 +82,12 @@ async def test_an_admin_on_one_node_sees_every_nodes_webhooks_and_sends_them_aga
     shop = Receiver(SECRET, failing_types=set(SEQ_TYPES))
     await shop.start()
     shared = {
-        "redis_url": redis_server.url,
-        "redis_prefix": f"test:{secrets.token_hex(4)}:",
         "webhooks": [{"name": "shop", "url": shop.url, "secret": SECRET}],
         "webhook_retry_base_s": 0.001,
         "webhook_retry_cap_s": 0.002,
     }
-    a = await start_server(node_id="node-a", data_dir=tmp_path / "a", **shared)
-    b = await start_server(node_id="node-b", data_dir=tmp_path / "b", **shared)
+    a = await add_node("node-a", **shared)
+    b = await add_node("node-b", **shared)
     admin = a.token(Role.ADMIN, "Admin")
     try:
         call_id = await a_split_call(a, b)
