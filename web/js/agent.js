@@ -8,20 +8,19 @@
 //
 // English only; the customer's language is shown in words.
 
-import { HOLD_SAID, HOLD_STILL, holdError, holdWords } from "./hold-words.js";
-import { getCallTranscript } from "./api.js";
+import { HoldControl } from "./hold-control.js";
+import { holdWords } from "./hold-words.js";
 import { CallPage } from "./page.js";
 import { enterCall } from "./enter-call.js";
 import { describeError, tFor } from "./i18n.js";
 import { LevelMeter } from "./level-meter.js";
+import { LiveTranscript, TRANSCRIPT_EVENTS } from "./live-transcript.js";
 import { canShareScreen } from "./local-media.js";
 import { MonitorBanner } from "./monitor-banner.js";
 import { QualityIndicator } from "./quality-indicator.js";
 import { RemoteViews } from "./remote-views.js";
-import { SentimentGauge } from "./sentiment-gauge.js";
 import { openPageSignal } from "./signal.js";
 import { TokenStore } from "./token-store.js";
-import { TranscriptAlerts, TranscriptPanel } from "./transcript-panel.js";
 import { $, clock, everySecond, exposeForTests, secondsSince, setToggle } from "./ui.js";
 import { languageWords } from "./transcript-words.js";
 import { ClientEvent, ServerEvent } from "./events.js";
@@ -30,19 +29,6 @@ const SECTIONS = ["loading", "signin", "queue-panel", "incall", "summary"];
 const tokens = new TokenStore("kotha.agent.token");
 // The meter bar redraws ten times a second: smooth enough, cheap enough.
 const METER_INTERVAL_MS = 100;
-// The live transcript's facts; they only reach the agent of the call (node/transcription.py).
-const TRANSCRIPT_EVENTS = [
-  ServerEvent.TRANSCRIPTION_STATE,
-  ServerEvent.TRANSCRIPT_PARTIAL,
-  ServerEvent.TRANSCRIPT_UTTERANCE,
-  ServerEvent.TRANSCRIPT_ALERT,
-];
-// Facts of a call this page does not know yet (they can beat the accept's answer), kept until it does.
-const EARLY_TRANSCRIPT_MAX = 200;
-// A call whose transcription state has not come by then is asked for it (GET): the
-// server does not announce a transcription that is off from the start.
-const TRANSCRIPT_STATE_WAIT_MS = 2500;
-
 const MEDIA_WORDS = { audio: "Voice", video: "Video" };
 const AGENT_STATE_WORDS = { away: "Away", available: "Available", ringing: "Ringing", on_call: "On a call" };
 const CONNECTION_WORDS = {
@@ -82,7 +68,7 @@ class AgentConsole extends CallPage {
     this.participantId = null;
     this.end = null;
     this.notice = null;
-    this.holdBusy = false; // a hold or resume asked for, not answered yet
+    this.hold = new HoldControl(this);
     this.views = new RemoteViews($("remote-audio"), $("remote-camera"), $("remote-screen"));
     this.views.addEventListener("autoplay_blocked", () => {
       this.soundBlocked = true;
@@ -90,13 +76,12 @@ class AgentConsole extends CallPage {
     });
     this.meter = new LevelMeter();
     this.quality = new QualityIndicator($("quality"));
-    this.transcript = new TranscriptPanel($("transcript"));
-    this.transcriptAlerts = new TranscriptAlerts($("transcript-alerts"));
-    this.gauge = new SentimentGauge($("mood"));
+    this.live = new LiveTranscript(
+      { panel: $("transcript"), alerts: $("transcript-alerts"), mood: $("mood") },
+      { token: () => this.signal?.socket.auth.token, onCall: (callId) => this.call?.call_id === callId },
+    );
     this.monitorBanner = new MonitorBanner($("monitors"));
     this.monitors = null; // {callId, list}: the latest word of who monitors which call
-    this._earlyTranscript = []; // [{name, payload}] of a call not bound yet
-    this._transcriptTimer = null;
     this._entering = null;
   }
 
@@ -161,7 +146,7 @@ class AgentConsole extends CallPage {
       if (change?.alert && change.call_id === this.call?.call_id) this.quality.alert(change);
     });
     for (const name of TRANSCRIPT_EVENTS) {
-      signal.socket.on(name, (payload) => this._transcriptEvent(name, payload));
+      signal.socket.on(name, (payload) => this.live.event(name, payload));
     }
   }
 
@@ -190,7 +175,7 @@ class AgentConsole extends CallPage {
       if (this.session && !first) this.session.rejoin("socket_reconnected");
       else this.enterCall();
       // Opened (or back) mid-call: what was said so far, and whatever the socket missed.
-      this._loadTranscript(call.call_id);
+      this.live.load(call.call_id);
     } else if (state.lost_call) {
       // Away too long: the call went back to the queue for another agent (it goes on).
       this._leaveCall();
@@ -238,33 +223,6 @@ class AgentConsole extends CallPage {
     await this.attempt(() => this.signal.request(ClientEvent.DECLINE_CALL, { call_id: callId }));
   }
 
-  /** Put the customer on hold, or take them off it (the button says which). */
-  async toggleHold() {
-    const call = this.call;
-    if (!call || this.holdBusy || !this.signal) return;
-    const holding = !call.hold?.on;
-    this.holdBusy = true;
-    this.clearError();
-    try {
-      const ack = await this.signal.request(holding ? ClientEvent.HOLD_CALL : ClientEvent.RESUME_CALL, {
-        call_id: call.call_id,
-      });
-      // call_updated says the same, and came first; the ack is kept in case it did not.
-      if (ack?.hold && this.call?.call_id === call.call_id) this.call = { ...this.call, hold: ack.hold };
-    } catch (error) {
-      if (this.phase !== "incall" || this.call?.call_id !== call.call_id) return; // the call ended meanwhile
-      if (error?.code === "call_state") {
-        // Refused because the call is not as this page thought: draw it as the server has it.
-        const state = await this.signal.request(ClientEvent.GET_STATE).catch(() => null);
-        if (state?.call?.call_id === call.call_id && this.call?.call_id === call.call_id) this.call = state.call;
-      }
-      this.showError(holdError(error, holding));
-    } finally {
-      this.holdBusy = false;
-      this.render();
-    }
-  }
-
   async toggleAvailability() {
     const next = this.agent?.state === "available" ? "away" : "available";
     await this.attempt(async () => {
@@ -275,7 +233,7 @@ class AgentConsole extends CallPage {
   }
 
   enterCall() {
-    this._bindTranscript(this.call.call_id);
+    this.live.bind(this.call.call_id);
     if (this.session && this.session.callId === this.call.call_id) return;
     if (!this._entering) {
       this._entering = this._enterCall().finally(() => {
@@ -329,7 +287,7 @@ class AgentConsole extends CallPage {
     this.views.clear();
     this.meter.detach();
     this.quality.clear();
-    this._bindTranscript(null);
+    this.live.bind(null);
     this.monitors = null;
     this.monitorBanner.clear();
     this.call = null;
@@ -346,76 +304,10 @@ class AgentConsole extends CallPage {
     this.call = null;
     this.offer = null;
     this.quality.clear();
-    this._bindTranscript(null);
+    this.live.bind(null);
     this.monitors = null;
     this.monitorBanner.clear();
     this.setPhase("signin");
-  }
-
-  // -- the live transcript ------------------------------------------------
-
-  /** Show the transcript of `callId` from now on (null: none); a new call starts empty. */
-  _bindTranscript(callId) {
-    if (this.transcript.callId === callId) return;
-    this.transcript.clear(callId);
-    this.transcriptAlerts.clear();
-    this.gauge.clear();
-    const early = this._earlyTranscript.filter((entry) => callId && entry.payload.call_id === callId);
-    this._earlyTranscript = [];
-    for (const { name, payload } of early) this._applyTranscript(name, payload);
-    clearTimeout(this._transcriptTimer);
-    if (!callId) return;
-    this._transcriptTimer = setTimeout(() => {
-      const waiting = this.transcript.callId === callId && !this.transcript.status && !this.transcript.loading;
-      if (waiting) this._loadTranscript(callId);
-    }, TRANSCRIPT_STATE_WAIT_MS);
-  }
-
-  _transcriptEvent(name, payload) {
-    if (!payload?.call_id) return;
-    if (payload.call_id === this.transcript.callId) {
-      this._applyTranscript(name, payload);
-      return;
-    }
-    // Only the call's agent gets these, so they are for a call we are taking (or one
-    // that just ended: never bound again, they are dropped with the next call).
-    this._earlyTranscript = this._earlyTranscript.filter((entry) => entry.payload.call_id === payload.call_id);
-    if (this._earlyTranscript.length < EARLY_TRANSCRIPT_MAX) this._earlyTranscript.push({ name, payload });
-  }
-
-  _applyTranscript(name, payload) {
-    if (name === ServerEvent.TRANSCRIPTION_STATE) {
-      this.transcript.setStatus(payload);
-      this.gauge.setTranscribing(payload.state !== "off" && payload.state !== "unavailable");
-    } else if (name === ServerEvent.TRANSCRIPT_PARTIAL) {
-      this.transcript.partial(payload.partial);
-    } else if (name === ServerEvent.TRANSCRIPT_UTTERANCE) {
-      this.transcript.utterance(payload.utterance);
-      this.gauge.update(payload.mood, payload.utterance);
-    } else if (name === ServerEvent.TRANSCRIPT_ALERT) {
-      this.transcriptAlerts.add(payload.alert);
-    }
-  }
-
-  /** GET the transcript so far (a console opened, or a socket back, mid-call) into the panel. */
-  async _loadTranscript(callId) {
-    this._bindTranscript(callId);
-    this.transcript.beginLoad();
-    let view;
-    try {
-      view = await getCallTranscript(callId, this.signal?.socket.auth.token);
-    } catch (error) {
-      if (this.transcript.callId !== callId) return; // another call by now
-      if (error?.code === "not_found" && this.call?.call_id !== callId) return; // it ended meanwhile
-      console.warn("kotha: the transcript so far could not be loaded", error);
-      this.transcript.loadFailed(error);
-      return;
-    }
-    if (this.transcript.callId !== callId) return;
-    this.transcript.load(view);
-    this.gauge.setTranscribing(view.state !== "off" && view.state !== "unavailable");
-    this.gauge.load(view.mood, this.transcript.customerUtterances());
-    this.transcriptAlerts.restore(view.mood?.alerts);
   }
 
   _bindControls() {
@@ -433,7 +325,7 @@ class AgentConsole extends CallPage {
     $("ringing-accept").addEventListener("click", () => this.accept(this.offer?.call.call_id));
     $("ringing-decline").addEventListener("click", () => this.decline());
     this.bindCallControls();
-    $("hold").addEventListener("click", () => this.toggleHold());
+    $("hold").addEventListener("click", () => this.hold.toggle());
     $("record").addEventListener("click", () =>
       this.attempt(async () => {
         const verb = this.call?.recording === "paused" ? ClientEvent.RESUME_RECORDING : ClientEvent.PAUSE_RECORDING;
@@ -548,34 +440,8 @@ class AgentConsole extends CallPage {
     const recordable = recording === "recording" || recording === "paused";
     $("record").hidden = !recordable;
     setToggle($("record"), recording === "paused", recording === "paused" ? "Resume recording" : "Pause recording");
-    const held = Boolean(this.call?.hold?.on);
-    const hold = $("hold");
-    setToggle(hold, held, held ? "Resume call" : "Hold");
-    // Only a live call is held, and only with the server there to ask.
-    hold.disabled = this.call?.state !== "active" || !this.signal?.connected || this.holdBusy;
-    hold.title = held ? "Take the customer off hold" : "Put the customer on hold";
-    const bar = $("hold-bar");
-    bar.dataset.on = String(held);
-    bar.classList.toggle("sr-only", !held);
-    const said = $("hold-said");
-    const words = held ? `${HOLD_SAID[this.call?.media] || HOLD_SAID.video} ${HOLD_STILL}` : "";
-    if (said.textContent !== words) said.textContent = words;
+    this.hold.render();
     this._tick();
-  }
-
-  /** "On hold 0:42", and the holds before it when there were some ("Held 3 times, 2:05 in all"). */
-  _renderHoldTimer() {
-    const hold = this.call?.hold;
-    const timer = $("hold-timer");
-    const total = $("hold-total");
-    if (!hold?.on) {
-      timer.textContent = "";
-      total.textContent = "";
-      return;
-    }
-    const now = secondsSince(hold.since);
-    timer.textContent = `On hold ${clock(now)}`;
-    total.textContent = hold.count > 1 ? `Held ${hold.count} times, ${clock((hold.total_s || 0) + now)} in all` : "";
   }
 
   _renderSummary() {
@@ -604,10 +470,10 @@ class AgentConsole extends CallPage {
   _tick() {
     if (this.phase === "incall") {
       $("call-timer").textContent = clock(secondsSince(this.call?.answered_at), { twoDigitMinutes: true });
-      this._renderHoldTimer();
+      this.hold.tick();
       this._renderRetry();
       this.quality.tick();
-      this.transcriptAlerts.tick();
+      this.live.tick();
     }
     if (this.phase === "queue-panel") this._renderQueue();
     this._renderRinging();
@@ -672,8 +538,7 @@ class AgentConsole extends CallPage {
       hold: this.call?.hold ?? null,
       endReason: this.end?.reason ?? null,
       quality: this.quality.snapshot(),
-      transcript: { ...this.transcript.snapshot(), alerts: this.transcriptAlerts.snapshot() },
-      mood: this.gauge.snapshot(),
+      ...this.live.snapshot(),
       error: this.error ? { code: this.error.code ?? null, message: this.error.message ?? null } : null,
     };
   }

@@ -10,11 +10,22 @@
 import { QualityChart, qualityModel } from "./quality-chart.js";
 import { RecordingsApi } from "./recordings-api.js";
 import { TalkStrip, talkModel } from "./talk-strip.js";
-import { SentimentStrip, TranscriptPanel, sentimentModel, snippetNodes, transcriptModel } from "./replay-transcript.js";
+import { SentimentStrip, TranscriptPanel, sentimentModel, transcriptModel } from "./replay-transcript.js";
 import { VideoSync } from "./replay-videos.js";
-import { Timeline, describeEvent, isStoryEvent, roleWords, timelineModel } from "./timeline.js";
+import { Timeline, describeEvent, isStoryEvent, timelineModel } from "./timeline.js";
 import { TokenStore, tokenClaims } from "./token-store.js";
 import { Page } from "./page.js";
+import { badges, chip, matchesRow, renderRating, resultRow } from "./replay-results.js";
+import {
+  DATE_FORMAT,
+  END_WORDS,
+  MEDIA_ERROR_WORDS,
+  ROLE_WORDS,
+  errorWords,
+  heldWords,
+  length,
+  participantName,
+} from "./replay-words.js";
 import { $, clock, exposeForTests } from "./ui.js";
 import { languageWords } from "./transcript-words.js";
 
@@ -38,80 +49,6 @@ const SEARCH_FIELDS = [
   "min_interruptions",
   "min_silence",
 ];
-
-const ROLE_WORDS = { reviewer: "Reviewer", supervisor: "Supervisor", admin: "Admin" };
-const FIELD_WORDS = {
-  since: "From",
-  until: "To",
-  agent: "Agent",
-  customer: "Customer",
-  tag: "Tag",
-  text: "Words said",
-  min_duration: "At least (seconds)",
-  max_mos: "Sounded bad",
-  alert: "Quality alert",
-  keyword: "Keyword said",
-  max_sentiment: "Customer sounded negative",
-  min_interruptions: "Interruptions, at least",
-  min_silence: "A silence of (seconds)",
-};
-const END_WORDS = {
-  hung_up: "hung up",
-  cancelled: "cancelled",
-  abandoned: "abandoned",
-  disconnected: "connection lost",
-  expired: "link expired",
-  shutdown: "server shut down",
-  interrupted: "server stopped unexpectedly",
-};
-const MEDIA_ERROR_WORDS = {
-  1: "playback was stopped",
-  2: "the network failed while loading it",
-  3: "the file could not be decoded",
-  4: "the file could not be loaded",
-};
-const DATE_FORMAT = new Intl.DateTimeFormat("en-GB", {
-  year: "numeric",
-  month: "short",
-  day: "numeric",
-  hour: "2-digit",
-  minute: "2-digit",
-});
-
-/** An error of the API (or of the page) in words a reviewer can act on. */
-function errorWords(error) {
-  const code = error?.code || "unknown";
-  const detail = error?.message && !/^HTTP \d+$/.test(error.message) ? ` (${error.message})` : "";
-  switch (code) {
-    case "token_missing":
-      return "Sign in with a reviewer token to see recordings.";
-    case "token_expired":
-      return "Your token has expired. Get a new one and sign in again.";
-    case "token_invalid":
-    case "unauthorized":
-      return "That token is not valid here (cut short, or from another server). Check it and sign in again.";
-    case "forbidden":
-      return "This token is not allowed to see recordings: only reviewers, supervisors and admins are. Sign in with a reviewer token.";
-    case "not_found":
-      return `That recording was not found; it may have been purged${detail}.`;
-    case "invalid_message": {
-      const field = FIELD_WORDS[error.field];
-      return field ? `Check the “${field}” field${detail}.` : `The request was not valid${detail}.`;
-    }
-    case "audit_unavailable":
-      return "Playback and downloads are refused right now because the audit log cannot be written. Try again later, or tell an admin.";
-    case "rate_limited":
-      return "Too many requests; wait a moment and try again.";
-    case "network":
-      return "Cannot reach the server; check the connection and try again.";
-    case "internal_error":
-      return "The server failed; please try again.";
-    case "media":
-      return `The recording could not be played: ${error.message}.`;
-    default:
-      return `Something went wrong${detail || ` (${code})`}.`;
-  }
-}
 
 class ReplayPage extends Page {
   constructor() {
@@ -688,29 +625,6 @@ class ReplayPage extends Page {
   }
 }
 
-/** The customer's rating after the call: stars, the score in words, their comment. */
-function renderRating(element, rating) {
-  element.hidden = !rating;
-  if (!rating) {
-    element.replaceChildren();
-    return;
-  }
-  const score = Math.min(5, Math.max(1, Math.round(rating.score)));
-  const stars = document.createElement("span");
-  stars.className = "p-rating-stars";
-  stars.setAttribute("aria-hidden", "true");
-  stars.textContent = "★".repeat(score) + "☆".repeat(5 - score);
-  const words = document.createElement("strong");
-  words.textContent = `Customer rated the call ${score} of 5`;
-  const parts = [stars, " ", words];
-  if (rating.comment) {
-    const comment = document.createElement("q");
-    comment.textContent = rating.comment;
-    parts.push(": ", comment);
-  }
-  element.replaceChildren(...parts);
-}
-
 function hashParams() {
   return new URLSearchParams(location.hash.slice(1));
 }
@@ -721,131 +635,6 @@ function nextDay(day) {
   if (Number.isNaN(date.getTime())) return day;
   date.setUTCDate(date.getUTCDate() + 1);
   return date.toISOString().slice(0, 10);
-}
-
-/** A recording's length, rounded to the nearest second (5.9 s is 0:06, as the player says). */
-function length(ms) {
-  return clock(Math.round((ms ?? 0) / 1000));
-}
-
-function participantName(recording, role) {
-  return (recording.participants || []).find((p) => p.role === role)?.name || "";
-}
-
-/** "on hold 1:05 (2 holds)" for a call that was held; "" otherwise (or not measured). */
-function heldWords(conversation) {
-  const count = conversation?.holds;
-  if (!(count > 0)) return "";
-  const ms = typeof conversation.hold_ms === "number" ? conversation.hold_ms : null;
-  const times = count === 1 ? "1 hold" : `${count} holds`;
-  return ms === null ? `on hold (${times})` : `on hold ${length(ms)} (${times})`;
-}
-
-function chip(text, className, title = "") {
-  const span = document.createElement("span");
-  span.className = className;
-  span.textContent = text;
-  if (title) span.title = title;
-  return span;
-}
-
-// The call's kind as the console and dashboard say it (a voice call stays a voice call when
-// someone shares their screen), and what pictures the recording holds beside it.
-function badges({ recovered, media, has_video: hasVideo, sources }) {
-  const out = [];
-  if (media === "video") out.push(chip("Video", "badge badge-video", "A video call"));
-  else if (media) out.push(chip("Voice", "badge", "A voice call"));
-  const screen = sources ? sources.includes("screen") : hasVideo && media !== "video";
-  if (screen) out.push(chip("Screen shared", "badge badge-video", "Someone shared their screen; the recording has it"));
-  if (recovered) {
-    out.push(
-      chip("Recovered", "badge badge-recovered", "The server stopped during this call; the recording was recovered and may end early"),
-    );
-  }
-  return out;
-}
-
-function resultRow(entry, opening) {
-  const row = document.createElement("tr");
-  row.dataset.callId = entry.call_id;
-  row.tabIndex = 0;
-  const when = entry.started_at ? DATE_FORMAT.format(new Date(entry.started_at * 1000)) : "—";
-  const cells = [
-    ["When", when],
-    ["Length", length(entry.duration_ms)],
-    ["Agent", entry.agent_name || "—"],
-    ["Customer", entry.customer_name || "—"],
-    ["Language", languageWords(entry.language, "—")],
-  ];
-  for (const [label, text] of cells) {
-    const cell = document.createElement("td");
-    cell.dataset.label = label; // the phone layout shows labels beside values
-    cell.textContent = text;
-    row.append(cell);
-  }
-  const tags = document.createElement("td");
-  tags.dataset.label = "Tags";
-  tags.className = "tags-cell";
-  const chips = [...badges(entry), ...(entry.tags || []).map((tag) => chip(tag, "tag"))];
-  tags.dataset.empty = String(chips.length === 0);
-  const box = document.createElement("div");
-  box.className = "badges";
-  box.append(...chips);
-  tags.append(box);
-  row.append(tags);
-  const action = document.createElement("td");
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "primary";
-  button.textContent = opening === entry.call_id ? "Opening…" : "Play";
-  button.disabled = Boolean(opening);
-  button.setAttribute("aria-label", `Play the call of ${entry.customer_name || "the customer"} with ${entry.agent_name || "the agent"}, ${when}`);
-  action.append(button);
-  row.append(action);
-  return row;
-}
-
-/**
- * Where a words search matched in a recording (`matches` of the result): a row under it with
- * one button per match (time, speaker, the words around it) that plays from there. None
- * without matches.
- */
-function matchesRow(entry, opening) {
-  const matches = (entry.matches || []).filter((m) => m && typeof m.snippet === "string");
-  if (!matches.length) return [];
-  const row = document.createElement("tr");
-  row.className = "rt-matches-row";
-  const cell = document.createElement("td");
-  cell.colSpan = 7;
-  const list = document.createElement("ul");
-  list.className = "rt-matches";
-  list.setAttribute("aria-label", `Where the words were said in the call of ${entry.customer_name || "the customer"}`);
-  for (const match of matches) {
-    const t = Math.max(0, Number(match.t_ms) || 0) / 1000;
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "rt-match";
-    button.dataset.callId = entry.call_id;
-    button.dataset.t = String(t);
-    button.disabled = Boolean(opening);
-    button.title = `Play from ${clock(t)}`;
-    const time = document.createElement("span");
-    time.className = "rt-match-time";
-    time.textContent = clock(t);
-    const who = document.createElement("span");
-    who.className = "rt-match-who";
-    who.textContent = roleWords(match.role);
-    const snippet = document.createElement("span");
-    snippet.className = "rt-snippet";
-    snippet.append(...snippetNodes(match.snippet));
-    button.append(time, who, snippet);
-    const item = document.createElement("li");
-    item.append(button);
-    list.append(item);
-  }
-  cell.append(list);
-  row.append(cell);
-  return [row];
 }
 
 const page = new ReplayPage();
