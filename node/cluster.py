@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from callcenter import in_call
 from callcenter.errors import ServerBusyError
 from callcenter.lifecycle import Refused
-from callcenter.nodes import NODE_TTL_S, NodeValue, choose_node, live_nodes
+from callcenter.nodes import NodeValue, choose_node, live_nodes
+from callcenter.placements import Placements
 from callcenter.registry import RegistryError
 from callcenter.states import CallState, EndReason
 from callcenter.values import AgentValue, CallValue
@@ -65,11 +66,7 @@ class Cluster:
                 on_news=self.heard,
             )
         self._missing: set[tuple[str, str]] = set()  # parties no live node listed, last time
-        # Calls this node placed (node, when), until every node's beat has counted them.
-        # Calls this node placed: node, when, and when their media was open there (None: not
-        # yet). A node's beat counts a call only once its room is open, so a placement
-        # counts until a beat comes after its opening.
-        self._placed: dict[str, tuple[str, float, float | None]] = {}
+        self._placed = Placements()  # counted in the nodes' loads until their beats have them
         self.relay_handler: RelayHandler | None = None
         """Runs a client's event relayed from another node (the socket.io hub sets it)."""
 
@@ -261,34 +258,18 @@ class Cluster:
                 "every server of the call centre carries as many calls as it may; "
                 "the call waits for a line to free up"
             )
-        now = time.time()
-        self._placed = {c: p for c, p in self._placed.items() if now - p[1] < NODE_TTL_S}
-        self._placed[call.call_id] = (chosen, now, None)
+        self._placed.add(call.call_id, chosen, time.time())
         return chosen
 
     def opened(self, call_id: str) -> None:
         """The call placed by :meth:`place` has its media open at its node now."""
-        placed = self._placed.get(call_id)
-        if placed is not None:
-            self._placed[call_id] = (placed[0], placed[1], time.time())
+        self._placed.opened(call_id, time.time())
 
     def _choose(self) -> str | None:
         """The node :func:`choose_node` picks, each node's load counting the calls this node
-        placed there that the beat the directory has of it did not count yet (a beat between
-        the placing and the opening of the media did not)."""
+        placed there that the node's last beat did not count (callcenter/placements.py)."""
         now = time.time()
-
-        def load(node: NodeValue) -> NodeValue:
-            since = sum(
-                1
-                for n, at, opened_at in self._placed.values()
-                if n == node.node_id
-                and now - at < NODE_TTL_S
-                and (opened_at is None or opened_at >= node.heard_at)
-            )
-            return replace(node, calls=node.calls + since)
-
-        chosen = choose_node(map(load, self._board.heartbeat.nodes), time.time())
+        chosen = choose_node(self._placed.loads(self._board.heartbeat.nodes, now), now)
         return chosen.node_id if chosen is not None else None
 
     async def open_at_owner(self, call: CallValue) -> None:
