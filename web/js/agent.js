@@ -12,6 +12,7 @@ import { HoldControl } from "./hold-control.js";
 import { holdWords } from "./hold-words.js";
 import { CallPage } from "./page.js";
 import { enterCall } from "./enter-call.js";
+import { cardRow } from "./floor-dom.js";
 import { describeError, tFor } from "./i18n.js";
 import { LevelMeter } from "./level-meter.js";
 import { LiveTranscript, TRANSCRIPT_EVENTS } from "./live-transcript.js";
@@ -545,19 +546,14 @@ class AgentConsole extends CallPage {
 }
 
 function queueRow(entry, elapsed, busy) {
-  const row = document.createElement("tr");
+  const { row, cell } = cardRow();
   const cells = [
     ["Customer", entry.customer_name],
     ["Language", languageWords(entry.language, "")],
     ["Media", MEDIA_WORDS[entry.media] || entry.media],
     ["Waiting", clock(entry.waiting_s + elapsed, { twoDigitMinutes: true }) + (entry.offered ? " · ringing" : "")],
   ];
-  for (const [label, text] of cells) {
-    const cell = document.createElement("td");
-    cell.dataset.label = label; // the phone layout shows labels beside values
-    cell.textContent = text;
-    row.append(cell);
-  }
+  for (const [label, text] of cells) cell(label).textContent = text;
   const action = document.createElement("td");
   const button = document.createElement("button");
   button.type = "button";

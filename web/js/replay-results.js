@@ -1,6 +1,7 @@
 // The replay page's search results (a row per recording, and under it where the words
 // were said) and the badges, tags and customer's rating shown with a recording.
 
+import { cardRow } from "./floor-dom.js";
 import { snippetNodes } from "./replay-transcript.js";
 import { roleWords } from "./timeline.js";
 import { clock } from "./ui.js";
@@ -32,7 +33,7 @@ export function badges({ recovered, media, has_video: hasVideo, sources }) {
 }
 
 export function resultRow(entry, opening) {
-  const row = document.createElement("tr");
+  const { row, cell } = cardRow();
   row.dataset.callId = entry.call_id;
   row.tabIndex = 0;
   const when = entry.started_at ? DATE_FORMAT.format(new Date(entry.started_at * 1000)) : "—";
@@ -43,22 +44,14 @@ export function resultRow(entry, opening) {
     ["Customer", entry.customer_name || "—"],
     ["Language", languageWords(entry.language, "—")],
   ];
-  for (const [label, text] of cells) {
-    const cell = document.createElement("td");
-    cell.dataset.label = label; // the phone layout shows labels beside values
-    cell.textContent = text;
-    row.append(cell);
-  }
-  const tags = document.createElement("td");
-  tags.dataset.label = "Tags";
-  tags.className = "tags-cell";
+  for (const [label, text] of cells) cell(label).textContent = text;
+  const tags = cell("Tags", "tags-cell");
   const chips = [...badges(entry), ...(entry.tags || []).map((tag) => chip(tag, "tag"))];
   tags.dataset.empty = String(chips.length === 0);
   const box = document.createElement("div");
   box.className = "badges";
   box.append(...chips);
   tags.append(box);
-  row.append(tags);
   const action = document.createElement("td");
   const button = document.createElement("button");
   button.type = "button";
