@@ -7,6 +7,7 @@
 //
 // English only: this page is for staff.
 
+import { passingTroubleWords } from "./errors.js";
 import { cardRow } from "./floor-dom.js";
 import { AuditApi } from "./audit-api.js";
 import {
@@ -68,14 +69,8 @@ function errorWords(error) {
       const detail = said.replace(/^[\w.]+: /, "");
       return field ? `Check “${field}”: ${detail || "the value is not valid"}.` : `The request was not valid${detail ? `: ${detail}` : ""}.`;
     }
-    case "rate_limited":
-      return "Too many requests; wait a moment and try again.";
-    case "network":
-      return "Cannot reach the server; check the connection and try again.";
-    case "internal_error":
-      return "The server failed; please try again.";
     default:
-      return `Something went wrong${said ? `: ${said}` : ` (${code})`}.`;
+      return passingTroubleWords(code) ?? `Something went wrong${said ? `: ${said}` : ` (${code})`}.`;
   }
 }
 

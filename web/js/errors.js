@@ -12,6 +12,18 @@ export class KothaError extends Error {
   }
 }
 
+// The staff pages' words (English) for errors no form or token of theirs caused.
+const PASSING_TROUBLE_WORDS = {
+  rate_limited: "Too many requests; wait a moment and try again.",
+  network: "Cannot reach the server; check the connection and try again.",
+  internal_error: "The server failed; please try again.",
+};
+
+/** Words for a passing trouble (too many requests, no network, the server failed); null for other codes. */
+export function passingTroubleWords(code) {
+  return PASSING_TROUBLE_WORDS[code] ?? null;
+}
+
 /** Whether the server refused the page's token itself (expired, revoked, the wrong role). */
 export function isTokenRefusal(error) {
   const code = error?.code;

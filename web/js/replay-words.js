@@ -1,6 +1,7 @@
 // The replay page's words: its fields, how calls ended, what failed (in words a reviewer
 // can act on), and a recording's length, parties and time on hold.
 
+import { passingTroubleWords } from "./errors.js";
 import { clock } from "./ui.js";
 
 export const ROLE_WORDS = { reviewer: "Reviewer", supervisor: "Supervisor", admin: "Admin" };
@@ -64,16 +65,10 @@ export function errorWords(error) {
     }
     case "audit_unavailable":
       return "Playback and downloads are refused right now because the audit log cannot be written. Try again later, or tell an admin.";
-    case "rate_limited":
-      return "Too many requests; wait a moment and try again.";
-    case "network":
-      return "Cannot reach the server; check the connection and try again.";
-    case "internal_error":
-      return "The server failed; please try again.";
     case "media":
       return `The recording could not be played: ${error.message}.`;
     default:
-      return `Something went wrong${detail || ` (${code})`}.`;
+      return passingTroubleWords(code) ?? `Something went wrong${detail || ` (${code})`}.`;
   }
 }
 

@@ -3,7 +3,7 @@
 // code, message and field, so a page can say what went wrong in words.
 
 import { BearerApi, queryString, statusCode } from "./api.js";
-import { KothaError } from "./errors.js";
+import { KothaError, passingTroubleWords } from "./errors.js";
 
 // The report form's fields, as a person knows them.
 const FIELD_WORDS = { since: "From", until: "To", by: "Group by" };
@@ -82,15 +82,11 @@ export function reportsErrorWords(error) {
       const detail = server.replace(/^[\w.$]+: /, "");
       return field ? `Check “${field}”: ${detail || "the value is not valid"}.` : `The request was not valid${detail ? `: ${detail}` : ""}.`;
     }
-    case "rate_limited":
-      return "Too many requests; wait a moment and try again.";
-    case "network":
-      return "Cannot reach the server; check the connection and try again.";
     case "timeout":
       return "The server did not answer in time; try again.";
     case "internal_error":
       return "The server failed to count the numbers; please try again.";
     default:
-      return `Something went wrong${server ? `: ${server}` : ` (${code})`}.`;
+      return passingTroubleWords(code) ?? `Something went wrong${server ? `: ${server}` : ` (${code})`}.`;
   }
 }
